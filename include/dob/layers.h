@@ -1,0 +1,113 @@
+/* dob/layers.h: the layer types and their configurations, and the per-example losses.
+ * Each dob_net_<type> adds one layer (see net.h); shapes are checked when the layer is added.
+ * Layouts: activations N,C,H,W (or N,F); conv weights oihw; dense weights oi (out x in, in = C*H*W flattened
+ * in c,h,w order). TF flattens h,w,c: the i.i.d. inits make the two equivalent in distribution. */
+#ifndef DOB_LAYERS_H
+#define DOB_LAYERS_H
+
+#include "dob/net.h"
+
+/** TF padding semantics: SAME = ceil(in/stride) outputs, extra pad pixel bottom/right; VALID = no padding. */
+typedef enum dob_padding { DOB_PAD_SAME = 0, DOB_PAD_VALID = 1 } dob_padding;
+
+typedef enum dob_act_kind {
+    DOB_ACT_NONE = 0,
+    DOB_ACT_RELU,
+    DOB_ACT_TANH,
+    DOB_ACT_SIGMOID,
+    DOB_ACT_LRELU   /* max(x, alpha x) */
+} dob_act_kind;
+
+/** TF SAME/VALID output size and leading (top/left) padding for one spatial dim. */
+int64_t dob_pad_out(int64_t in, int64_t k, int64_t stride, dob_padding pad, int64_t *pad_l, int64_t *pad_r);
+
+/* ---- 2-D convolution (+ bias, + optional fused activation) ---------------------------------------- */
+typedef struct dob_conv_cfg {
+    int64_t out_channels, kh, kw, sh, sw;
+    dob_padding pad;
+    int bias;              /* 1 = add a bias vector */
+    dob_init w_init, b_init;
+    int l2;                /* 1 = kernel counted in the L2 regularizer */
+    dob_act_kind act;      /* fused activation (RELU as a oneDNN post-op), NONE = linear */
+} dob_conv_cfg;
+extern const dob_layer_ops dob_conv_ops;
+dob_status dob_net_conv(dob_net *net, const char *name, int in, const dob_conv_cfg *cfg, int *out);
+
+/* ---- pooling ---------------------------------------------------------------------------------------- */
+typedef enum dob_pool_kind { DOB_POOL_MAX = 0, DOB_POOL_AVG = 1 } dob_pool_kind;
+typedef struct dob_pool_cfg {
+    dob_pool_kind kind;
+    int64_t kh, kw, sh, sw;
+    dob_padding pad;       /* SAME max ignores padding; SAME avg divides by the number of valid elements (TF) */
+} dob_pool_cfg;
+extern const dob_layer_ops dob_pool_ops;
+dob_status dob_net_pool(dob_net *net, const char *name, int in, const dob_pool_cfg *cfg, int *out);
+/** Mean over H and W: N,C,H,W -> N,C. */
+extern const dob_layer_ops dob_gap_ops;
+dob_status dob_net_global_avg_pool(dob_net *net, const char *name, int in, int *out);
+
+/* ---- dense (inner product) --------------------------------------------------------------------------- */
+typedef struct dob_dense_cfg {
+    int64_t out_features;
+    int bias;
+    dob_init w_init, b_init;
+    int l2;
+    dob_act_kind act;      /* fused activation, NONE = linear */
+} dob_dense_cfg;
+extern const dob_layer_ops dob_dense_ops;
+dob_status dob_net_dense(dob_net *net, const char *name, int in, const dob_dense_cfg *cfg, int *out);
+
+/* ---- activations --------------------------------------------------------------------------------------- */
+typedef struct dob_act_cfg {
+    dob_act_kind kind;
+    float alpha;           /* LRELU slope */
+} dob_act_cfg;
+extern const dob_layer_ops dob_act_ops;
+dob_status dob_net_act(dob_net *net, const char *name, int in, const dob_act_cfg *cfg, int *out);
+
+/* ---- batch normalisation ------------------------------------------------------------------------------ */
+typedef struct dob_bnorm_cfg {
+    float momentum;        /* TF convention: moving = momentum * moving + (1 - momentum) * batch */
+    float eps;
+} dob_bnorm_cfg;
+extern const dob_layer_ops dob_bnorm_ops;
+dob_status dob_net_bnorm(dob_net *net, const char *name, int in, const dob_bnorm_cfg *cfg, int *out);
+
+/* ---- dropout (counter RNG keyed by seed, layer, step and global example index) ------------------------- */
+typedef struct dob_dropout_cfg {
+    float rate;            /* drop probability (TF tf.layers.dropout rate); survivors scaled by 1/(1-rate) */
+} dob_dropout_cfg;
+extern const dob_layer_ops dob_dropout_ops;
+dob_status dob_net_dropout(dob_net *net, const char *name, int in, const dob_dropout_cfg *cfg, int *out);
+
+/* ---- structure --------------------------------------------------------------------------------------- */
+extern const dob_layer_ops dob_add_ops;     /* residual: out = in[0] + in[1], same shapes */
+dob_status dob_net_add2(dob_net *net, const char *name, int a, int b, int *out);
+extern const dob_layer_ops dob_concat_ops;  /* along channels (dim 1) */
+dob_status dob_net_concat(dob_net *net, const char *name, int n, const int *in, int *out);
+typedef struct dob_reshape_cfg {
+    int ndim;              /* of one example */
+    int64_t dims[DOB_MAX_DIMS - 1];
+} dob_reshape_cfg;
+extern const dob_layer_ops dob_reshape_ops; /* view with a new shape, same element count: no copy */
+dob_status dob_net_reshape(dob_net *net, const char *name, int in, const dob_reshape_cfg *cfg, int *out);
+dob_status dob_net_flatten(dob_net *net, const char *name, int in, int *out);
+
+/* ---- per-example losses and accuracy (hand-written; plain N x K arrays) ------------------------------ */
+typedef enum dob_loss_kind {
+    DOB_LOSS_SOFTMAX_CE = 0,  /* -sum_k t_k log softmax(x)_k; t may be smoothed */
+    DOB_LOSS_SIGMOID_CE,      /* sum_k [max(x,0) - x t + log(1 + exp(-|x|))] */
+    DOB_LOSS_SQUARED          /* sum_k (x - t)^2 */
+} dob_loss_kind;
+/** loss[i] for i < n, from pred [n x k] and target [n x k]. */
+void dob_loss_forward(dob_loss_kind kind, const float *pred, const float *target, int64_t n, int64_t k,
+                      float *loss);
+/** diff[i,j] = scale * d loss[i] / d pred[i,j] (overwrite). For the batch mean use scale = 1/n_global. */
+void dob_loss_backward(dob_loss_kind kind, const float *pred, const float *target, int64_t n, int64_t k,
+                       float scale, float *diff);
+/** Number of rows with argmax(pred) == argmax(target) (first maximum on ties). */
+int64_t dob_accuracy_count(const float *pred, const float *target, int64_t n, int64_t k);
+/** Mean of x[0..n) in double, fixed chunking (thread-count independent). */
+double dob_mean(const float *x, int64_t n);
+
+#endif

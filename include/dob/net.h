@@ -1,0 +1,83 @@
+/* dob/net.h: a network = an ordered graph of layers over plain float tensors.
+ *
+ * Usage:
+ *   dob_net *net; int x, h;
+ *   dob_net_create(&net, 3, (int64_t[]){1, 28, 28});          // input C,H,W (no batch)
+ *   x = dob_net_input(net);
+ *   dob_net_conv(net, "conv1", x, &(dob_conv_cfg){...}, &h);  // layers.h; shapes checked at add time
+ *   ...
+ *   dob_net_alloc(net); dob_arena_init(dob_net_arena(net), seed);
+ *   dob_net_build(net, 128);                                   // oneDNN plans for batch 128, once
+ *   loop: fill dob_net_input_tensor(net)->data; dob_net_forward(net, 1); write output diff; dob_net_backward(net);
+ *
+ * Tensors are plain row-major (N,C,H,W / N,F). Backward overwrites every diff it writes; a tensor read by several
+ * layers gets one diff buffer per reader, summed by the net before its producer's backward runs. */
+#ifndef DOB_NET_H
+#define DOB_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dob/arena.h"
+#include "dob/status.h"
+
+typedef struct dob_net dob_net;
+typedef struct dob_layer dob_layer;
+typedef struct dob_layer_ops dob_layer_ops;
+
+/** A plain float tensor: dims[0] is the batch N (0 until dob_net_build). */
+typedef struct dob_tensor {
+    int ndim;
+    int64_t dims[DOB_MAX_DIMS];
+    size_t count;   /* elements, batch included */
+    float *data;    /* owned by the net; valid after build */
+    float *diff;    /* d loss / d data; NULL where no gradient is needed (the net input) */
+} dob_tensor;
+
+/** Per-step context that stochastic layers key their counter RNG on. */
+typedef struct dob_net_ctx {
+    uint64_t seed;            /* run seed */
+    uint64_t step;            /* global training step */
+    uint64_t example_offset;  /* global index of this process's first example in the batch */
+} dob_net_ctx;
+
+/** @param in_ndim dims of one example (1..4); @param in_dims e.g. {C,H,W}. */
+dob_status dob_net_create(dob_net **out, int in_ndim, const int64_t *in_dims);
+/** Frees the net, its layers, its plans and its arena; accepts NULL. */
+void dob_net_destroy(dob_net *net);
+/** @return the tensor id of the net input (0). */
+int dob_net_input(const dob_net *net);
+/** Add a layer reading tensors in[0..n_in) and producing a new tensor (id in *out). cfg is copied. */
+dob_status dob_net_add(dob_net *net, const dob_layer_ops *ops, const char *name, const void *cfg,
+                       size_t cfg_size, int n_in, const int *in, int *out);
+/** Allocate the arena (after the last dob_net_add). */
+dob_status dob_net_alloc(dob_net *net);
+/** Create tensors and oneDNN plans for this batch size; a no-op when the batch is unchanged. */
+dob_status dob_net_build(dob_net *net, int64_t batch);
+/** Run every layer forward. @param training 1 = training mode (dropout on, batch statistics). */
+dob_status dob_net_forward(dob_net *net, int training);
+/** Run every layer backward; the output tensor's diff must hold d loss / d output. Overwrites the grads. */
+dob_status dob_net_backward(dob_net *net);
+
+dob_arena *dob_net_arena(dob_net *net);
+/** @return tensor by id (views; the net owns them). */
+dob_tensor *dob_net_tensor(dob_net *net, int id);
+dob_tensor *dob_net_input_tensor(dob_net *net);
+/** The output is the last tensor added unless set. */
+dob_tensor *dob_net_output(dob_net *net);
+void dob_net_set_output(dob_net *net, int id);
+int dob_net_layer_count(const dob_net *net);
+dob_layer *dob_net_layer(dob_net *net, int i);
+int64_t dob_net_batch(const dob_net *net);
+/** Give the input tensor a diff buffer (filled by backward); takes effect at the next build. */
+void dob_net_set_input_grad(dob_net *net, int on);
+void dob_net_set_context(dob_net *net, dob_net_ctx ctx);
+const dob_net_ctx *dob_net_context(const dob_net *net);
+/** Elementwise hook for synchronising batch-norm statistics over ranks (--sync-bn); NULL = per-rank. The hook
+ *  sums `n` doubles over all ranks of the job in place and returns the global example count factor. */
+typedef dob_status (*dob_sum_hook)(void *ctx, double *x, size_t n);
+void dob_net_set_sum_hook(dob_net *net, dob_sum_hook fn, void *ctx);
+dob_status dob_net_sum(dob_net *net, double *x, size_t n);
+int dob_net_has_sum_hook(const dob_net *net);
+
+#endif

@@ -1,0 +1,1 @@
+/* placeholder */ typedef int dob_io_placeholder;

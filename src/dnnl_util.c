@@ -1,0 +1,73 @@
+/* dnnl_util.c: oneDNN helpers shared by the layers: status names, plain descriptors, user/primitive memory
+ * pairs with their reorder. Does not: own an engine (the net does). */
+#include "dnnl_util.h"
+
+#include <string.h>
+
+const char *dob_dnnl_status_str(dnnl_status_t s) {
+    switch (s) {
+    case dnnl_success: return "success";
+    case dnnl_out_of_memory: return "out of memory";
+    case dnnl_invalid_arguments: return "invalid arguments";
+    case dnnl_unimplemented: return "unimplemented (no implementation for these shapes/layouts)";
+    case dnnl_iterator_ends: return "iterator ends";
+    case dnnl_runtime_error: return "runtime error";
+    case dnnl_not_required: return "not required";
+    default: return "unknown status";
+    }
+}
+
+dnnl_format_tag_t dob_tag_plain(int ndim) {
+    switch (ndim) {
+    case 1: return dnnl_a;
+    case 2: return dnnl_ab;
+    case 3: return dnnl_abc;
+    case 4: return dnnl_abcd;
+    default: return dnnl_abcde;
+    }
+}
+
+dnnl_status_t dob_md_plain(dnnl_memory_desc_t *md, int ndim, const int64_t *dims) {
+    dnnl_dims_t d;
+    for (int i = 0; i < ndim; i++) d[i] = dims[i];
+    return dnnl_memory_desc_init_by_tag(md, ndim, d, dnnl_f32, dob_tag_plain(ndim));
+}
+
+dnnl_status_t dob_mem_init(dob_mem *m, dnnl_engine_t eng, const dnnl_memory_desc_t *plain,
+                           const dnnl_memory_desc_t *want, void *handle, int to_prim) {
+    dnnl_status_t s;
+    memset(m, 0, sizeof *m);
+    m->to_prim = to_prim;
+    if ((s = dnnl_memory_create(&m->user, plain, eng, handle ? handle : DNNL_MEMORY_NONE)) != dnnl_success)
+        return s;
+    if (!want || dnnl_memory_desc_equal(plain, want)) {
+        m->prim = m->user;
+        return dnnl_success;
+    }
+    if ((s = dnnl_memory_create(&m->prim, want, eng, DNNL_MEMORY_ALLOCATE)) != dnnl_success) return s;
+    dnnl_primitive_desc_t pd;
+    if (to_prim)
+        s = dnnl_reorder_primitive_desc_create(&pd, plain, eng, want, eng, NULL);
+    else
+        s = dnnl_reorder_primitive_desc_create(&pd, want, eng, plain, eng, NULL);
+    if (s != dnnl_success) return s;
+    s = dnnl_primitive_create(&m->reorder, pd);
+    dnnl_primitive_desc_destroy(pd);
+    return s;
+}
+
+dnnl_status_t dob_mem_sync(dob_mem *m, dnnl_stream_t s, void *handle) {
+    dnnl_status_t r;
+    if (handle && (r = dnnl_memory_set_data_handle_v2(m->user, handle, s)) != dnnl_success) return r;
+    if (!m->reorder) return dnnl_success;
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, m->to_prim ? m->user : m->prim},
+                               {DNNL_ARG_TO, m->to_prim ? m->prim : m->user}};
+    return dnnl_primitive_execute(m->reorder, s, 2, args);
+}
+
+void dob_mem_destroy(dob_mem *m) {
+    if (m->reorder) dnnl_primitive_destroy(m->reorder);
+    if (m->prim && m->prim != m->user) dnnl_memory_destroy(m->prim);
+    if (m->user) dnnl_memory_destroy(m->user);
+    memset(m, 0, sizeof *m);
+}

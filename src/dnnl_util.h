@@ -1,0 +1,41 @@
+/* dnnl_util.h (internal to src/): oneDNN status checking and small descriptor helpers for layers. */
+#ifndef DOB_DNNL_UTIL_H
+#define DOB_DNNL_UTIL_H
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include "dob/layer.h"
+
+/** Call oneDNN; on failure record "layer X: oneDNN <call> failed: <status>" and jump to fail with st set. */
+#define DOB_DNNL(call)                                                                                 \
+    do {                                                                                               \
+        dnnl_status_t dob_dn_st_ = (call);                                                             \
+        if (dob_dn_st_ != dnnl_success) {                                                              \
+            st = DOB_FAIL(DOB_EDNNL, "oneDNN call %s failed: %s", #call, dob_dnnl_status_str(dob_dn_st_)); \
+            goto fail;                                                                                 \
+        }                                                                                              \
+    } while (0)
+
+const char *dob_dnnl_status_str(dnnl_status_t s);
+dnnl_engine_t dob_net_engine(const dob_net *net);
+dnnl_stream_t dob_net_stream(const dob_net *net);
+/** Plain f32 md of a tensor: tag abcd / ab / abc / abcde by ndim. */
+dnnl_status_t dob_md_plain(dnnl_memory_desc_t *md, int ndim, const int64_t *dims);
+/** Plain tag for ndim (dnnl_a .. dnnl_abcde). */
+dnnl_format_tag_t dob_tag_plain(int ndim);
+
+/** A user buffer plus, when the primitive wants another layout, a private buffer and the reorder between. */
+typedef struct dob_mem {
+    dnnl_memory_t user;    /* wraps the plain user pointer (handle set per call) */
+    dnnl_memory_t prim;    /* memory in the primitive's layout (== user if no reorder) */
+    dnnl_primitive_t reorder;  /* user->prim (to_prim) or prim->user; NULL if same layout */
+    int to_prim;
+} dob_mem;
+/** Make user memory (plain, given handle) and, if `want` differs, prim memory + reorder in the direction. */
+dnnl_status_t dob_mem_init(dob_mem *m, dnnl_engine_t eng, const dnnl_memory_desc_t *plain,
+                           const dnnl_memory_desc_t *want, void *handle, int to_prim);
+/** Execute the reorder if any (after setting the user handle if handle != NULL). */
+dnnl_status_t dob_mem_sync(dob_mem *m, dnnl_stream_t s, void *handle);
+void dob_mem_destroy(dob_mem *m);
+
+#endif

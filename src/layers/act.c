@@ -1,0 +1,106 @@
+/* act.c: elementwise activations (ReLU, tanh, sigmoid, leaky ReLU) through oneDNN eltwise primitives.
+ * Saved for backward: dst for tanh/sigmoid (use_dst_for_bwd algorithms), src for ReLU/leaky ReLU.
+ * Works on the plain layout of any rank. */
+#include "dnnl_util.h"
+#include "dob/layers.h"
+
+#include <string.h>
+
+typedef struct act_priv {
+    dnnl_primitive_t fwd, bwd;
+    dnnl_memory_t src, dst, diff_dst, diff_src;
+    int use_dst;
+} act_priv;
+
+static dob_status act_reserve(dob_layer *l, dob_arena *a) {
+    (void)a;
+    const dob_act_cfg *c = l->cfg;
+    if (c->kind < DOB_ACT_RELU || c->kind > DOB_ACT_LRELU)
+        return DOB_FAIL(DOB_EINVAL, "unknown activation kind %d", (int)c->kind);
+    l->out->ndim = l->in[0]->ndim;
+    memcpy(l->out->dims, l->in[0]->dims, sizeof l->out->dims);
+    return DOB_OK;
+}
+
+/* oneDNN algorithm and alpha for a kind; `use_dst` picks the dst-based backward variant. */
+void dob_act_alg(dob_act_kind k, float alpha, dnnl_alg_kind_t *alg, float *a, int *use_dst) {
+    *a = 0.0f;
+    *use_dst = 0;
+    switch (k) {
+    case DOB_ACT_TANH: *alg = dnnl_eltwise_tanh_use_dst_for_bwd; *use_dst = 1; break;
+    case DOB_ACT_SIGMOID: *alg = dnnl_eltwise_logistic_use_dst_for_bwd; *use_dst = 1; break;
+    case DOB_ACT_LRELU: *alg = dnnl_eltwise_relu; *a = alpha; break;
+    default: *alg = dnnl_eltwise_relu; break;
+    }
+}
+
+static dob_status act_build(dob_layer *l, int64_t batch) {
+    (void)batch;
+    dob_status st = DOB_OK;
+    act_priv *p = l->priv;
+    const dob_act_cfg *c = l->cfg;
+    dnnl_engine_t eng = dob_net_engine(l->net);
+    dnnl_memory_desc_t md;
+    dnnl_eltwise_desc_t fd, bd;
+    dnnl_primitive_desc_t fpd = NULL, bpd = NULL;
+    dnnl_alg_kind_t alg;
+    float alpha;
+    dob_act_alg(c->kind, c->alpha, &alg, &alpha, &p->use_dst);
+    DOB_DNNL(dob_md_plain(&md, l->in[0]->ndim, l->in[0]->dims));
+    DOB_DNNL(dnnl_eltwise_forward_desc_init(&fd, dnnl_forward_training, alg, &md, alpha, 0.0f));
+    DOB_DNNL(dnnl_primitive_desc_create(&fpd, &fd, NULL, eng, NULL));
+    DOB_DNNL(dnnl_primitive_create(&p->fwd, fpd));
+    DOB_DNNL(dnnl_eltwise_backward_desc_init(&bd, alg, &md, &md, alpha, 0.0f));
+    DOB_DNNL(dnnl_primitive_desc_create(&bpd, &bd, NULL, eng, fpd));
+    DOB_DNNL(dnnl_primitive_create(&p->bwd, bpd));
+    DOB_DNNL(dnnl_memory_create(&p->src, &md, eng, l->in[0]->data));
+    DOB_DNNL(dnnl_memory_create(&p->dst, &md, eng, l->out->data));
+    DOB_DNNL(dnnl_memory_create(&p->diff_dst, &md, eng, l->out->diff));
+    DOB_DNNL(dnnl_memory_create(&p->diff_src, &md, eng, DNNL_MEMORY_NONE));
+fail:
+    if (fpd) dnnl_primitive_desc_destroy(fpd);
+    if (bpd) dnnl_primitive_desc_destroy(bpd);
+    return st;
+}
+
+static dob_status act_forward(dob_layer *l, int training) {
+    (void)training;
+    dob_status st = DOB_OK;
+    act_priv *p = l->priv;
+    dnnl_exec_arg_t args[] = {{DNNL_ARG_SRC, p->src}, {DNNL_ARG_DST, p->dst}};
+    DOB_DNNL(dnnl_primitive_execute(p->fwd, dob_net_stream(l->net), 2, args));
+fail:
+    return st;
+}
+
+static dob_status act_backward(dob_layer *l) {
+    dob_status st = DOB_OK;
+    act_priv *p = l->priv;
+    if (!l->in_diff[0]) return DOB_OK;
+    DOB_DNNL(dnnl_memory_set_data_handle_v2(p->diff_src, l->in_diff[0], dob_net_stream(l->net)));
+    dnnl_exec_arg_t args[] = {{p->use_dst ? DNNL_ARG_DST : DNNL_ARG_SRC, p->use_dst ? p->dst : p->src},
+                              {DNNL_ARG_DIFF_DST, p->diff_dst},
+                              {DNNL_ARG_DIFF_SRC, p->diff_src}};
+    DOB_DNNL(dnnl_primitive_execute(p->bwd, dob_net_stream(l->net), 3, args));
+fail:
+    return st;
+}
+
+static void act_destroy(dob_layer *l) {
+    act_priv *p = l->priv;
+    if (p->fwd) dnnl_primitive_destroy(p->fwd);
+    if (p->bwd) dnnl_primitive_destroy(p->bwd);
+    if (p->src) dnnl_memory_destroy(p->src);
+    if (p->dst) dnnl_memory_destroy(p->dst);
+    if (p->diff_dst) dnnl_memory_destroy(p->diff_dst);
+    if (p->diff_src) dnnl_memory_destroy(p->diff_src);
+}
+
+const dob_layer_ops dob_act_ops = {
+    .type = "act", .priv_size = sizeof(act_priv), .reserve = act_reserve, .build = act_build,
+    .forward = act_forward, .backward = act_backward, .destroy = act_destroy,
+};
+
+dob_status dob_net_act(dob_net *net, const char *name, int in, const dob_act_cfg *cfg, int *out) {
+    return dob_net_add(net, &dob_act_ops, name, cfg, sizeof *cfg, 1, &in, out);
+}

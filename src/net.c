@@ -1,0 +1,351 @@
+/* net.c: an ordered graph of layers over plain float tensors; tensor buffers; forward/backward drivers.
+ *
+ * Invariants: layers are stored in the order they were added, which is a topological order (a layer can only
+ * read tensors that exist). Tensor 0 is the net input and has no diff. A tensor with k > 1 readers gets k private
+ * diff buffers, summed into its own diff before its producer's backward (so every backward can overwrite).
+ * Does not: compute losses (see layers/losses.c) or update parameters (optimizers; the trainer). */
+#include "dob/layer.h"
+#include "dnnl_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct tensor_meta {
+    dob_tensor t;
+    int producer;      /* layer index, -1 for the input */
+    int n_readers;
+    int alias;         /* produced by an alias layer: data/diff borrowed */
+} tensor_meta;
+
+struct dob_net {
+    dnnl_engine_t eng;
+    dnnl_stream_t stream;
+    dob_arena *arena;
+    tensor_meta **tensors;
+    int n_tensors, cap_tensors;
+    dob_layer **layers;
+    int n_layers, cap_layers;
+    int output;
+    int64_t batch;
+    dob_net_ctx ctx;
+    void **bufs;       /* every buffer allocated at build */
+    int n_bufs, cap_bufs;
+    dob_sum_hook sum_hook;
+    void *sum_ctx;
+    int input_grad;    /* give the input tensor a diff (tests, input-gradient tools) */
+};
+
+dnnl_engine_t dob_net_engine(const dob_net *net) { return net->eng; }
+dnnl_stream_t dob_net_stream(const dob_net *net) { return net->stream; }
+
+static dob_status add_tensor(dob_net *net, int producer, int *id) {
+    if (net->n_tensors == net->cap_tensors) {
+        int cap = net->cap_tensors ? 2 * net->cap_tensors : 32;
+        tensor_meta **p = realloc(net->tensors, (size_t)cap * sizeof *p);
+        if (!p) return DOB_FAIL(DOB_ENOMEM, "net: out of memory");
+        net->tensors = p;
+        net->cap_tensors = cap;
+    }
+    tensor_meta *m = calloc(1, sizeof *m);
+    if (!m) return DOB_FAIL(DOB_ENOMEM, "net: out of memory");
+    m->producer = producer;
+    net->tensors[net->n_tensors] = m;
+    *id = net->n_tensors++;
+    return DOB_OK;
+}
+
+dob_status dob_net_create(dob_net **out, int in_ndim, const int64_t *in_dims) {
+    dob_status st = DOB_OK;
+    *out = NULL;
+    if (in_ndim < 1 || in_ndim > DOB_MAX_DIMS - 1)
+        return DOB_FAIL(DOB_EINVAL, "net: input must have 1..%d dims per example, found %d", DOB_MAX_DIMS - 1,
+                        in_ndim);
+    dob_net *net = calloc(1, sizeof *net);
+    if (!net) return DOB_FAIL(DOB_ENOMEM, "net: out of memory");
+    DOB_DNNL(dnnl_engine_create(&net->eng, dnnl_cpu, 0));
+    DOB_DNNL(dnnl_stream_create(&net->stream, net->eng, dnnl_stream_default_flags));
+    DOB_TRY(dob_arena_create(&net->arena));
+    int id;
+    DOB_TRY(add_tensor(net, -1, &id));
+    dob_tensor *t = &net->tensors[id]->t;
+    t->ndim = in_ndim + 1;
+    for (int i = 0; i < in_ndim; i++) {
+        if (in_dims[i] <= 0) {
+            st = DOB_FAIL(DOB_EINVAL, "net: input dim %d is %lld, expected > 0", i, (long long)in_dims[i]);
+            goto fail;
+        }
+        t->dims[i + 1] = in_dims[i];
+    }
+    net->output = 0;
+    *out = net;
+    return DOB_OK;
+fail:
+    dob_net_destroy(net);
+    return st;
+}
+
+static void free_bufs(dob_net *net) {
+    for (int i = 0; i < net->n_bufs; i++) free(net->bufs[i]);
+    net->n_bufs = 0;
+}
+
+static void unbuild(dob_net *net) {
+    for (int i = 0; i < net->n_layers; i++) {
+        dob_layer *l = net->layers[i];
+        if (l->ops->destroy) l->ops->destroy(l);
+        if (l->priv) memset(l->priv, 0, l->ops->priv_size);
+    }
+    free_bufs(net);
+    net->batch = 0;
+}
+
+void dob_net_destroy(dob_net *net) {
+    if (!net) return;
+    unbuild(net);
+    for (int i = 0; i < net->n_layers; i++) {
+        free(net->layers[i]->cfg);
+        free(net->layers[i]->priv);
+        free(net->layers[i]);
+    }
+    free(net->layers);
+    for (int i = 0; i < net->n_tensors; i++) free(net->tensors[i]);
+    free(net->tensors);
+    free(net->bufs);
+    dob_arena_destroy(net->arena);
+    if (net->stream) dnnl_stream_destroy(net->stream);
+    if (net->eng) dnnl_engine_destroy(net->eng);
+    free(net);
+}
+
+int dob_net_input(const dob_net *net) {
+    (void)net;
+    return 0;
+}
+
+dob_status dob_net_add(dob_net *net, const dob_layer_ops *ops, const char *name, const void *cfg,
+                       size_t cfg_size, int n_in, const int *in, int *out) {
+    dob_status st = DOB_OK;
+    if (n_in < 1 || n_in > DOB_LAYER_MAX_IN)
+        return DOB_FAIL(DOB_EINVAL, "layer %s: expected 1..%d inputs, found %d", name, DOB_LAYER_MAX_IN, n_in);
+    if (strlen(name) >= DOB_NAME_MAX - 16)
+        return DOB_FAIL(DOB_EINVAL, "layer name '%s' too long (max %d)", name, DOB_NAME_MAX - 17);
+    for (int i = 0; i < net->n_layers; i++)
+        if (!strcmp(net->layers[i]->name, name)) return DOB_FAIL(DOB_EINVAL, "layer %s: name used twice", name);
+    for (int i = 0; i < n_in; i++)
+        if (in[i] < 0 || in[i] >= net->n_tensors)
+            return DOB_FAIL(DOB_EINVAL, "layer %s: input %d is tensor %d, which does not exist", name, i, in[i]);
+    if (net->n_layers == net->cap_layers) {
+        int cap = net->cap_layers ? 2 * net->cap_layers : 32;
+        dob_layer **p = realloc(net->layers, (size_t)cap * sizeof *p);
+        if (!p) return DOB_FAIL(DOB_ENOMEM, "net: out of memory");
+        net->layers = p;
+        net->cap_layers = cap;
+    }
+    dob_layer *l = calloc(1, sizeof *l);
+    if (!l) return DOB_FAIL(DOB_ENOMEM, "net: out of memory");
+    l->ops = ops;
+    snprintf(l->name, sizeof l->name, "%s", name);
+    l->index = net->n_layers;
+    l->net = net;
+    l->arena = net->arena;
+    l->cfg = malloc(cfg_size ? cfg_size : 1);
+    l->priv = calloc(1, ops->priv_size ? ops->priv_size : 1);
+    if (!l->cfg || !l->priv) {
+        st = DOB_FAIL(DOB_ENOMEM, "net: out of memory");
+        goto fail;
+    }
+    if (cfg_size) memcpy(l->cfg, cfg, cfg_size);
+    l->n_in = n_in;
+    for (int i = 0; i < n_in; i++) l->in[i] = &net->tensors[in[i]]->t;
+    int id;
+    DOB_TRY(add_tensor(net, net->n_layers, &id));
+    l->out = &net->tensors[id]->t;
+    net->tensors[id]->alias = ops->alias;
+    st = ops->reserve(l, net->arena);
+    if (st != DOB_OK) {
+        free(net->tensors[id]);
+        net->n_tensors--;
+        goto fail;
+    }
+    l->out->ndim = l->out->ndim ? l->out->ndim : 2;
+    for (int i = 0; i < n_in; i++) net->tensors[in[i]]->n_readers++;
+    net->layers[net->n_layers++] = l;
+    net->output = id;
+    if (out) *out = id;
+    return DOB_OK;
+fail:
+    dob_error_prefix("layer %s (%s): ", name, ops->type);
+    if (l) {
+        free(l->cfg);
+        free(l->priv);
+        free(l);
+    }
+    return st;
+}
+
+dob_status dob_net_alloc(dob_net *net) { return dob_arena_alloc(net->arena, 0); }
+
+static float *net_alloc(dob_net *net, size_t n) {
+    if (net->n_bufs == net->cap_bufs) {
+        int cap = net->cap_bufs ? 2 * net->cap_bufs : 64;
+        void **p = realloc(net->bufs, (size_t)cap * sizeof *p);
+        if (!p) return NULL;
+        net->bufs = p;
+        net->cap_bufs = cap;
+    }
+    size_t bytes = ((n ? n : 1) * sizeof(float) + 63) / 64 * 64;
+    float *b = aligned_alloc(64, bytes);
+    if (!b) return NULL;
+    memset(b, 0, bytes);
+    net->bufs[net->n_bufs++] = b;
+    return b;
+}
+
+dob_status dob_net_build(dob_net *net, int64_t batch) {
+    dob_status st = DOB_OK;
+    if (batch <= 0) return DOB_FAIL(DOB_EINVAL, "net: batch size must be > 0, found %lld", (long long)batch);
+    if (batch == net->batch) return DOB_OK;
+    unbuild(net);
+    for (int k = 0; k < net->n_tensors; k++) {
+        dob_tensor *t = &net->tensors[k]->t;
+        t->dims[0] = batch;
+        t->count = 1;
+        for (int d = 0; d < t->ndim; d++) t->count *= (size_t)t->dims[d];
+        t->data = t->diff = NULL;
+    }
+    /* the input: data only */
+    dob_tensor *x = &net->tensors[0]->t;
+    if (!(x->data = net_alloc(net, x->count))) goto nomem;
+    if (net->input_grad && !(x->diff = net_alloc(net, x->count))) goto nomem;
+    for (int i = 0; i < net->n_layers; i++) {
+        dob_layer *l = net->layers[i];
+        for (int j = 0; j < l->n_in; j++) {
+            dob_tensor *t = l->in[j];
+            tensor_meta *m = (tensor_meta *)t; /* t is the first member */
+            if (!t->diff)
+                l->in_diff[j] = NULL;
+            else if (m->n_readers == 1)
+                l->in_diff[j] = t->diff;
+            else if (!(l->in_diff[j] = net_alloc(net, t->count)))
+                goto nomem;
+        }
+        dob_tensor *o = l->out;
+        if (l->ops->alias) {
+            o->data = l->in[0]->data;
+            o->diff = l->in_diff[0];
+        } else {
+            if (!(o->data = net_alloc(net, o->count)) || !(o->diff = net_alloc(net, o->count))) goto nomem;
+        }
+    }
+    net->batch = batch;
+    for (int i = 0; i < net->n_layers; i++) {
+        dob_layer *l = net->layers[i];
+        if (l->ops->alias || !l->ops->build) continue;
+        st = l->ops->build(l, batch);
+        if (st != DOB_OK) {
+            dob_error_prefix("layer %s (%s): build for batch %lld: ", l->name, l->ops->type, (long long)batch);
+            unbuild(net);
+            return st;
+        }
+    }
+    return DOB_OK;
+nomem:
+    unbuild(net);
+    return DOB_FAIL(DOB_ENOMEM, "net: out of memory for activations at batch %lld", (long long)batch);
+}
+
+dob_status dob_net_forward(dob_net *net, int training) {
+    if (!net->batch) return DOB_FAIL(DOB_EINTERNAL, "net: forward before build");
+    for (int i = 0; i < net->n_layers; i++) {
+        dob_layer *l = net->layers[i];
+        if (l->ops->alias) continue;
+        dob_status st = l->ops->forward(l, training);
+        if (st != DOB_OK) {
+            dob_error_prefix("layer %s (%s): forward: ", l->name, l->ops->type);
+            return st;
+        }
+    }
+    return DOB_OK;
+}
+
+/* Sum the readers' private diff buffers of tensor id into its diff (fixed order: deterministic). */
+static void gather_diff(dob_net *net, int id) {
+    tensor_meta *m = net->tensors[id];
+    if (m->n_readers <= 1 || !m->t.diff) return;
+    float *d = m->t.diff;
+    size_t n = m->t.count;
+    int first = 1;
+    for (int i = 0; i < net->n_layers; i++) {
+        dob_layer *l = net->layers[i];
+        for (int j = 0; j < l->n_in; j++) {
+            if (l->in[j] != &m->t) continue;
+            const float *s = l->in_diff[j];
+            if (first) {
+                memcpy(d, s, n * sizeof(float));
+                first = 0;
+            } else {
+#pragma omp parallel for schedule(static)
+                for (size_t k = 0; k < n; k++) d[k] += s[k];
+            }
+        }
+    }
+}
+
+dob_status dob_net_backward(dob_net *net) {
+    if (!net->batch) return DOB_FAIL(DOB_EINTERNAL, "net: backward before build");
+    for (int i = net->n_layers - 1; i >= 0; i--) {
+        dob_layer *l = net->layers[i];
+        /* tensors are created in layer order: the output of layer i is tensor i + 1 */
+        gather_diff(net, i + 1);
+        if (l->ops->alias) continue;
+        dob_status st = l->ops->backward(l);
+        if (st != DOB_OK) {
+            dob_error_prefix("layer %s (%s): backward: ", l->name, l->ops->type);
+            return st;
+        }
+    }
+    gather_diff(net, 0);
+    return DOB_OK;
+}
+
+dob_arena *dob_net_arena(dob_net *net) { return net->arena; }
+dob_tensor *dob_net_tensor(dob_net *net, int id) {
+    return (id >= 0 && id < net->n_tensors) ? &net->tensors[id]->t : NULL;
+}
+dob_tensor *dob_net_input_tensor(dob_net *net) { return &net->tensors[0]->t; }
+dob_tensor *dob_net_output(dob_net *net) { return &net->tensors[net->output]->t; }
+void dob_net_set_output(dob_net *net, int id) {
+    if (id >= 0 && id < net->n_tensors) net->output = id;
+}
+int dob_net_layer_count(const dob_net *net) { return net->n_layers; }
+dob_layer *dob_net_layer(dob_net *net, int i) { return (i >= 0 && i < net->n_layers) ? net->layers[i] : NULL; }
+void dob_net_set_input_grad(dob_net *net, int on) {
+    net->input_grad = on;
+    unbuild(net); /* buffers change: rebuild at the next dob_net_build */
+}
+int64_t dob_net_batch(const dob_net *net) { return net->batch; }
+void dob_net_set_context(dob_net *net, dob_net_ctx ctx) { net->ctx = ctx; }
+const dob_net_ctx *dob_net_context(const dob_net *net) { return &net->ctx; }
+void dob_net_set_sum_hook(dob_net *net, dob_sum_hook fn, void *ctx) {
+    net->sum_hook = fn;
+    net->sum_ctx = ctx;
+}
+int dob_net_has_sum_hook(const dob_net *net) { return net->sum_hook != NULL; }
+dob_status dob_net_sum(dob_net *net, double *x, size_t n) {
+    return net->sum_hook ? net->sum_hook(net->sum_ctx, x, n) : DOB_OK;
+}
+
+dob_status dob_layer_param(dob_layer *l, dob_arena *a, const char *suffix, int ndim, const int64_t *dims,
+                           int64_t fan_in, int64_t fan_out, dob_init init, unsigned flags, int *id) {
+    if (l->n_params >= DOB_LAYER_MAX_PARAMS)
+        return DOB_FAIL(DOB_EINTERNAL, "layer %s: more than %d parameters", l->name, DOB_LAYER_MAX_PARAMS);
+    char full[2 * DOB_NAME_MAX + 2];
+    snprintf(full, sizeof full, "%s/%s", l->name, suffix);
+    int pid;
+    dob_status st = dob_arena_reserve(a, full, ndim, dims, fan_in, fan_out, init, flags, &pid);
+    if (st != DOB_OK) return st;
+    l->param[l->n_params++] = pid;
+    if (id) *id = pid;
+    return DOB_OK;
+}

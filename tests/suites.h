@@ -1,0 +1,20 @@
+/* suites.h: every CUnit suite, one X(name) per tests/test_<name>.c that defines `CU_SuiteInfo name_suite`. */
+#ifndef DOB_SUITES_H
+#define DOB_SUITES_H
+#include <CUnit/CUnit.h>
+
+#define DOB_SUITES \
+    X(core)        \
+    X(conv)        \
+    X(pool)        \
+    X(dense)       \
+    X(bnorm)       \
+    X(dropout)     \
+    X(structure)   \
+    X(losses)
+
+#define X(name) extern CU_SuiteInfo name##_suite;
+DOB_SUITES
+#undef X
+
+#endif

@@ -1,0 +1,62 @@
+/* test_main.c: one CUnit runner for every suite. `dob_tests [-s suite] [-t test] [-l]`.
+ * Exit code: the number of failed asserts + failed tests (0 = all passed), never CUnit's framework status. */
+#include <CUnit/Basic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "suites.h"
+
+static const CU_SuiteInfo *suite_list[] = {
+#define X(name) &name##_suite,
+    DOB_SUITES
+#undef X
+};
+#define N_SUITES (sizeof suite_list / sizeof suite_list[0])
+static CU_SuiteInfo all_suites[N_SUITES + 1];
+
+int main(int argc, char **argv) {
+    for (size_t i = 0; i < N_SUITES; i++) all_suites[i] = *suite_list[i];
+    all_suites[N_SUITES] = (CU_SuiteInfo)CU_SUITE_INFO_NULL;
+    const char *suite = NULL, *test = NULL;
+    int list = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-s") && i + 1 < argc) suite = argv[++i];
+        else if (!strcmp(argv[i], "-t") && i + 1 < argc) test = argv[++i];
+        else if (!strcmp(argv[i], "-l")) list = 1;
+        else {
+            fprintf(stderr, "usage: %s [-s suite] [-t test] [-l]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (list) {
+        for (CU_SuiteInfo *s = all_suites; s->pName; s++) printf("%s\n", s->pName);
+        return 0;
+    }
+    if (CU_initialize_registry() != CUE_SUCCESS) return 1;
+    if (CU_register_suites(all_suites) != CUE_SUCCESS) {
+        fprintf(stderr, "cannot register suites: %s\n", CU_get_error_msg());
+        return 1;
+    }
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    int found = 1;
+    if (suite) {
+        CU_pSuite s = CU_get_suite(suite);
+        if (!s) {
+            fprintf(stderr, "no suite '%s' (-l lists them)\n", suite);
+            found = 0;
+        } else if (test) {
+            CU_pTest t = CU_get_test(s, test);
+            if (!t) {
+                fprintf(stderr, "no test '%s' in suite '%s'\n", test, suite);
+                found = 0;
+            } else
+                CU_basic_run_test(s, t);
+        } else
+            CU_basic_run_suite(s);
+    } else
+        CU_basic_run_tests();
+    unsigned fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+    CU_cleanup_registry();
+    if (!found) return 2;
+    return fails > 125 ? 125 : (int)fails;
+}
