@@ -1,1 +1,114 @@
-/* placeholder */ typedef int dob_mpi_placeholder;
+/* comm.c: dob_comm over MPI. Large buffers are reduced in chunks of at most INT_MAX elements.
+ * Errors return DOB_EMPI with the MPI error string; MPI_ERRORS_RETURN is set on every comm. */
+#include "comm_native.h"
+
+#include <limits.h>
+#include <stdlib.h>
+
+struct dob_comm {
+    MPI_Comm comm;
+    int rank, size, owned;
+};
+
+static dob_comm world_comm;
+
+MPI_Comm dob_comm_native(const dob_comm *c) { return c->comm; }
+
+static dob_status mpi_fail(int rc, const char *what) {
+    char msg[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    MPI_Error_string(rc, msg, &len);
+    return DOB_FAIL(DOB_EMPI, "MPI %s failed: %s", what, msg);
+}
+#define MPI_TRY(call, what)                               \
+    do {                                                  \
+        int rc_ = (call);                                 \
+        if (rc_ != MPI_SUCCESS) return mpi_fail(rc_, what); \
+    } while (0)
+
+dob_status dob_comm_init(int *argc, char ***argv, dob_comm **world) {
+    int inited = 0, provided = 0;
+    MPI_Initialized(&inited);
+    if (!inited) MPI_TRY(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "init");
+    world_comm.comm = MPI_COMM_WORLD;
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(MPI_COMM_WORLD, &world_comm.rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &world_comm.size);
+    *world = &world_comm;
+    return DOB_OK;
+}
+
+void dob_comm_finalize(void) {
+    int inited = 0, fin = 0;
+    MPI_Initialized(&inited);
+    MPI_Finalized(&fin);
+    if (inited && !fin) MPI_Finalize();
+}
+
+void dob_comm_abort(int code) { MPI_Abort(MPI_COMM_WORLD, code); }
+int dob_comm_rank(const dob_comm *c) { return c->rank; }
+int dob_comm_size(const dob_comm *c) { return c->size; }
+
+dob_status dob_comm_split(dob_comm *c, int group_size, dob_comm **group, int *group_id) {
+    if (group_size < 1 || c->size % group_size)
+        return DOB_FAIL(DOB_EINVAL, "--ranks-per-trial %d must divide the number of ranks %d", group_size, c->size);
+    dob_comm *g = calloc(1, sizeof *g);
+    if (!g) return DOB_FAIL(DOB_ENOMEM, "out of memory");
+    int color = c->rank / group_size;
+    int rc = MPI_Comm_split(c->comm, color, c->rank, &g->comm);
+    if (rc != MPI_SUCCESS) {
+        free(g);
+        return mpi_fail(rc, "Comm_split");
+    }
+    MPI_Comm_set_errhandler(g->comm, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(g->comm, &g->rank);
+    MPI_Comm_size(g->comm, &g->size);
+    g->owned = 1;
+    *group = g;
+    if (group_id) *group_id = color;
+    return DOB_OK;
+}
+
+void dob_comm_destroy(dob_comm *c) {
+    if (!c || !c->owned) return;
+    MPI_Comm_free(&c->comm);
+    free(c);
+}
+
+dob_status dob_comm_allreduce_float(dob_comm *c, float *x, size_t n) {
+    if (c->size == 1) return DOB_OK;
+    for (size_t off = 0; off < n; off += INT_MAX) {
+        int m = (int)(n - off < (size_t)INT_MAX ? n - off : (size_t)INT_MAX);
+        MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, x + off, m, MPI_FLOAT, MPI_SUM, c->comm), "Allreduce(float)");
+    }
+    return DOB_OK;
+}
+
+dob_status dob_comm_allreduce_double(dob_comm *c, double *x, size_t n) {
+    if (c->size == 1) return DOB_OK;
+    for (size_t off = 0; off < n; off += INT_MAX) {
+        int m = (int)(n - off < (size_t)INT_MAX ? n - off : (size_t)INT_MAX);
+        MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, x + off, m, MPI_DOUBLE, MPI_SUM, c->comm), "Allreduce(double)");
+    }
+    return DOB_OK;
+}
+
+dob_status dob_comm_allreduce_max_int(dob_comm *c, int *x) {
+    if (c->size == 1) return DOB_OK;
+    MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, x, 1, MPI_INT, MPI_MAX, c->comm), "Allreduce(max)");
+    return DOB_OK;
+}
+
+dob_status dob_comm_bcast(dob_comm *c, void *buf, size_t bytes, int root) {
+    if (c->size == 1) return DOB_OK;
+    if (bytes > (size_t)INT_MAX) return DOB_FAIL(DOB_EINVAL, "broadcast of %zu bytes too large", bytes);
+    MPI_TRY(MPI_Bcast(buf, (int)bytes, MPI_BYTE, root, c->comm), "Bcast");
+    return DOB_OK;
+}
+
+dob_status dob_comm_barrier(dob_comm *c) {
+    MPI_TRY(MPI_Barrier(c->comm), "Barrier");
+    return DOB_OK;
+}
+
+double dob_comm_wtime(void) { return MPI_Wtime(); }

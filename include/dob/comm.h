@@ -1,0 +1,34 @@
+/* dob/comm.h: the only view of MPI outside mpi/. A dob_comm is a group of ranks (the world, or the ranks of one
+ * data-parallel job inside a sweep). Runs without mpirun too: MPI then starts as a singleton of size 1. */
+#ifndef DOB_COMM_H
+#define DOB_COMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dob/status.h"
+
+typedef struct dob_comm dob_comm;
+
+/** Initialise MPI (thread level FUNNELED) once per process; returns the world communicator. */
+dob_status dob_comm_init(int *argc, char ***argv, dob_comm **world);
+/** Finalise MPI (after destroying every comm). */
+void dob_comm_finalize(void);
+/** Abort every rank of the world with `code` (last resort, main only). */
+void dob_comm_abort(int code);
+int dob_comm_rank(const dob_comm *c);
+int dob_comm_size(const dob_comm *c);
+/** Split into groups of `group_size` consecutive ranks; *group gets this rank's group, *group_id its index. */
+dob_status dob_comm_split(dob_comm *c, int group_size, dob_comm **group, int *group_id);
+/** Free a comm made by split (the world is freed by finalize); accepts NULL. */
+void dob_comm_destroy(dob_comm *c);
+/** In-place sums over the comm. */
+dob_status dob_comm_allreduce_float(dob_comm *c, float *x, size_t n);
+dob_status dob_comm_allreduce_double(dob_comm *c, double *x, size_t n);
+/** Max of an int (ranks agree on failure: pass a nonzero status). */
+dob_status dob_comm_allreduce_max_int(dob_comm *c, int *x);
+dob_status dob_comm_bcast(dob_comm *c, void *buf, size_t bytes, int root);
+dob_status dob_comm_barrier(dob_comm *c);
+double dob_comm_wtime(void);
+
+#endif
