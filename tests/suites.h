@@ -11,7 +11,13 @@
     X(bnorm)       \
     X(dropout)     \
     X(structure)   \
-    X(losses)
+    X(losses)      \
+    X(optim)       \
+    X(sched)       \
+    X(idx)         \
+    X(results)     \
+    X(problems)    \
+    X(trainer)
 
 #define X(name) extern CU_SuiteInfo name##_suite;
 DOB_SUITES

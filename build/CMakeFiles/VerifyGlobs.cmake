@@ -130,10 +130,16 @@ set(OLD_GLOB
   "/work/main/tests/test_core.c"
   "/work/main/tests/test_dense.c"
   "/work/main/tests/test_dropout.c"
+  "/work/main/tests/test_idx.c"
   "/work/main/tests/test_losses.c"
   "/work/main/tests/test_main.c"
+  "/work/main/tests/test_optim.c"
   "/work/main/tests/test_pool.c"
+  "/work/main/tests/test_problems.c"
+  "/work/main/tests/test_results.c"
+  "/work/main/tests/test_sched.c"
   "/work/main/tests/test_structure.c"
+  "/work/main/tests/test_trainer.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
