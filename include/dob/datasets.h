@@ -1,0 +1,61 @@
+/* dob/datasets.h: readers for the official data set files (io/) and the DeepOBS splits.
+ *
+ * Typical use (what a problem's data step does):
+ *
+ *     char dir[4096];
+ *     dob_dataset train, valid, test;
+ *     dob_data_dir_resolve(opt_data_dir, "fmnist", dir, sizeof dir);   // --data_dir, DOB_DATA_DIR, ...
+ *     dob_mnist_load(dir, "train", &train);                             // 60 000 x {1,28,28}, one-hot k=10
+ *     dob_mnist_load(dir, "test", &test);                               // 10 000
+ *     dob_dataset_split_valid(&train, 10000, &valid);                   // v1.2b: valid = first 10 000
+ *
+ * Every function returns a dob_status and leaves a message naming the file, what was expected and what was
+ * found, and for missing data how to get it. Nothing here aborts on bad files. */
+#ifndef DOB_DATASETS_H
+#define DOB_DATASETS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dob/data.h"
+#include "dob/status.h"
+
+/* ---- IDX (MNIST, Fashion-MNIST) --------------------------------------------------------------------- */
+
+/** An IDX file of unsigned bytes in memory: dims[0..ndim) in file order (big-endian header decoded). */
+typedef struct dob_idx {
+    int ndim;          /* 1..4 (magic 0x0000080<ndim>) */
+    int64_t dims[4];   /* e.g. {count, rows, cols} for images, {count} for labels */
+    int64_t count;     /* prod(dims) = payload bytes */
+    uint8_t *data;     /* owned, row-major, count bytes; free with dob_idx_free */
+} dob_idx;
+
+/** Read an IDX ubyte file, raw or gzip (detected by the magic bytes 1f 8b). On failure *out is empty.
+ *  @return DOB_ENOENT (no file), DOB_EIO, DOB_EFORMAT (bad magic, truncated, trailing data), DOB_ENOMEM. */
+dob_status dob_idx_read(const char *path, dob_idx *out);
+/** Free the payload and zero *idx (accepts NULL and empty). */
+void dob_idx_free(dob_idx *idx);
+
+/** Load an MNIST-format split from dir: split "train" reads train-{images-idx3,labels-idx1}-ubyte[.gz],
+ *  "test" reads t10k-...; the .gz names are preferred. x = pixel / 255 as float32 in [0, 1], x_dims {1,28,28}
+ *  (C,H,W); y one-hot with k = 10. Serves MNIST and Fashion-MNIST (same format, DeepOBS §4.1/4.2). */
+dob_status dob_mnist_load(const char *dir, const char *split, dob_dataset *out);
+
+/* ---- data directory ----------------------------------------------------------------------------------- */
+
+/** Find the directory holding `dataset` ("mnist", "fmnist", "cifar-10", "cifar-100", "svhn", "tolstoi",
+ *  "imagenet"; DeepOBS directory names). With data_dir D (non-NULL, non-empty; --data_dir): D/<dataset> if it
+ *  is a directory, else D if it holds the data set's files; nothing else is tried. Without: the same two rules
+ *  on $DOB_DATA_DIR, then (fmnist only) /usr/share/datasets/fashion-mnist (Debian dataset-fashion-mnist), then
+ *  ./data_deepobs/<dataset> (DeepOBS's default). Writes the directory to out[outsz].
+ *  @return DOB_ENOENT with the places tried and how to get the data; DOB_EINVAL if out is too small. */
+dob_status dob_data_dir_resolve(const char *data_dir, const char *dataset, char *out, size_t outsz);
+
+/* ---- splits (src/data/dataset.c; no file access) ---------------------------------------------------- */
+
+/** DeepOBS v1.2 (TF) validation split: move the FIRST n_valid examples (file order) of *train into a new
+ *  data set *valid and keep the rest, in order, as *train (in place: train's buffers keep their capacity).
+ *  MNIST: 60 000 -> 50 000 train + 10 000 valid. @return DOB_EINVAL unless 1 <= n_valid < train->n. */
+dob_status dob_dataset_split_valid(dob_dataset *train, int64_t n_valid, dob_dataset *valid);
+
+#endif
