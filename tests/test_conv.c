@@ -1,5 +1,311 @@
-/* test_conv.c: placeholder suite, filled in by the layer work. */
+/* test_conv.c: the 2-D convolution layer (src/layers/conv.c).
+ * Forward and backward against the naive double reference (tests/ref/ref_conv.c) over several shapes (non-square,
+ * strides 1 and 2, SAME and VALID, odd and even kernels, bias on/off, fused ReLU on/off, IC 1 and > 1, channel
+ * counts that are and are not multiples of oneDNN's block of 16); finite differences; overwrite semantics;
+ * hand-computed TF padding values; a conv reading the net input (no backward data); rebuild at another batch;
+ * error paths. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ref/ref_conv.h"
 #include "tc.h"
 
-static CU_TestInfo tests[] = {CU_TEST_INFO_NULL};
+typedef struct conv_case {
+    const char *what;
+    int64_t n, ic, h, w;
+    int64_t oc, kh, kw, sh, sw;
+    dob_padding pad;
+    int bias;
+    dob_act_kind act;
+} conv_case;
+
+static const conv_case cases[] = {
+    {"ic1 7x9 k3 s1 SAME bias relu", 3, 1, 7, 9, 4, 3, 3, 1, 1, DOB_PAD_SAME, 1, DOB_ACT_RELU},
+    {"ic3 7x9 k3 s2 SAME", 3, 3, 7, 9, 5, 3, 3, 2, 2, DOB_PAD_SAME, 0, DOB_ACT_NONE},
+    {"ic2 7x9 k4 s2 SAME (pad 1/2) bias relu", 2, 2, 7, 9, 3, 4, 4, 2, 2, DOB_PAD_SAME, 1, DOB_ACT_RELU},
+    {"ic4 7x9 k3x2 s2x1 VALID bias", 3, 4, 7, 9, 2, 3, 2, 2, 1, DOB_PAD_VALID, 1, DOB_ACT_NONE},
+    {"ic3 9x7 k5 s1 VALID relu", 2, 3, 9, 7, 6, 5, 5, 1, 1, DOB_PAD_VALID, 0, DOB_ACT_RELU},
+    {"ic17 6x5 k2x3 s1x2 SAME bias", 2, 17, 6, 5, 18, 2, 3, 1, 2, DOB_PAD_SAME, 1, DOB_ACT_NONE},
+    {"ic16 6x6 k5 s1 SAME oc32 bias relu", 1, 16, 6, 6, 32, 5, 5, 1, 1, DOB_PAD_SAME, 1, DOB_ACT_RELU},
+    {"ic1 28x28 k5 s2 SAME oc32 bias", 2, 1, 28, 28, 32, 5, 5, 2, 2, DOB_PAD_SAME, 1, DOB_ACT_NONE},
+};
+
+static ref_conv ref_of(const conv_case *k) {
+    return (ref_conv){k->n, k->ic, k->h, k->w, k->oc, k->kh, k->kw, k->sh, k->sw, k->pad == DOB_PAD_SAME,
+                      k->act == DOB_ACT_RELU};
+}
+
+static dob_conv_cfg cfg_of(const conv_case *k) {
+    return (dob_conv_cfg){.out_channels = k->oc, .kh = k->kh, .kw = k->kw, .sh = k->sh, .sw = k->sw,
+                          .pad = k->pad, .bias = k->bias, .w_init = {DOB_INIT_GLOROT_UNIFORM, 0, 0},
+                          .b_init = {DOB_INIT_UNIFORM, -0.5f, 0.5f}, .l2 = 1, .act = k->act};
+}
+
+/* Net: input -> conv, built for k->n. */
+static dob_net *make_net(const conv_case *k, int input_grad, uint64_t seed) {
+    dob_net *net = NULL;
+    int y;
+    dob_conv_cfg c = cfg_of(k);
+    if (dob_net_create(&net, 3, (int64_t[]){k->ic, k->h, k->w}) != DOB_OK ||
+        dob_net_conv(net, "conv", dob_net_input(net), &c, &y) != DOB_OK || dob_net_alloc(net) != DOB_OK) {
+        fprintf(stderr, "\n    %s: net setup failed: %s\n", k->what, dob_last_error());
+        dob_net_destroy(net);
+        return NULL;
+    }
+    dob_arena_init(dob_net_arena(net), seed);
+    dob_net_set_input_grad(net, input_grad);
+    if (dob_net_build(net, k->n) != DOB_OK) {
+        fprintf(stderr, "\n    %s: build failed: %s\n", k->what, dob_last_error());
+        dob_net_destroy(net);
+        return NULL;
+    }
+    return net;
+}
+
+/* Fill the input; for ReLU pick the first input stream whose pre-activations all stay `margin` away from 0, so
+ * a finite-difference step never crosses the kink. @return 1 on success. */
+static int fill_input(dob_net *net, const conv_case *k, double margin) {
+    dob_tensor *x = dob_net_input_tensor(net), *y = dob_net_output(net);
+    dob_arena *a = dob_net_arena(net);
+    ref_conv r = ref_of(k);
+    double *pre = malloc(y->count * sizeof *pre);
+    float *tmp = malloc(y->count * sizeof *tmp);
+    int ok = 0;
+    for (uint64_t stream = 0; stream < 500 && !ok; stream++) {
+        tc_fill(x->data, x->count, 11, stream, -1.0f, 1.0f);
+        if (k->act != DOB_ACT_RELU) {
+            ok = 1;
+            break;
+        }
+        ref_conv_forward(&r, x->data, dob_arena_param(a, 0), k->bias ? dob_arena_param(a, 1) : NULL, tmp, pre);
+        ok = 1;
+        for (size_t i = 0; i < y->count && ok; i++) ok = fabs(pre[i]) > margin;
+    }
+    if (!ok) fprintf(stderr, "\n    %s: no input found with pre-activations away from 0\n", k->what);
+    free(pre);
+    free(tmp);
+    return ok;
+}
+
+/* Forward and backward vs the reference; `input_grad` 0 = the conv reads the net input without a diff. */
+static void check_against_ref(dob_net *net, const conv_case *k, int input_grad) {
+    dob_tensor *x = dob_net_input_tensor(net), *y = dob_net_output(net);
+    dob_arena *a = dob_net_arena(net);
+    ref_conv r = ref_of(k);
+    int64_t oh, ow, pt, pl;
+    ref_conv_geom(&r, &oh, &ow, &pt, &pl);
+    CU_ASSERT(y->dims[1] == k->oc && y->dims[2] == oh && y->dims[3] == ow);
+    const float *w = dob_arena_param(a, 0), *b = k->bias ? dob_arena_param(a, 1) : NULL;
+    size_t nw = (size_t)(k->oc * k->ic * k->kh * k->kw);
+    float *want = malloc(y->count * sizeof *want), *dx = malloc(x->count * sizeof *dx);
+    float *dw = malloc(nw * sizeof *dw), *db = malloc((size_t)k->oc * sizeof *db);
+    TC_ASSERT_OK(dob_net_forward(net, 1));
+    ref_conv_forward(&r, x->data, w, b, want, NULL);
+    char what[160];
+    snprintf(what, sizeof what, "%s: forward", k->what);
+    TC_ASSERT_CLOSE(what, y->data, want, y->count, 1e-4);
+    tc_fill(y->diff, y->count, 3, 3, -1.0f, 1.0f);
+    TC_ASSERT_OK(dob_net_backward(net));
+    ref_conv_backward(&r, x->data, w, b, y->diff, dx, dw, db);
+    if (input_grad) {
+        snprintf(what, sizeof what, "%s: diff_src", k->what);
+        TC_ASSERT_CLOSE(what, x->diff, dx, x->count, 1e-4);
+    }
+    snprintf(what, sizeof what, "%s: diff_weights", k->what);
+    TC_ASSERT_CLOSE(what, dob_arena_grad(a, 0), dw, nw, 1e-4);
+    if (k->bias) {
+        snprintf(what, sizeof what, "%s: diff_bias", k->what);
+        TC_ASSERT_CLOSE(what, dob_arena_grad(a, 1), db, (size_t)k->oc, 1e-4);
+    }
+    free(want);
+    free(dx);
+    free(dw);
+    free(db);
+}
+
+/* (1) forward/backward vs reference, (2) finite differences for input and parameters, (3) overwrite. */
+static void test_conv_cases(void) {
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const conv_case *k = &cases[i];
+        dob_net *net = make_net(k, 1, 100 + i);
+        CU_ASSERT_PTR_NOT_NULL(net);
+        if (!net) continue;
+        /* FD steps move a pre-activation by at most eps * max(|x|, |w|) <= 1e-3 */
+        if (fill_input(net, k, 2e-3)) {
+            check_against_ref(net, k, 1);
+            CU_ASSERT_EQUAL(tc_gradcheck(net, (tc_gc_opts){.eps = 1e-3, .tol = 1e-2, .training = 1}, k->what), 0);
+            CU_ASSERT(tc_overwrite_check(net, k->what));
+        } else {
+            CU_FAIL("no kink-free input");
+        }
+        dob_net_destroy(net);
+    }
+}
+
+/* (4) TF padding by hand: 28x28 ones, 5x5 all-ones kernel, no bias: outputs count the valid taps. */
+static void test_tf_padding_by_hand(void) {
+    const struct {
+        int64_t s;
+        dob_padding pad;
+        int64_t out;
+        int64_t at[4][2];
+        float want[4];
+    } t[] = {
+        /* SAME s1: pad 2/2 -> corners see 3x3, edges 3x5 (or 3x4 one in), centre 5x5 */
+        {1, DOB_PAD_SAME, 28, {{0, 0}, {0, 1}, {14, 14}, {27, 27}}, {9, 12, 25, 9}},
+        /* SAME s2: total pad 3 -> 1 top/left, 2 bottom/right. (0,0) sees rows/cols -1..3 -> 4x4; (13,13) sees
+         * 25..29 -> 3x3; symmetric padding (2/1 or 2/2) would give 9 at (0,0). */
+        {2, DOB_PAD_SAME, 14, {{0, 0}, {0, 13}, {13, 13}, {1, 1}}, {16, 12, 9, 25}},
+        {1, DOB_PAD_VALID, 24, {{0, 0}, {23, 23}, {5, 7}, {0, 23}}, {25, 25, 25, 25}},
+        {2, DOB_PAD_VALID, 12, {{0, 0}, {11, 11}, {5, 7}, {0, 11}}, {25, 25, 25, 25}},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        dob_net *net;
+        int y;
+        dob_conv_cfg c = {.out_channels = 1, .kh = 5, .kw = 5, .sh = t[i].s, .sw = t[i].s, .pad = t[i].pad,
+                          .w_init = {DOB_INIT_CONST, 1.0f, 0}};
+        TC_ASSERT_OK(dob_net_create(&net, 3, (int64_t[]){1, 28, 28}));
+        TC_ASSERT_OK(dob_net_conv(net, "conv", dob_net_input(net), &c, &y));
+        const dob_tensor *o = dob_net_tensor(net, y);
+        CU_ASSERT(o->ndim == 4 && o->dims[1] == 1 && o->dims[2] == t[i].out && o->dims[3] == t[i].out);
+        if (o->dims[2] != t[i].out)
+            fprintf(stderr, "\n    case %zu: output %lldx%lld, expected %lldx%lld\n", i, (long long)o->dims[2],
+                    (long long)o->dims[3], (long long)t[i].out, (long long)t[i].out);
+        TC_ASSERT_OK(dob_net_alloc(net));
+        dob_arena_init(dob_net_arena(net), 1);
+        TC_ASSERT_OK(dob_net_build(net, 1));
+        dob_tensor *x = dob_net_input_tensor(net);
+        for (size_t j = 0; j < x->count; j++) x->data[j] = 1.0f;
+        TC_ASSERT_OK(dob_net_forward(net, 0));
+        for (int j = 0; j < 4; j++) {
+            float got = o->data[t[i].at[j][0] * t[i].out + t[i].at[j][1]];
+            if (got != t[i].want[j])
+                fprintf(stderr, "\n    case %zu: y[%lld,%lld] = %g, expected %g\n", i, (long long)t[i].at[j][0],
+                        (long long)t[i].at[j][1], got, t[i].want[j]);
+            CU_ASSERT_EQUAL(got, t[i].want[j]);
+        }
+        dob_net_destroy(net);
+    }
+}
+
+/* (5) a conv reading the net input has no input diff and skips backward data, yet its parameter grads are right;
+ * a second conv behind it does run backward data and feeds the first one's weight grads. */
+static void test_first_layer_no_input_grad(void) {
+    const conv_case *k = &cases[2];
+    dob_net *net = make_net(k, 0, 7);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    CU_ASSERT_PTR_NULL(dob_net_layer(net, 0)->in_diff[0]);
+    CU_ASSERT_PTR_NULL(dob_net_input_tensor(net)->diff);
+    if (fill_input(net, k, 2e-3)) {
+        check_against_ref(net, k, 0);
+        CU_ASSERT_EQUAL(tc_gradcheck(net, (tc_gc_opts){.eps = 1e-3, .tol = 1e-2, .training = 1}, "no input grad"), 0);
+        CU_ASSERT(tc_overwrite_check(net, "no input grad"));
+    }
+    dob_net_destroy(net);
+
+    /* conv(3->4, relu-free) -> conv(4->2): the first skips bwd-data, the second needs it */
+    int h, y;
+    dob_conv_cfg c1 = {.out_channels = 4, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .pad = DOB_PAD_SAME, .bias = 1,
+                       .w_init = {DOB_INIT_GLOROT_UNIFORM, 0, 0}, .b_init = {DOB_INIT_UNIFORM, -0.5f, 0.5f}};
+    dob_conv_cfg c2 = c1;
+    c2.out_channels = 2;
+    c2.sh = c2.sw = 2;
+    TC_ASSERT_OK(dob_net_create(&net, 3, (int64_t[]){3, 7, 9}));
+    TC_ASSERT_OK(dob_net_conv(net, "conv1", dob_net_input(net), &c1, &h));
+    TC_ASSERT_OK(dob_net_conv(net, "conv2", h, &c2, &y));
+    TC_ASSERT_OK(dob_net_alloc(net));
+    dob_arena_init(dob_net_arena(net), 8);
+    TC_ASSERT_OK(dob_net_build(net, 3));
+    CU_ASSERT_PTR_NULL(dob_net_layer(net, 0)->in_diff[0]);
+    CU_ASSERT_PTR_NOT_NULL(dob_net_layer(net, 1)->in_diff[0]);
+    dob_tensor *x = dob_net_input_tensor(net);
+    tc_fill(x->data, x->count, 12, 0, -1.0f, 1.0f);
+    CU_ASSERT_EQUAL(tc_gradcheck(net, (tc_gc_opts){.eps = 1e-3, .tol = 1e-2, .training = 1}, "conv-conv"), 0);
+    CU_ASSERT(tc_overwrite_check(net, "conv-conv"));
+    dob_net_destroy(net);
+}
+
+/* Rebuilding for another batch size (train vs eval) gives a working plan again. */
+static void test_rebuild_batch(void) {
+    conv_case k = cases[5];
+    dob_net *net = make_net(&k, 1, 21);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    if (fill_input(net, &k, 0)) check_against_ref(net, &k, 1);
+    k.n = 5;
+    TC_ASSERT_OK(dob_net_build(net, 5));
+    if (fill_input(net, &k, 0)) check_against_ref(net, &k, 1);
+    dob_net_destroy(net);
+}
+
+/* (6) error paths: status and message. */
+static void test_conv_errors(void) {
+    dob_net *net;
+    dob_conv_cfg c = {.out_channels = 2, .kh = 5, .kw = 5, .sh = 1, .sw = 1, .pad = DOB_PAD_VALID,
+                      .w_init = {DOB_INIT_GLOROT_UNIFORM, 0, 0}};
+    TC_ASSERT_OK(dob_net_create(&net, 3, (int64_t[]){2, 3, 4}));
+    TC_ASSERT_FAILS(dob_net_conv(net, "c", 0, &c, NULL), DOB_EINVAL,
+                    "layer c (conv): kernel 5x5 is larger than the VALID input 3x4");
+    c.kh = c.kw = 3;
+    c.out_channels = 0;
+    TC_ASSERT_FAILS(dob_net_conv(net, "c", 0, &c, NULL), DOB_EINVAL, "out_channels, kh, kw must be > 0, found 0");
+    c.out_channels = 2;
+    c.sw = 0;
+    TC_ASSERT_FAILS(dob_net_conv(net, "c", 0, &c, NULL), DOB_EINVAL, "strides must be > 0, found 1x0");
+    c.sw = 1;
+    c.act = DOB_ACT_TANH;
+    TC_ASSERT_FAILS(dob_net_conv(net, "c", 0, &c, NULL), DOB_EINVAL, "not supported fused");
+    c.act = (dob_act_kind)42;
+    TC_ASSERT_FAILS(dob_net_conv(net, "c", 0, &c, NULL), DOB_EINVAL, "unknown activation kind 42");
+    c.act = DOB_ACT_NONE;
+    c.pad = (dob_padding)7;
+    TC_ASSERT_FAILS(dob_net_conv(net, "c", 0, &c, NULL), DOB_EINVAL, "padding must be SAME or VALID, found 7");
+    c.pad = DOB_PAD_VALID;
+    /* a failed add leaves the net usable: the same name works afterwards, and nothing was reserved */
+    CU_ASSERT_EQUAL(dob_arena_tensor_count(dob_net_arena(net)), 0);
+    TC_ASSERT_OK(dob_net_conv(net, "c", 0, &c, NULL));
+    dob_net_destroy(net);
+
+    TC_ASSERT_OK(dob_net_create(&net, 1, (int64_t[]){10}));
+    TC_ASSERT_FAILS(dob_net_conv(net, "c", 0, &c, NULL), DOB_EINVAL, "expected a 4-D input (N,C,H,W), found 2-D");
+    dob_net_destroy(net);
+    TC_ASSERT_OK(dob_net_create(&net, 4, (int64_t[]){1, 2, 5, 5}));
+    TC_ASSERT_FAILS(dob_net_conv(net, "c", 0, &c, NULL), DOB_EINVAL, "found 5-D");
+    dob_net_destroy(net);
+}
+
+/* Reserve: weights oihw with TF fans and the L2 flag, bias x. */
+static void test_conv_params(void) {
+    dob_net *net;
+    dob_conv_cfg c = {.out_channels = 32, .kh = 5, .kw = 5, .sh = 1, .sw = 1, .pad = DOB_PAD_SAME, .bias = 1,
+                      .l2 = 1};
+    TC_ASSERT_OK(dob_net_create(&net, 3, (int64_t[]){3, 28, 28}));
+    TC_ASSERT_OK(dob_net_conv(net, "conv1", 0, &c, NULL));
+    c.bias = 0;
+    c.l2 = 0;
+    TC_ASSERT_OK(dob_net_conv(net, "conv2", 1, &c, NULL));
+    dob_arena *a = dob_net_arena(net);
+    CU_ASSERT_EQUAL_FATAL(dob_arena_tensor_count(a), 3);
+    const dob_param_info *w = dob_arena_info(a, 0), *b = dob_arena_info(a, 1), *w2 = dob_arena_info(a, 2);
+    CU_ASSERT_STRING_EQUAL(w->name, "conv1/weights");
+    CU_ASSERT(w->ndim == 4 && w->dims[0] == 32 && w->dims[1] == 3 && w->dims[2] == 5 && w->dims[3] == 5);
+    CU_ASSERT(w->fan_in == 3 * 25 && w->fan_out == 32 * 25);
+    CU_ASSERT(w->flags & DOB_PARAM_L2);
+    CU_ASSERT_STRING_EQUAL(b->name, "conv1/bias");
+    CU_ASSERT(b->ndim == 1 && b->dims[0] == 32 && !(b->flags & DOB_PARAM_L2));
+    CU_ASSERT_STRING_EQUAL(w2->name, "conv2/weights");
+    CU_ASSERT(w2->dims[1] == 32 && !(w2->flags & DOB_PARAM_L2));
+    dob_net_destroy(net);
+}
+
+static CU_TestInfo tests[] = {
+    {"conv_cases", test_conv_cases},
+    {"tf_padding_by_hand", test_tf_padding_by_hand},
+    {"first_layer_no_input_grad", test_first_layer_no_input_grad},
+    {"rebuild_batch", test_rebuild_batch},
+    {"conv_params", test_conv_params},
+    {"conv_errors", test_conv_errors},
+    CU_TEST_INFO_NULL,
+};
 CU_SuiteInfo conv_suite = {"conv", NULL, NULL, NULL, NULL, tests};

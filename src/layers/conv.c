@@ -1,0 +1,308 @@
+/* conv.c: 2-D convolution (+ bias, + optional fused ReLU) through oneDNN's direct convolution primitives.
+ *
+ * Shapes: src in[0] N,IC,H,W (plain) -> dst out N,OC,OH,OW (plain); weights OC,IC,KH,KW (plain oihw, arena);
+ * bias OC (arena). TF padding: SAME pads (total/2) top/left and the rest bottom/right (oneDNN padding_l/_r).
+ *
+ * Plan (build): forward_training, backward data (only when in_diff[0] != NULL: the first conv of a net reads the
+ * net input, which has no diff, and skips it), backward weights (+ bias). src/weights/dst are 'any', so oneDNN
+ * picks its blocked layouts; this layer owns the reorders between the plain tensors / plain arena slices and
+ * the primitive layouts, and skips every reorder whose two layouts are equal. Backward data wants a different
+ * weights layout than forward, so it has its own weights reorder.
+ * Saved for backward: src in the forward primitive's layout (bwd-weights reads the forward's copy when the
+ * layouts agree, which they do for the jit kernels) and, for fused ReLU, the plain dst (the mask dst > 0).
+ * Fused ReLU: forward attaches an eltwise relu post-op; backward writes diff_dst * (dst > 0) straight into the
+ * blocked diff_dst buffer of the backward primitives (one pass; plain scratch + reorder for other layouts).
+ * Backward OVERWRITES the arena grads of weights/bias and in_diff[0].
+ * Does not: fuse tanh/sigmoid/leaky ReLU (use a separate act layer), dilate, group, or use winograd. */
+#include "dnnl_util.h"
+#include "dob/layers.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct conv_priv {
+    dnnl_primitive_t fwd, bwd_d, bwd_w;
+    dob_mem src;        /* in[0]->data -> forward src layout; its prim is also bwd-weights' src if equal */
+    dob_mem src_w;      /* in[0]->data -> bwd-weights src layout, only if it differs from forward's */
+    dob_mem w;          /* arena weights -> forward weights layout */
+    dob_mem w_bd;       /* arena weights -> bwd-data weights layout */
+    dob_mem dst;        /* forward dst layout -> out->data */
+    dob_mem ddst;       /* out->diff (or relu scratch) -> diff_dst layout of the first backward primitive */
+    dob_mem ddst_w;     /* same -> bwd-weights diff_dst layout, only if it differs from ddst's */
+    dob_mem dsrc;       /* bwd-data diff_src layout -> in_diff[0] */
+    dob_mem dw;         /* bwd-weights diff_weights layout -> arena weight grads */
+    dnnl_memory_t b, db; /* arena bias / bias grad (plain x) */
+    float *mask_buf;    /* plain diff_dst * (dst > 0), when the fused mask loop cannot write the blocked layout */
+    int64_t blk;        /* channel block of the diff_dst layout for the fused mask loop (0: use mask_buf) */
+    int64_t cpad;       /* channels padded to blk */
+} conv_priv;
+
+/* ---- reserve ------------------------------------------------------------------------------------------- */
+static dob_status conv_reserve(dob_layer *l, dob_arena *a) {
+    const dob_conv_cfg *c = l->cfg;
+    const dob_tensor *x = l->in[0];
+    if (x->ndim != 4)
+        return DOB_FAIL(DOB_EINVAL, "expected a 4-D input (N,C,H,W), found %d-D", x->ndim);
+    if (c->out_channels <= 0 || c->kh <= 0 || c->kw <= 0)
+        return DOB_FAIL(DOB_EINVAL, "out_channels, kh, kw must be > 0, found %lld, %lld, %lld",
+                        (long long)c->out_channels, (long long)c->kh, (long long)c->kw);
+    if (c->sh <= 0 || c->sw <= 0)
+        return DOB_FAIL(DOB_EINVAL, "strides must be > 0, found %lldx%lld", (long long)c->sh, (long long)c->sw);
+    if (c->pad != DOB_PAD_SAME && c->pad != DOB_PAD_VALID)
+        return DOB_FAIL(DOB_EINVAL, "padding must be SAME or VALID, found %d", (int)c->pad);
+    if (c->act == DOB_ACT_TANH || c->act == DOB_ACT_SIGMOID || c->act == DOB_ACT_LRELU)
+        return DOB_FAIL(DOB_EINVAL, "activation %d is not supported fused (only NONE and RELU), use a separate "
+                        "act layer", (int)c->act);
+    if (c->act != DOB_ACT_NONE && c->act != DOB_ACT_RELU)
+        return DOB_FAIL(DOB_EINVAL, "unknown activation kind %d", (int)c->act);
+    int64_t ic = x->dims[1], h = x->dims[2], w = x->dims[3];
+    int64_t oh = dob_pad_out(h, c->kh, c->sh, c->pad, NULL, NULL);
+    int64_t ow = dob_pad_out(w, c->kw, c->sw, c->pad, NULL, NULL);
+    if (oh <= 0 || ow <= 0)
+        return DOB_FAIL(DOB_EINVAL, "kernel %lldx%lld is larger than the %s input %lldx%lld: the output would be "
+                        "empty", (long long)c->kh, (long long)c->kw, c->pad == DOB_PAD_VALID ? "VALID" : "SAME",
+                        (long long)h, (long long)w);
+    l->out->ndim = 4;
+    l->out->dims[1] = c->out_channels;
+    l->out->dims[2] = oh;
+    l->out->dims[3] = ow;
+    int64_t wd[4] = {c->out_channels, ic, c->kh, c->kw};
+    dob_status st = dob_layer_param(l, a, "weights", 4, wd, ic * c->kh * c->kw, c->out_channels * c->kh * c->kw,
+                                    c->w_init, c->l2 ? DOB_PARAM_L2 : 0u, NULL);
+    if (st != DOB_OK || !c->bias) return st;
+    /* TF's fan rule for a 1-D shape: fan_in = fan_out = its length */
+    return dob_layer_param(l, a, "bias", 1, &c->out_channels, c->out_channels, c->out_channels, c->b_init, 0u,
+                           NULL);
+}
+
+/* ---- build --------------------------------------------------------------------------------------------- */
+/* oneDNN layout of a md as a single channel block "aBcd<B>b" (dense, channel-blocked): return B, else 0. */
+static int64_t channel_block(const dnnl_memory_desc_t *md) {
+    if (md->format_kind != dnnl_blocked || md->ndims != 4 || md->offset0 != 0) return 0;
+    const dnnl_blocking_desc_t *b = &md->format_desc.blocking;
+    if (b->inner_nblks != 1 || b->inner_idxs[0] != 1) return 0;
+    int64_t B = b->inner_blks[0], cp = md->padded_dims[1];
+    const int64_t *s = b->strides, *d = md->padded_dims;
+    if (cp % B || s[3] != B || s[2] != d[3] * B || s[1] != d[2] * d[3] * B || s[0] != cp * d[2] * d[3]) return 0;
+    return B;
+}
+
+static dob_status conv_build(dob_layer *l, int64_t batch) {
+    (void)batch;
+    dob_status st = DOB_OK;
+    conv_priv *p = l->priv;
+    const dob_conv_cfg *c = l->cfg;
+    dnnl_engine_t eng = dob_net_engine(l->net);
+    const dob_tensor *x = l->in[0], *y = l->out;
+    const dob_param_info *wi = dob_arena_info(l->arena, l->param[0]);
+    dnnl_memory_desc_t src_md, dst_md, w_md, b_md, any_src, any_dst, any_w;
+    dnnl_convolution_desc_t fd, bdd, bwd;
+    dnnl_primitive_desc_t fpd = NULL, bdpd = NULL, bwpd = NULL;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t po = NULL;
+    dnnl_dims_t strides = {c->sh, c->sw}, pad_l, pad_r;
+    dnnl_dims_t xd = {x->dims[0], x->dims[1], x->dims[2], x->dims[3]};
+    dnnl_dims_t yd = {y->dims[0], y->dims[1], y->dims[2], y->dims[3]};
+    dnnl_dims_t wdims = {wi->dims[0], wi->dims[1], wi->dims[2], wi->dims[3]};
+    int64_t t, bo;
+    dob_pad_out(x->dims[2], c->kh, c->sh, c->pad, &t, &bo);
+    pad_l[0] = t;
+    pad_r[0] = bo;
+    dob_pad_out(x->dims[3], c->kw, c->sw, c->pad, &t, &bo);
+    pad_l[1] = t;
+    pad_r[1] = bo;
+
+    DOB_DNNL(dob_md_plain(&src_md, 4, x->dims));
+    DOB_DNNL(dob_md_plain(&dst_md, 4, y->dims));
+    DOB_DNNL(dob_md_plain(&w_md, 4, wi->dims));
+    DOB_DNNL(dob_md_plain(&b_md, 1, &c->out_channels));
+    DOB_DNNL(dnnl_memory_desc_init_by_tag(&any_src, 4, xd, dnnl_f32, dnnl_format_tag_any));
+    DOB_DNNL(dnnl_memory_desc_init_by_tag(&any_dst, 4, yd, dnnl_f32, dnnl_format_tag_any));
+    DOB_DNNL(dnnl_memory_desc_init_by_tag(&any_w, 4, wdims, dnnl_f32, dnnl_format_tag_any));
+
+    /* forward (+ relu post-op) */
+    DOB_DNNL(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &any_src,
+                                                &any_w, c->bias ? &b_md : NULL, &any_dst, strides, pad_l, pad_r));
+    DOB_DNNL(dnnl_primitive_attr_create(&attr));
+    if (c->act == DOB_ACT_RELU) {
+        DOB_DNNL(dnnl_post_ops_create(&po));
+        DOB_DNNL(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f));
+        DOB_DNNL(dnnl_primitive_attr_set_post_ops(attr, po));
+    }
+    DOB_DNNL(dnnl_primitive_desc_create(&fpd, &fd, attr, eng, NULL));
+    DOB_DNNL(dnnl_primitive_create(&p->fwd, fpd));
+    const dnnl_memory_desc_t *f_src = dnnl_primitive_desc_query_md(fpd, dnnl_query_src_md, 0);
+    DOB_DNNL(dob_mem_init(&p->src, eng, &src_md, f_src, x->data, 1));
+    DOB_DNNL(dob_mem_init(&p->w, eng, &w_md, dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0), NULL,
+                          1));
+    DOB_DNNL(dob_mem_init(&p->dst, eng, &dst_md, dnnl_primitive_desc_query_md(fpd, dnnl_query_dst_md, 0), y->data,
+                          0));
+    if (c->bias) {
+        DOB_DNNL(dnnl_memory_create(&p->b, &b_md, eng, DNNL_MEMORY_NONE));
+        DOB_DNNL(dnnl_memory_create(&p->db, &b_md, eng, DNNL_MEMORY_NONE));
+    }
+
+    /* backward weights (+ bias) */
+    DOB_DNNL(dnnl_convolution_backward_weights_desc_init(&bwd, dnnl_convolution_direct, &any_src, &any_w,
+                                                         c->bias ? &b_md : NULL, &any_dst, strides, pad_l, pad_r));
+    DOB_DNNL(dnnl_primitive_desc_create(&bwpd, &bwd, NULL, eng, fpd));
+    DOB_DNNL(dnnl_primitive_create(&p->bwd_w, bwpd));
+    const dnnl_memory_desc_t *w_src = dnnl_primitive_desc_query_md(bwpd, dnnl_query_src_md, 0);
+    if (!dnnl_memory_desc_equal(w_src, f_src)) DOB_DNNL(dob_mem_init(&p->src_w, eng, &src_md, w_src, x->data, 1));
+    DOB_DNNL(dob_mem_init(&p->dw, eng, &w_md, dnnl_primitive_desc_query_md(bwpd, dnnl_query_diff_weights_md, 0),
+                          NULL, 0));
+    const dnnl_memory_desc_t *w_ddst = dnnl_primitive_desc_query_md(bwpd, dnnl_query_diff_dst_md, 0);
+
+    /* backward data, only when someone needs d loss / d src */
+    const dnnl_memory_desc_t *ddst_md = w_ddst;
+    if (l->in_diff[0]) {
+        DOB_DNNL(dnnl_convolution_backward_data_desc_init(&bdd, dnnl_convolution_direct, &any_src, &any_w, &any_dst,
+                                                          strides, pad_l, pad_r));
+        DOB_DNNL(dnnl_primitive_desc_create(&bdpd, &bdd, NULL, eng, fpd));
+        DOB_DNNL(dnnl_primitive_create(&p->bwd_d, bdpd));
+        DOB_DNNL(dob_mem_init(&p->w_bd, eng, &w_md, dnnl_primitive_desc_query_md(bdpd, dnnl_query_weights_md, 0),
+                              NULL, 1));
+        DOB_DNNL(dob_mem_init(&p->dsrc, eng, &src_md, dnnl_primitive_desc_query_md(bdpd, dnnl_query_diff_src_md, 0),
+                              l->in_diff[0], 0));
+        ddst_md = dnnl_primitive_desc_query_md(bdpd, dnnl_query_diff_dst_md, 0);
+    }
+
+    /* diff_dst: the fused ReLU mask loop writes a dense channel-blocked (or plain) layout directly; otherwise
+     * (no ReLU, or an unexpected layout) the plain diff (or masked scratch) is reordered */
+    if (c->act == DOB_ACT_RELU) p->blk = channel_block(ddst_md);
+    if (c->act == DOB_ACT_RELU && !p->blk) {
+        size_t bytes = (y->count * sizeof(float) + 63) / 64 * 64;
+        if (!(p->mask_buf = aligned_alloc(64, bytes))) {
+            st = DOB_FAIL(DOB_ENOMEM, "out of memory for the ReLU mask buffer (%zu bytes)", bytes);
+            goto fail;
+        }
+    }
+    if (p->blk) {
+        /* prim memory only: the mask loop is the "reorder" */
+        p->cpad = ddst_md->padded_dims[1];
+        DOB_DNNL(dob_mem_init(&p->ddst, eng, ddst_md, NULL, DNNL_MEMORY_ALLOCATE, 1));
+    } else {
+        DOB_DNNL(dob_mem_init(&p->ddst, eng, &dst_md, ddst_md, p->mask_buf ? p->mask_buf : y->diff, 1));
+    }
+    if (p->bwd_d && !dnnl_memory_desc_equal(w_ddst, ddst_md)) {
+        /* rare: the two backward primitives disagree; reorder from the first one's buffer */
+        void *h;
+        DOB_DNNL(dnnl_memory_get_data_handle(p->ddst.prim, &h));
+        DOB_DNNL(dob_mem_init(&p->ddst_w, eng, ddst_md, w_ddst, h, 1));
+    }
+
+fail:
+    if (po) dnnl_post_ops_destroy(po);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    if (fpd) dnnl_primitive_desc_destroy(fpd);
+    if (bdpd) dnnl_primitive_desc_destroy(bdpd);
+    if (bwpd) dnnl_primitive_desc_destroy(bwpd);
+    return st;
+}
+
+/* ---- forward ------------------------------------------------------------------------------------------- */
+static dob_status conv_forward(dob_layer *l, int training) {
+    (void)training;
+    dob_status st = DOB_OK;
+    conv_priv *p = l->priv;
+    dnnl_stream_t s = dob_net_stream(l->net);
+    DOB_DNNL(dob_mem_sync(&p->src, s, NULL));
+    DOB_DNNL(dob_mem_sync(&p->w, s, dob_arena_param(l->arena, l->param[0])));
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, p->src.prim}, {DNNL_ARG_WEIGHTS, p->w.prim},
+                               {DNNL_ARG_DST, p->dst.prim}, {DNNL_ARG_BIAS, p->b}};
+    if (p->b) DOB_DNNL(dnnl_memory_set_data_handle_v2(p->b, dob_arena_param(l->arena, l->param[1]), s));
+    DOB_DNNL(dnnl_primitive_execute(p->fwd, s, p->b ? 4 : 3, args));
+    DOB_DNNL(dob_mem_sync(&p->dst, s, NULL));
+fail:
+    return st;
+}
+
+/* ---- backward ------------------------------------------------------------------------------------------ */
+/* g = diff_dst * (dst > 0) over plain N,OC,OH,OW into a plain buffer (forward's line: dst = max(conv, 0)). */
+static void relu_mask_plain(const float *dst, const float *diff, float *g, size_t n) {
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) g[i] = dst[i] > 0.0f ? diff[i] : 0.0f;
+}
+
+/* Same, written into the channel-blocked layout aBcd<B>b (channels padded to cpad with zeros). */
+static void relu_mask_blocked(const float *dst, const float *diff, float *g, int64_t n, int64_t ch, int64_t cpad,
+                              int64_t hw, int64_t B) {
+    int64_t nb = cpad / B;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        for (int64_t cb = 0; cb < nb; cb++) {
+            float *gb = g + (i * nb + cb) * hw * B;
+            for (int64_t cc = 0; cc < B; cc++) {
+                int64_t ci = cb * B + cc;
+                if (ci >= ch) {
+                    for (int64_t k = 0; k < hw; k++) gb[k * B + cc] = 0.0f;
+                    continue;
+                }
+                const float *d = dst + (i * ch + ci) * hw, *e = diff + (i * ch + ci) * hw;
+                for (int64_t k = 0; k < hw; k++) gb[k * B + cc] = d[k] > 0.0f ? e[k] : 0.0f;
+            }
+        }
+    }
+}
+
+static dob_status conv_backward(dob_layer *l) {
+    dob_status st = DOB_OK;
+    conv_priv *p = l->priv;
+    const dob_conv_cfg *c = l->cfg;
+    const dob_tensor *y = l->out;
+    dnnl_stream_t s = dob_net_stream(l->net);
+    if (p->blk) {
+        void *g;
+        DOB_DNNL(dnnl_memory_get_data_handle(p->ddst.prim, &g));
+        relu_mask_blocked(y->data, y->diff, g, y->dims[0], y->dims[1], p->cpad, y->dims[2] * y->dims[3], p->blk);
+    } else {
+        if (c->act == DOB_ACT_RELU) relu_mask_plain(y->data, y->diff, p->mask_buf, y->count);
+        DOB_DNNL(dob_mem_sync(&p->ddst, s, NULL));
+    }
+    dnnl_memory_t ddst_w = p->ddst.prim;
+    if (p->ddst_w.user) {
+        DOB_DNNL(dob_mem_sync(&p->ddst_w, s, NULL));
+        ddst_w = p->ddst_w.prim;
+    }
+    if (p->bwd_d) {
+        DOB_DNNL(dob_mem_sync(&p->w_bd, s, dob_arena_param(l->arena, l->param[0])));
+        dnnl_exec_arg_t args[3] = {{DNNL_ARG_DIFF_DST, p->ddst.prim}, {DNNL_ARG_WEIGHTS, p->w_bd.prim},
+                                   {DNNL_ARG_DIFF_SRC, p->dsrc.prim}};
+        DOB_DNNL(dnnl_primitive_execute(p->bwd_d, s, 3, args));
+        DOB_DNNL(dob_mem_sync(&p->dsrc, s, NULL));
+    }
+    dnnl_memory_t src = p->src.prim;
+    if (p->src_w.user) {
+        DOB_DNNL(dob_mem_sync(&p->src_w, s, NULL));
+        src = p->src_w.prim;
+    }
+    DOB_DNNL(dnnl_memory_set_data_handle_v2(p->dw.user, dob_arena_grad(l->arena, l->param[0]), s));
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, ddst_w},
+                               {DNNL_ARG_DIFF_WEIGHTS, p->dw.prim}, {DNNL_ARG_DIFF_BIAS, p->db}};
+    if (p->db) DOB_DNNL(dnnl_memory_set_data_handle_v2(p->db, dob_arena_grad(l->arena, l->param[1]), s));
+    DOB_DNNL(dnnl_primitive_execute(p->bwd_w, s, p->db ? 4 : 3, args));
+    DOB_DNNL(dob_mem_sync(&p->dw, s, NULL));
+fail:
+    return st;
+}
+
+static void conv_destroy(dob_layer *l) {
+    conv_priv *p = l->priv;
+    if (p->fwd) dnnl_primitive_destroy(p->fwd);
+    if (p->bwd_d) dnnl_primitive_destroy(p->bwd_d);
+    if (p->bwd_w) dnnl_primitive_destroy(p->bwd_w);
+    dob_mem *mems[] = {&p->src, &p->src_w, &p->w, &p->w_bd, &p->dst, &p->ddst, &p->ddst_w, &p->dsrc, &p->dw};
+    for (size_t i = 0; i < sizeof mems / sizeof mems[0]; i++) dob_mem_destroy(mems[i]);
+    if (p->b) dnnl_memory_destroy(p->b);
+    if (p->db) dnnl_memory_destroy(p->db);
+    free(p->mask_buf);
+}
+
+const dob_layer_ops dob_conv_ops = {
+    .type = "conv", .priv_size = sizeof(conv_priv), .reserve = conv_reserve, .build = conv_build,
+    .forward = conv_forward, .backward = conv_backward, .destroy = conv_destroy,
+};
+
+dob_status dob_net_conv(dob_net *net, const char *name, int in, const dob_conv_cfg *cfg, int *out) {
+    return dob_net_add(net, &dob_conv_ops, name, cfg, sizeof *cfg, 1, &in, out);
+}
