@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# cli_errors.sh DOB: bad input gets one clear message, a non-zero exit code, and leaves no file behind.
+# Prints "N passed, M failed" and exits with the number of failures.
+set -u
+DOB=${1:?usage: cli_errors.sh path/to/dob}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+pass=0; fail=0
+
+# expect CODE REGEX -- command...: exit code must be CODE (or nonzero for "nz"), stderr+stdout must match REGEX
+expect() {
+  local code=$1 re=$2; shift 3
+  local out rc
+  out=$("$@" 2>&1); rc=$?
+  if { [ "$code" = nz ] && [ $rc -ne 0 ]; } || [ "$code" = "$rc" ]; then
+    if printf '%s' "$out" | grep -Eq -- "$re"; then pass=$((pass+1)); return; fi
+  fi
+  fail=$((fail+1))
+  printf 'FAIL: %s\n  expected exit %s and /%s/, got exit %s:\n%s\n' "$*" "$code" "$re" "$rc" "$out"
+}
+nofiles() {
+  local left
+  left=$(find "$work" -type f \( -name '*.h5' -o -name '*.tmp-*' -o -name '*.json' \) | head -5)
+  if [ -z "$left" ]; then pass=$((pass+1)); else fail=$((fail+1)); printf 'FAIL: files left behind: %s\n' "$left"; fi
+}
+
+FM=/usr/share/datasets/fashion-mnist
+expect 2 "unknown command 'rnu', did you mean 'run'" -- "$DOB" rnu
+expect 2 "usage: dob" -- "$DOB"
+expect 0 "fmnist_2c2d" -- "$DOB" list
+expect 0 "--optimizer NAME" -- "$DOB" run --help
+expect 0 "--momentum" -- "$DOB" run --optimizer momentum --help
+expect 2 "unknown test problem 'fmnist_2c2' , did you mean 'fmnist_2c2d'|unknown test problem 'fmnist_2c2', did you mean 'fmnist_2c2d'" -- "$DOB" run fmnist_2c2 --optimizer sgd --lr 0.1
+expect 2 "unknown optimizer 'adamm', did you mean 'adam'" -- "$DOB" run fmnist_logreg --optimizer adamm --lr 0.1
+expect 2 "unknown option '--momentun' for optimizer momentum, did you mean '--momentum'" -- "$DOB" run fmnist_logreg --optimizer momentum --momentun 0.9 --lr 0.1
+expect 2 "missing --lr" -- "$DOB" run fmnist_logreg --optimizer sgd
+expect 2 "learning rate|lr" -- "$DOB" run fmnist_logreg --optimizer sgd --lr -0.1
+expect 2 "--lr: expected a finite number, found 'abc'" -- "$DOB" run fmnist_logreg --optimizer sgd --lr abc
+expect 2 "momentum" -- "$DOB" run fmnist_logreg --optimizer momentum --momentum 1.5 --lr 0.1
+expect 2 "--bs must be > 0" -- "$DOB" run fmnist_logreg --optimizer sgd --lr 0.1 --bs 0
+expect 2 "lr_sched_epochs has 2 values but --lr_sched_factors has 1" -- "$DOB" run fmnist_logreg --optimizer sgd --lr 0.1 --lr_sched_epochs 2,3 --lr_sched_factors 0.1
+expect 2 "needs a value" -- "$DOB" run fmnist_logreg --optimizer sgd --lr
+expect 1 "nonexistent_dir" -- "$DOB" run fmnist_logreg --optimizer sgd --lr 0.1 -N 1 --data_dir "$work/nonexistent_dir"
+nofiles
+# corrupt data: a truncated .gz and a wrong magic
+mkdir -p bad/fmnist
+if [ -f $FM/train-images-idx3-ubyte.gz ]; then
+  head -c 100000 $FM/train-images-idx3-ubyte.gz > bad/fmnist/train-images-idx3-ubyte.gz
+  cp $FM/train-labels-idx1-ubyte.gz $FM/t10k-images-idx3-ubyte.gz $FM/t10k-labels-idx1-ubyte.gz bad/fmnist/
+  expect 1 "truncated" -- "$DOB" run fmnist_logreg --optimizer sgd --lr 0.1 -N 1 --data_dir "$work/bad"
+  printf 'not an idx file at all' | gzip > bad/fmnist/train-images-idx3-ubyte.gz
+  expect 1 "magic" -- "$DOB" run fmnist_logreg --optimizer sgd --lr 0.1 -N 1 --data_dir "$work/bad"
+  nofiles
+  # unwritable output: a path below a regular file
+  touch afile
+  expect 1 "afile" -- "$DOB" run fmnist_logreg --optimizer sgd --lr 0.1 -N 1 --output_dir "$work/afile/sub"
+  # an existing result file is never overwritten
+  printf 'precious' > existing.h5
+  expect 1 "already exists" -- "$DOB" run fmnist_logreg --optimizer sgd --lr 0.1 -N 1 --out "$work/existing.h5"
+  if [ "$(cat existing.h5)" = precious ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: existing.h5 changed"; fi
+  rm -f existing.h5 afile
+  nofiles
+fi
+echo "$pass passed, $fail failed"
+exit $fail
