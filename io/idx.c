@@ -264,8 +264,11 @@ dob_status dob_mnist_load(const char *dir, const char *split, dob_dataset *out) 
     }
     const int64_t n = img.dims[0], size = 28 * 28;
     DOB_TRY(dob_dataset_alloc(out, n, 3, (const int64_t[]){1, 28, 28}, 10));
-    /* TF: tf.cast(x, float32) / 255. -- a correctly rounded float division, reproduced bit for bit. */
-    for (int64_t i = 0; i < n * size; i++) out->x[i] = (float)img.data[i] / 255.0f;
+    /* TF: tf.cast(x, float32) / 255. -- a correctly rounded float division, reproduced bit for bit through a
+     * table of the 256 possible values (a lookup instead of a division per pixel). */
+    float lut[256];
+    for (int v = 0; v < 256; v++) lut[v] = (float)v / 255.0f;
+    for (int64_t i = 0; i < n * size; i++) out->x[i] = lut[img.data[i]];
     for (int64_t i = 0; i < n; i++) out->y[i * 10 + lab.data[i]] = 1.0f;
     dob_idx_free(&img);
     dob_idx_free(&lab);
