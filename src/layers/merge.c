@@ -1,0 +1,217 @@
+/* merge.c: layers that merge several tensors: residual add (out = in[0] + in[1]) and channel concat.
+ *
+ * add:    forward is a oneDNN binary_add on plain layouts; both inputs must have identical shapes.
+ *         backward copies diff_dst into each in_diff (the derivative of a sum is 1 for both terms).
+ * concat: along dim 1 (channels, or features for 2-D tensors) of n inputs whose other dims agree; forward is a
+ *         oneDNN concat primitive on plain layouts; backward copies each example's channel slice of diff_dst
+ *         into the matching in_diff.
+ * Saved for backward: nothing (both backward passes read diff_dst only).
+ * Invariants: every layout is plain row-major, so the channel slice of input i in example b is the contiguous
+ * range [b * C_out * S + c_off(i) * S, + C_i * S) of dst, with S the product of the dims after dim 1.
+ * Does not: broadcast, or concat along other dims. Fan-out of a tensor into two readers is handled by the net. */
+#include "dnnl_util.h"
+#include "dob/layers.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* "AxBxC": the per-example dims of t (dims[1..]), for error messages. */
+static const char *shape_str(const dob_tensor *t, char *buf, size_t len) {
+    size_t k = 0;
+    buf[0] = '\0';
+    for (int i = 1; i < t->ndim && k < len; i++)
+        k += (size_t)snprintf(buf + k, len - k, i > 1 ? "x%lld" : "%lld", (long long)t->dims[i]);
+    return buf;
+}
+
+/* dst[0..n) = src[0..n), split over threads in fixed chunks. */
+static void copy_par(float *dst, const float *src, size_t n) {
+    const size_t chunk = 1 << 16;
+    const size_t nc = (n + chunk - 1) / chunk;
+#pragma omp parallel for schedule(static)
+    for (size_t c = 0; c < nc; c++) {
+        size_t b = c * chunk, e = b + chunk < n ? b + chunk : n;
+        memcpy(dst + b, src + b, (e - b) * sizeof(float));
+    }
+}
+
+// ---- add ---------------------------------------------------------------------------------------------
+
+typedef struct add_priv {
+    dnnl_primitive_t fwd;
+    dnnl_memory_t src0, src1, dst;
+} add_priv;
+
+static dob_status add_reserve(dob_layer *l, dob_arena *a) {
+    (void)a;
+    if (l->n_in != 2) return DOB_FAIL(DOB_EINVAL, "add expects 2 inputs, found %d", l->n_in);
+    const dob_tensor *x0 = l->in[0], *x1 = l->in[1];
+    int same = x0->ndim == x1->ndim;
+    for (int i = 1; same && i < x0->ndim; i++) same = x0->dims[i] == x1->dims[i];
+    if (!same) {
+        char s0[96], s1[96];
+        return DOB_FAIL(DOB_EINVAL, "add needs identical input shapes, found %s and %s (per example)",
+                        shape_str(x0, s0, sizeof s0), shape_str(x1, s1, sizeof s1));
+    }
+    l->out->ndim = x0->ndim;
+    memcpy(l->out->dims, x0->dims, sizeof l->out->dims);
+    return DOB_OK;
+}
+
+static dob_status add_build(dob_layer *l, int64_t batch) {
+    (void)batch;
+    dob_status st = DOB_OK;
+    add_priv *p = l->priv;
+    dnnl_engine_t eng = dob_net_engine(l->net);
+    dnnl_memory_desc_t md;
+    dnnl_binary_desc_t bd;
+    dnnl_primitive_desc_t pd = NULL;
+    DOB_DNNL(dob_md_plain(&md, l->out->ndim, l->out->dims));
+    DOB_DNNL(dnnl_binary_desc_init(&bd, dnnl_binary_add, &md, &md, &md));
+    DOB_DNNL(dnnl_primitive_desc_create(&pd, &bd, NULL, eng, NULL));
+    DOB_DNNL(dnnl_primitive_create(&p->fwd, pd));
+    DOB_DNNL(dnnl_memory_create(&p->src0, &md, eng, l->in[0]->data));
+    DOB_DNNL(dnnl_memory_create(&p->src1, &md, eng, l->in[1]->data));
+    DOB_DNNL(dnnl_memory_create(&p->dst, &md, eng, l->out->data));
+fail:
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    return st;
+}
+
+static dob_status add_forward(dob_layer *l, int training) {
+    (void)training;
+    dob_status st = DOB_OK;
+    add_priv *p = l->priv;
+    dnnl_exec_arg_t args[] = {{DNNL_ARG_SRC_0, p->src0}, {DNNL_ARG_SRC_1, p->src1}, {DNNL_ARG_DST, p->dst}};
+    DOB_DNNL(dnnl_primitive_execute(p->fwd, dob_net_stream(l->net), 3, args));
+fail:
+    return st;
+}
+
+/* forward: dst = src0 + src1   =>   diff_src0 = diff_src1 = diff_dst */
+static dob_status add_backward(dob_layer *l) {
+    for (int i = 0; i < 2; i++)
+        if (l->in_diff[i]) copy_par(l->in_diff[i], l->out->diff, l->out->count);
+    return DOB_OK;
+}
+
+static void add_destroy(dob_layer *l) {
+    add_priv *p = l->priv;
+    if (p->fwd) dnnl_primitive_destroy(p->fwd);
+    if (p->src0) dnnl_memory_destroy(p->src0);
+    if (p->src1) dnnl_memory_destroy(p->src1);
+    if (p->dst) dnnl_memory_destroy(p->dst);
+}
+
+const dob_layer_ops dob_add_ops = {
+    .type = "add", .priv_size = sizeof(add_priv), .reserve = add_reserve, .build = add_build,
+    .forward = add_forward, .backward = add_backward, .destroy = add_destroy,
+};
+
+dob_status dob_net_add2(dob_net *net, const char *name, int a, int b, int *out) {
+    return dob_net_add(net, &dob_add_ops, name, NULL, 0, 2, (const int[]){a, b}, out);
+}
+
+// ---- concat ------------------------------------------------------------------------------------------
+
+typedef struct concat_priv {
+    dnnl_primitive_t fwd;
+    dnnl_memory_t src[DOB_LAYER_MAX_IN], dst;
+} concat_priv;
+
+static dob_status concat_reserve(dob_layer *l, dob_arena *a) {
+    (void)a;
+    const dob_tensor *x0 = l->in[0];
+    char s0[96], si[96];
+    if (x0->ndim < 2)
+        return DOB_FAIL(DOB_EINVAL, "concat needs inputs with at least 1 dim per example, found %d",
+                        x0->ndim - 1);
+    int64_t channels = 0;
+    for (int i = 0; i < l->n_in; i++) {
+        const dob_tensor *xi = l->in[i];
+        int same = xi->ndim == x0->ndim;
+        for (int d = 2; same && d < x0->ndim; d++) same = xi->dims[d] == x0->dims[d];
+        if (!same)
+            return DOB_FAIL(DOB_EINVAL,
+                            "concat along dim 1 needs the other dims equal: input 0 is %s, input %d is %s "
+                            "(per example)",
+                            shape_str(x0, s0, sizeof s0), i, shape_str(xi, si, sizeof si));
+        channels += xi->dims[1];
+    }
+    l->out->ndim = x0->ndim;
+    memcpy(l->out->dims, x0->dims, sizeof l->out->dims);
+    l->out->dims[1] = channels;
+    return DOB_OK;
+}
+
+static dob_status concat_build(dob_layer *l, int64_t batch) {
+    (void)batch;
+    dob_status st = DOB_OK;
+    concat_priv *p = l->priv;
+    dnnl_engine_t eng = dob_net_engine(l->net);
+    dnnl_memory_desc_t dst_md, src_md[DOB_LAYER_MAX_IN];
+    dnnl_primitive_desc_t pd = NULL;
+    DOB_DNNL(dob_md_plain(&dst_md, l->out->ndim, l->out->dims));
+    for (int i = 0; i < l->n_in; i++) DOB_DNNL(dob_md_plain(&src_md[i], l->in[i]->ndim, l->in[i]->dims));
+    DOB_DNNL(dnnl_concat_primitive_desc_create(&pd, &dst_md, l->n_in, 1, src_md, NULL, eng));
+    DOB_DNNL(dnnl_primitive_create(&p->fwd, pd));
+    for (int i = 0; i < l->n_in; i++) DOB_DNNL(dnnl_memory_create(&p->src[i], &src_md[i], eng, l->in[i]->data));
+    DOB_DNNL(dnnl_memory_create(&p->dst, &dst_md, eng, l->out->data));
+fail:
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    return st;
+}
+
+static dob_status concat_forward(dob_layer *l, int training) {
+    (void)training;
+    dob_status st = DOB_OK;
+    concat_priv *p = l->priv;
+    dnnl_exec_arg_t args[DOB_LAYER_MAX_IN + 1];
+    for (int i = 0; i < l->n_in; i++) args[i] = (dnnl_exec_arg_t){DNNL_ARG_MULTIPLE_SRC + i, p->src[i]};
+    args[l->n_in] = (dnnl_exec_arg_t){DNNL_ARG_DST, p->dst};
+    DOB_DNNL(dnnl_primitive_execute(p->fwd, dob_net_stream(l->net), l->n_in + 1, args));
+fail:
+    return st;
+}
+
+/* forward: dst[b, off_i : off_i + C_i, ...] = src_i[b]   =>   diff_src_i[b] = diff_dst[b, off_i : off_i + C_i] */
+static dob_status concat_backward(dob_layer *l) {
+    const int n_in = l->n_in;
+    const int64_t N = l->out->dims[0];
+    const size_t out_ex = l->out->count / (size_t)N;  /* C_out * S */
+    size_t in_ex[DOB_LAYER_MAX_IN], off[DOB_LAYER_MAX_IN], o = 0;
+    for (int i = 0; i < n_in; i++) {
+        in_ex[i] = l->in[i]->count / (size_t)N;          /* C_i * S */
+        off[i] = o;
+        o += in_ex[i];
+    }
+    const float *diff_dst = l->out->diff;                 /* [N, C_out, ...] */
+    float *const *in_diff = l->in_diff;                   /* [N, C_i, ...] each, NULL = not needed */
+    const int64_t jobs = N * n_in;
+#pragma omp parallel for schedule(static)
+    for (int64_t j = 0; j < jobs; j++) {
+        int64_t b = j / n_in;
+        int i = (int)(j % n_in);
+        if (in_diff[i])
+            memcpy(in_diff[i] + (size_t)b * in_ex[i], diff_dst + (size_t)b * out_ex + off[i],
+                   in_ex[i] * sizeof(float));
+    }
+    return DOB_OK;
+}
+
+static void concat_destroy(dob_layer *l) {
+    concat_priv *p = l->priv;
+    if (p->fwd) dnnl_primitive_destroy(p->fwd);
+    for (int i = 0; i < DOB_LAYER_MAX_IN; i++)
+        if (p->src[i]) dnnl_memory_destroy(p->src[i]);
+    if (p->dst) dnnl_memory_destroy(p->dst);
+}
+
+const dob_layer_ops dob_concat_ops = {
+    .type = "concat", .priv_size = sizeof(concat_priv), .reserve = concat_reserve, .build = concat_build,
+    .forward = concat_forward, .backward = concat_backward, .destroy = concat_destroy,
+};
+
+dob_status dob_net_concat(dob_net *net, const char *name, int n, const int *in, int *out) {
+    return dob_net_add(net, &dob_concat_ops, name, NULL, 0, n, in, out);
+}
