@@ -1,0 +1,112 @@
+/* losses.c: per-example losses (reduction none) and their gradients, accuracy counts, and a thread-count
+ * independent mean. All arrays are plain row-major [n x k] floats (one row per example).
+ *
+ * SOFTMAX_CE: loss_i = -sum_k t_ik log softmax(x_i)_k = sum_k t_ik (lse(x_i) - x_ik), with the log-sum-exp
+ *             taken after subtracting the row maximum (finite for any finite logits).
+ *             d loss_i / d x_ik = softmax(x_i)_k * sum_j t_ij - t_ik (= softmax - t when the targets sum to 1,
+ *             which covers one-hot and label-smoothed targets).
+ * SIGMOID_CE: loss_i = sum_k max(x,0) - x t + log1p(exp(-|x|))  (TF sigmoid_cross_entropy_with_logits);
+ *             d/dx = sigmoid(x) - t.
+ * SQUARED:    loss_i = sum_k (x - t)^2; d/dx = 2 (x - t).
+ * Invariants: rows are independent and each row is computed in double by one thread in index order, so the
+ * results do not depend on the thread count. dob_mean sums fixed chunks of MEAN_CHUNK elements and combines the
+ * chunk sums in index order (same property).
+ * Does not: average over the batch (the trainer does, with dob_mean) or add the L2 regulariser. */
+#include "dob/layers.h"
+
+#include <math.h>
+
+#define MEAN_CHUNK 4096   /* elements per partial sum in dob_mean */
+#define MEAN_GROUP 256    /* chunk sums kept on the stack at once */
+
+/* log(sum_k exp(x_k)) of one row, stably. */
+static double row_lse(const float *x, int64_t k) {
+    double m = x[0];
+    for (int64_t j = 1; j < k; j++)
+        if (x[j] > m) m = x[j];
+    double s = 0.0;
+    for (int64_t j = 0; j < k; j++) s += exp((double)x[j] - m);
+    return m + log(s);
+}
+
+static double sigmoid(double x) {
+    if (x >= 0) return 1.0 / (1.0 + exp(-x));
+    double e = exp(x);
+    return e / (1.0 + e);
+}
+
+void dob_loss_forward(dob_loss_kind kind, const float *pred, const float *target, int64_t n, int64_t k,
+                      float *loss) {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        const float *x = pred + i * k, *t = target + i * k;   /* [k] each */
+        double s = 0.0;
+        if (kind == DOB_LOSS_SOFTMAX_CE) {
+            double lse = row_lse(x, k);
+            for (int64_t j = 0; j < k; j++) s += (double)t[j] * (lse - x[j]);
+        } else if (kind == DOB_LOSS_SIGMOID_CE) {
+            for (int64_t j = 0; j < k; j++) {
+                double xj = x[j];
+                s += (xj > 0 ? xj : 0.0) - xj * t[j] + log1p(exp(-fabs(xj)));
+            }
+        } else {
+            for (int64_t j = 0; j < k; j++) {
+                double d = (double)x[j] - t[j];
+                s += d * d;
+            }
+        }
+        loss[i] = (float)s;
+    }
+}
+
+void dob_loss_backward(dob_loss_kind kind, const float *pred, const float *target, int64_t n, int64_t k,
+                       float scale, float *diff) {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        const float *x = pred + i * k, *t = target + i * k;   /* [k] each */
+        float *d = diff + i * k;                             /* [k] */
+        if (kind == DOB_LOSS_SOFTMAX_CE) {
+            double lse = row_lse(x, k), tsum = 0.0;
+            for (int64_t j = 0; j < k; j++) tsum += t[j];
+            for (int64_t j = 0; j < k; j++) d[j] = (float)(scale * (exp(x[j] - lse) * tsum - t[j]));
+        } else if (kind == DOB_LOSS_SIGMOID_CE) {
+            for (int64_t j = 0; j < k; j++) d[j] = (float)(scale * (sigmoid(x[j]) - t[j]));
+        } else {
+            for (int64_t j = 0; j < k; j++) d[j] = (float)(scale * 2.0 * ((double)x[j] - t[j]));
+        }
+    }
+}
+
+/* Index of the first maximum of x[0..k). */
+static int64_t argmax(const float *x, int64_t k) {
+    int64_t b = 0;
+    for (int64_t j = 1; j < k; j++)
+        if (x[j] > x[b]) b = j;
+    return b;
+}
+
+int64_t dob_accuracy_count(const float *pred, const float *target, int64_t n, int64_t k) {
+    int64_t hits = 0;
+#pragma omp parallel for schedule(static) reduction(+ : hits)
+    for (int64_t i = 0; i < n; i++) hits += argmax(pred + i * k, k) == argmax(target + i * k, k);
+    return hits;
+}
+
+double dob_mean(const float *x, int64_t n) {
+    if (n <= 0) return 0.0;
+    const int64_t n_chunks = (n + MEAN_CHUNK - 1) / MEAN_CHUNK;
+    double total = 0.0;
+    for (int64_t g0 = 0; g0 < n_chunks; g0 += MEAN_GROUP) {
+        double part[MEAN_GROUP];
+        const int64_t g1 = g0 + MEAN_GROUP < n_chunks ? g0 + MEAN_GROUP : n_chunks;
+#pragma omp parallel for schedule(static) if (g1 - g0 > 1)
+        for (int64_t c = g0; c < g1; c++) {
+            const int64_t b = c * MEAN_CHUNK, e = b + MEAN_CHUNK < n ? b + MEAN_CHUNK : n;
+            double s = 0.0;
+            for (int64_t i = b; i < e; i++) s += x[i];
+            part[c - g0] = s;
+        }
+        for (int64_t c = g0; c < g1; c++) total += part[c - g0];
+    }
+    return total / (double)n;
+}
