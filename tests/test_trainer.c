@@ -1,5 +1,193 @@
-/* test_trainer.c: placeholder suite, filled in by the work on this module. */
+/* test_trainer.c: the DeepOBS protocol: curve lengths, evaluation arithmetic, logging interval, divergence as a
+ * recorded status, configuration errors, the learning-rate schedule, and the data-parallel split emulated in one
+ * process (2 "ranks" = 2 half batches whose summed gradients equal the full-batch gradient). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dob/problem.h"
+#include "dob/trainer.h"
 #include "tc.h"
 
-static CU_TestInfo tests[] = {CU_TEST_INFO_NULL};
+/* A tiny linear-softmax problem on separable synthetic data: 4 features, 3 classes */
+static dob_net *tiny_net(void) {
+    dob_net *net;
+    int y;
+    if (dob_net_create(&net, 1, (int64_t[]){4}) != DOB_OK) return NULL;
+    dob_dense_cfg c = {.out_features = 3, .bias = 1, .w_init = {DOB_INIT_GLOROT_UNIFORM, 0, 0}, .l2 = 1};
+    if (dob_net_dense(net, "fc", 0, &c, &y) != DOB_OK || dob_net_alloc(net) != DOB_OK) return NULL;
+    return net;
+}
+
+static void tiny_data(dob_dataset *d, int64_t n, uint64_t stream) {
+    TC_ASSERT_OK(dob_dataset_alloc(d, n, 1, (int64_t[]){4}, 3));
+    dob_rng r = {5, DOB_RNG_TEST, stream};
+    for (int64_t i = 0; i < n; i++) {
+        int cls = (int)(dob_rng_u32(&r, (uint64_t)i) % 3);
+        for (int j = 0; j < 4; j++) d->x[i * 4 + j] = 0.3f * dob_rng_uniform(&r, 1000 + (uint64_t)(i * 4 + j));
+        d->x[i * 4 + cls] += 1.0f;
+        d->y[i * 3 + cls] = 1.0f;
+    }
+}
+
+static dob_train_cfg tiny_cfg(dob_net *net, const dob_dataset *tr, const dob_dataset *te) {
+    dob_train_cfg c = {.net = net, .loss = DOB_LOSS_SOFTMAX_CE, .has_accuracy = 1, .train_eval_size = 64,
+                       .optim = dob_optim_find("momentum"), .batch_size = 16, .num_epochs = 4,
+                       .train_log_interval = 3, .weight_decay = 0.001, .seed = 7, .rank = 0, .nranks = 1,
+                       .train = tr, .test = te};
+    c.hp[0] = 0.9;
+    dob_sched_constant(&c.sched, 0.1);
+    return c;
+}
+
+static void test_protocol(void) {
+    dob_net *net = tiny_net();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    dob_dataset tr, te;
+    tiny_data(&tr, 200, 1); /* 12 steps per epoch, 8 examples dropped */
+    tiny_data(&te, 70, 2);  /* 4 test batches, 6 examples dropped */
+    dob_train_cfg c = tiny_cfg(net, &tr, &te);
+    dob_train_out o;
+    TC_ASSERT_OK(dob_train(&c, &o));
+    CU_ASSERT_EQUAL(o.status, DOB_TRAIN_DONE);
+    CU_ASSERT_EQUAL(o.steps_per_epoch, 12);
+    CU_ASSERT_EQUAL(o.n_minibatch, 4 * 4); /* steps 0, 3, 6, 9 of each epoch */
+    CU_ASSERT_EQUAL(o.epochs_done, 4);
+    for (int e = 0; e <= 4; e++) {
+        CU_ASSERT(isfinite(o.train_losses[e]) && isfinite(o.test_losses[e]));
+        CU_ASSERT(isnan(o.valid_losses[e]));
+        /* accuracies are multiples of 1/64 (4 full batches of 16) */
+        double k = o.test_accuracies[e] * 64.0;
+        CU_ASSERT_DOUBLE_EQUAL(k, round(k), 1e-9);
+    }
+    for (int64_t i = 0; i < o.n_minibatch; i++) CU_ASSERT(isfinite(o.minibatch_train_losses[i]));
+    CU_ASSERT(o.test_losses[4] < 0.5 * o.test_losses[0]);
+    CU_ASSERT(o.test_accuracies[4] > 0.9);
+    CU_ASSERT(o.phase_seconds[DOB_PHASE_FORWARD] > 0.0);
+    /* same seed: the same trajectory, bitwise */
+    dob_train_out o2;
+    TC_ASSERT_OK(dob_train(&c, &o2));
+    CU_ASSERT_EQUAL(memcmp(o.minibatch_train_losses, o2.minibatch_train_losses, 16 * sizeof(double)), 0);
+    CU_ASSERT_EQUAL(o.test_losses[4], o2.test_losses[4]);
+    dob_train_out_free(&o2);
+    dob_train_out_free(&o);
+    dob_dataset_free(&tr);
+    dob_dataset_free(&te);
+    dob_net_destroy(net);
+}
+
+static void test_divergence_is_a_status(void) {
+    dob_net *net = tiny_net();
+    dob_dataset tr, te;
+    tiny_data(&tr, 200, 1);
+    tiny_data(&te, 64, 2);
+    dob_train_cfg c = tiny_cfg(net, &tr, &te);
+    c.train_log_interval = 1;
+    dob_sched_constant(&c.sched, 1e30); /* overflows within a few steps */
+    dob_train_out o;
+    TC_ASSERT_OK(dob_train(&c, &o));
+    CU_ASSERT_EQUAL(o.status, DOB_TRAIN_DIVERGED);
+    CU_ASSERT(o.diverged_step >= 0);
+    CU_ASSERT(isfinite(o.test_losses[0]));           /* the curves so far are kept */
+    CU_ASSERT(!isfinite(o.minibatch_train_losses[o.diverged_step]));
+    dob_train_out_free(&o);
+    dob_dataset_free(&tr);
+    dob_dataset_free(&te);
+    dob_net_destroy(net);
+}
+
+static void test_config_errors(void) {
+    dob_net *net = tiny_net();
+    dob_dataset tr, te, bad;
+    tiny_data(&tr, 64, 1);
+    tiny_data(&te, 32, 2);
+    dob_train_cfg c = tiny_cfg(net, &tr, &te);
+    dob_train_out o;
+    c.nranks = 3;
+    TC_ASSERT_FAILS(dob_train(&c, &o), DOB_EINVAL, "not divisible by the 3 ranks");
+    dob_train_out_free(&o);
+    c.nranks = 1;
+    c.train_log_interval = 0;
+    TC_ASSERT_FAILS(dob_train_check(&c), DOB_EINVAL, "--train_log_interval must be >= 1");
+    c.train_log_interval = 1;
+    c.batch_size = 100;
+    TC_ASSERT_FAILS(dob_train_check(&c), DOB_EINVAL, "fewer than one batch");
+    c.batch_size = 16;
+    TC_ASSERT_FAILS(dob_sched_constant(&c.sched, -1.0), DOB_EINVAL, "must be finite and > 0, found -1");
+    c.sched.base_lr = -1.0;
+    TC_ASSERT_FAILS(dob_train_check(&c), DOB_EINVAL, "-1");
+    dob_sched_constant(&c.sched, 0.1);
+    TC_ASSERT_OK(dob_dataset_alloc(&bad, 32, 1, (int64_t[]){5}, 3));
+    c.test = &bad;
+    TC_ASSERT_FAILS(dob_train_check(&c), DOB_EINVAL, "test split: examples have 5 values, the net expects 4");
+    dob_dataset_free(&bad);
+    dob_dataset_free(&tr);
+    dob_dataset_free(&te);
+    dob_net_destroy(net);
+}
+
+/* The data-parallel split arithmetic in one process: the gradient of a full batch equals the sum of the two
+ * half-batch gradients computed with the 1/B (global batch) scaling the trainer uses. The MPI tests check the
+ * real multi-rank runs. */
+static void test_half_batch_gradients_sum(void) {
+    dob_net *full = tiny_net(), *half = tiny_net();
+    dob_dataset d;
+    tiny_data(&d, 16, 3);
+    dob_arena_init(dob_net_arena(full), 1);
+    dob_arena_init(dob_net_arena(half), 1);
+    TC_ASSERT_OK(dob_net_build(full, 16));
+    TC_ASSERT_OK(dob_net_build(half, 8));
+    uint32_t idx[16];
+    for (int i = 0; i < 16; i++) idx[i] = (uint32_t)i;
+    float y[48];
+    dob_dataset_gather(&d, idx, 16, dob_net_input_tensor(full)->data, y);
+    TC_ASSERT_OK(dob_net_forward(full, 1));
+    dob_tensor *o = dob_net_output(full);
+    dob_loss_backward(DOB_LOSS_SOFTMAX_CE, o->data, y, 16, 3, 1.0f / 16, o->diff);
+    TC_ASSERT_OK(dob_net_backward(full));
+    size_t n = dob_arena_size(dob_net_arena(full));
+    float *sum = calloc(n, sizeof *sum);
+    for (int r = 0; r < 2; r++) {
+        dob_dataset_gather(&d, idx + 8 * r, 8, dob_net_input_tensor(half)->data, y);
+        TC_ASSERT_OK(dob_net_forward(half, 1));
+        dob_tensor *h = dob_net_output(half);
+        dob_loss_backward(DOB_LOSS_SOFTMAX_CE, h->data, y, 8, 3, 1.0f / 16, h->diff);
+        TC_ASSERT_OK(dob_net_backward(half));
+        for (size_t i = 0; i < n; i++) sum[i] += dob_arena_grads(dob_net_arena(half))[i];
+    }
+    TC_ASSERT_CLOSE("sum of half-batch grads", sum, dob_arena_grads(dob_net_arena(full)), n, 1e-6);
+    free(sum);
+    dob_dataset_free(&d);
+    dob_net_destroy(full);
+    dob_net_destroy(half);
+}
+
+static void test_schedule_applies(void) {
+    /* lr 0 from epoch 1 on: parameters, hence the evaluation, freeze after the first epoch */
+    dob_net *net = tiny_net();
+    dob_dataset tr, te;
+    tiny_data(&tr, 64, 1);
+    tiny_data(&te, 32, 2);
+    dob_train_cfg c = tiny_cfg(net, &tr, &te);
+    c.optim = dob_optim_find("sgd");
+    c.num_epochs = 3;
+    TC_ASSERT_OK(dob_sched_piecewise(&c.sched, 0.5, 1, (int64_t[]){1}, (double[]){1e-30}));
+    dob_train_out o;
+    TC_ASSERT_OK(dob_train(&c, &o));
+    CU_ASSERT(o.test_losses[1] != o.test_losses[0]);
+    CU_ASSERT_DOUBLE_EQUAL(o.test_losses[3], o.test_losses[1], 1e-9);
+    dob_train_out_free(&o);
+    dob_dataset_free(&tr);
+    dob_dataset_free(&te);
+    dob_net_destroy(net);
+}
+
+static CU_TestInfo tests[] = {
+    {"protocol_curves", test_protocol},
+    {"divergence_is_a_status", test_divergence_is_a_status},
+    {"config_errors", test_config_errors},
+    {"half_batch_gradients_sum", test_half_batch_gradients_sum},
+    {"schedule_applies", test_schedule_applies},
+    CU_TEST_INFO_NULL,
+};
 CU_SuiteInfo trainer_suite = {"trainer", NULL, NULL, NULL, NULL, tests};

@@ -1,0 +1,21 @@
+/* dob/io.h: file-system helpers and the data of each test problem (io/). */
+#ifndef DOB_IO_H
+#define DOB_IO_H
+
+#include <stddef.h>
+
+#include "dob/data.h"
+#include "dob/problem.h"
+#include "dob/status.h"
+
+/** Load a problem's splits. use_valid = 1 carves DeepOBS v1.2's validation split (the first train_eval_size
+ *  training examples) off the training set; 0 keeps DeepOBS v1.1's full training set (valid left empty).
+ *  data_dir may be NULL (DOB_DATA_DIR, then the data set's default location). */
+dob_status dob_problem_data_load(const dob_problem_spec *p, const char *data_dir, int use_valid, dob_dataset *train,
+                                 dob_dataset *valid, dob_dataset *test);
+/** mkdir -p; the message names the first component that could not be created and why. */
+dob_status dob_io_mkdirs(const char *path);
+/** @return 1 if path exists (any type). */
+int dob_io_exists(const char *path);
+
+#endif

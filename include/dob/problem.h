@@ -1,0 +1,37 @@
+/* dob/problem.h: DeepOBS test problems. Each problem is one file in problems/ exporting a const spec; the
+ * static table in problems/registry.c lists them (no constructor-time registration). A spec says which data set
+ * it reads, its DeepOBS defaults, and builds its network into an empty dob_net. */
+#ifndef DOB_PROBLEM_H
+#define DOB_PROBLEM_H
+
+#include <stdint.h>
+
+#include "dob/layers.h"
+#include "dob/net.h"
+
+typedef struct dob_problem_spec {
+    const char *name;          /* "fmnist_2c2d" */
+    const char *dataset;       /* data set key for io/: "mnist", "fmnist" */
+    const char *summary;       /* one line for `dob list` */
+    int in_ndim;
+    int64_t in_dims[4];        /* one example, C,H,W */
+    int64_t n_classes;         /* width of the targets */
+    int64_t batch_size;        /* DeepOBS default */
+    int64_t num_epochs;        /* DeepOBS default */
+    double weight_decay;       /* default L2 factor; 0 with has_l2 == 0: the problem has no regularizer */
+    int has_l2;
+    int has_accuracy;
+    dob_loss_kind loss;
+    int64_t train_eval_size;   /* examples evaluated as train_eval (DeepOBS: the test-set size) */
+    int64_t n_params;          /* DeepOBS's trainable parameter count (checked by the tests) */
+    /** Add the layers to net (created with in_dims); *logits gets the output tensor id. */
+    dob_status (*build)(dob_net *net, int *logits);
+} dob_problem_spec;
+
+const dob_problem_spec *dob_problem_find(const char *name);
+int dob_problem_count(void);
+const dob_problem_spec *dob_problem_at(int i);
+/** Create the net of a problem (input, layers, arena allocated, not initialised, not built). */
+dob_status dob_problem_net(const dob_problem_spec *p, dob_net **out);
+
+#endif

@@ -1,0 +1,89 @@
+/* dob/trainer.h: the DeepOBS training protocol over one net, data-parallel over the ranks of a job.
+ *
+ * For epoch n = 0..N: evaluate train_eval, valid (if any) and test; stop at n = N; otherwise set the learning
+ * rate of epoch n and run one pass over the shuffled training set (drop remainder), logging the mini-batch loss
+ * (mean loss + regulariser, before the update) every train_log_interval steps of the epoch. So every curve has
+ * N + 1 entries, entry 0 being the untrained net. A non-finite mini-batch loss ends the run as "diverged" with
+ * its curves so far (not an error).
+ *
+ * Data parallelism: the global batch B is split into P slices of B/P; rank r gathers positions
+ * [r B/P, (r+1) B/P) of every global batch. The permutation, dropout and augmentation are keyed by global
+ * positions, so the trajectory is the 1-rank trajectory up to float summation order. The hooks sum gradients
+ * and metric sums over the job's ranks (NULL hooks: one rank). The trainer never prints and never opens files. */
+#ifndef DOB_TRAINER_H
+#define DOB_TRAINER_H
+
+#include <stdint.h>
+
+#include "dob/data.h"
+#include "dob/layers.h"
+#include "dob/net.h"
+#include "dob/optim.h"
+#include "dob/sched.h"
+
+enum { DOB_PHASE_FORWARD = 0, DOB_PHASE_BACKWARD, DOB_PHASE_ALLREDUCE, DOB_PHASE_OPTIMIZER, DOB_PHASE_DATA,
+       DOB_N_PHASES };
+
+typedef struct dob_progress {
+    int64_t epoch, num_epochs;         /* epoch being trained (0-based), or being evaluated */
+    int64_t step, steps_per_epoch;     /* step within the epoch */
+    int64_t global_step, total_steps;
+    double steps_per_second, eta_seconds;
+    double loss;                       /* last mini-batch loss */
+    int evaluating;                    /* 1: an evaluation round just finished (curves[epoch] are filled) */
+} dob_progress;
+
+typedef struct dob_train_hooks {
+    void *ctx;
+    /** Sum float gradients over the job's ranks in place. NULL: one rank. */
+    dob_status (*sum_float)(void *ctx, float *x, size_t n);
+    /** Sum doubles (metric sums) over the job's ranks in place. NULL: one rank. */
+    dob_status (*sum_double)(void *ctx, double *x, size_t n);
+    /** Progress report: about every 2 s of training and after each evaluation round. May be NULL. */
+    void (*progress)(void *ctx, const dob_progress *p);
+    /** Polled once per step; nonzero stops the run after the step (status "failed", curves kept). May be NULL. */
+    int (*should_stop)(void *ctx);
+} dob_train_hooks;
+
+typedef struct dob_train_cfg {
+    dob_net *net;                      /* allocated (dob_problem_net); the trainer initialises and builds it */
+    dob_loss_kind loss;
+    int has_accuracy;
+    int64_t train_eval_size;
+    const dob_optim_api *optim;
+    double hp[DOB_OPTIM_MAX_HP];
+    dob_sched sched;
+    int64_t batch_size;                /* global */
+    int64_t num_epochs;
+    int64_t train_log_interval;
+    double weight_decay;               /* L2 factor on DOB_PARAM_L2 tensors; 0 = none */
+    uint64_t seed;
+    int rank, nranks;                  /* this process's place in the data-parallel job */
+    const dob_dataset *train, *valid, *test;  /* valid may be NULL */
+    dob_train_hooks hooks;
+} dob_train_cfg;
+
+typedef enum dob_train_status { DOB_TRAIN_DONE = 0, DOB_TRAIN_DIVERGED = 1, DOB_TRAIN_STOPPED = 2 } dob_train_status;
+
+/** Curves of one run; arrays of num_epochs + 1 (NaN where not evaluated), minibatch of n_minibatch. */
+typedef struct dob_train_out {
+    int64_t num_epochs, n_minibatch, steps_per_epoch;
+    double *train_losses, *valid_losses, *test_losses;
+    double *train_accuracies, *valid_accuracies, *test_accuracies;
+    double *minibatch_train_losses;
+    double *epoch_seconds;             /* wall time of each evaluation + training epoch */
+    double phase_seconds[DOB_N_PHASES];
+    int epochs_done;
+    dob_train_status status;
+    int64_t diverged_step;             /* global step at which the loss became non-finite, -1 if never */
+} dob_train_out;
+
+/** Validate the configuration (batch divisible by ranks, sizes, data shapes against the net). */
+dob_status dob_train_check(const dob_train_cfg *cfg);
+/** Number of mini-batch loss entries a run logs. */
+int64_t dob_train_n_minibatch(const dob_train_cfg *cfg);
+/** Run the protocol; out is allocated here (dob_train_out_free). */
+dob_status dob_train(const dob_train_cfg *cfg, dob_train_out *out);
+void dob_train_out_free(dob_train_out *out);
+
+#endif

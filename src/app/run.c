@@ -1,0 +1,582 @@
+/* run.c: `dob run PROBLEM --optimizer NAME --lr X [...]`: one training run with the DeepOBS protocol, data-parallel
+ * over all MPI ranks of the launch, results to one HDF5 file (+ DeepOBS JSON). Rank 0 prints and writes the
+ * trial; every rank takes part in the collective HDF5 calls. */
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "app.h"
+#include "dob/io.h"
+#include "dob/optim.h"
+#include "dob/problem.h"
+#include "dob/results.h"
+#include "dob/sched.h"
+#include "dob/trainer.h"
+
+typedef struct run_opts {
+    const char *problem, *optimizer, *optimizer_lib, *data_dir, *output_dir, *out;
+    double lr;
+    int have_lr;
+    int64_t bs, epochs, seed, log_interval;
+    double wd;
+    int have_wd;
+    double sched_epochs[DOB_SCHED_MAX], sched_factors[DOB_SCHED_MAX];
+    int n_sched_epochs, n_sched_factors;
+    int print_train_iter, no_logs, quiet, overwrite, valid, no_json, sync_bn;
+    const char *hp_names[DOB_OPTIM_MAX_HP + 8];
+    const char *hp_values[DOB_OPTIM_MAX_HP + 8];
+    int n_hp;
+} run_opts;
+
+static void run_usage(FILE *f) {
+    fputs("usage: dob run PROBLEM --optimizer NAME --lr LR [options] [--<hyperparameter> VALUE ...]\n"
+          "\n"
+          "Train one DeepOBS test problem with the DeepOBS protocol: evaluate train_eval, (valid,) test before\n"
+          "training and after every epoch, log the mini-batch loss every --train_log_interval steps.\n"
+          "Launched with mpirun, the run is data-parallel over all ranks (use --bind-to none).\n"
+          "\n"
+          "  PROBLEM                    test problem (`dob list` shows them and their defaults)\n"
+          "  --optimizer NAME           sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad, adadelta\n"
+          "  --optimizer-lib PATH.so    load an external optimizer (C ABI of include/dob/optim.h)\n"
+          "  --lr, --learning_rate X    learning rate (required)\n"
+          "  --bs, --batch_size N       global batch size (default: the problem's)\n"
+          "  -N, --num_epochs N         epochs (default: the problem's)\n"
+          "  -r, --random_seed N        seed of init, shuffling and dropout (default 42)\n"
+          "  --weight_decay, --wd X     L2 factor of the problem's regulariser (default: the problem's)\n"
+          "  --lr_sched_epochs E1,E2    epochs at which the learning rate changes (DeepOBS schedule)\n"
+          "  --lr_sched_factors F1,F2   factors (relative to --lr) from those epochs on\n"
+          "  --train_log_interval N     log the mini-batch loss every N steps (default 10)\n"
+          "  --print_train_iter         print every logged mini-batch loss\n"
+          "  --data_dir DIR             data root (default $DOB_DATA_DIR, then the data set's install location)\n"
+          "  --valid                    carve DeepOBS 1.2's validation split off the training set\n"
+          "  --output_dir DIR           where results go (default ./results)\n"
+          "  --out FILE.h5              exact result file (default OUTPUT_DIR/PROBLEM__OPT__lr..__seed..__TIME.h5)\n"
+          "  --overwrite                replace an existing result file\n"
+          "  --no_json                  do not also write DeepOBS JSON\n"
+          "  --no_logs                  write no result files\n"
+          "  --sync-bn                  batch-norm statistics over all ranks (default: per rank)\n"
+          "  --quiet                    print only errors and the final summary\n"
+          "\n"
+          "Optimizer hyperparameters are flags named after them (`dob run --optimizer adam --help` lists them).\n",
+          f);
+}
+
+static void optim_help(const dob_optim_api *o, FILE *f) {
+    fprintf(f, "\nhyperparameters of %s:\n", o->name);
+    if (!o->n_hparams) fputs("  (none besides --lr)\n", f);
+    for (int i = 0; i < o->n_hparams; i++) {
+        const dob_hparam_spec *h = &o->hparams[i];
+        fprintf(f, "  --%-20s %s (default %g, range [%g, %g])\n", h->name, h->help ? h->help : "", h->def, h->lo,
+                h->hi);
+    }
+}
+
+/* Flags that take a value; the rest are switches. */
+typedef enum { O_OPT, O_LIB, O_LR, O_BS, O_N, O_SEED, O_WD, O_SE, O_SF, O_LOG, O_DATA, O_OUTDIR, O_OUT,
+               O_PRINT, O_NOLOGS, O_QUIET, O_OVER, O_VALID, O_NOJSON, O_SYNCBN, O_HELP } opt_id;
+static const struct {
+    const char *name;
+    opt_id id;
+    int arg;
+} opts[] = {
+    {"--optimizer", O_OPT, 1},       {"--optimizer-lib", O_LIB, 1},   {"--optimizer_lib", O_LIB, 1},
+    {"--lr", O_LR, 1},               {"--learning_rate", O_LR, 1},     {"--bs", O_BS, 1},
+    {"--batch_size", O_BS, 1},       {"-N", O_N, 1},                   {"--num_epochs", O_N, 1},
+    {"-r", O_SEED, 1},               {"--random_seed", O_SEED, 1},     {"--seed", O_SEED, 1},
+    {"--weight_decay", O_WD, 1},     {"--wd", O_WD, 1},                {"--lr_sched_epochs", O_SE, 1},
+    {"--lr_sched_factors", O_SF, 1}, {"--train_log_interval", O_LOG, 1}, {"--data_dir", O_DATA, 1},
+    {"--output_dir", O_OUTDIR, 1},   {"--out", O_OUT, 1},              {"--print_train_iter", O_PRINT, 0},
+    {"--no_logs", O_NOLOGS, 0},      {"--quiet", O_QUIET, 0},          {"--overwrite", O_OVER, 0},
+    {"--valid", O_VALID, 0},         {"--no_json", O_NOJSON, 0},       {"--sync-bn", O_SYNCBN, 0},
+    {"--sync_bn", O_SYNCBN, 0},      {"-h", O_HELP, 0},                {"--help", O_HELP, 0},
+};
+#define N_OPTS ((int)(sizeof opts / sizeof opts[0]))
+
+/* Parse argv into o. Unknown --name VALUE pairs are kept as optimizer hyperparameters, checked later. */
+static dob_status parse(int argc, char **argv, run_opts *o, int *help) {
+    dob_status st = DOB_OK;
+    for (int i = 0; i < argc; i++) {
+        char *a = argv[i], *val = NULL, name[128];
+        if (a[0] != '-') {
+            if (o->problem) return DOB_FAIL(DOB_EINVAL, "unexpected argument '%s' (the problem is '%s')", a, o->problem);
+            o->problem = a;
+            continue;
+        }
+        snprintf(name, sizeof name, "%s", a);
+        char *eq = strchr(name, '=');
+        if (eq) {
+            *eq = '\0';
+            val = a + (eq - name) + 1;
+        }
+        int k = 0;
+        while (k < N_OPTS && strcmp(opts[k].name, name)) k++;
+        if (k == N_OPTS) {
+            /* an optimizer hyperparameter: --name VALUE */
+            if (strncmp(name, "--", 2) || !name[2]) return DOB_FAIL(DOB_EINVAL, "unknown option '%s'", name);
+            if (!val) {
+                if (i + 1 >= argc) return DOB_FAIL(DOB_EINVAL, "option '%s' needs a value", name);
+                val = argv[++i];
+            }
+            if (o->n_hp == (int)(sizeof o->hp_names / sizeof o->hp_names[0]))
+                return DOB_FAIL(DOB_EINVAL, "too many options");
+            o->hp_names[o->n_hp] = a + 2;
+            if (eq) {
+                /* keep "name" without "=value": copy into static storage of argv by cutting at '=' */
+                a[eq - name] = '\0';
+            }
+            o->hp_values[o->n_hp++] = val;
+            continue;
+        }
+        if (opts[k].arg && !val) {
+            if (i + 1 >= argc) return DOB_FAIL(DOB_EINVAL, "option '%s' needs a value", name);
+            val = argv[++i];
+        } else if (!opts[k].arg && val) {
+            return DOB_FAIL(DOB_EINVAL, "option '%s' takes no value", name);
+        }
+        switch (opts[k].id) {
+        case O_OPT: o->optimizer = val; break;
+        case O_LIB: o->optimizer_lib = val; break;
+        case O_LR:
+            DOB_TRY(app_parse_double("--lr", val, &o->lr));
+            o->have_lr = 1;
+            break;
+        case O_BS: DOB_TRY(app_parse_int("--bs", val, &o->bs)); break;
+        case O_N: DOB_TRY(app_parse_int("--num_epochs", val, &o->epochs)); break;
+        case O_SEED: DOB_TRY(app_parse_int("--random_seed", val, &o->seed)); break;
+        case O_WD:
+            DOB_TRY(app_parse_double("--weight_decay", val, &o->wd));
+            o->have_wd = 1;
+            break;
+        case O_SE:
+            DOB_TRY(app_parse_double_list("--lr_sched_epochs", val, o->sched_epochs, DOB_SCHED_MAX,
+                                          &o->n_sched_epochs));
+            /* DeepOBS passes lists as separate tokens: take following plain numbers too */
+            while (i + 1 < argc && argv[i + 1][0] != '-')
+                DOB_TRY(app_parse_double_list("--lr_sched_epochs", argv[++i], o->sched_epochs, DOB_SCHED_MAX,
+                                              &o->n_sched_epochs));
+            break;
+        case O_SF:
+            DOB_TRY(app_parse_double_list("--lr_sched_factors", val, o->sched_factors, DOB_SCHED_MAX,
+                                          &o->n_sched_factors));
+            while (i + 1 < argc && argv[i + 1][0] != '-')
+                DOB_TRY(app_parse_double_list("--lr_sched_factors", argv[++i], o->sched_factors, DOB_SCHED_MAX,
+                                              &o->n_sched_factors));
+            break;
+        case O_LOG: DOB_TRY(app_parse_int("--train_log_interval", val, &o->log_interval)); break;
+        case O_DATA: o->data_dir = val; break;
+        case O_OUTDIR: o->output_dir = val; break;
+        case O_OUT: o->out = val; break;
+        case O_PRINT: o->print_train_iter = 1; break;
+        case O_NOLOGS: o->no_logs = 1; break;
+        case O_QUIET: o->quiet = 1; break;
+        case O_OVER: o->overwrite = 1; break;
+        case O_VALID: o->valid = 1; break;
+        case O_NOJSON: o->no_json = 1; break;
+        case O_SYNCBN: o->sync_bn = 1; break;
+        case O_HELP: *help = 1; break;
+        }
+    }
+fail:
+    return st;
+}
+
+/* ---- hooks: MPI sums, progress, signals --------------------------------------------------------------- */
+typedef struct app_ctx {
+    dob_comm *comm;
+    int quiet, tty, print_train_iter;
+    double last_plain;
+    const dob_train_out *out;
+    int64_t printed_minibatch;
+} app_ctx;
+
+static volatile sig_atomic_t stop_signal = 0;
+static void on_signal(int sig) { stop_signal = sig; }
+
+static dob_status hook_sum_float(void *ctx, float *x, size_t n) {
+    return dob_comm_allreduce_float(((app_ctx *)ctx)->comm, x, n);
+}
+static dob_status hook_sum_double(void *ctx, double *x, size_t n) {
+    return dob_comm_allreduce_double(((app_ctx *)ctx)->comm, x, n);
+}
+static int hook_should_stop(void *ctx) {
+    int s = stop_signal != 0;
+    /* every rank must stop at the same step */
+    if (dob_comm_allreduce_max_int(((app_ctx *)ctx)->comm, &s) != DOB_OK) return 1;
+    return s;
+}
+
+static void fmt_duration(double s, char *buf, size_t n) {
+    if (!isfinite(s) || s < 0) s = 0;
+    long t = (long)(s + 0.5);
+    if (t >= 3600)
+        snprintf(buf, n, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+    else
+        snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
+}
+
+static void hook_progress(void *vctx, const dob_progress *p) {
+    app_ctx *c = vctx;
+    if (!app_is_root(c->comm)) return;
+    const dob_train_out *o = c->out;
+    if (c->print_train_iter && o && o->minibatch_train_losses) {
+        while (c->printed_minibatch < o->n_minibatch && isfinite(o->minibatch_train_losses[c->printed_minibatch])) {
+            if (c->tty) fputs("\r\033[K", stderr);
+            fprintf(stderr, "  minibatch %lld: loss %.6f\n", (long long)c->printed_minibatch,
+                    o->minibatch_train_losses[c->printed_minibatch]);
+            c->printed_minibatch++;
+        }
+    }
+    if (c->quiet) return;
+    if (p->evaluating) {
+        int64_t e = p->epoch;
+        if (c->tty) fputs("\r\033[K", stderr);
+        fprintf(stderr, "  epoch %3lld/%lld: train_eval loss %.4f", (long long)e, (long long)p->num_epochs,
+                o->train_losses[e]);
+        if (!isnan(o->train_accuracies[e])) fprintf(stderr, " acc %.4f", o->train_accuracies[e]);
+        if (!isnan(o->valid_losses[e])) {
+            fprintf(stderr, " | valid loss %.4f", o->valid_losses[e]);
+            if (!isnan(o->valid_accuracies[e])) fprintf(stderr, " acc %.4f", o->valid_accuracies[e]);
+        }
+        fprintf(stderr, " | test loss %.4f", o->test_losses[e]);
+        if (!isnan(o->test_accuracies[e])) fprintf(stderr, " acc %.4f", o->test_accuracies[e]);
+        if (e > 0 && isfinite(o->epoch_seconds[e - 1])) fprintf(stderr, "  (%.1f s)", o->epoch_seconds[e - 1]);
+        fputc('\n', stderr);
+        return;
+    }
+    char eta[32];
+    fmt_duration(p->eta_seconds, eta, sizeof eta);
+    if (c->tty) {
+        fprintf(stderr, "\r  epoch %lld/%lld  step %lld/%lld  %.1f step/s  loss %.4f  ETA %s   ",
+                (long long)p->epoch + 1, (long long)p->num_epochs, (long long)p->step, (long long)p->steps_per_epoch,
+                p->steps_per_second, p->loss, eta);
+        fflush(stderr);
+    } else {
+        double t = (double)time(NULL);
+        if (t - c->last_plain < 30.0) return;
+        c->last_plain = t;
+        fprintf(stderr, "  epoch %lld/%lld step %lld/%lld %.1f step/s loss %.4f ETA %s\n", (long long)p->epoch + 1,
+                (long long)p->num_epochs, (long long)p->step, (long long)p->steps_per_epoch, p->steps_per_second,
+                p->loss, eta);
+    }
+}
+
+/* ---- the command ---------------------------------------------------------------------------------------- */
+static void format_lr(double x, char *buf, size_t n) {
+    snprintf(buf, n, "%.4g", x);
+}
+
+int cmd_run(dob_comm *world, int argc, char **argv) {
+    run_opts o = {.bs = -1, .epochs = -1, .seed = 42, .log_interval = 10, .output_dir = "results"};
+    int help = 0, rc = DOB_EXIT_FAIL;
+    dob_status st = parse(argc, argv, &o, &help);
+    const dob_optim_api *opt = NULL;
+    if (st == DOB_OK && o.optimizer_lib) {
+        st = dob_optim_load_plugin(o.optimizer_lib, &opt);
+    } else if (st == DOB_OK && o.optimizer) {
+        opt = dob_optim_find(o.optimizer);
+        if (!opt) {
+            const char *names[32];
+            int n = dob_optim_builtin_count();
+            for (int i = 0; i < n && i < 32; i++) names[i] = dob_optim_builtin(i)->name;
+            const char *s = app_suggest(o.optimizer, names, n);
+            st = DOB_FAIL(DOB_EINVAL, "unknown optimizer '%s'%s%s%s (built-ins: sgd, momentum, nesterov, adam, adamw, "
+                          "rmsprop, adagrad, adadelta; or --optimizer-lib PATH.so)",
+                          o.optimizer, s ? ", did you mean '" : "", s ? s : "", s ? "'?" : "");
+        }
+    }
+    if (help) {
+        if (app_is_root(world)) {
+            run_usage(stdout);
+            if (opt) optim_help(opt, stdout);
+        }
+        return DOB_EXIT_OK;
+    }
+    if (st != DOB_OK) {
+        app_status_error(world, NULL);
+        if (app_is_root(world)) fputs("(dob run --help lists the options)\n", stderr);
+        return DOB_EXIT_USAGE;
+    }
+    if (!o.problem) {
+        app_error(world, "missing PROBLEM (dob list shows the test problems; dob run --help the options)");
+        return DOB_EXIT_USAGE;
+    }
+    const dob_problem_spec *p = dob_problem_find(o.problem);
+    if (!p) {
+        const char *names[64];
+        int n = dob_problem_count();
+        for (int i = 0; i < n && i < 64; i++) names[i] = dob_problem_at(i)->name;
+        const char *s = app_suggest(o.problem, names, n);
+        app_error(world, "unknown test problem '%s'%s%s%s (dob list shows them)", o.problem,
+                  s ? ", did you mean '" : "", s ? s : "", s ? "'?" : "");
+        return DOB_EXIT_USAGE;
+    }
+    if (!opt) {
+        app_error(world, "missing --optimizer NAME (or --optimizer-lib PATH.so)");
+        return DOB_EXIT_USAGE;
+    }
+    if (!o.have_lr) {
+        app_error(world, "missing --lr (the learning rate; DeepOBS tunes it on a log grid, e.g. --lr 1e-2)");
+        return DOB_EXIT_USAGE;
+    }
+    /* hyperparameters: defaults, then flags; every flag must name one */
+    double hp[DOB_OPTIM_MAX_HP];
+    for (int i = 0; i < opt->n_hparams; i++) hp[i] = opt->hparams[i].def;
+    for (int i = 0; i < o.n_hp; i++) {
+        int k = dob_optim_hp_index(opt, o.hp_names[i]);
+        if (k < 0) {
+            const char *names[DOB_OPTIM_MAX_HP + 32];
+            int n = 0;
+            for (int j = 0; j < opt->n_hparams; j++) names[n++] = opt->hparams[j].name;
+            for (int j = 0; j < N_OPTS; j++)
+                if (!strncmp(opts[j].name, "--", 2)) names[n++] = opts[j].name + 2;
+            const char *s = app_suggest(o.hp_names[i], names, n);
+            app_error(world, "unknown option '--%s' for optimizer %s%s%s%s (dob run --optimizer %s --help lists them)",
+                      o.hp_names[i], opt->name, s ? ", did you mean '--" : "", s ? s : "", s ? "'?" : "", opt->name);
+            return DOB_EXIT_USAGE;
+        }
+        if ((st = app_parse_double(o.hp_names[i], o.hp_values[i], &hp[k])) != DOB_OK) {
+            app_status_error(world, NULL);
+            return DOB_EXIT_USAGE;
+        }
+    }
+    if (o.bs < 0) o.bs = p->batch_size;
+    if (o.epochs < 0) o.epochs = p->num_epochs;
+    if (o.bs <= 0) {
+        app_error(world, "--bs must be > 0, found %lld", (long long)o.bs);
+        return DOB_EXIT_USAGE;
+    }
+    if (o.seed < 0) {
+        app_error(world, "--random_seed must be >= 0, found %lld", (long long)o.seed);
+        return DOB_EXIT_USAGE;
+    }
+    double wd = p->weight_decay;
+    if (o.have_wd) {
+        if (o.wd < 0) {
+            app_error(world, "--weight_decay must be >= 0, found %g", o.wd);
+            return DOB_EXIT_USAGE;
+        }
+        if (!p->has_l2 && app_is_root(world))
+            fprintf(stderr, "dob: warning: %s has no regulariser; --weight_decay %g is ignored (as in DeepOBS)\n",
+                    p->name, o.wd);
+        else
+            wd = o.wd;
+    }
+    dob_sched sched;
+    if (o.n_sched_epochs || o.n_sched_factors) {
+        if (o.n_sched_epochs != o.n_sched_factors) {
+            app_error(world, "--lr_sched_epochs has %d values but --lr_sched_factors has %d: give both, equally long",
+                      o.n_sched_epochs, o.n_sched_factors);
+            return DOB_EXIT_USAGE;
+        }
+        int64_t ep[DOB_SCHED_MAX];
+        for (int i = 0; i < o.n_sched_epochs; i++) {
+            ep[i] = (int64_t)o.sched_epochs[i];
+            if ((double)ep[i] != o.sched_epochs[i]) {
+                app_error(world, "--lr_sched_epochs: expected whole epochs, found %g", o.sched_epochs[i]);
+                return DOB_EXIT_USAGE;
+            }
+        }
+        st = dob_sched_piecewise(&sched, o.lr, o.n_sched_epochs, ep, o.sched_factors);
+    } else {
+        st = dob_sched_constant(&sched, o.lr);
+    }
+    if (st == DOB_OK) st = dob_optim_check(opt, o.lr, hp);
+    if (st != DOB_OK) {
+        app_status_error(world, NULL);
+        return DOB_EXIT_USAGE;
+    }
+
+    /* result file: refuse to clobber before spending any compute */
+    char path[4096], stamp[32];
+    time_t now = time(NULL);
+    struct tm tmv;
+    localtime_r(&now, &tmv);
+    strftime(stamp, sizeof stamp, "%Y-%m-%d-%H-%M-%S", &tmv);
+    char lrs[32];
+    format_lr(o.lr, lrs, sizeof lrs);
+    if (o.out)
+        snprintf(path, sizeof path, "%s", o.out);
+    else
+        snprintf(path, sizeof path, "%s/%s__%s__lr_%s__seed_%lld__%s.h5", o.output_dir, p->name, opt->name, lrs,
+                 (long long)o.seed, stamp);
+    if (!o.no_logs) {
+        if (!o.out && (st = dob_io_mkdirs(o.output_dir)) != DOB_OK) {
+            app_status_error(world, "--output_dir");
+            return DOB_EXIT_FAIL;
+        }
+        if (dob_io_exists(path) && !o.overwrite) {
+            app_error(world, "result file '%s' already exists; refusing to overwrite it (use --overwrite or another "
+                      "--out)", path);
+            return DOB_EXIT_FAIL;
+        }
+    }
+
+    /* data */
+    dob_dataset train = {0}, valid = {0}, test = {0};
+    dob_net *net = NULL;
+    dob_results *res = NULL;
+    dob_train_out out = {0};
+    int nranks = dob_comm_size(world);
+    int threads = 1;
+#ifdef _OPENMP
+    threads = omp_get_max_threads();
+#endif
+    app_ctx actx = {.comm = world, .quiet = o.quiet, .tty = isatty(2), .print_train_iter = o.print_train_iter};
+    double t0 = dob_comm_wtime();
+    if (app_is_root(world) && !o.quiet)
+        fprintf(stderr, "dob: %s with %s (lr %g), batch %lld, %lld epochs, seed %lld, %d rank%s x %d thread%s\n",
+                p->name, opt->name, o.lr, (long long)o.bs, (long long)o.epochs, (long long)o.seed, nranks,
+                nranks > 1 ? "s" : "", threads, threads > 1 ? "s" : "");
+    st = dob_problem_data_load(p, o.data_dir, o.valid, &train, &valid, &test);
+    if (st != DOB_OK) {
+        app_status_error(world, p->name);
+        goto cleanup;
+    }
+    if (app_is_root(world) && !o.quiet)
+        fprintf(stderr, "dob: data: %lld train, %lld valid, %lld test examples (%.1f s)\n", (long long)train.n,
+                (long long)valid.n, (long long)test.n, dob_comm_wtime() - t0);
+    if ((st = dob_problem_net(p, &net)) != DOB_OK) {
+        app_status_error(world, NULL);
+        goto cleanup;
+    }
+    if (o.sync_bn && nranks > 1) dob_net_set_sum_hook(net, hook_sum_double, &actx);
+
+    dob_train_cfg cfg = {
+        .net = net, .loss = p->loss, .has_accuracy = p->has_accuracy, .train_eval_size = p->train_eval_size,
+        .optim = opt, .sched = sched, .batch_size = o.bs, .num_epochs = o.epochs,
+        .train_log_interval = o.log_interval, .weight_decay = p->has_l2 ? wd : 0.0, .seed = (uint64_t)o.seed,
+        .rank = dob_comm_rank(world), .nranks = nranks, .train = &train, .valid = o.valid ? &valid : NULL,
+        .test = &test,
+        .hooks = {.ctx = &actx, .sum_float = nranks > 1 ? hook_sum_float : NULL,
+                  .sum_double = nranks > 1 ? hook_sum_double : NULL, .progress = hook_progress,
+                  .should_stop = hook_should_stop},
+    };
+    memcpy(cfg.hp, hp, sizeof hp);
+    if ((st = dob_train_check(&cfg)) != DOB_OK) {
+        app_status_error(world, NULL);
+        rc = DOB_EXIT_USAGE;
+        goto cleanup;
+    }
+
+    /* the result file, created collectively before training so a bad path fails fast */
+    const char *hp_names[DOB_OPTIM_MAX_HP + 1];
+    double hp_vals[DOB_OPTIM_MAX_HP + 1];
+    hp_names[0] = "learning_rate";
+    hp_vals[0] = o.lr;
+    for (int i = 0; i < opt->n_hparams; i++) {
+        hp_names[i + 1] = opt->hparams[i].name;
+        hp_vals[i + 1] = hp[i];
+    }
+    char cmdline[2048] = "dob run";
+    for (int i = 0; i < argc; i++) {
+        size_t l = strlen(cmdline);
+        snprintf(cmdline + l, sizeof cmdline - l, " %s", argv[i]);
+    }
+    if (!o.no_logs) {
+        dob_results_meta meta = {
+            .problem = p->name, .optimizer = opt->name, .optimizer_deepobs_name = opt->deepobs_name,
+            .command_line = cmdline, .batch_size = o.bs, .num_epochs = o.epochs, .train_log_interval = o.log_interval,
+            .weight_decay = o.have_wd && p->has_l2 ? wd : NAN, .n_hp = opt->n_hparams + 1, .hp_names = hp_names,
+            .n_trials = 1, .n_minibatch = dob_train_n_minibatch(&cfg), .ranks = nranks, .threads = threads,
+            .has_accuracy = p->has_accuracy, .has_valid = o.valid,
+        };
+        if ((st = dob_results_create(path, o.overwrite, &meta, world, &res)) != DOB_OK) {
+            app_status_error(world, NULL);
+            goto cleanup;
+        }
+        if (app_is_root(world)) dob_results_set_status(res, 0, DOB_TRIAL_RUNNING);
+    }
+
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGUSR1, on_signal);
+    actx.out = &out;
+    double t_train = dob_comm_wtime();
+    st = dob_train(&cfg, &out);
+    if (actx.tty && app_is_root(world) && !o.quiet) fputs("\r\033[K", stderr);
+    if (st != DOB_OK) {
+        app_status_error(world, "training failed");
+        if (res && app_is_root(world)) dob_results_set_status(res, 0, DOB_TRIAL_FAILED);
+        if (res) dob_results_close(res);
+        res = NULL;
+        goto cleanup;
+    }
+    double secs = dob_comm_wtime() - t_train;
+
+    dob_trial_status ts = out.status == DOB_TRAIN_DONE ? DOB_TRIAL_DONE
+                        : out.status == DOB_TRAIN_DIVERGED ? DOB_TRIAL_DIVERGED : DOB_TRIAL_FAILED;
+    if (res) {
+        dob_trial_result tr = {
+            .train_losses = out.train_losses, .valid_losses = out.valid_losses, .test_losses = out.test_losses,
+            .train_accuracies = out.train_accuracies, .valid_accuracies = out.valid_accuracies,
+            .test_accuracies = out.test_accuracies, .minibatch_train_losses = out.minibatch_train_losses,
+            .epoch_seconds = out.epoch_seconds, .phase_seconds = out.phase_seconds, .hp = hp_vals,
+            .random_seed = o.seed, .epochs_done = out.epochs_done, .status = ts,
+        };
+        if (app_is_root(world)) st = dob_results_write_trial(res, 0, &tr);
+        int bad = st != DOB_OK;
+        dob_comm_allreduce_max_int(world, &bad);
+        if (bad) {
+            app_status_error(world, "writing results");
+            dob_results_abort(res);
+            res = NULL;
+            goto cleanup;
+        }
+        st = dob_results_close(res);
+        res = NULL;
+        if (st != DOB_OK) {
+            app_status_error(world, "closing the result file");
+            goto cleanup;
+        }
+    }
+
+    if (app_is_root(world)) {
+        int64_t N = out.epochs_done;
+        printf("%s  %s  lr %g  seed %lld: ", p->name, opt->name, o.lr, (long long)o.seed);
+        if (ts == DOB_TRIAL_DIVERGED)
+            printf("DIVERGED at step %lld (non-finite loss); curves up to epoch %lld kept\n",
+                   (long long)out.diverged_step, (long long)N);
+        else if (ts == DOB_TRIAL_FAILED)
+            printf("INTERRUPTED by signal %d after epoch %lld; curves kept\n", (int)stop_signal, (long long)N);
+        else
+            printf("done\n");
+        printf("  final (epoch %lld): train loss %.4f, test loss %.4f", (long long)N, out.train_losses[N],
+               out.test_losses[N]);
+        if (p->has_accuracy)
+            printf(", train acc %.2f%%, test acc %.2f%%", 100 * out.train_accuracies[N], 100 * out.test_accuracies[N]);
+        if (o.valid) printf(", valid loss %.4f", out.valid_losses[N]);
+        int64_t steps = out.steps_per_epoch * (int64_t)out.epochs_done;
+        printf("\n  %.1f s training, %.1f steps/s (forward %.1f s, backward %.1f s, allreduce %.1f s, optimizer %.1f s,"
+               " data %.1f s)\n",
+               secs, secs > 0 ? (double)steps / secs : 0.0, out.phase_seconds[0], out.phase_seconds[1],
+               out.phase_seconds[2], out.phase_seconds[3], out.phase_seconds[4]);
+        if (!o.no_logs) {
+            printf("  results: %s\n", path);
+            if (!o.no_json) {
+                int nw = 0;
+                if (dob_results_export_json(path, o.output_dir, &nw) == DOB_OK)
+                    printf("  DeepOBS JSON: %d file%s under %s/%s/\n", nw, nw == 1 ? "" : "s", o.output_dir, p->name);
+                else
+                    fprintf(stderr, "dob: warning: JSON export failed: %s (the HDF5 file is complete; retry with "
+                            "dob export-json %s DIR)\n", dob_last_error(), path);
+            }
+        }
+        fflush(stdout);
+    }
+    rc = ts == DOB_TRIAL_FAILED ? DOB_EXIT_INTERRUPTED : DOB_EXIT_OK;
+
+cleanup:
+    if (res) dob_results_abort(res);
+    dob_train_out_free(&out);
+    dob_net_destroy(net);
+    dob_dataset_free(&train);
+    dob_dataset_free(&valid);
+    dob_dataset_free(&test);
+    return rc;
+}

@@ -1,0 +1,281 @@
+/* trainer.c: the DeepOBS protocol (see include/dob/trainer.h) over a net, one optimizer over the flat arena,
+ * data-parallel through sum hooks. Does not: print, open files, or know about MPI. */
+#include "dob/trainer.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dob/layer.h"
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double *nan_array(int64_t n) {
+    double *a = malloc((size_t)(n > 0 ? n : 1) * sizeof *a);
+    if (a)
+        for (int64_t i = 0; i < n; i++) a[i] = NAN;
+    return a;
+}
+
+void dob_train_out_free(dob_train_out *o) {
+    if (!o) return;
+    free(o->train_losses);
+    free(o->valid_losses);
+    free(o->test_losses);
+    free(o->train_accuracies);
+    free(o->valid_accuracies);
+    free(o->test_accuracies);
+    free(o->minibatch_train_losses);
+    free(o->epoch_seconds);
+    memset(o, 0, sizeof *o);
+}
+
+static int64_t steps_per_epoch(const dob_train_cfg *c) { return c->train->n / c->batch_size; }
+
+int64_t dob_train_n_minibatch(const dob_train_cfg *c) {
+    int64_t spe = steps_per_epoch(c), iv = c->train_log_interval > 0 ? c->train_log_interval : 1;
+    return c->num_epochs * ((spe + iv - 1) / iv);
+}
+
+static dob_status check_split(const dob_train_cfg *c, const dob_dataset *d, const char *name) {
+    const dob_tensor *x = dob_net_input_tensor(c->net), *y = dob_net_output(c->net);
+    int64_t per = 1;
+    for (int i = 1; i < x->ndim; i++) per *= x->dims[i];
+    if (dob_dataset_example_size(d) != per)
+        return DOB_FAIL(DOB_EINVAL, "%s split: examples have %lld values, the net expects %lld", name,
+                        (long long)dob_dataset_example_size(d), (long long)per);
+    if (d->k != y->dims[1])
+        return DOB_FAIL(DOB_EINVAL, "%s split: targets have %lld classes, the net outputs %lld", name,
+                        (long long)d->k, (long long)y->dims[1]);
+    if (d->n < c->batch_size)
+        return DOB_FAIL(DOB_EINVAL, "%s split has %lld examples, fewer than one batch of %lld", name,
+                        (long long)d->n, (long long)c->batch_size);
+    return DOB_OK;
+}
+
+dob_status dob_train_check(const dob_train_cfg *c) {
+    dob_status st;
+    if (c->batch_size <= 0) return DOB_FAIL(DOB_EINVAL, "batch size must be > 0, found %lld", (long long)c->batch_size);
+    if (c->num_epochs < 0)
+        return DOB_FAIL(DOB_EINVAL, "number of epochs must be >= 0, found %lld", (long long)c->num_epochs);
+    if (c->nranks < 1 || c->rank < 0 || c->rank >= c->nranks)
+        return DOB_FAIL(DOB_EINTERNAL, "rank %d of %d", c->rank, c->nranks);
+    if (c->batch_size % c->nranks)
+        return DOB_FAIL(DOB_EINVAL,
+                        "batch size %lld is not divisible by the %d ranks of the job: use a batch size that is a "
+                        "multiple of %d or another number of ranks",
+                        (long long)c->batch_size, c->nranks, c->nranks);
+    if (c->train_log_interval <= 0)
+        return DOB_FAIL(DOB_EINVAL, "--train_log_interval must be >= 1, found %lld", (long long)c->train_log_interval);
+    if (!c->train || !c->test) return DOB_FAIL(DOB_EINTERNAL, "trainer: missing train or test data");
+    if ((st = check_split(c, c->train, "train")) != DOB_OK) return st;
+    if ((st = check_split(c, c->test, "test")) != DOB_OK) return st;
+    if (c->valid && (st = check_split(c, c->valid, "valid")) != DOB_OK) return st;
+    return dob_optim_check(c->optim, dob_sched_lr(&c->sched, 0), c->hp);
+}
+
+typedef struct run {
+    const dob_train_cfg *c;
+    dob_net *net;
+    dob_arena *arena;
+    int64_t b;          /* local batch */
+    int64_t k;          /* classes */
+    float *y;           /* local targets [b x k] */
+    float *loss;        /* per-example [b] */
+    uint32_t *perm, *eval_idx, *local;
+    float *state[DOB_OPTIM_MAX_STATE];
+    dob_train_out *o;
+} run;
+
+static dob_status sum_double(const dob_train_cfg *c, double *x, size_t n) {
+    return c->hooks.sum_double ? c->hooks.sum_double(c->hooks.ctx, x, n) : DOB_OK;
+}
+
+/* Mean loss (+ regulariser) and accuracy over nb full global batches of d; idx maps positions to examples
+ * (NULL = identity). */
+static dob_status evaluate(run *r, const dob_dataset *d, const uint32_t *idx, int64_t n_use, double reg,
+                           double *loss, double *acc) {
+    const dob_train_cfg *c = r->c;
+    int64_t B = c->batch_size, nb = n_use / B;
+    double sums[2] = {0.0, 0.0};
+    dob_tensor *x = dob_net_input_tensor(r->net), *out = dob_net_output(r->net);
+    uint32_t *local = r->local;
+    for (int64_t j = 0; j < nb; j++) {
+        int64_t first = j * B + c->rank * r->b;
+        for (int64_t i = 0; i < r->b; i++) local[i] = idx ? idx[first + i] : (uint32_t)(first + i);
+        dob_dataset_gather(d, local, r->b, x->data, r->y);
+        dob_status st = dob_net_forward(r->net, 0);
+        if (st != DOB_OK) return st;
+        dob_loss_forward(c->loss, out->data, r->y, r->b, r->k, r->loss);
+        sums[0] += dob_mean(r->loss, r->b) * (double)r->b;
+        if (c->has_accuracy) sums[1] += (double)dob_accuracy_count(out->data, r->y, r->b, r->k);
+    }
+    dob_status st = sum_double(c, sums, 2);
+    if (st != DOB_OK) return st;
+    double total = (double)(nb * B);
+    *loss = sums[0] / total + reg;
+    *acc = c->has_accuracy ? sums[1] / total : NAN;
+    return DOB_OK;
+}
+
+static double regulariser(const dob_train_cfg *c, dob_arena *a) {
+    return c->weight_decay > 0.0 ? c->weight_decay * dob_arena_l2_half_sq(a) : 0.0;
+}
+
+static dob_status eval_round(run *r, int64_t e) {
+    const dob_train_cfg *c = r->c;
+    dob_train_out *o = r->o;
+    double reg = regulariser(c, r->arena);
+    int64_t te = c->train_eval_size < c->train->n ? c->train_eval_size : c->train->n;
+    dob_status st;
+    if ((st = evaluate(r, c->train, r->eval_idx, te, reg, &o->train_losses[e], &o->train_accuracies[e])) != DOB_OK)
+        return st;
+    if (c->valid &&
+        (st = evaluate(r, c->valid, NULL, c->valid->n, reg, &o->valid_losses[e], &o->valid_accuracies[e])) != DOB_OK)
+        return st;
+    return evaluate(r, c->test, NULL, c->test->n, reg, &o->test_losses[e], &o->test_accuracies[e]);
+}
+
+dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
+    dob_status st = DOB_OK;
+    run r = {.c = c, .net = c->net, .arena = dob_net_arena(c->net), .o = o};
+    memset(o, 0, sizeof *o);
+    o->diverged_step = -1;
+    DOB_TRY(dob_train_check(c));
+    const int64_t B = c->batch_size, spe = steps_per_epoch(c), N = c->num_epochs;
+    const int64_t iv = c->train_log_interval;
+    r.b = B / c->nranks;
+    r.k = c->train->k;
+    o->num_epochs = N;
+    o->steps_per_epoch = spe;
+    o->n_minibatch = dob_train_n_minibatch(c);
+    o->train_losses = nan_array(N + 1);
+    o->valid_losses = nan_array(N + 1);
+    o->test_losses = nan_array(N + 1);
+    o->train_accuracies = nan_array(N + 1);
+    o->valid_accuracies = nan_array(N + 1);
+    o->test_accuracies = nan_array(N + 1);
+    o->epoch_seconds = nan_array(N + 1);
+    o->minibatch_train_losses = nan_array(o->n_minibatch);
+    r.y = malloc((size_t)(r.b * r.k) * sizeof(float));
+    r.loss = malloc((size_t)r.b * sizeof(float));
+    r.perm = malloc((size_t)(c->train->n > r.b ? c->train->n : r.b) * sizeof(uint32_t));
+    r.eval_idx = malloc((size_t)c->train->n * sizeof(uint32_t));
+    r.local = malloc((size_t)r.b * sizeof(uint32_t));
+    if (!o->train_losses || !o->valid_losses || !o->test_losses || !o->train_accuracies || !o->valid_accuracies ||
+        !o->test_accuracies || !o->epoch_seconds || !o->minibatch_train_losses || !r.y || !r.loss || !r.perm ||
+        !r.eval_idx || !r.local) {
+        st = DOB_FAIL(DOB_ENOMEM, "trainer: out of memory");
+        goto fail;
+    }
+
+    /* parameters, optimizer state, plans */
+    dob_arena_init(r.arena, c->seed);
+    DOB_TRY(dob_arena_set_state_count(r.arena, c->optim->state_count));
+    size_t n = dob_arena_size(r.arena);
+    for (int k = 0; k < c->optim->state_count; k++) r.state[k] = dob_arena_state(r.arena, k);
+    if (c->optim->init) c->optim->init(r.state, n, c->hp);
+    DOB_TRY(dob_net_build(r.net, r.b));
+    float *params = dob_arena_params(r.arena), *grads = dob_arena_grads(r.arena);
+    dob_tensor *x = dob_net_input_tensor(r.net), *out = dob_net_output(r.net);
+
+    /* train_eval: a fixed subset of the training set, the size of the test set, without augmentation */
+    dob_rng eval_rng = {c->seed, DOB_RNG_SHUFFLE, (uint64_t)1 << 40};
+    dob_rng_permutation(&eval_rng, r.eval_idx, (size_t)c->train->n);
+
+    int64_t gstep = 0, logged = 0, total_steps = N * spe;
+    double t_start = now(), t_report = t_start, last_loss = NAN;
+    dob_progress pr = {.num_epochs = N, .steps_per_epoch = spe, .total_steps = total_steps};
+    for (int64_t e = 0; e <= N; e++) {
+        double t_epoch = now();
+        DOB_TRY(eval_round(&r, e));
+        o->epochs_done = (int)e;
+        if (c->hooks.progress) {
+            pr.epoch = e;
+            pr.evaluating = 1;
+            pr.global_step = gstep;
+            c->hooks.progress(c->hooks.ctx, &pr);
+            pr.evaluating = 0;
+        }
+        if (e == N) {
+            o->epoch_seconds[e] = now() - t_epoch;
+            break;
+        }
+        const float lr = (float)dob_sched_lr(&c->sched, e);
+        dob_rng shuffle = {c->seed, DOB_RNG_SHUFFLE, (uint64_t)e};
+        dob_rng_permutation(&shuffle, r.perm, (size_t)c->train->n);
+        uint32_t *local = r.local;
+        for (int64_t s = 0; s < spe; s++, gstep++) {
+            double t0 = now();
+            int64_t first = s * B + c->rank * r.b;
+            memcpy(local, r.perm + first, (size_t)r.b * sizeof *local);
+            dob_dataset_gather(c->train, local, r.b, x->data, r.y);
+            dob_net_set_context(r.net, (dob_net_ctx){.seed = c->seed, .step = (uint64_t)gstep,
+                                                     .example_offset = (uint64_t)first});
+            double t1 = now();
+            st = dob_net_forward(r.net, 1);
+            if (st == DOB_OK) {
+                dob_loss_forward(c->loss, out->data, r.y, r.b, r.k, r.loss);
+                dob_loss_backward(c->loss, out->data, r.y, r.b, r.k, 1.0f / (float)B, out->diff);
+            }
+            double t2 = now();
+            if (st == DOB_OK) st = dob_net_backward(r.net);
+            double t3 = now();
+            double msum = dob_mean(r.loss, r.b) * (double)r.b;
+            if (st == DOB_OK && c->hooks.sum_float) st = c->hooks.sum_float(c->hooks.ctx, grads, n);
+            if (st == DOB_OK) st = sum_double(c, &msum, 1);
+            if (st != DOB_OK) goto fail;
+            double t4 = now();
+            double mb_loss = msum / (double)B;
+            if (s % iv == 0) mb_loss += regulariser(c, r.arena);
+            if (!isfinite(mb_loss)) {
+                if (s % iv == 0 && logged < o->n_minibatch) o->minibatch_train_losses[logged++] = mb_loss;
+                o->status = DOB_TRAIN_DIVERGED;
+                o->diverged_step = gstep;
+                o->epoch_seconds[e] = now() - t_epoch;
+                goto done;
+            }
+            if (s % iv == 0 && logged < o->n_minibatch) o->minibatch_train_losses[logged++] = mb_loss;
+            last_loss = mb_loss;
+            if (c->weight_decay > 0.0) dob_arena_l2_grad(r.arena, (float)c->weight_decay);
+            c->optim->step(params, grads, r.state, n, lr, c->hp, gstep + 1);
+            double t5 = now();
+            o->phase_seconds[DOB_PHASE_DATA] += t1 - t0;
+            o->phase_seconds[DOB_PHASE_FORWARD] += t2 - t1;
+            o->phase_seconds[DOB_PHASE_BACKWARD] += t3 - t2;
+            o->phase_seconds[DOB_PHASE_ALLREDUCE] += t4 - t3;
+            o->phase_seconds[DOB_PHASE_OPTIMIZER] += t5 - t4;
+            if (c->hooks.progress && t5 - t_report >= 2.0) {
+                double rate = (double)(gstep + 1) / (t5 - t_start);
+                pr.epoch = e;
+                pr.step = s + 1;
+                pr.global_step = gstep + 1;
+                pr.steps_per_second = rate;
+                pr.eta_seconds = (double)(total_steps - gstep - 1) / rate;
+                pr.loss = last_loss;
+                c->hooks.progress(c->hooks.ctx, &pr);
+                t_report = t5;
+            }
+            if (c->hooks.should_stop && c->hooks.should_stop(c->hooks.ctx)) {
+                o->status = DOB_TRAIN_STOPPED;
+                o->epoch_seconds[e] = now() - t_epoch;
+                goto done;
+            }
+        }
+        o->epoch_seconds[e] = now() - t_epoch;
+    }
+    o->status = DOB_TRAIN_DONE;
+done:
+fail:
+    free(r.y);
+    free(r.loss);
+    free(r.perm);
+    free(r.eval_idx);
+    free(r.local);
+    return st;
+}
