@@ -48,5 +48,9 @@ dob_status dob_optim_load_plugin(const char *path, const dob_optim_api **out);
 dob_status dob_optim_check(const dob_optim_api *o, double lr, const double *hp);
 /** @return index of hyperparameter `name` or -1. */
 int dob_optim_hp_index(const dob_optim_api *o, const char *name);
+/** Fill hp[0 .. n_hparams) with the table's defaults. */
+void dob_optim_defaults(const dob_optim_api *o, double *hp);
+/** Validate a table (ABI version, names, step, counts, help strings, lo <= def <= hi); plugins go through it. */
+dob_status dob_optim_check_api(const dob_optim_api *o);
 
 #endif
