@@ -288,6 +288,19 @@ static void test_threads(void) {
                    memcmp(s1, s2, (size_t)o->state_count * n * sizeof *s1) == 0;
         if (!same) fprintf(stderr, "\n    %s: 1 and 2 threads differ\n", o->name);
         CU_ASSERT(same);
+        /* the same three steps on slices of 997 (a prime: odd vector tails) give the same bits */
+        tc_fill(p2, n, 5, 2, -1, 1);
+        memset(s2, 0, n * DOB_OPTIM_MAX_STATE * sizeof *s2);
+        float *sp[DOB_OPTIM_MAX_STATE];
+        for (size_t off = 0; off < n; off += 997) {
+            const size_t len = n - off < 997 ? n - off : 997;
+            for (int k = 0; k < o->state_count; k++) sp[k] = s2 + (size_t)k * n + off;
+            if (o->init) o->init(sp, len, hp);
+            for (int t = 1; t <= 3; t++) o->step(p2 + off, g + (size_t)(t - 1) * n + off, sp, len, 0.01f, hp, t);
+        }
+        same = memcmp(p1, p2, n * sizeof *p1) == 0;
+        if (!same) fprintf(stderr, "\n    %s: whole vector and slices of 997 differ\n", o->name);
+        CU_ASSERT(same);
     }
 #ifdef _OPENMP
     omp_set_num_threads(nt);
@@ -453,7 +466,7 @@ static CU_TestInfo tests[] = {
     {"adagrad two steps", test_adagrad},
     {"adadelta two steps", test_adadelta},
     {"flat arena = per tensor, padding 0", test_flat_vs_per_tensor},
-    {"1 vs 2 threads bitwise", test_threads},
+    {"1 vs 2 threads, slices: bitwise", test_threads},
     {"registry", test_registry},
     {"lr and hp range checks", test_check},
     {"table validation", test_check_api},
