@@ -1,0 +1,225 @@
+/* dense.c: fully connected (inner product) layer through oneDNN, with an optional fused activation.
+ *
+ *   forward   y = act(x W^T + b)        x: (N, IN) plain; a 3-D..5-D input (N,C,H,W) is read as N x C*H*W in
+ *                                       c,h,w order through a 2-D descriptor over the same buffer (no copy)
+ *                                       W: arena "weights" (OUT, IN) plain oi; b: arena "bias" (OUT); y: (N, OUT)
+ *   backward  dz = dy * act'(y)         (into scratch; dz = dy itself when act is NONE)
+ *             dx = dz W                 (only when l->in_diff[0] != NULL)
+ *             dW = dz^T x, db = sum_n dz   OVERWRITE the arena grads
+ * Saved for backward: x (the input tensor), y (for act'), and the weights in the forward primitive's layout.
+ *
+ * Invariants: the arena holds W plain (oi); oneDNN picks its own weights layout ('any'), and the layer reorders
+ * W in (forward, and bwd-data when that wants yet another layout) and dW out (bwd-weights) every step. Everything
+ * is created in build, with every handle (activations and arena views, which never move after dob_arena_alloc);
+ * forward/backward only execute. The activation is a oneDNN post-op in
+ * forward; act' is a hand loop from y (ReLU: y > 0, tanh: 1 - y^2, sigmoid: y (1 - y)).
+ * Does not: support leaky ReLU as a fused activation (the cfg carries no slope; use an act layer), or keep a
+ * separate inference primitive (forward_training serves both modes: an inner product has no mode-dependent work). */
+#include "dnnl_util.h"
+#include "dob/layers.h"
+
+#include <string.h>
+
+typedef struct dense_priv {
+    int64_t n, in_f, out_f;
+    dnnl_primitive_t fwd, bwd_d, bwd_w;
+    dnnl_memory_t src, dst, diff_dst, dz, diff_src, bias, diff_bias;
+    dob_mem w_fwd;        /* arena weights -> forward layout (reordered every forward) */
+    dob_mem w_bwd;        /* arena weights -> bwd-data layout; unused when it equals the forward layout */
+    int w_bwd_shared;     /* bwd-data reads w_fwd.prim (same layout as forward, filled by forward) */
+    dob_mem dw;           /* bwd-weights layout -> arena grads (reordered every backward) */
+    float *dz_buf;        /* N x OUT scratch owned by p->dz (NULL when act is NONE) */
+} dense_priv;
+
+static int64_t per_example(const dob_tensor *t) {
+    int64_t f = 1;
+    for (int i = 1; i < t->ndim; i++) f *= t->dims[i];
+    return f;
+}
+
+static dob_status dense_reserve(dob_layer *l, dob_arena *a) {
+    const dob_dense_cfg *c = l->cfg;
+    const dob_tensor *x = l->in[0];
+    if (c->out_features <= 0)
+        return DOB_FAIL(DOB_EINVAL, "out_features must be > 0, found %lld", (long long)c->out_features);
+    if (x->ndim < 2)
+        return DOB_FAIL(DOB_EINVAL, "expected an input with features per example, found %d dims", x->ndim);
+    if (c->act != DOB_ACT_NONE && c->act != DOB_ACT_RELU && c->act != DOB_ACT_TANH && c->act != DOB_ACT_SIGMOID)
+        return DOB_FAIL(DOB_EINVAL, "fused activation must be NONE, RELU, TANH or SIGMOID, found kind %d",
+                        (int)c->act);
+    int64_t in_f = per_example(x);
+    int64_t wd[2] = {c->out_features, in_f};
+    dob_status st = dob_layer_param(l, a, "weights", 2, wd, in_f, c->out_features, c->w_init,
+                                    c->l2 ? DOB_PARAM_L2 : 0u, NULL);
+    if (st != DOB_OK) return st;
+    if (c->bias) {
+        st = dob_layer_param(l, a, "bias", 1, &c->out_features, c->out_features, c->out_features, c->b_init, 0u,
+                             NULL);
+        if (st != DOB_OK) return st;
+    }
+    l->out->ndim = 2;
+    l->out->dims[1] = c->out_features;
+    return DOB_OK;
+}
+
+static dob_status dense_build(dob_layer *l, int64_t batch) {
+    dob_status st = DOB_OK;
+    dense_priv *p = l->priv;
+    const dob_dense_cfg *c = l->cfg;
+    dnnl_engine_t eng = dob_net_engine(l->net);
+    dob_arena *a = l->arena;
+    dnnl_primitive_desc_t fpd = NULL, dpd = NULL, wpd = NULL;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t po = NULL;
+    p->n = batch;
+    p->in_f = per_example(l->in[0]);
+    p->out_f = c->out_features;
+    float *w = dob_arena_param(a, l->param[0]), *dw = dob_arena_grad(a, l->param[0]);
+    float *b = c->bias ? dob_arena_param(a, l->param[1]) : NULL, *db = c->bias ? dob_arena_grad(a, l->param[1]) : NULL;
+
+    dnnl_memory_desc_t src_md, dst_md, w_plain, w_any, b_md;
+    DOB_DNNL(dob_md_plain(&src_md, 2, (int64_t[]){batch, p->in_f}));
+    DOB_DNNL(dob_md_plain(&dst_md, 2, (int64_t[]){batch, p->out_f}));
+    DOB_DNNL(dob_md_plain(&w_plain, 2, (int64_t[]){p->out_f, p->in_f}));
+    DOB_DNNL(dnnl_memory_desc_init_by_tag(&w_any, 2, (dnnl_dims_t){p->out_f, p->in_f}, dnnl_f32,
+                                          dnnl_format_tag_any));
+    DOB_DNNL(dob_md_plain(&b_md, 1, &p->out_f));
+
+    /* forward_training, with the activation as a post-op */
+    dnnl_inner_product_desc_t fd, dd, wd;
+    DOB_DNNL(dnnl_inner_product_forward_desc_init(&fd, dnnl_forward_training, &src_md, &w_any,
+                                                  c->bias ? &b_md : NULL, &dst_md));
+    DOB_DNNL(dnnl_primitive_attr_create(&attr));
+    if (c->act != DOB_ACT_NONE) {
+        dnnl_alg_kind_t alg = c->act == DOB_ACT_RELU   ? dnnl_eltwise_relu
+                              : c->act == DOB_ACT_TANH ? dnnl_eltwise_tanh
+                                                       : dnnl_eltwise_logistic;
+        DOB_DNNL(dnnl_post_ops_create(&po));
+        DOB_DNNL(dnnl_post_ops_append_eltwise(po, 1.0f, alg, 0.0f, 0.0f));
+        DOB_DNNL(dnnl_primitive_attr_set_post_ops(attr, po));
+    }
+    DOB_DNNL(dnnl_primitive_desc_create(&fpd, &fd, attr, eng, NULL));
+    DOB_DNNL(dnnl_primitive_create(&p->fwd, fpd));
+    const dnnl_memory_desc_t *w_fwd_md = dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0);
+    DOB_DNNL(dob_mem_init(&p->w_fwd, eng, &w_plain, w_fwd_md, w, 1));
+    DOB_DNNL(dnnl_memory_create(&p->src, &src_md, eng, l->in[0]->data));
+    DOB_DNNL(dnnl_memory_create(&p->dst, &dst_md, eng, l->out->data));
+    if (c->bias) DOB_DNNL(dnnl_memory_create(&p->bias, &b_md, eng, b));
+
+    /* dz: d loss / d pre-activation */
+    DOB_DNNL(dnnl_memory_create(&p->diff_dst, &dst_md, eng, l->out->diff));
+    if (c->act != DOB_ACT_NONE) {
+        DOB_DNNL(dnnl_memory_create(&p->dz, &dst_md, eng, DNNL_MEMORY_ALLOCATE));
+        void *h = NULL;
+        DOB_DNNL(dnnl_memory_get_data_handle(p->dz, &h));
+        p->dz_buf = h;
+    }
+
+    /* backward data: only when someone needs d loss / d x */
+    if (l->in_diff[0]) {
+        DOB_DNNL(dnnl_inner_product_backward_data_desc_init(&dd, &src_md, &w_any, &dst_md));
+        DOB_DNNL(dnnl_primitive_desc_create(&dpd, &dd, NULL, eng, fpd));
+        DOB_DNNL(dnnl_primitive_create(&p->bwd_d, dpd));
+        const dnnl_memory_desc_t *w_bwd_md = dnnl_primitive_desc_query_md(dpd, dnnl_query_weights_md, 0);
+        p->w_bwd_shared = dnnl_memory_desc_equal(w_bwd_md, w_fwd_md);
+        if (!p->w_bwd_shared) DOB_DNNL(dob_mem_init(&p->w_bwd, eng, &w_plain, w_bwd_md, w, 1));
+        DOB_DNNL(dnnl_memory_create(&p->diff_src, &src_md, eng, l->in_diff[0]));
+    }
+
+    /* backward weights (+ bias) */
+    DOB_DNNL(dnnl_inner_product_backward_weights_desc_init(&wd, &src_md, &w_any, c->bias ? &b_md : NULL, &dst_md));
+    DOB_DNNL(dnnl_primitive_desc_create(&wpd, &wd, NULL, eng, fpd));
+    DOB_DNNL(dnnl_primitive_create(&p->bwd_w, wpd));
+    DOB_DNNL(dob_mem_init(&p->dw, eng, &w_plain, dnnl_primitive_desc_query_md(wpd, dnnl_query_diff_weights_md, 0),
+                          dw, 0));
+    if (c->bias) DOB_DNNL(dnnl_memory_create(&p->diff_bias, &b_md, eng, db));
+fail:
+    if (fpd) dnnl_primitive_desc_destroy(fpd);
+    if (dpd) dnnl_primitive_desc_destroy(dpd);
+    if (wpd) dnnl_primitive_desc_destroy(wpd);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    if (po) dnnl_post_ops_destroy(po);
+    return st;
+}
+
+static dob_status dense_forward(dob_layer *l, int training) {
+    (void)training;
+    dob_status st = DOB_OK;
+    dense_priv *p = l->priv;
+    dnnl_stream_t s = dob_net_stream(l->net);
+    DOB_DNNL(dob_mem_sync(&p->w_fwd, s, NULL));
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, p->src}, {DNNL_ARG_WEIGHTS, p->w_fwd.prim}, {DNNL_ARG_DST, p->dst},
+                               {DNNL_ARG_BIAS, p->bias}};
+    DOB_DNNL(dnnl_primitive_execute(p->fwd, s, p->bias ? 4 : 3, args));
+fail:
+    return st;
+}
+
+/* dz = dy * act'(y), from the saved output y. */
+static void act_grad(dob_act_kind k, const float *y, const float *dy, float *dz, int64_t n) {
+    switch (k) {
+    case DOB_ACT_RELU:
+#pragma omp parallel for schedule(static) if (n > 16384)
+        for (int64_t i = 0; i < n; i++) dz[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+        break;
+    case DOB_ACT_TANH:
+#pragma omp parallel for schedule(static) if (n > 16384)
+        for (int64_t i = 0; i < n; i++) dz[i] = dy[i] * (1.0f - y[i] * y[i]);
+        break;
+    default: /* sigmoid */
+#pragma omp parallel for schedule(static) if (n > 16384)
+        for (int64_t i = 0; i < n; i++) dz[i] = dy[i] * y[i] * (1.0f - y[i]);
+        break;
+    }
+}
+
+static dob_status dense_backward(dob_layer *l) {
+    dob_status st = DOB_OK;
+    dense_priv *p = l->priv;
+    const dob_dense_cfg *c = l->cfg;
+    dnnl_stream_t s = dob_net_stream(l->net);
+    dnnl_memory_t dz = p->diff_dst;
+    if (c->act != DOB_ACT_NONE) {
+        act_grad(c->act, l->out->data, l->out->diff, p->dz_buf, p->n * p->out_f);
+        dz = p->dz;
+    }
+    if (p->bwd_d) {
+        dnnl_memory_t wm = p->w_fwd.prim;
+        if (!p->w_bwd_shared) {
+            DOB_DNNL(dob_mem_sync(&p->w_bwd, s, NULL));
+            wm = p->w_bwd.prim;
+        }
+        dnnl_exec_arg_t args[3] = {{DNNL_ARG_DIFF_DST, dz}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DIFF_SRC, p->diff_src}};
+        DOB_DNNL(dnnl_primitive_execute(p->bwd_d, s, 3, args));
+    }
+    dnnl_exec_arg_t wargs[4] = {{DNNL_ARG_SRC, p->src},
+                                {DNNL_ARG_DIFF_DST, dz},
+                                {DNNL_ARG_DIFF_WEIGHTS, p->dw.prim},
+                                {DNNL_ARG_DIFF_BIAS, p->diff_bias}};
+    DOB_DNNL(dnnl_primitive_execute(p->bwd_w, s, p->diff_bias ? 4 : 3, wargs));
+    DOB_DNNL(dob_mem_sync(&p->dw, s, NULL));
+fail:
+    return st;
+}
+
+static void dense_destroy(dob_layer *l) {
+    dense_priv *p = l->priv;
+    dnnl_primitive_t prims[] = {p->fwd, p->bwd_d, p->bwd_w};
+    for (size_t i = 0; i < sizeof prims / sizeof *prims; i++)
+        if (prims[i]) dnnl_primitive_destroy(prims[i]);
+    dnnl_memory_t mems[] = {p->src, p->dst, p->diff_dst, p->dz, p->diff_src, p->bias, p->diff_bias};
+    for (size_t i = 0; i < sizeof mems / sizeof *mems; i++)
+        if (mems[i]) dnnl_memory_destroy(mems[i]);
+    dob_mem_destroy(&p->w_fwd);
+    dob_mem_destroy(&p->w_bwd);
+    dob_mem_destroy(&p->dw);
+}
+
+const dob_layer_ops dob_dense_ops = {
+    .type = "dense", .priv_size = sizeof(dense_priv), .reserve = dense_reserve, .build = dense_build,
+    .forward = dense_forward, .backward = dense_backward, .destroy = dense_destroy,
+};
+
+dob_status dob_net_dense(dob_net *net, const char *name, int in, const dob_dense_cfg *cfg, int *out) {
+    return dob_net_add(net, &dob_dense_ops, name, cfg, sizeof *cfg, 1, &in, out);
+}
