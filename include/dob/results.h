@@ -3,7 +3,9 @@
  * Schema (version 1):
  *   /meta (group) attributes: schema_version, dob_version, git_revision, problem, optimizer, created (ISO time),
  *         hostname, ranks, threads, onednn_version, onednn_isa, batch_size, num_epochs, weight_decay,
- *         train_log_interval, hyperparameter_names (string list), n_trials, command_line
+ *         train_log_interval, hyperparameter_names (string list), n_trials, command_line,
+ *         optimizer_deepobs_name, n_minibatch, has_accuracy, has_valid (int32 0/1)
+ *         (strings are variable-length UTF-8: h5py reads them as str; weight_decay NaN = problem default)
  *   /trials/<id>/ (group, id = 0..n_trials-1), datasets:
  *     train_losses, valid_losses, test_losses, train_accuracies, valid_accuracies, test_accuracies
  *                                    float64 [num_epochs + 1], NaN where not (yet) evaluated
@@ -36,6 +38,8 @@ typedef enum dob_trial_status {
 
 typedef struct dob_results_meta {
     const char *problem, *optimizer, *command_line;
+    const char *optimizer_deepobs_name; /* DeepOBS class name for the JSON export ("MomentumOptimizer");
+                                           NULL = same as optimizer. Stored as /meta optimizer_deepobs_name. */
     int64_t batch_size, num_epochs, train_log_interval;
     double weight_decay;            /* NaN = problem default */
     int n_hp;
@@ -62,23 +66,32 @@ typedef struct dob_trial_result {
 typedef struct dob_results dob_results;
 
 /** Create the file collectively over comm (all ranks call). Fails with DOB_EEXIST if path exists and !overwrite,
- *  DOB_EIO (naming the directory) if it cannot be written. */
+ *  DOB_ENOENT if its directory is missing, DOB_EIO (naming the directory) if it cannot be written or has too
+ *  little free space, DOB_EH5 if HDF5 fails; every rank returns the same status and message. */
 dob_status dob_results_create(const char *path, int overwrite, const dob_results_meta *meta, dob_comm *comm,
                               dob_results **out);
 /** Write one trial's datasets (independent I/O: only the ranks that own the trial call it). */
 dob_status dob_results_write_trial(dob_results *r, int trial, const dob_trial_result *t);
 /** Update one trial's status only. */
 dob_status dob_results_set_status(dob_results *r, int trial, dob_trial_status s);
-/** Flush, close collectively, rename the temporary file to its final name (rank 0). */
+/** Flush, close collectively, rename the temporary file to its final name (rank 0). If any rank's write failed
+ *  earlier or the close fails, nothing appears at the final name and the temporary file is removed. Frees r. */
 dob_status dob_results_close(dob_results *r);
-/** Close and delete the temporary file (on error paths); accepts NULL. */
+/** Close and delete the temporary file (on error paths; collective like close); accepts NULL. Frees r. */
 void dob_results_abort(dob_results *r);
+/** Read the status of every trial of a closed result file (serial; for --resume).
+ *  @param cap capacity of status[] (may be 0 with status NULL to query the count only)
+ *  @param status out: status of trials 0..min(cap, n_trials)-1
+ *  @param n_trials out: number of trials in the file
+ *  @return DOB_ENOENT if path is missing, DOB_EFORMAT if it is not a dob result file of schema version 1. */
+dob_status dob_results_read_status(const char *path, int cap, dob_trial_status *status, int *n_trials);
 /** Name of a status ("done"). */
 const char *dob_trial_status_str(dob_trial_status s);
 
-/** Export every trial of an HDF5 result file to DeepOBS JSON:
- *  <out_dir>/<problem>/<DeepOBS optimizer name>/<setting>/random_seed__<seed>__<time>.json (v1.1 layout).
- *  @param n_written out: number of files written. */
+/** Export every done or diverged trial of a closed HDF5 result file to DeepOBS JSON (serial):
+ *  <out_dir>/<problem>/<DeepOBS optimizer name>/<setting>/random_seed__<seed>__<time>.json (v1.1 layout; the
+ *  deviations are listed in io/json_export.c). Never overwrites: DOB_EEXIST, with nothing written, if a target
+ *  file exists. @param n_written out: number of files written. */
 dob_status dob_results_export_json(const char *h5_path, const char *out_dir, int *n_written);
 
 #endif

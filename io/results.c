@@ -1,0 +1,646 @@
+/* results.c: the parallel-HDF5 result file of a run or sweep (schema in include/dob/results.h).
+ *
+ * Implements dob_results_create/write_trial/set_status/close/abort and dob_results_read_status.
+ * This is the one io/ file that uses MPI (through mpi/comm_native.h): the file is opened with H5Pset_fapl_mpio
+ * over the caller's communicator.
+ *
+ * Invariants:
+ *  - Every metadata operation (file create/flush/close, group and dataset creation, attribute writes) is made by
+ *    all ranks of the comm, in the same order, with identical arguments: values that could differ between ranks
+ *    (creation time, hostname, pid of the temporary name) are taken from rank 0 and broadcast first.
+ *  - All datasets are created at full size at create time, contiguous, allocated early, and physically written
+ *    with their fill value (NaN for float64, 0 for integers: status 0 = pending). So a disk that is too small
+ *    fails at create time, and later writes only overwrite raw data in place: write_trial/set_status are
+ *    independent (non-collective) and may be called by the rank(s) owning a trial only. Object modification
+ *    times are not tracked, so raw-data writes never touch object headers.
+ *  - The file lives under "<path>.tmp-<pid of rank 0>" until dob_results_close has closed it without error on
+ *    every rank; then rank 0 moves it to <path>. Without overwrite it is linked (link(2) fails if <path>
+ *    appeared meanwhile); with overwrite rename(2) replaces the old file atomically, so a crash or an error never
+ *    loses it. On any error (including an earlier failed trial write on any rank) the temporary file is
+ *    removed and nothing appears at <path>.
+ *  - Ranks agree on failure: after each collective phase the status is all-reduced and the message of the
+ *    failing rank is broadcast, so every rank returns the same status and message.
+ *
+ * It does not: decide which rank writes which trial (the caller does: one rank per trial is enough, several
+ * ranks writing identical data is harmless), buffer curves, or read trial curves (json_export.c does). */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <oneapi/dnnl/dnnl.h>
+#include <oneapi/dnnl/dnnl_debug.h>
+
+#include "comm_native.h"
+#include "dob/results.h"
+#include "h5util.h"
+
+#ifndef DOB_VERSION
+#define DOB_VERSION "unknown"
+#endif
+#ifndef DOB_GIT_REV
+#define DOB_GIT_REV "unknown"
+#endif
+
+#define N_PHASES 5
+#define ERRLEN 1024
+
+struct dob_results {
+    dob_comm *comm;
+    int rank;
+    hid_t file;
+    char *path, *tmp;
+    int overwrite;
+    int n_trials;
+    dob_status fail_st; /* first failed trial write on this rank (sticky), DOB_OK if none */
+    char fail_msg[ERRLEN];
+};
+
+/* ---- datasets of one trial ------------------------------------------------------------------------------ */
+enum { K_EPOCHS, K_MINIBATCH, K_PHASES, K_HP, K_I64, K_I32 };
+static const struct {
+    const char *name;
+    int kind;
+} trial_dsets[] = {
+    {"train_losses", K_EPOCHS},    {"valid_losses", K_EPOCHS},     {"test_losses", K_EPOCHS},
+    {"train_accuracies", K_EPOCHS}, {"valid_accuracies", K_EPOCHS}, {"test_accuracies", K_EPOCHS},
+    {"minibatch_train_losses", K_MINIBATCH},
+    {"epoch_seconds", K_EPOCHS},   {"phase_seconds", K_PHASES},    {"hyperparameters", K_HP},
+    {"random_seed", K_I64},        {"status", K_I32},              {"epochs_done", K_I32},
+};
+#define N_DSETS (sizeof trial_dsets / sizeof trial_dsets[0])
+
+const char *dob_trial_status_str(dob_trial_status s) {
+    switch (s) {
+    case DOB_TRIAL_PENDING: return "pending";
+    case DOB_TRIAL_RUNNING: return "running";
+    case DOB_TRIAL_DONE: return "done";
+    case DOB_TRIAL_DIVERGED: return "diverged";
+    case DOB_TRIAL_FAILED: return "failed";
+    }
+    return "unknown";
+}
+
+/* ---- agreement between ranks ---------------------------------------------------------------------------- */
+typedef struct agree_msg {
+    int st;
+    char msg[ERRLEN];
+} agree_msg;
+
+/* Collective: returns DOB_OK on every rank iff st == DOB_OK on every rank; otherwise the status and message of
+ * the highest failing rank, on every rank. */
+static dob_status agree(dob_comm *c, dob_status st) {
+    if (dob_comm_size(c) == 1) return st;
+    int who = st != DOB_OK ? dob_comm_rank(c) + 1 : 0;
+    dob_status mst = dob_comm_allreduce_max_int(c, &who);
+    if (mst != DOB_OK) return mst;
+    if (who == 0) return DOB_OK;
+    static agree_msg m; /* 1 KB: keep it off small thread stacks; only the main thread does I/O */
+    if (dob_comm_rank(c) == who - 1) {
+        m.st = (int)st;
+        snprintf(m.msg, sizeof m.msg, "%s", dob_last_error());
+    }
+    mst = dob_comm_bcast(c, &m, sizeof m, who - 1);
+    if (mst != DOB_OK) return mst;
+    if (dob_comm_rank(c) != who - 1) return DOB_FAIL((dob_status)m.st, "rank %d: %s", who - 1, m.msg);
+    return st;
+}
+
+/* ---- checks made by rank 0 before anything is created ---------------------------------------------------- */
+typedef struct create_info {
+    int st;
+    char msg[ERRLEN];
+    long pid;
+    char created[40];
+    char host[256];
+} create_info;
+
+/* Bytes the file will take: measured about 5.7 KB of HDF5 metadata per trial plus 8 KB for the superblock and
+ * /meta (HDF5 1.10.8); 8 KB per trial and 64 KB leave a margin. */
+static double estimate_bytes(const dob_results_meta *m) {
+    double raw = 8.0 * (double)(7 * (m->num_epochs + 1) + m->n_minibatch + N_PHASES + m->n_hp) + 16.0;
+    return 65536.0 + (double)m->n_trials * (8192.0 + raw);
+}
+
+static dob_status check_target(const char *path, int overwrite, double need) {
+    char *dir = strdup(path);
+    if (!dir) return DOB_FAIL(DOB_ENOMEM, "out of memory");
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        strcpy(dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    dob_status st = DOB_OK;
+    struct stat sb;
+    struct statvfs vfs;
+    if (stat(dir, &sb) != 0) {
+        st = DOB_FAIL(errno == ENOENT ? DOB_ENOENT : DOB_EIO,
+                      "directory '%s' of the result file '%s' %s: %s", dir, path,
+                      errno == ENOENT ? "does not exist" : "cannot be accessed", strerror(errno));
+    } else if (!S_ISDIR(sb.st_mode)) {
+        st = DOB_FAIL(DOB_ENOENT, "'%s' (the directory of the result file '%s') is not a directory", dir, path);
+    } else if (access(dir, W_OK | X_OK) != 0) {
+        st = DOB_FAIL(DOB_EIO, "directory '%s' is not writable (%s): cannot create the result file '%s'", dir,
+                      strerror(errno), path);
+    } else if (statvfs(dir, &vfs) == 0 && (double)vfs.f_bavail * (double)vfs.f_frsize < need) {
+        /* A full disk is reported here, cleanly: HDF5 1.10 cannot close a file whose writes failed. */
+        st = DOB_FAIL(DOB_EIO, "not enough free space in '%s' for the result file '%s': it needs about %.1f MB, "
+                               "%.1f MB are free",
+                      dir, path, need / 1e6, (double)vfs.f_bavail * (double)vfs.f_frsize / 1e6);
+    } else if (lstat(path, &sb) == 0) {
+        if (S_ISDIR(sb.st_mode))
+            st = DOB_FAIL(DOB_EEXIST, "result path '%s' is an existing directory; expected a file name", path);
+        else if (!overwrite)
+            st = DOB_FAIL(DOB_EEXIST,
+                          "result file '%s' already exists; refusing to overwrite it (pass --overwrite to replace "
+                          "it, or choose another --out)",
+                          path);
+    }
+    free(dir);
+    return st;
+}
+
+static void fill_info(create_info *ci, const char *path, int overwrite, double need) {
+    memset(ci, 0, sizeof *ci);
+    ci->st = (int)check_target(path, overwrite, need);
+    if (ci->st != DOB_OK) snprintf(ci->msg, sizeof ci->msg, "%s", dob_last_error());
+    ci->pid = (long)getpid();
+    time_t now = time(NULL);
+    struct tm tmv;
+    if (!localtime_r(&now, &tmv) || !strftime(ci->created, sizeof ci->created, "%Y-%m-%dT%H:%M:%S%z", &tmv))
+        snprintf(ci->created, sizeof ci->created, "1970-01-01T00:00:00+0000");
+    if (gethostname(ci->host, sizeof ci->host - 1) != 0) snprintf(ci->host, sizeof ci->host, "unknown");
+}
+
+static int valid_name(const char *s) {
+    if (!s || !*s) return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_' ||
+              *s == '-' || *s == '.'))
+            return 0;
+    return 1;
+}
+
+static dob_status check_meta(const dob_results_meta *m) {
+    if (!valid_name(m->problem))
+        return DOB_FAIL(DOB_EINVAL, "results: problem name '%s' must be non-empty [A-Za-z0-9_.-]",
+                        m->problem ? m->problem : "(null)");
+    if (!valid_name(m->optimizer))
+        return DOB_FAIL(DOB_EINVAL, "results: optimizer name '%s' must be non-empty [A-Za-z0-9_.-]",
+                        m->optimizer ? m->optimizer : "(null)");
+    if (m->optimizer_deepobs_name && !valid_name(m->optimizer_deepobs_name))
+        return DOB_FAIL(DOB_EINVAL, "results: DeepOBS optimizer name '%s' must be non-empty [A-Za-z0-9_.-]",
+                        m->optimizer_deepobs_name);
+    if (m->batch_size < 1 || m->num_epochs < 0 || m->train_log_interval < 1 || m->n_minibatch < 0)
+        return DOB_FAIL(DOB_EINVAL,
+                        "results: expected batch_size >= 1, num_epochs >= 0, train_log_interval >= 1, "
+                        "n_minibatch >= 0; found %lld, %lld, %lld, %lld",
+                        (long long)m->batch_size, (long long)m->num_epochs, (long long)m->train_log_interval,
+                        (long long)m->n_minibatch);
+    if (m->n_trials < 0) return DOB_FAIL(DOB_EINVAL, "results: expected n_trials >= 0, found %d", m->n_trials);
+    if (m->n_hp < 1 || !m->hp_names || !m->hp_names[0] || strcmp(m->hp_names[0], "learning_rate"))
+        return DOB_FAIL(DOB_EINVAL, "results: expected n_hp >= 1 with hp_names[0] = \"learning_rate\", found "
+                                    "n_hp %d, first name '%s'",
+                        m->n_hp, m->n_hp >= 1 && m->hp_names && m->hp_names[0] ? m->hp_names[0] : "(none)");
+    for (int i = 0; i < m->n_hp; i++) {
+        if (!valid_name(m->hp_names[i]))
+            return DOB_FAIL(DOB_EINVAL, "results: hyperparameter name %d '%s' must be non-empty [A-Za-z0-9_.-]", i,
+                            m->hp_names[i] ? m->hp_names[i] : "(null)");
+        for (int j = 0; j < i; j++)
+            if (!strcmp(m->hp_names[i], m->hp_names[j]))
+                return DOB_FAIL(DOB_EINVAL, "results: hyperparameter '%s' is listed twice", m->hp_names[i]);
+    }
+    return DOB_OK;
+}
+
+/* ---- attribute writers (collective) ---------------------------------------------------------------------- */
+/* Variable-length UTF-8 string type: h5py reads these attributes as str. */
+static hid_t vstr_type(void) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0) return t;
+    if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
+        H5Tclose(t);
+        return -1;
+    }
+    return t;
+}
+
+/* n < 0: scalar; else a 1-D attribute of n elements. */
+static dob_status attr_write(hid_t obj, const char *name, hid_t ftype, hid_t mtype, int n, const void *v) {
+    dob_status st = DOB_OK;
+    hid_t sp = -1, a = -1;
+    hsize_t dim = (hsize_t)(n < 0 ? 1 : n);
+    DOB_H5(sp = n < 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dim, NULL), "dataspace of /meta %s", name);
+    DOB_H5(a = H5Acreate2(obj, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT), "create attribute /meta %s", name);
+    DOB_H5(H5Awrite(a, mtype, v), "write attribute /meta %s", name);
+fail:
+    if (a >= 0) H5Aclose(a);
+    if (sp >= 0) H5Sclose(sp);
+    return st;
+}
+
+static dob_status attr_str(hid_t obj, const char *name, const char *v) {
+    dob_status st = DOB_OK;
+    hid_t t = -1;
+    const char *p = v ? v : "";
+    DOB_H5(t = vstr_type(), "string type for /meta %s", name);
+    st = attr_write(obj, name, t, t, -1, &p);
+fail:
+    if (t >= 0) H5Tclose(t);
+    return st;
+}
+
+static dob_status attr_i32(hid_t obj, const char *name, int32_t v) {
+    return attr_write(obj, name, H5T_STD_I32LE, H5T_NATIVE_INT32, -1, &v);
+}
+static dob_status attr_i64(hid_t obj, const char *name, int64_t v) {
+    return attr_write(obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, -1, &v);
+}
+
+static dob_status write_meta(hid_t file, const dob_results_meta *m, const create_info *ci) {
+    dob_status st = DOB_OK;
+    hid_t g = -1, gcpl = -1, t = -1;
+    char ver[96];
+    const dnnl_version_t *dv = dnnl_version();
+    if (dv->hash && strcmp(dv->hash, "N/A"))
+        snprintf(ver, sizeof ver, "%d.%d.%d (commit %.40s)", dv->major, dv->minor, dv->patch, dv->hash);
+    else
+        snprintf(ver, sizeof ver, "%d.%d.%d", dv->major, dv->minor, dv->patch);
+    DOB_H5(gcpl = H5Pcreate(H5P_GROUP_CREATE), "group creation properties");
+    DOB_H5(H5Pset_obj_track_times(gcpl, 0), "group creation properties");
+    DOB_H5(g = H5Gcreate2(file, "meta", H5P_DEFAULT, gcpl, H5P_DEFAULT), "create group /meta");
+    DOB_TRY(attr_i32(g, "schema_version", DOB_RESULTS_SCHEMA_VERSION));
+    DOB_TRY(attr_str(g, "dob_version", DOB_VERSION));
+    DOB_TRY(attr_str(g, "git_revision", DOB_GIT_REV));
+    DOB_TRY(attr_str(g, "problem", m->problem));
+    DOB_TRY(attr_str(g, "optimizer", m->optimizer));
+    DOB_TRY(attr_str(g, "optimizer_deepobs_name",
+                     m->optimizer_deepobs_name ? m->optimizer_deepobs_name : m->optimizer));
+    DOB_TRY(attr_str(g, "created", ci->created));
+    DOB_TRY(attr_str(g, "hostname", ci->host));
+    DOB_TRY(attr_i32(g, "ranks", m->ranks));
+    DOB_TRY(attr_i32(g, "threads", m->threads));
+    DOB_TRY(attr_str(g, "onednn_version", ver));
+    DOB_TRY(attr_str(g, "onednn_isa", dnnl_cpu_isa2str(dnnl_get_effective_cpu_isa())));
+    DOB_TRY(attr_i64(g, "batch_size", m->batch_size));
+    DOB_TRY(attr_i64(g, "num_epochs", m->num_epochs));
+    DOB_TRY(attr_write(g, "weight_decay", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, -1, &m->weight_decay));
+    DOB_TRY(attr_i64(g, "train_log_interval", m->train_log_interval));
+    DOB_H5(t = vstr_type(), "string type for /meta hyperparameter_names");
+    DOB_TRY(attr_write(g, "hyperparameter_names", t, t, m->n_hp, m->hp_names));
+    DOB_TRY(attr_i32(g, "n_trials", m->n_trials));
+    DOB_TRY(attr_i64(g, "n_minibatch", m->n_minibatch));
+    DOB_TRY(attr_i32(g, "has_accuracy", m->has_accuracy != 0));
+    DOB_TRY(attr_i32(g, "has_valid", m->has_valid != 0));
+    DOB_TRY(attr_str(g, "command_line", m->command_line));
+fail:
+    if (t >= 0) H5Tclose(t);
+    if (g >= 0) H5Gclose(g);
+    if (gcpl >= 0) H5Pclose(gcpl);
+    return st;
+}
+
+/* ---- trial groups (collective) --------------------------------------------------------------------------- */
+typedef struct plists {
+    hid_t gcpl, dcpl_f64, dcpl_i64, dcpl_i32;
+} plists;
+
+static dob_status dcpl_make(hid_t *p, hid_t type, const void *fill) {
+    dob_status st = DOB_OK;
+    DOB_H5(*p = H5Pcreate(H5P_DATASET_CREATE), "dataset creation properties");
+    DOB_H5(H5Pset_layout(*p, H5D_CONTIGUOUS), "dataset creation properties");
+    DOB_H5(H5Pset_alloc_time(*p, H5D_ALLOC_TIME_EARLY), "dataset creation properties");
+    DOB_H5(H5Pset_fill_time(*p, H5D_FILL_TIME_ALLOC), "dataset creation properties");
+    DOB_H5(H5Pset_fill_value(*p, type, fill), "dataset fill value");
+    DOB_H5(H5Pset_obj_track_times(*p, 0), "dataset creation properties");
+fail:
+    return st;
+}
+
+static void plists_close(plists *p) {
+    hid_t *all[] = {&p->gcpl, &p->dcpl_f64, &p->dcpl_i64, &p->dcpl_i32};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (*all[i] >= 0) H5Pclose(*all[i]);
+}
+
+static dob_status plists_make(plists *p) {
+    dob_status st = DOB_OK;
+    const double nan_fill = NAN;
+    const int64_t zero64 = 0;
+    const int32_t zero32 = 0;
+    p->gcpl = p->dcpl_f64 = p->dcpl_i64 = p->dcpl_i32 = -1;
+    DOB_H5(p->gcpl = H5Pcreate(H5P_GROUP_CREATE), "group creation properties");
+    DOB_H5(H5Pset_obj_track_times(p->gcpl, 0), "group creation properties");
+    DOB_TRY(dcpl_make(&p->dcpl_f64, H5T_NATIVE_DOUBLE, &nan_fill));
+    DOB_TRY(dcpl_make(&p->dcpl_i64, H5T_NATIVE_INT64, &zero64));
+    DOB_TRY(dcpl_make(&p->dcpl_i32, H5T_NATIVE_INT32, &zero32));
+fail:
+    return st;
+}
+
+static dob_status create_trial(hid_t trials, int id, const dob_results_meta *m, const plists *p) {
+    dob_status st = DOB_OK;
+    hid_t g = -1, sp = -1, d = -1;
+    char name[32];
+    snprintf(name, sizeof name, "%d", id);
+    DOB_H5(g = H5Gcreate2(trials, name, H5P_DEFAULT, p->gcpl, H5P_DEFAULT), "create group /trials/%d", id);
+    for (size_t i = 0; i < N_DSETS; i++) {
+        hsize_t n = 0;
+        hid_t ftype = H5T_IEEE_F64LE, dcpl = p->dcpl_f64;
+        switch (trial_dsets[i].kind) {
+        case K_EPOCHS: n = (hsize_t)m->num_epochs + 1; break;
+        case K_MINIBATCH: n = (hsize_t)m->n_minibatch; break;
+        case K_PHASES: n = N_PHASES; break;
+        case K_HP: n = (hsize_t)m->n_hp; break;
+        case K_I64: ftype = H5T_STD_I64LE, dcpl = p->dcpl_i64; break;
+        case K_I32: ftype = H5T_STD_I32LE, dcpl = p->dcpl_i32; break;
+        }
+        int scalar = trial_dsets[i].kind == K_I64 || trial_dsets[i].kind == K_I32;
+        DOB_H5(sp = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, NULL),
+               "dataspace of /trials/%d/%s", id, trial_dsets[i].name);
+        DOB_H5(d = H5Dcreate2(g, trial_dsets[i].name, ftype, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT),
+               "create dataset /trials/%d/%s", id, trial_dsets[i].name);
+        H5Dclose(d);
+        H5Sclose(sp);
+        d = sp = -1;
+    }
+fail:
+    if (d >= 0) H5Dclose(d);
+    if (sp >= 0) H5Sclose(sp);
+    if (g >= 0) H5Gclose(g);
+    return st;
+}
+
+/* Collective: close and delete the temporary file. Rank 0 first truncates it to zero: its content is lost
+ * anyway, and on a full disk this frees the space the final metadata flush of H5Fclose needs (HDF5 1.10.8
+ * leaves a file whose close failed in a state that crashes at library termination). */
+static void discard(dob_results *r) {
+    if (r->file >= 0) {
+        if (r->rank == 0 && truncate(r->tmp, 0) != 0) errno = 0; /* best effort: the unlink below still runs */
+        dob_comm_barrier(r->comm);
+        H5Fclose(r->file);
+        r->file = -1;
+    }
+    if (r->rank == 0) unlink(r->tmp);
+}
+
+/* ---- create ---------------------------------------------------------------------------------------------- */
+dob_status dob_results_create(const char *path, int overwrite, const dob_results_meta *meta, dob_comm *comm,
+                              dob_results **out) {
+    dob_status st = DOB_OK;
+    dob_results *r = NULL;
+    hid_t fapl = -1, trials = -1;
+    plists pl = {-1, -1, -1, -1};
+    static create_info ci; /* ~1.3 KB, broadcast from rank 0 */
+    int rank = 0;
+    *out = NULL;
+    dob_h5_quiet();
+    if (!path || !*path) return DOB_FAIL(DOB_EINVAL, "results: empty result file path");
+    if (!meta || !comm) return DOB_FAIL(DOB_EINVAL, "results: meta and comm are required");
+    DOB_TRY(check_meta(meta));
+
+    rank = dob_comm_rank(comm);
+    if (rank == 0) fill_info(&ci, path, overwrite, estimate_bytes(meta));
+    DOB_TRY(dob_comm_bcast(comm, &ci, sizeof ci, 0));
+    if (ci.st != DOB_OK) return DOB_FAIL((dob_status)ci.st, "%s", ci.msg);
+
+    r = calloc(1, sizeof *r);
+    size_t tl = strlen(path) + 32;
+    if (!r || !(r->path = strdup(path)) || !(r->tmp = malloc(tl))) {
+        st = DOB_FAIL(DOB_ENOMEM, "results: out of memory");
+        st = agree(comm, st);
+        goto fail;
+    }
+    snprintf(r->tmp, tl, "%s.tmp-%ld", path, ci.pid);
+    r->comm = comm;
+    r->rank = rank;
+    r->file = -1;
+    r->overwrite = overwrite;
+    r->n_trials = meta->n_trials;
+
+    /* Phase 1: the file. */
+    st = DOB_OK;
+    if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 ||
+        H5Pset_fapl_mpio(fapl, dob_comm_native(comm), MPI_INFO_NULL) < 0)
+        st = dob_h5_fail_at(__FILE__, __LINE__, "file access properties (MPI-IO) for '%s'", r->tmp);
+    else if ((r->file = H5Fcreate(r->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0)
+        st = dob_h5_fail_at(__FILE__, __LINE__, "create '%s' (temporary name of '%s')", r->tmp, path);
+    st = agree(comm, st);
+    if (st != DOB_OK) goto fail;
+
+    /* Phase 2: /meta, /trials and every trial's datasets, agreeing after each piece. */
+    st = write_meta(r->file, meta, &ci);
+    st = agree(comm, st);
+    if (st != DOB_OK) goto fail;
+    st = plists_make(&pl);
+    if (st == DOB_OK && (trials = H5Gcreate2(r->file, "trials", H5P_DEFAULT, pl.gcpl, H5P_DEFAULT)) < 0)
+        st = dob_h5_fail_at(__FILE__, __LINE__, "create group /trials in '%s'", r->tmp);
+    st = agree(comm, st);
+    if (st != DOB_OK) goto fail;
+    for (int i = 0; i < meta->n_trials; i++) {
+        st = agree(comm, create_trial(trials, i, meta, &pl));
+        if (st != DOB_OK) goto fail;
+    }
+    H5Gclose(trials);
+    trials = -1;
+
+    /* Phase 3: push all metadata to disk, so the temporary file is complete and readable from here on. */
+    st = DOB_OK;
+    if (H5Fflush(r->file, H5F_SCOPE_GLOBAL) < 0)
+        st = dob_h5_fail_at(__FILE__, __LINE__, "flush '%s' (disk full?)", r->tmp);
+    st = agree(comm, st);
+    if (st != DOB_OK) goto fail;
+    plists_close(&pl);
+    H5Pclose(fapl);
+    *out = r;
+    return DOB_OK;
+
+fail:
+    plists_close(&pl);
+    if (trials >= 0) H5Gclose(trials);
+    if (fapl >= 0) H5Pclose(fapl);
+    if (r) {
+        discard(r);
+        free(r->path);
+        free(r->tmp);
+        free(r);
+    }
+    dob_error_prefix("results file '%s' not created: ", path);
+    return st;
+}
+
+/* ---- independent raw-data writes ------------------------------------------------------------------------- */
+static dob_status write_dset(dob_results *r, int trial, const char *name, hid_t mtype, const void *v) {
+    dob_status st = DOB_OK;
+    hid_t d = -1;
+    char p[64];
+    snprintf(p, sizeof p, "trials/%d/%s", trial, name);
+    DOB_H5(d = H5Dopen2(r->file, p, H5P_DEFAULT), "open dataset /%s in '%s'", p, r->tmp);
+    DOB_H5(H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), "write dataset /%s in '%s' (disk full?)", p,
+           r->tmp);
+fail:
+    if (d >= 0) H5Dclose(d);
+    return st;
+}
+
+static dob_status check_trial(const dob_results *r, int trial) {
+    if (!r || r->file < 0) return DOB_FAIL(DOB_EINVAL, "results: file is not open");
+    if (trial < 0 || trial >= r->n_trials)
+        return DOB_FAIL(DOB_EINVAL, "results: trial id must be in [0, %d), found %d", r->n_trials, trial);
+    return DOB_OK;
+}
+
+static dob_status remember_failure(dob_results *r, dob_status st) {
+    if (st != DOB_OK && r->fail_st == DOB_OK) {
+        r->fail_st = st;
+        snprintf(r->fail_msg, sizeof r->fail_msg, "%s", dob_last_error());
+    }
+    return st;
+}
+
+dob_status dob_results_write_trial(dob_results *r, int trial, const dob_trial_result *t) {
+    dob_status st = check_trial(r, trial); /* caller errors are not remembered: they do not spoil the file */
+    if (st != DOB_OK) return st;
+    if (!t) return DOB_FAIL(DOB_EINVAL, "results: trial %d: no result given", trial);
+    if ((int)t->status < DOB_TRIAL_PENDING || (int)t->status > DOB_TRIAL_FAILED)
+        return DOB_FAIL(DOB_EINVAL, "results: trial %d: status must be in [0, 4], found %d", trial, (int)t->status);
+    const double *arrays[] = {t->train_losses,     t->valid_losses,     t->test_losses,
+                              t->train_accuracies, t->valid_accuracies, t->test_accuracies,
+                              t->minibatch_train_losses, t->epoch_seconds, t->phase_seconds, t->hp};
+    /* arrays[] follows trial_dsets[0..9]; NULL leaves that dataset as it is (NaN until written). */
+    for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
+        if (arrays[i]) DOB_TRY(write_dset(r, trial, trial_dsets[i].name, H5T_NATIVE_DOUBLE, arrays[i]));
+    int64_t seed = t->random_seed;
+    int32_t ep = t->epochs_done, stv = (int32_t)t->status;
+    DOB_TRY(write_dset(r, trial, "random_seed", H5T_NATIVE_INT64, &seed));
+    DOB_TRY(write_dset(r, trial, "epochs_done", H5T_NATIVE_INT32, &ep));
+    /* status last: a crash in between leaves the previous status, so --resume redoes the trial. */
+    DOB_TRY(write_dset(r, trial, "status", H5T_NATIVE_INT32, &stv));
+    return DOB_OK;
+fail:
+    return remember_failure(r, st);
+}
+
+dob_status dob_results_set_status(dob_results *r, int trial, dob_trial_status s) {
+    dob_status st = check_trial(r, trial);
+    if (st != DOB_OK) return st;
+    if ((int)s < DOB_TRIAL_PENDING || (int)s > DOB_TRIAL_FAILED)
+        return DOB_FAIL(DOB_EINVAL, "results: trial %d: status must be in [0, 4], found %d", trial, (int)s);
+    int32_t v = (int32_t)s;
+    DOB_TRY(write_dset(r, trial, "status", H5T_NATIVE_INT32, &v));
+    return DOB_OK;
+fail:
+    return remember_failure(r, st);
+}
+
+/* ---- close / abort (collective) -------------------------------------------------------------------------- */
+/* Rank 0: move the complete temporary file to its final name. */
+static dob_status publish(const dob_results *r) {
+    if (!r->overwrite) {
+        if (link(r->tmp, r->path) == 0) {
+            unlink(r->tmp);
+            return DOB_OK;
+        }
+        if (errno == EEXIST)
+            return DOB_FAIL(DOB_EEXIST,
+                            "result file '%s' appeared while the run was writing; refusing to overwrite it (pass "
+                            "--overwrite to replace it)",
+                            r->path);
+        /* File systems without hard links: re-check, then rename (a tiny race remains there). */
+        struct stat sb;
+        if (lstat(r->path, &sb) == 0)
+            return DOB_FAIL(DOB_EEXIST, "result file '%s' appeared while the run was writing; refusing to "
+                                        "overwrite it (pass --overwrite to replace it)",
+                            r->path);
+    }
+    if (rename(r->tmp, r->path) != 0)
+        return DOB_FAIL(DOB_EIO, "cannot rename '%s' to '%s': %s", r->tmp, r->path, strerror(errno));
+    return DOB_OK;
+}
+
+dob_status dob_results_close(dob_results *r) {
+    if (!r) return DOB_FAIL(DOB_EINVAL, "results: close of a NULL result file");
+    dob_status st = DOB_OK;
+    if (r->fail_st != DOB_OK) st = DOB_FAIL(r->fail_st, "an earlier trial write failed: %s", r->fail_msg);
+    st = agree(r->comm, st);
+    if (st == DOB_OK) {
+        if (H5Fclose(r->file) < 0) st = dob_h5_fail_at(__FILE__, __LINE__, "close '%s' (disk full?)", r->tmp);
+        r->file = -1;
+        st = agree(r->comm, st);
+    }
+    if (st == DOB_OK) {
+        dob_status pst = r->rank == 0 ? publish(r) : DOB_OK;
+        st = agree(r->comm, pst);
+    }
+    if (st != DOB_OK) {
+        discard(r);
+        dob_error_prefix("result file '%s' not written (temporary file removed): ", r->path);
+    }
+    free(r->path);
+    free(r->tmp);
+    free(r);
+    return st;
+}
+
+void dob_results_abort(dob_results *r) {
+    if (!r) return;
+    discard(r);
+    free(r->path);
+    free(r->tmp);
+    free(r);
+}
+
+/* ---- serial reader for --resume -------------------------------------------------------------------------- */
+dob_status dob_results_read_status(const char *path, int cap, dob_trial_status *status, int *n_trials) {
+    dob_status st = DOB_OK;
+    hid_t f = -1, meta = -1;
+    struct stat sb;
+    dob_h5_quiet();
+    if (stat(path, &sb) != 0)
+        return DOB_FAIL(errno == ENOENT ? DOB_ENOENT : DOB_EIO, "result file '%s': %s", path, strerror(errno));
+    htri_t is = H5Fis_hdf5(path);
+    if (is <= 0) return DOB_FAIL(DOB_EFORMAT, "result file '%s' is not an HDF5 file", path);
+    DOB_H5(f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), "open '%s'", path);
+    if (H5Lexists(f, "meta", H5P_DEFAULT) <= 0) {
+        st = DOB_FAIL(DOB_EFORMAT, "'%s' has no /meta group: not a dob result file", path);
+        goto fail;
+    }
+    DOB_H5(meta = H5Gopen2(f, "meta", H5P_DEFAULT), "open /meta in '%s'", path);
+    int64_t ver = 0, n = 0;
+    DOB_TRY(dob_h5_attr_i64(meta, "schema_version", &ver));
+    if (ver != DOB_RESULTS_SCHEMA_VERSION) {
+        st = DOB_FAIL(DOB_EFORMAT, "'%s': expected schema_version %d, found %lld", path,
+                      DOB_RESULTS_SCHEMA_VERSION, (long long)ver);
+        goto fail;
+    }
+    DOB_TRY(dob_h5_attr_i64(meta, "n_trials", &n));
+    if (n < 0 || n > INT_MAX) {
+        st = DOB_FAIL(DOB_EFORMAT, "'%s': n_trials %lld out of range", path, (long long)n);
+        goto fail;
+    }
+    for (int i = 0; i < (int)n && i < cap; i++) {
+        char p[48];
+        int32_t v = 0;
+        snprintf(p, sizeof p, "trials/%d/status", i);
+        DOB_TRY(dob_h5_read(f, p, H5T_NATIVE_INT32, 1, &v));
+        if (v < DOB_TRIAL_PENDING || v > DOB_TRIAL_FAILED) {
+            st = DOB_FAIL(DOB_EFORMAT, "'%s': /%s must be in [0, 4], found %d", path, p, (int)v);
+            goto fail;
+        }
+        status[i] = (dob_trial_status)v;
+    }
+    if (n_trials) *n_trials = (int)n;
+fail:
+    if (meta >= 0) H5Gclose(meta);
+    if (f >= 0) H5Fclose(f);
+    if (st != DOB_OK) dob_error_prefix("reading '%s': ", path);
+    return st;
+}
