@@ -1,0 +1,411 @@
+/* json_export.c: dob_results_export_json, the DeepOBS v1.1 JSON layout of a result file's finished trials.
+ *
+ * For every trial whose status is done or diverged it writes
+ *   <out>/<problem>/<optimizer_deepobs_name>/<setting>/random_seed__<seed>__<YYYY-MM-DD-HH-MM-SS>.json
+ * with setting = "num_epochs__{N}__batch_size__{B}__" [+ "weight_decay__{f(wd)}__" when a weight decay was given]
+ * + "{name}__{f(v)}__" for every hyperparameter but the learning rate, in strcmp (= Python sorted) order,
+ * + "lr__{f(lr)}"; f(x) = "%.10e" with trailing zeros of the mantissa stripped (DeepOBS float2str:
+ * 0.99 -> 9.9e-01, 0.01 -> 1.e-02). The time is the file's /meta created attribute (the run's start), as DeepOBS
+ * stamps the run start. Keys, in DeepOBS v1.1 order (json.dump without indent, ", " and ": " separators):
+ *   train_losses, test_losses, [valid_losses], minibatch_train_losses,
+ *   [train_accuracies, test_accuracies, [valid_accuracies]] (problems with an accuracy),
+ *   optimizer, testproblem, weight_decay, batch_size, num_epochs, learning_rate, lr_sched_epochs,
+ *   lr_sched_factors, random_seed, train_log_interval, hyperparams.
+ * Deliberate differences from DeepOBS v1.1, all documented here:
+ *  - valid_losses / valid_accuracies (v1.2 names) are added right after the test ones when the run had a
+ *    validation split; v1.1 readers ignore unknown keys.
+ *  - NaN/Inf values are written as null: DeepOBS wrote the non-standard literal NaN, which jansson (and strict
+ *    JSON parsers) refuse. A diverged trial keeps its curves as recorded (null after the divergence), it is not
+ *    padded with epoch-0 values as v1.2 does.
+ *  - Floats are printed with 17 significant digits (jansson), not Python's shortest repr: 0.00251 appears as
+ *    0.0025100000000000001, which parses to the same double.
+ *  - Every hyperparameter is stored as float64, so each is formatted with f() (DeepOBS used str() for
+ *    non-float hyperparameters such as booleans).
+ *  - lr_sched_epochs / lr_sched_factors are always null (schedules are not part of the result schema yet).
+ * Existing JSON files are never overwritten: every target is checked before anything is written (DOB_EEXIST,
+ * nothing written), and each file is written under a temporary name and hard-linked into place, which also
+ * fails rather than replace a file that appeared meanwhile.
+ *
+ * It does not: export pending/running/failed trials, read a file that is still open for writing by a run (it
+ * reads the final file serially with the default HDF5 driver), or merge several result files. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "dob/results.h"
+#include "h5util.h"
+
+/* ---- names ----------------------------------------------------------------------------------------------- */
+/* DeepOBS float2str: "{:.10e}" with trailing zeros of the mantissa removed. */
+static void deepobs_f(double x, char *buf, size_t cap) {
+    char s[64];
+    snprintf(s, sizeof s, "%.10e", x);
+    char *e = strchr(s, 'e');
+    if (!e) {
+        snprintf(buf, cap, "%s", s);
+        return;
+    }
+    char *m = e;
+    while (m > s && m[-1] == '0') m--;
+    snprintf(buf, cap, "%.*s%s", (int)(m - s), s, e);
+}
+
+typedef struct meta_info {
+    char problem[256], optimizer[256], created[64], stamp[32];
+    int64_t batch_size, num_epochs, train_log_interval, n_trials, n_minibatch, has_accuracy, has_valid;
+    double weight_decay;
+    int n_hp;
+    char **hp_names;
+    int *hp_order; /* indices 1..n_hp-1 sorted by name */
+} meta_info;
+
+/* qsort has no context argument in C11: the names being sorted (export is single-threaded). */
+static char **sort_names_;
+static int cmp_hp(const void *a, const void *b) {
+    return strcmp(sort_names_[*(const int *)a], sort_names_[*(const int *)b]);
+}
+
+static int safe_component(const char *s) {
+    return s[0] && strcmp(s, ".") && strcmp(s, "..") && !strchr(s, '/');
+}
+
+static dob_status read_meta(hid_t f, const char *path, meta_info *mi) {
+    dob_status st = DOB_OK;
+    hid_t g = -1;
+    int64_t ver = 0;
+    if (H5Lexists(f, "meta", H5P_DEFAULT) <= 0)
+        return DOB_FAIL(DOB_EFORMAT, "'%s' has no /meta group: not a dob result file", path);
+    DOB_H5(g = H5Gopen2(f, "meta", H5P_DEFAULT), "open /meta");
+    DOB_TRY(dob_h5_attr_i64(g, "schema_version", &ver));
+    if (ver != DOB_RESULTS_SCHEMA_VERSION) {
+        st = DOB_FAIL(DOB_EFORMAT, "expected schema_version %d, found %lld", DOB_RESULTS_SCHEMA_VERSION,
+                      (long long)ver);
+        goto fail;
+    }
+    DOB_TRY(dob_h5_attr_str(g, "problem", mi->problem, sizeof mi->problem));
+    DOB_TRY(dob_h5_attr_str(g, "optimizer_deepobs_name", mi->optimizer, sizeof mi->optimizer));
+    DOB_TRY(dob_h5_attr_str(g, "created", mi->created, sizeof mi->created));
+    DOB_TRY(dob_h5_attr_i64(g, "batch_size", &mi->batch_size));
+    DOB_TRY(dob_h5_attr_i64(g, "num_epochs", &mi->num_epochs));
+    DOB_TRY(dob_h5_attr_i64(g, "train_log_interval", &mi->train_log_interval));
+    DOB_TRY(dob_h5_attr_i64(g, "n_trials", &mi->n_trials));
+    DOB_TRY(dob_h5_attr_i64(g, "n_minibatch", &mi->n_minibatch));
+    DOB_TRY(dob_h5_attr_i64(g, "has_accuracy", &mi->has_accuracy));
+    DOB_TRY(dob_h5_attr_i64(g, "has_valid", &mi->has_valid));
+    DOB_TRY(dob_h5_attr_f64(g, "weight_decay", &mi->weight_decay));
+    DOB_TRY(dob_h5_attr_strv(g, "hyperparameter_names", &mi->n_hp, &mi->hp_names));
+    if (!safe_component(mi->problem) || !safe_component(mi->optimizer)) {
+        st = DOB_FAIL(DOB_EFORMAT, "problem '%s' / optimizer_deepobs_name '%s' cannot be used as folder names",
+                      mi->problem, mi->optimizer);
+        goto fail;
+    }
+    if (mi->num_epochs < 0 || mi->num_epochs > 100000000 || mi->n_minibatch < 0 || mi->n_minibatch > 1000000000 ||
+        mi->n_trials < 0 || mi->n_trials > 100000000 || mi->n_hp < 1 || strcmp(mi->hp_names[0], "learning_rate")) {
+        st = DOB_FAIL(DOB_EFORMAT,
+                      "inconsistent /meta: num_epochs %lld, n_minibatch %lld, n_trials %lld, %d hyperparameters "
+                      "(the first must be learning_rate)",
+                      (long long)mi->num_epochs, (long long)mi->n_minibatch, (long long)mi->n_trials, mi->n_hp);
+        goto fail;
+    }
+    for (int i = 0; i < mi->n_hp; i++)
+        if (!safe_component(mi->hp_names[i])) {
+            st = DOB_FAIL(DOB_EFORMAT, "hyperparameter name '%s' cannot be used in a folder name", mi->hp_names[i]);
+            goto fail;
+        }
+    /* created = "YYYY-MM-DDTHH:MM:SS..." -> "YYYY-MM-DD-HH-MM-SS" */
+    const char *c = mi->created;
+    static const char pat[] = "dddd-dd-ddTdd:dd:dd";
+    for (size_t i = 0; i < sizeof pat - 1; i++)
+        if (pat[i] == 'd' ? !(c[i] >= '0' && c[i] <= '9') : c[i] != pat[i]) {
+            st = DOB_FAIL(DOB_EFORMAT, "/meta created: expected YYYY-MM-DDTHH:MM:SS, found '%s'", c);
+            goto fail;
+        }
+    snprintf(mi->stamp, sizeof mi->stamp, "%.10s-%.2s-%.2s-%.2s", c, c + 11, c + 14, c + 17);
+    mi->hp_order = malloc(sizeof(int) * (size_t)mi->n_hp);
+    if (!mi->hp_order) {
+        st = DOB_FAIL(DOB_ENOMEM, "out of memory");
+        goto fail;
+    }
+    for (int i = 1; i < mi->n_hp; i++) mi->hp_order[i - 1] = i;
+    sort_names_ = mi->hp_names;
+    qsort(mi->hp_order, (size_t)mi->n_hp - 1, sizeof(int), cmp_hp);
+fail:
+    if (g >= 0) H5Gclose(g);
+    return st;
+}
+
+/* <out>/<problem>/<optimizer>/<setting> and the file name, for one trial. */
+static dob_status trial_paths(const meta_info *mi, const char *out_dir, const double *hp, int64_t seed,
+                              char *dir, size_t dcap, char *file, size_t fcap) {
+    char v[64];
+    int n = snprintf(dir, dcap, "%s/%s/%s/num_epochs__%lld__batch_size__%lld__", out_dir, mi->problem, mi->optimizer,
+                     (long long)mi->num_epochs, (long long)mi->batch_size);
+    if (!isnan(mi->weight_decay) && n >= 0 && (size_t)n < dcap) {
+        deepobs_f(mi->weight_decay, v, sizeof v);
+        n += snprintf(dir + n, dcap - (size_t)n, "weight_decay__%s__", v);
+    }
+    for (int k = 0; k < mi->n_hp - 1 && n >= 0 && (size_t)n < dcap; k++) {
+        int i = mi->hp_order[k];
+        deepobs_f(hp[i], v, sizeof v);
+        n += snprintf(dir + n, dcap - (size_t)n, "%s__%s__", mi->hp_names[i], v);
+    }
+    if (n >= 0 && (size_t)n < dcap) {
+        deepobs_f(hp[0], v, sizeof v);
+        n += snprintf(dir + n, dcap - (size_t)n, "lr__%s", v);
+    }
+    int m = snprintf(file, fcap, "%s/random_seed__%lld__%s.json", dir, (long long)seed, mi->stamp);
+    if (n < 0 || (size_t)n >= dcap || m < 0 || (size_t)m >= fcap)
+        return DOB_FAIL(DOB_EINVAL, "JSON export: path under '%s' longer than %zu bytes", out_dir, fcap - 1);
+    return DOB_OK;
+}
+
+/* ---- JSON ------------------------------------------------------------------------------------------------ */
+static json_t *jnum(double x) { return isfinite(x) ? json_real(x) : json_null(); }
+
+static json_t *jarr(const double *x, int64_t n) {
+    json_t *a = json_array();
+    for (int64_t i = 0; a && i < n; i++)
+        if (json_array_append_new(a, jnum(x[i])) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
+}
+
+typedef struct trial_data {
+    double *curves[6]; /* train/valid/test losses, train/valid/test accuracies */
+    double *mb, *hp;
+    int64_t seed;
+    int32_t status;
+} trial_data;
+
+static const char *curve_names[6] = {"train_losses",     "valid_losses",     "test_losses",
+                                     "train_accuracies", "valid_accuracies", "test_accuracies"};
+
+static json_t *build_json(const meta_info *mi, const trial_data *t) {
+    json_t *o = json_object(), *hp = json_object();
+    int64_t ne = mi->num_epochs + 1;
+    int bad = !o || !hp;
+    if (!bad) {
+        bad |= json_object_set_new(o, "train_losses", jarr(t->curves[0], ne));
+        bad |= json_object_set_new(o, "test_losses", jarr(t->curves[2], ne));
+        if (mi->has_valid) bad |= json_object_set_new(o, "valid_losses", jarr(t->curves[1], ne));
+        bad |= json_object_set_new(o, "minibatch_train_losses", jarr(t->mb, mi->n_minibatch));
+        if (mi->has_accuracy) {
+            bad |= json_object_set_new(o, "train_accuracies", jarr(t->curves[3], ne));
+            bad |= json_object_set_new(o, "test_accuracies", jarr(t->curves[5], ne));
+            if (mi->has_valid) bad |= json_object_set_new(o, "valid_accuracies", jarr(t->curves[4], ne));
+        }
+        bad |= json_object_set_new(o, "optimizer", json_string(mi->optimizer));
+        bad |= json_object_set_new(o, "testproblem", json_string(mi->problem));
+        bad |= json_object_set_new(o, "weight_decay", jnum(mi->weight_decay));
+        bad |= json_object_set_new(o, "batch_size", json_integer(mi->batch_size));
+        bad |= json_object_set_new(o, "num_epochs", json_integer(mi->num_epochs));
+        bad |= json_object_set_new(o, "learning_rate", jnum(t->hp[0]));
+        bad |= json_object_set_new(o, "lr_sched_epochs", json_null());
+        bad |= json_object_set_new(o, "lr_sched_factors", json_null());
+        bad |= json_object_set_new(o, "random_seed", json_integer(t->seed));
+        bad |= json_object_set_new(o, "train_log_interval", json_integer(mi->train_log_interval));
+        for (int i = 1; i < mi->n_hp; i++) bad |= json_object_set_new(hp, mi->hp_names[i], jnum(t->hp[i]));
+        bad |= json_object_set_new(o, "hyperparams", hp);
+        hp = NULL; /* owned by o now (set_new steals the reference even on failure) */
+    }
+    json_decref(hp);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static dob_status read_trial(hid_t f, const meta_info *mi, int id, trial_data *t, int full) {
+    dob_status st = DOB_OK;
+    char p[96];
+    snprintf(p, sizeof p, "trials/%d/status", id);
+    DOB_TRY(dob_h5_read(f, p, H5T_NATIVE_INT32, 1, &t->status));
+    if (t->status != DOB_TRIAL_DONE && t->status != DOB_TRIAL_DIVERGED) return DOB_OK;
+    snprintf(p, sizeof p, "trials/%d/random_seed", id);
+    DOB_TRY(dob_h5_read(f, p, H5T_NATIVE_INT64, 1, &t->seed));
+    snprintf(p, sizeof p, "trials/%d/hyperparameters", id);
+    DOB_TRY(dob_h5_read(f, p, H5T_NATIVE_DOUBLE, mi->n_hp, t->hp));
+    if (!full) return DOB_OK;
+    for (int c = 0; c < 6; c++) {
+        snprintf(p, sizeof p, "trials/%d/%s", id, curve_names[c]);
+        DOB_TRY(dob_h5_read(f, p, H5T_NATIVE_DOUBLE, mi->num_epochs + 1, t->curves[c]));
+    }
+    snprintf(p, sizeof p, "trials/%d/minibatch_train_losses", id);
+    DOB_TRY(dob_h5_read(f, p, H5T_NATIVE_DOUBLE, mi->n_minibatch, t->mb));
+fail:
+    return st;
+}
+
+/* ---- files ----------------------------------------------------------------------------------------------- */
+static dob_status mkdir_p(const char *dir) {
+    char *p = strdup(dir);
+    if (!p) return DOB_FAIL(DOB_ENOMEM, "out of memory");
+    dob_status st = DOB_OK;
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s != '\0') continue;
+        char c = *s;
+        *s = '\0';
+        struct stat sb;
+        if (mkdir(p, 0777) != 0 && (errno != EEXIST || stat(p, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
+            st = DOB_FAIL(DOB_EIO, "JSON export: cannot create directory '%s': %s", p,
+                          errno == EEXIST ? "exists and is not a directory" : strerror(errno));
+            break;
+        }
+        *s = c;
+        if (c == '\0') break;
+    }
+    free(p);
+    return st;
+}
+
+static dob_status write_json(const char *file, json_t *o) {
+    size_t tl = strlen(file) + 32;
+    char *tmp = malloc(tl);
+    if (!tmp) return DOB_FAIL(DOB_ENOMEM, "out of memory");
+    snprintf(tmp, tl, "%s.tmp-%ld", file, (long)getpid());
+    dob_status st = DOB_OK;
+    FILE *fp = fopen(tmp, "wx");
+    if (!fp) {
+        st = DOB_FAIL(DOB_EIO, "JSON export: cannot create '%s': %s", tmp, strerror(errno));
+        free(tmp);
+        return st;
+    }
+    int bad = json_dumpf(o, fp, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17)) != 0;
+    bad |= fflush(fp) != 0 || ferror(fp);
+    bad |= fclose(fp) != 0;
+    if (bad) {
+        st = DOB_FAIL(DOB_EIO, "JSON export: cannot write '%s' (disk full?): %s", tmp, strerror(errno));
+    } else if (link(tmp, file) != 0) {
+        if (errno == EEXIST)
+            st = DOB_FAIL(DOB_EEXIST, "JSON export: '%s' already exists; refusing to overwrite it", file);
+        else {
+            struct stat sb;
+            if (lstat(file, &sb) == 0)
+                st = DOB_FAIL(DOB_EEXIST, "JSON export: '%s' already exists; refusing to overwrite it", file);
+            else if (rename(tmp, file) != 0)
+                st = DOB_FAIL(DOB_EIO, "JSON export: cannot rename '%s' to '%s': %s", tmp, file, strerror(errno));
+        }
+    }
+    unlink(tmp);
+    free(tmp);
+    return st;
+}
+
+/* ---- export ---------------------------------------------------------------------------------------------- */
+typedef struct plan {
+    int id;
+    char *dir, *file;
+} plan;
+
+dob_status dob_results_export_json(const char *h5_path, const char *out_dir, int *n_written) {
+    dob_status st = DOB_OK;
+    hid_t f = -1;
+    meta_info mi;
+    trial_data t;
+    plan *pl = NULL;
+    int n_plan = 0;
+    json_t *o = NULL;
+    enum { PATH_CAP = 4096 };
+    char *dir = malloc(PATH_CAP), *file = malloc(PATH_CAP);
+    memset(&mi, 0, sizeof mi);
+    memset(&t, 0, sizeof t);
+    if (n_written) *n_written = 0;
+    dob_h5_quiet();
+    if (!dir || !file) {
+        st = DOB_FAIL(DOB_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (!h5_path || !out_dir || !*out_dir) {
+        st = DOB_FAIL(DOB_EINVAL, "JSON export: an HDF5 file and an output directory are required");
+        goto fail;
+    }
+    struct stat sb;
+    if (stat(h5_path, &sb) != 0) {
+        st = DOB_FAIL(errno == ENOENT ? DOB_ENOENT : DOB_EIO, "cannot read '%s': %s", h5_path, strerror(errno));
+        goto fail;
+    }
+    if (H5Fis_hdf5(h5_path) <= 0) {
+        st = DOB_FAIL(DOB_EFORMAT, "'%s' is not an HDF5 file", h5_path);
+        goto fail;
+    }
+    DOB_H5(f = H5Fopen(h5_path, H5F_ACC_RDONLY, H5P_DEFAULT), "open '%s'", h5_path);
+    DOB_TRY(read_meta(f, h5_path, &mi));
+
+    int64_t ne = mi.num_epochs + 1;
+    for (int c = 0; c < 6; c++) t.curves[c] = malloc(sizeof(double) * (size_t)ne);
+    t.mb = malloc(sizeof(double) * (size_t)(mi.n_minibatch + 1));
+    t.hp = malloc(sizeof(double) * (size_t)mi.n_hp);
+    pl = calloc((size_t)mi.n_trials + 1, sizeof *pl);
+    int missing = !t.mb || !t.hp || !pl;
+    for (int c = 0; c < 6; c++) missing |= !t.curves[c];
+    if (missing) {
+        st = DOB_FAIL(DOB_ENOMEM, "JSON export: out of memory for %lld trials", (long long)mi.n_trials);
+        goto fail;
+    }
+
+    /* Pass 1: every target name; nothing is written if one exists already or two trials collide. */
+    for (int id = 0; id < (int)mi.n_trials; id++) {
+        DOB_TRY(read_trial(f, &mi, id, &t, 0));
+        if (t.status != DOB_TRIAL_DONE && t.status != DOB_TRIAL_DIVERGED) continue;
+        DOB_TRY(trial_paths(&mi, out_dir, t.hp, t.seed, dir, PATH_CAP, file, PATH_CAP));
+        if (lstat(file, &sb) == 0) {
+            st = DOB_FAIL(DOB_EEXIST, "JSON export: '%s' (trial %d) already exists; refusing to overwrite it "
+                                      "(nothing was written)", file, id);
+            goto fail;
+        }
+        for (int k = 0; k < n_plan; k++)
+            if (!strcmp(pl[k].file, file)) {
+                st = DOB_FAIL(DOB_EEXIST, "JSON export: trials %d and %d map to the same file '%s' (same "
+                                          "hyperparameters and seed; nothing was written)", pl[k].id, id, file);
+                goto fail;
+            }
+        pl[n_plan].id = id;
+        pl[n_plan].dir = strdup(dir);
+        pl[n_plan].file = strdup(file);
+        if (!pl[n_plan++].file || !pl[n_plan - 1].dir) {
+            st = DOB_FAIL(DOB_ENOMEM, "out of memory");
+            goto fail;
+        }
+    }
+
+    /* Pass 2: write. */
+    for (int k = 0; k < n_plan; k++) {
+        DOB_TRY(read_trial(f, &mi, pl[k].id, &t, 1));
+        o = build_json(&mi, &t);
+        if (!o) {
+            st = DOB_FAIL(DOB_ENOMEM, "JSON export: cannot build the JSON of trial %d", pl[k].id);
+            goto fail;
+        }
+        DOB_TRY(mkdir_p(pl[k].dir));
+        DOB_TRY(write_json(pl[k].file, o));
+        json_decref(o);
+        o = NULL;
+        if (n_written) (*n_written)++;
+    }
+fail:
+    json_decref(o);
+    for (int k = 0; k < n_plan; k++) {
+        free(pl[k].dir);
+        free(pl[k].file);
+    }
+    free(pl);
+    for (int c = 0; c < 6; c++) free(t.curves[c]);
+    free(t.mb);
+    free(t.hp);
+    dob_h5_strv_free(mi.hp_names, mi.n_hp);
+    free(mi.hp_order);
+    if (f >= 0) H5Fclose(f);
+    free(dir);
+    free(file);
+    if (st != DOB_OK) dob_error_prefix("exporting '%s' to JSON: ", h5_path ? h5_path : "(null)");
+    return st;
+}
