@@ -211,7 +211,8 @@ static void test_sync(void) {
         for (int ranks = 1; ranks <= 2; ranks++) {
             const bn_shape *sh = &shapes[si];
             dob_bnorm_cfg cfg = {(float)mom, 1e-3f};
-            dob_net *ref = make_net(sh, cfg, 1, 0, 60 + (uint64_t)si), *syn = make_net(sh, cfg, 1, 0, 60 + (uint64_t)si);
+            const uint64_t seed = 60 + (uint64_t)si;
+            dob_net *ref = make_net(sh, cfg, 1, 0, seed), *syn = make_net(sh, cfg, 1, 0, seed);
             CU_ASSERT_PTR_NOT_NULL_FATAL(ref);
             CU_ASSERT_PTR_NOT_NULL_FATAL(syn);
             fake_ranks f = {(double)ranks, 0, 0};
@@ -233,7 +234,8 @@ static void test_sync(void) {
             ref_bnorm_train(dob_net_input_tensor(syn)->data, dob_arena_param(as, P_GAMMA), dob_arena_param(as, P_BETA),
                             BATCH, CH, sh->s, 1e-3, tmp, m, v);
             free(tmp);
-            for (int c = 0; c < CH; c++) want_v[c] = (float)(mom + (1 - mom) * v[c] * (sh->ndim == 3 ? n / (n - 1) : 1));
+            const double bessel = sh->ndim == 3 ? n / (n - 1) : 1.0;
+            for (int c = 0; c < CH; c++) want_v[c] = (float)(mom + (1 - mom) * v[c] * bessel);
             TC_ASSERT_CLOSE("sync moving_variance", dob_arena_param(as, P_VAR), want_v, CH, 1e-6);
             tc_fill(yr->diff, yr->count, 61, (uint64_t)si, -1.0f, 1.0f);
             memcpy(ys->diff, yr->diff, ys->count * sizeof(float));
