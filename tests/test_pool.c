@@ -136,6 +136,8 @@ static const pool_case CASES[] = {
     {"avg 3x3/2 VALID 7x9", {DOB_POOL_AVG, 3, 3, 2, 2, DOB_PAD_VALID}, 2, 7, 9},
     {"avg 3x3/1 SAME 6x5", {DOB_POOL_AVG, 3, 3, 1, 1, DOB_PAD_SAME}, 3, 6, 5},
     {"max 3x3/1 SAME 5x6", {DOB_POOL_MAX, 3, 3, 1, 1, DOB_PAD_SAME}, 2, 5, 6},
+    {"max 3x3/2 SAME 2x5 (window > input)", {DOB_POOL_MAX, 3, 3, 2, 2, DOB_PAD_SAME}, 2, 2, 5},
+    {"avg 5x5/1 SAME 3x4 (window > input)", {DOB_POOL_AVG, 5, 5, 1, 1, DOB_PAD_SAME}, 2, 3, 4},
 };
 
 static void test_pool_cases(void) {

@@ -1,39 +1,45 @@
-/* pool.c: 2-D max / average pooling with TF "SAME"/"VALID" semantics, and global average pooling, through
- * oneDNN pooling primitives (forward_training + backward with the forward pd as hint, built once per batch).
+/* pool.c: 2-D max / average pooling with TF "SAME"/"VALID" semantics through oneDNN pooling primitives, and
+ * global average pooling (GAP) as two OpenMP loops.
  *
  * Shapes: pool: src in[0] N,C,H,W (plain) -> dst out N,C,OH,OW (plain), OH/OW and the pads from dob_pad_out.
- *         gap:  src in[0] N,C,H,W (plain) -> dst out N,C (plain; bytes identical to N,C,1,1).
+ *         gap:  src in[0] N,C,H,W (plain) -> dst out N,C (plain).
  * TF semantics: SAME pads total/2 top/left and the rest bottom/right (oneDNN padding_l/padding_r). SAME max
  * pooling ignores padded elements (oneDNN pooling_max never selects them); SAME avg pooling divides by the
- * number of valid (non-padded) elements: dnnl_pooling_avg_exclude_padding. VALID has no padding. GAP is an avg
- * pooling whose window is the whole H x W plane.
+ * number of valid (non-padded) elements: dnnl_pooling_avg_exclude_padding. VALID has no padding.
+ * Plan (build): forward_training and backward (forward pd as hint), created once per batch size; forward runs
+ * forward_training in eval mode too (one plan; the workspace write is cheap).
  *
- * Layout: the primitives run on channels-last (nhwc, tag acdb) copies; the layer reorders plain src -> nhwc
- * before forward and nhwc dst -> plain after it, and the same for diff_dst / diff_src in backward. Measured on a
- * 2-core AVX2 EPYC (Zen 1), batch 128, 2 threads, forward_training + backward per call, reorders included,
- * best of 30: on plain nchw oneDNN 2.6 only has its scalar simple_nchw kernel (2x2/2 max 128x32x28x28: fwd
- * 21.5 ms + bwd 9.8 ms; 128x64x14x14: 10.2 + 5.0; 3x3/2 SAME max 128x64x28x28: 62 + 19.6), while nhwc runs
- * the jit kernel (same shapes: 3.2 + 4.7, 1.4 + 2.2, 6.8 + 11.4 ms). nhwc is also the layout the jit pooling
- * supports on every x86 ISA, unlike nChw8c/nChw16c which are tied to AVX2/AVX-512 (nChw16c falls back to the
- * reference kernel on AVX2 at ~100 ms). GAP keeps the plain layout (see gap_build).
+ * Layout: the primitives run on channels-last (nhwc, tag acdb) copies: plain src -> nhwc before forward, nhwc
+ * dst -> plain after it, the same for diff_dst / diff_src in backward. Measured (2-core AVX2 EPYC Zen 1,
+ * batch 128, 2 threads, reorders included, fwd / bwd in ms, best of 8 rounds of 20-30 calls; the machine was
+ * shared with other builds, so medians were meaningless):
+ *                                  plain nchw     nhwc + reorders   nChw8c + reorders
+ *   max 2x2/2 on 128x32x28x28     21.5 / 9.8        3.2 / 4.7         3.4 / 3.8
+ *   max 2x2/2 on 128x64x14x14     10.2 / 5.0        1.4 / 2.2         1.4 / 1.8
+ *   max 3x3/2 SAME 128x64x28x28   62.4 / 19.6       6.8 / 11.4       15.3 / 25.7
+ * On plain nchw oneDNN 2.6 has only its scalar simple_nchw kernel; nhwc and nChw8c get jit:avx2 (1 thread gives
+ * the same ranking). nhwc is also the one layout the jit pooling takes on every x86 ISA (nChw16c falls back to
+ * the reference kernel on AVX2: ~100 ms for the first shape), so it is the choice.
  * Saved for backward: the max-pooling workspace (argmax positions). Backward needs neither src nor dst, so the
  * two nhwc buffers are reused: diff_dst goes into the dst buffer and diff_src comes out of the src buffer.
- * Backward OVERWRITES in_diff[0] (skipped when NULL: the pooling reads the net input and no one wants its grad).
- * Does not: dilate, pool over the batch or channel dims, or implement TF's avg pooling that counts padding. */
+ *
+ * GAP: y[n,c] = mean of x[n,c,:,:] (double sum per plane, thread-count independent) and dx = dy / (H*W)
+ * broadcast. Hand loops because each output reads one contiguous plane: on 128x256x8x8 they take 0.6 / 0.4 ms
+ * against 1.4 / 2.4 ms for oneDNN avg pooling on plain nchw and 1.8 / 1.7 ms on nhwc + reorders.
+ * Backward OVERWRITES in_diff[0] (skipped when NULL: the layer reads the net input and no one wants its grad).
+ * Does not: dilate, pool over the batch or channel dims, or implement avg pooling that counts padding. */
 #include "dnnl_util.h"
 #include "dob/layers.h"
-
-#include <string.h>
 
 typedef struct pool_plan {
     dnnl_primitive_t fwd, bwd;
     dnnl_memory_t src, dst, ddst, dsrc;  /* user memories over the plain tensors (dsrc handle set per call) */
-    dnnl_memory_t src_p, dst_p;          /* primitive-layout buffers (== the user memories for plain plans) */
-    dnnl_primitive_t r_src, r_dst, r_ddst, r_dsrc;  /* plain <-> primitive layout; NULL for plain plans */
+    dnnl_memory_t src_p, dst_p;          /* nhwc buffers: src/dst in forward, diff_src/diff_dst in backward */
+    dnnl_primitive_t r_src, r_dst, r_ddst, r_dsrc;  /* plain <-> nhwc */
     dnnl_memory_t ws;                    /* max pooling workspace, NULL for avg */
 } pool_plan;
 
-/* ---- shared plan -------------------------------------------------------------------------------------- */
+/* ---- oneDNN plan -------------------------------------------------------------------------------------- */
 static dnnl_status_t make_reorder(dnnl_primitive_t *r, dnnl_engine_t eng, const dnnl_memory_desc_t *from,
                                   const dnnl_memory_desc_t *to) {
     dnnl_primitive_desc_t pd;
@@ -49,11 +55,10 @@ static dnnl_status_t run_reorder(dnnl_primitive_t r, dnnl_stream_t s, dnnl_memor
     return dnnl_primitive_execute(r, s, 2, args);
 }
 
-/* Build forward/backward pooling on src dims sd -> dst dims dd (both 4-D), with the primitives working in the
- * layout `tag` (dnnl_abcd: directly on the plain tensors, no reorders). */
+/* Build forward/backward pooling on src dims sd -> dst dims dd (both 4-D) with the primitives on nhwc copies. */
 static dob_status plan_build(pool_plan *p, dob_layer *l, dnnl_alg_kind_t alg, const dnnl_dims_t sd,
                              const dnnl_dims_t dd, const dnnl_dims_t kernel, const dnnl_dims_t strides,
-                             const dnnl_dims_t pad_l, const dnnl_dims_t pad_r, dnnl_format_tag_t tag) {
+                             const dnnl_dims_t pad_l, const dnnl_dims_t pad_r) {
     dob_status st = DOB_OK;
     dnnl_engine_t eng = dob_net_engine(l->net);
     dnnl_memory_desc_t s_plain, d_plain, s_prim, d_prim;
@@ -61,8 +66,8 @@ static dob_status plan_build(pool_plan *p, dob_layer *l, dnnl_alg_kind_t alg, co
     dnnl_primitive_desc_t fpd = NULL, bpd = NULL;
     DOB_DNNL(dnnl_memory_desc_init_by_tag(&s_plain, 4, sd, dnnl_f32, dnnl_abcd));
     DOB_DNNL(dnnl_memory_desc_init_by_tag(&d_plain, 4, dd, dnnl_f32, dnnl_abcd));
-    DOB_DNNL(dnnl_memory_desc_init_by_tag(&s_prim, 4, sd, dnnl_f32, tag));
-    DOB_DNNL(dnnl_memory_desc_init_by_tag(&d_prim, 4, dd, dnnl_f32, tag));
+    DOB_DNNL(dnnl_memory_desc_init_by_tag(&s_prim, 4, sd, dnnl_f32, dnnl_acdb));
+    DOB_DNNL(dnnl_memory_desc_init_by_tag(&d_prim, 4, dd, dnnl_f32, dnnl_acdb));
     DOB_DNNL(dnnl_pooling_forward_desc_init(&fd, dnnl_forward_training, alg, &s_prim, &d_prim, strides, kernel,
                                             pad_l, pad_r));
     DOB_DNNL(dnnl_primitive_desc_create(&fpd, &fd, NULL, eng, NULL));
@@ -76,14 +81,12 @@ static dob_status plan_build(pool_plan *p, dob_layer *l, dnnl_alg_kind_t alg, co
     DOB_DNNL(dnnl_memory_create(&p->dst, &d_plain, eng, l->out->data));
     DOB_DNNL(dnnl_memory_create(&p->ddst, &d_plain, eng, l->out->diff));
     DOB_DNNL(dnnl_memory_create(&p->dsrc, &s_plain, eng, DNNL_MEMORY_NONE));
-    if (tag != dnnl_abcd) { /* else the primitives run on the user memories */
-        DOB_DNNL(dnnl_memory_create(&p->src_p, &s_prim, eng, DNNL_MEMORY_ALLOCATE));
-        DOB_DNNL(dnnl_memory_create(&p->dst_p, &d_prim, eng, DNNL_MEMORY_ALLOCATE));
-        DOB_DNNL(make_reorder(&p->r_src, eng, &s_plain, &s_prim));
-        DOB_DNNL(make_reorder(&p->r_dst, eng, &d_prim, &d_plain));
-        DOB_DNNL(make_reorder(&p->r_ddst, eng, &d_plain, &d_prim));
-        DOB_DNNL(make_reorder(&p->r_dsrc, eng, &s_prim, &s_plain));
-    }
+    DOB_DNNL(dnnl_memory_create(&p->src_p, &s_prim, eng, DNNL_MEMORY_ALLOCATE));
+    DOB_DNNL(dnnl_memory_create(&p->dst_p, &d_prim, eng, DNNL_MEMORY_ALLOCATE));
+    DOB_DNNL(make_reorder(&p->r_src, eng, &s_plain, &s_prim));
+    DOB_DNNL(make_reorder(&p->r_dst, eng, &d_prim, &d_plain));
+    DOB_DNNL(make_reorder(&p->r_ddst, eng, &d_plain, &d_prim));
+    DOB_DNNL(make_reorder(&p->r_dsrc, eng, &s_prim, &s_plain));
 fail:
     if (fpd) dnnl_primitive_desc_destroy(fpd);
     if (bpd) dnnl_primitive_desc_destroy(bpd);
@@ -93,11 +96,10 @@ fail:
 static dob_status plan_forward(pool_plan *p, dob_layer *l) {
     dob_status st = DOB_OK;
     dnnl_stream_t s = dob_net_stream(l->net);
-    dnnl_memory_t src = p->r_src ? p->src_p : p->src, dst = p->r_dst ? p->dst_p : p->dst;
-    if (p->r_src) DOB_DNNL(run_reorder(p->r_src, s, p->src, src));
-    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}, {DNNL_ARG_WORKSPACE, p->ws}};
+    DOB_DNNL(run_reorder(p->r_src, s, p->src, p->src_p));
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, p->src_p}, {DNNL_ARG_DST, p->dst_p}, {DNNL_ARG_WORKSPACE, p->ws}};
     DOB_DNNL(dnnl_primitive_execute(p->fwd, s, p->ws ? 3 : 2, args));
-    if (p->r_dst) DOB_DNNL(run_reorder(p->r_dst, s, dst, p->dst));
+    DOB_DNNL(run_reorder(p->r_dst, s, p->dst_p, p->dst));
 fail:
     return st;
 }
@@ -108,12 +110,12 @@ static dob_status plan_backward(pool_plan *p, dob_layer *l) {
     dnnl_stream_t s = dob_net_stream(l->net);
     if (!l->in_diff[0]) return DOB_OK;
     DOB_DNNL(dnnl_memory_set_data_handle_v2(p->dsrc, l->in_diff[0], s));
-    /* backward reads neither src nor dst: reuse their primitive-layout buffers for the diffs */
-    dnnl_memory_t ddst = p->r_ddst ? p->dst_p : p->ddst, dsrc = p->r_dsrc ? p->src_p : p->dsrc;
-    if (p->r_ddst) DOB_DNNL(run_reorder(p->r_ddst, s, p->ddst, ddst));
-    dnnl_exec_arg_t args[3] = {{DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_DIFF_SRC, dsrc}, {DNNL_ARG_WORKSPACE, p->ws}};
+    /* backward reads neither src nor dst: their nhwc buffers carry diff_dst and diff_src */
+    DOB_DNNL(run_reorder(p->r_ddst, s, p->ddst, p->dst_p));
+    dnnl_exec_arg_t args[3] = {
+        {DNNL_ARG_DIFF_DST, p->dst_p}, {DNNL_ARG_DIFF_SRC, p->src_p}, {DNNL_ARG_WORKSPACE, p->ws}};
     DOB_DNNL(dnnl_primitive_execute(p->bwd, s, p->ws ? 3 : 2, args));
-    if (p->r_dsrc) DOB_DNNL(run_reorder(p->r_dsrc, s, dsrc, p->dsrc));
+    DOB_DNNL(run_reorder(p->r_dsrc, s, p->src_p, p->dsrc));
 fail:
     return st;
 }
@@ -169,7 +171,7 @@ static dob_status pool_build(dob_layer *l, int64_t batch) {
     dnnl_dims_t sd = {batch, x->dims[1], x->dims[2], x->dims[3]}, dd = {batch, y->dims[1], y->dims[2], y->dims[3]};
     dnnl_dims_t k = {c->kh, c->kw}, s = {c->sh, c->sw}, pl = {tl, lf}, pr = {bl, rt};
     dnnl_alg_kind_t alg = c->kind == DOB_POOL_MAX ? dnnl_pooling_max : dnnl_pooling_avg_exclude_padding;
-    return plan_build(l->priv, l, alg, sd, dd, k, s, pl, pr, dnnl_acdb);
+    return plan_build(l->priv, l, alg, sd, dd, k, s, pl, pr);
 }
 
 static dob_status pool_forward(dob_layer *l, int training) {
@@ -200,27 +202,42 @@ static dob_status gap_reserve(dob_layer *l, dob_arena *a) {
     return DOB_OK;
 }
 
-/* The out tensor N,C is viewed as N,C,1,1. Plain layout: each output reads one contiguous H*W plane, which
- * simple_nchw handles at memory speed, so reorders would only add traffic. */
-static dob_status gap_build(dob_layer *l, int64_t batch) {
-    const dob_tensor *x = l->in[0];
-    dnnl_dims_t sd = {batch, x->dims[1], x->dims[2], x->dims[3]}, dd = {batch, x->dims[1], 1, 1};
-    dnnl_dims_t k = {x->dims[2], x->dims[3]}, s = {1, 1}, p0 = {0, 0};
-    return plan_build(l->priv, l, dnnl_pooling_avg_exclude_padding, sd, dd, k, s, p0, p0, dnnl_abcd);
-}
-
+/* y[n,c] = mean of the H*W plane x[n,c,:,:]. One plane per iteration, summed in double in index order, so the
+ * result does not depend on the thread count. x: N,C,H,W; y: N,C. */
 static dob_status gap_forward(dob_layer *l, int training) {
     (void)training;
-    return plan_forward(l->priv, l);
+    const float *x = l->in[0]->data;
+    float *y = l->out->data;
+    const int64_t nc = l->out->dims[0] * l->out->dims[1], hw = l->in[0]->dims[2] * l->in[0]->dims[3];
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < nc; i++) {
+        const float *p = x + i * hw;
+        double s = 0.0;
+        for (int64_t j = 0; j < hw; j++) s += p[j];
+        y[i] = (float)(s / (double)hw);
+    }
+    return DOB_OK;
 }
 
-static dob_status gap_backward(dob_layer *l) { return plan_backward(l->priv, l); }
-
-static void gap_destroy(dob_layer *l) { plan_destroy(l->priv); }
+/* dx[n,c,h,w] = dy[n,c] / (H*W), overwriting in_diff[0] (dx: N,C,H,W; dy: N,C). */
+static dob_status gap_backward(dob_layer *l) {
+    float *dx = l->in_diff[0];
+    if (!dx) return DOB_OK;
+    const float *dy = l->out->diff;
+    const int64_t nc = l->out->dims[0] * l->out->dims[1], hw = l->in[0]->dims[2] * l->in[0]->dims[3];
+    const float inv = 1.0f / (float)hw;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < nc; i++) {
+        const float v = dy[i] * inv;
+        float *p = dx + i * hw;
+        for (int64_t j = 0; j < hw; j++) p[j] = v;
+    }
+    return DOB_OK;
+}
 
 const dob_layer_ops dob_gap_ops = {
-    .type = "global_avg_pool", .priv_size = sizeof(pool_plan), .reserve = gap_reserve, .build = gap_build,
-    .forward = gap_forward, .backward = gap_backward, .destroy = gap_destroy,
+    .type = "global_avg_pool", .priv_size = 0, .reserve = gap_reserve, .forward = gap_forward,
+    .backward = gap_backward,
 };
 
 dob_status dob_net_global_avg_pool(dob_net *net, const char *name, int in, int *out) {
