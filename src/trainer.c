@@ -261,6 +261,14 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
                 c->hooks.progress(c->hooks.ctx, &pr);
                 t_report = t5;
             }
+            if (c->max_steps > 0 && gstep + 1 >= c->max_steps) {
+                /* truncated run: evaluate the final parameters as the next epoch's entry */
+                o->epoch_seconds[e] = now() - t_epoch;
+                DOB_TRY(eval_round(&r, e + 1));
+                o->epochs_done = (int)(e + 1);
+                o->status = DOB_TRAIN_DONE;
+                goto done;
+            }
             if (c->hooks.should_stop && c->hooks.should_stop(c->hooks.ctx)) {
                 o->status = DOB_TRAIN_STOPPED;
                 o->epoch_seconds[e] = now() - t_epoch;

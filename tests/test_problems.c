@@ -10,13 +10,18 @@
 #include "dob/trainer.h"
 #include "tc.h"
 
-/* n examples of the problem's input shape, pixels U[0,1), labels from the test RNG */
+/* n examples of the problem's input shape: pixels U[0, 0.5), labels from the test RNG, and a learnable signal:
+ * class c brightens the c-th tenth of the pixels by 0.5 */
 static void synthetic(const dob_problem_spec *p, int64_t n, uint64_t stream, dob_dataset *d) {
     TC_ASSERT_OK(dob_dataset_alloc(d, n, p->in_ndim, p->in_dims, p->n_classes));
     int64_t per = dob_dataset_example_size(d);
-    tc_fill(d->x, (size_t)(n * per), 11, stream, 0.0f, 1.0f);
+    tc_fill(d->x, (size_t)(n * per), 11, stream, 0.0f, 0.5f);
     dob_rng r = {12, DOB_RNG_TEST, stream};
-    for (int64_t i = 0; i < n; i++) d->y[i * p->n_classes + (int64_t)(dob_rng_u32(&r, (uint64_t)i) % p->n_classes)] = 1.0f;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t c = (int64_t)(dob_rng_u32(&r, (uint64_t)i) % p->n_classes), band = per / p->n_classes;
+        d->y[i * p->n_classes + c] = 1.0f;
+        for (int64_t j = c * band; j < (c + 1) * band; j++) d->x[i * per + j] += 0.5f;
+    }
 }
 
 /* Run k steps of plain SGD (lr) at batch bs; minibatch losses logged every step. */
@@ -64,7 +69,7 @@ static void test_registry(void) {
 
 static void test_logreg_initial_loss(void) {
     double l[2];
-    run_steps(dob_problem_find("fmnist_logreg"), 16, 2, 0.1, l, NULL);
+    run_steps(dob_problem_find("fmnist_logreg"), 16, 2, 0.01, l, NULL);
     CU_ASSERT_DOUBLE_EQUAL(l[0], log(10.0), 1e-6); /* zero weights: uniform softmax */
     CU_ASSERT(l[1] < l[0]);
 }

@@ -60,6 +60,8 @@ typedef struct dob_train_cfg {
     uint64_t seed;
     int rank, nranks;                  /* this process's place in the data-parallel job */
     const dob_dataset *train, *valid, *test;  /* valid may be NULL */
+    int64_t max_steps;                 /* > 0: stop training after this many steps (tests, benchmarks) and
+                                          evaluate once more; the run counts as done */
     dob_train_hooks hooks;
 } dob_train_cfg;
 

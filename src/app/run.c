@@ -23,7 +23,7 @@ typedef struct run_opts {
     const char *problem, *optimizer, *optimizer_lib, *data_dir, *output_dir, *out;
     double lr;
     int have_lr;
-    int64_t bs, epochs, seed, log_interval;
+    int64_t bs, epochs, seed, log_interval, max_steps;
     double wd;
     int have_wd;
     double sched_epochs[DOB_SCHED_MAX], sched_factors[DOB_SCHED_MAX];
@@ -61,6 +61,7 @@ static void run_usage(FILE *f) {
           "  --no_json                  do not also write DeepOBS JSON\n"
           "  --no_logs                  write no result files\n"
           "  --sync-bn                  batch-norm statistics over all ranks (default: per rank)\n"
+          "  --max_steps N              stop after N training steps and evaluate (tests, benchmarks)\n"
           "  --quiet                    print only errors and the final summary\n"
           "\n"
           "Optimizer hyperparameters are flags named after them (`dob run --optimizer adam --help` lists them).\n",
@@ -79,7 +80,7 @@ static void optim_help(const dob_optim_api *o, FILE *f) {
 
 /* Flags that take a value; the rest are switches. */
 typedef enum { O_OPT, O_LIB, O_LR, O_BS, O_N, O_SEED, O_WD, O_SE, O_SF, O_LOG, O_DATA, O_OUTDIR, O_OUT,
-               O_PRINT, O_NOLOGS, O_QUIET, O_OVER, O_VALID, O_NOJSON, O_SYNCBN, O_HELP } opt_id;
+               O_MAXSTEPS, O_PRINT, O_NOLOGS, O_QUIET, O_OVER, O_VALID, O_NOJSON, O_SYNCBN, O_HELP } opt_id;
 static const struct {
     const char *name;
     opt_id id;
@@ -94,7 +95,7 @@ static const struct {
     {"--output_dir", O_OUTDIR, 1},   {"--out", O_OUT, 1},              {"--print_train_iter", O_PRINT, 0},
     {"--no_logs", O_NOLOGS, 0},      {"--quiet", O_QUIET, 0},          {"--overwrite", O_OVER, 0},
     {"--valid", O_VALID, 0},         {"--no_json", O_NOJSON, 0},       {"--sync-bn", O_SYNCBN, 0},
-    {"--sync_bn", O_SYNCBN, 0},      {"-h", O_HELP, 0},                {"--help", O_HELP, 0},
+    {"--sync_bn", O_SYNCBN, 0},      {"--max_steps", O_MAXSTEPS, 1},      {"-h", O_HELP, 0},                {"--help", O_HELP, 0},
 };
 #define N_OPTS ((int)(sizeof opts / sizeof opts[0]))
 
@@ -172,6 +173,7 @@ static dob_status parse(int argc, char **argv, run_opts *o, int *help) {
         case O_DATA: o->data_dir = val; break;
         case O_OUTDIR: o->output_dir = val; break;
         case O_OUT: o->out = val; break;
+        case O_MAXSTEPS: DOB_TRY(app_parse_int("--max_steps", val, &o->max_steps)); break;
         case O_PRINT: o->print_train_iter = 1; break;
         case O_NOLOGS: o->no_logs = 1; break;
         case O_QUIET: o->quiet = 1; break;
@@ -452,7 +454,7 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
         .optim = opt, .sched = sched, .batch_size = o.bs, .num_epochs = o.epochs,
         .train_log_interval = o.log_interval, .weight_decay = p->has_l2 ? wd : 0.0, .seed = (uint64_t)o.seed,
         .rank = dob_comm_rank(world), .nranks = nranks, .train = &train, .valid = o.valid ? &valid : NULL,
-        .test = &test,
+        .test = &test, .max_steps = o.max_steps,
         .hooks = {.ctx = &actx, .sum_float = nranks > 1 ? hook_sum_float : NULL,
                   .sum_double = nranks > 1 ? hook_sum_double : NULL, .progress = hook_progress,
                   .should_stop = hook_should_stop},

@@ -1,0 +1,88 @@
+/* bench_step.c: training-step throughput of a test problem (forward + loss + backward + SGD update, the work
+ * of one DeepOBS step without data loading), on synthetic input.
+ * usage: bench_step PROBLEM [batch=128] [steps=30] [warmup=5]
+ * Prints one line: "dob PROBLEM bs B: S steps/s (median of R rounds), F ms fwd, W ms bwd, ...". Threads come
+ * from OMP_NUM_THREADS. Never run by CTest: speed is reported, not asserted. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "dob/optim.h"
+#include "dob/problem.h"
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s PROBLEM [batch=128] [steps=30] [warmup=5]\n", argv[0]);
+        return 2;
+    }
+    const dob_problem_spec *p = dob_problem_find(argv[1]);
+    if (!p) {
+        fprintf(stderr, "unknown problem %s\n", argv[1]);
+        return 2;
+    }
+    int64_t B = argc > 2 ? atoll(argv[2]) : 128;
+    int steps = argc > 3 ? atoi(argv[3]) : 30, warm = argc > 4 ? atoi(argv[4]) : 5;
+    dob_net *net;
+    if (dob_problem_net(p, &net) != DOB_OK || dob_net_build(net, B) != DOB_OK) {
+        fprintf(stderr, "%s\n", dob_last_error());
+        return 1;
+    }
+    dob_arena *a = dob_net_arena(net);
+    dob_arena_init(a, 42);
+    const dob_optim_api *sgd = dob_optim_find("sgd");
+    dob_tensor *x = dob_net_input_tensor(net), *y = dob_net_output(net);
+    int64_t K = y->dims[1];
+    float *t = calloc((size_t)(B * K), sizeof *t), *loss = malloc((size_t)B * sizeof *loss);
+    dob_rng r = {1, DOB_RNG_TEST, 0};
+    dob_rng_fill_uniform(&r, x->data, x->count, 0.0f, 1.0f);
+    for (int64_t i = 0; i < B; i++) t[i * K + i % K] = 1.0f;
+    double *ts = malloc((size_t)steps * sizeof *ts), tf = 0, tb = 0, to = 0;
+    for (int s = 0; s < warm + steps; s++) {
+        double t0 = now();
+        dob_net_set_context(net, (dob_net_ctx){.seed = 1, .step = (uint64_t)s});
+        dob_net_forward(net, 1);
+        dob_loss_forward(p->loss, y->data, t, B, K, loss);
+        dob_loss_backward(p->loss, y->data, t, B, K, 1.0f / (float)B, y->diff);
+        double t1 = now();
+        dob_net_backward(net);
+        double t2 = now();
+        sgd->step(dob_arena_params(a), dob_arena_grads(a), NULL, dob_arena_size(a), 1e-3f, NULL, s + 1);
+        double t3 = now();
+        if (s >= warm) {
+            ts[s - warm] = t3 - t0;
+            tf += t1 - t0;
+            tb += t2 - t1;
+            to += t3 - t2;
+        }
+    }
+    qsort(ts, (size_t)steps, sizeof *ts, cmp);
+    int threads = 1;
+#ifdef _OPENMP
+    threads = omp_get_max_threads();
+#endif
+    printf("dob %s bs %lld threads %d: %.2f steps/s (median step %.2f ms, min %.2f ms); mean fwd+loss %.2f ms, "
+           "bwd %.2f ms, sgd %.2f ms\n",
+           p->name, (long long)B, threads, 1.0 / ts[steps / 2], 1e3 * ts[steps / 2], 1e3 * ts[0], 1e3 * tf / steps,
+           1e3 * tb / steps, 1e3 * to / steps);
+    free(ts);
+    free(t);
+    free(loss);
+    dob_net_destroy(net);
+    return 0;
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# compare.sh [ROUNDS=5] [PROBLEMS...]: dob vs PyTorch steps/s on the same machine, interleaved (dob, torch, dob,
+# torch, ...) so host noise hits both alike; prints the median of each and the ratio dob/torch.
+# Also prints this machine's FMA peak (../shared/tools/peak_fma.c if present) to put GFLOP/s in context.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${1:-5}; shift || true
+PROBLEMS=${*:-fmnist_2c2d mnist_mlp fmnist_logreg}
+THREADS=${OMP_NUM_THREADS:-2}
+export OMP_NUM_THREADS=$THREADS
+[ -x build/bench/bench_step ] || { cmake -S . -B build -G Ninja >/dev/null && cmake --build build --target bench_step; }
+OB=/usr/lib/x86_64-linux-gnu/openblas-openmp
+[ -d $OB ] || { echo "install libopenblas0-openmp (scripts/install-deps.sh): torch on reference BLAS is meaningless"; exit 1; }
+if [ -f ../shared/tools/peak_fma.c ]; then
+  gcc -O2 -fopenmp ../shared/tools/peak_fma.c -o /tmp/dob_peak_fma 2>/dev/null && /tmp/dob_peak_fma | sed -n 2p
+fi
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+for p in $PROBLEMS; do
+  d=(); t=()
+  for r in $(seq "$ROUNDS"); do
+    d+=("$(build/bench/bench_step "$p" 128 30 5 | sed -E 's/.*: ([0-9.]+) steps.*/\1/')")
+    t+=("$(LD_LIBRARY_PATH=$OB /usr/bin/python3 bench/torch_ref.py "$p" 128 30 5 "$THREADS" | sed -E 's/.*: ([0-9.]+) steps.*/\1/')")
+  done
+  dm=$(printf '%s\n' "${d[@]}" | median); tm=$(printf '%s\n' "${t[@]}" | median)
+  printf '%-14s bs 128, %s threads: dob %8.2f steps/s [%s]  torch %8.2f steps/s [%s]  ratio %.2f\n' "$p" "$THREADS" \
+    "$dm" "${d[*]}" "$tm" "${t[*]}" "$(echo "$dm / $tm" | bc -l)"
+done
