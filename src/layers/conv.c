@@ -278,7 +278,7 @@ static void relu_mask_plain(const float *dst, const float *diff, float *g, size_
 }
 
 /* Same, written in layout l (channels padded to l->cpad with zeros): one pass instead of mask + reorder.
- * dst, diff: plain [n, ch, hw / w, w]; g: layout l. */
+ * dst, diff: plain [n, ch, h, w]; g: layout l. */
 static void relu_mask_to(const float *dst, const float *diff, float *g, int64_t n, int64_t ch, int64_t h, int64_t w,
                          const struct act_layout *l) {
     int64_t nb = l->cpad / l->blk, B = l->blk;
@@ -288,10 +288,15 @@ static void relu_mask_to(const float *dst, const float *diff, float *g, int64_t 
             for (int64_t cc = 0; cc < B; cc++) {
                 int64_t ci = cb * B + cc;
                 float *gc = g + i * l->sn + cb * l->sc + cc;
+                if (ci >= ch) { /* channel padding of a blocked layout: zeros */
+                    for (int64_t y = 0; y < h; y++)
+                        for (int64_t x = 0; x < w; x++) gc[y * l->sh + x * l->sw] = 0.0f;
+                    continue;
+                }
                 const float *d = dst + (i * ch + ci) * h * w, *e = diff + (i * ch + ci) * h * w;
                 for (int64_t y = 0; y < h; y++)
                     for (int64_t x = 0; x < w; x++)
-                        gc[y * l->sh + x * l->sw] = ci < ch && d[y * w + x] > 0.0f ? e[y * w + x] : 0.0f;
+                        gc[y * l->sh + x * l->sw] = d[y * w + x] > 0.0f ? e[y * w + x] : 0.0f;
             }
         }
     }
