@@ -11,9 +11,7 @@ export OMP_NUM_THREADS=$THREADS
 [ -x build/bench/bench_step ] || { cmake -S . -B build -G Ninja >/dev/null && cmake --build build --target bench_step; }
 OB=/usr/lib/x86_64-linux-gnu/openblas-openmp
 [ -d $OB ] || { echo "install libopenblas0-openmp (scripts/install-deps.sh): torch on reference BLAS is meaningless"; exit 1; }
-if [ -f ../shared/tools/peak_fma.c ]; then
-  gcc -O2 -fopenmp ../shared/tools/peak_fma.c -o /tmp/dob_peak_fma 2>/dev/null && /tmp/dob_peak_fma | sed -n 2p
-fi
+bash bench/peak.sh || true
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for p in $PROBLEMS; do
   d=(); t=()
