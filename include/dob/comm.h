@@ -31,4 +31,15 @@ dob_status dob_comm_bcast(dob_comm *c, void *buf, size_t bytes, int root);
 dob_status dob_comm_barrier(dob_comm *c);
 double dob_comm_wtime(void);
 
+/* ---- shared counters (mpi/counter.c) ------------------------------------------------------------------- */
+/** A few int64 counters shared by all ranks of a comm, hosted on its rank 0 (an MPI RMA window); any rank
+ *  updates them atomically without involving the host (passive target), so a sweep needs no master rank. */
+typedef struct dob_counter dob_counter;
+/** Collective over c: n_slots (1..16) counters, all 0. */
+dob_status dob_counter_create(dob_comm *c, int n_slots, dob_counter **out);
+/** Atomically add `add` to counter `slot`; *old gets the value before (add 0 to read). Not collective. */
+dob_status dob_counter_fetch_add(dob_counter *k, int slot, int64_t add, int64_t *old);
+/** Collective over the comm of create; accepts NULL. */
+void dob_counter_destroy(dob_counter *k);
+
 #endif
