@@ -1,6 +1,7 @@
 /* results.c: the parallel-HDF5 result file of a run or sweep (schema in include/dob/results.h).
  *
- * Implements dob_results_create/write_trial/set_status/close/abort and dob_results_read_status.
+ * Implements dob_results_create/write_trial/set_status/close/abort and dob_results_read_status, and for sweeps
+ * dob_results_create_sweep/open/begin_trial/set_run_count (reading and merging sweep files: sweep_file.c).
  * This is the one io/ file that uses MPI (through mpi/comm_native.h): the file is opened with H5Pset_fapl_mpio
  * over the caller's communicator.
  *
@@ -20,6 +21,12 @@
  *    removed and nothing appears at <path>.
  *  - Ranks agree on failure: after each collective phase the status is all-reduced and the message of the
  *    failing rank is broadcast, so every rank returns the same status and message.
+ *  - Sweep files (dob_results_create_sweep) add per-trial trial_id/run_count datasets and /meta sweep attributes,
+ *    and write every trial's hyperparameters, seed and id (rank 0) before the metadata flush. Created in place
+ *    (the `dob sweep` case) they live at their final path from the start: a failed creation deletes the file,
+ *    but once created the file is never deleted (close and abort only close it), because its statuses say
+ *    which trials finished. dob_results_open reopens one collectively (--resume). The default HDF5 file format
+ *    (no SWMR / latest-format superblock flags) keeps a file that a killed process had open reopenable.
  *
  * It does not: decide which rank writes which trial (the caller does: one rank per trial is enough, several
  * ranks writing identical data is harmless), buffer curves, or read trial curves (json_export.c does). */
@@ -58,6 +65,8 @@ struct dob_results {
     char *path, *tmp;
     int overwrite;
     int n_trials;
+    int in_place;       /* sweep files: tmp == path, never renamed; kept (not deleted) once created */
+    int sweep;          /* the file has the sweep objects (trial_id, run_count) */
     dob_status fail_st; /* first failed trial write on this rank (sticky), DOB_OK if none */
     char fail_msg[ERRLEN];
 };
@@ -75,6 +84,12 @@ static const struct {
     {"random_seed", K_I64},        {"status", K_I32},              {"epochs_done", K_I32},
 };
 #define N_DSETS (sizeof trial_dsets / sizeof trial_dsets[0])
+/* sweep files only, after the above */
+static const struct {
+    const char *name;
+    int kind;
+} sweep_dsets[] = {{"trial_id", K_I64}, {"run_count", K_I32}};
+#define N_SWEEP_DSETS (sizeof sweep_dsets / sizeof sweep_dsets[0])
 
 const char *dob_trial_status_str(dob_trial_status s) {
     switch (s) {
@@ -346,16 +361,18 @@ fail:
     return st;
 }
 
-static dob_status create_trial(hid_t trials, int id, const dob_results_meta *m, const plists *p) {
+static dob_status create_trial(hid_t trials, int id, const dob_results_meta *m, const plists *p, int sweep) {
     dob_status st = DOB_OK;
     hid_t g = -1, sp = -1, d = -1;
     char name[32];
     snprintf(name, sizeof name, "%d", id);
     DOB_H5(g = H5Gcreate2(trials, name, H5P_DEFAULT, p->gcpl, H5P_DEFAULT), "create group /trials/%d", id);
-    for (size_t i = 0; i < N_DSETS; i++) {
+    for (size_t j = 0; j < N_DSETS + (sweep ? N_SWEEP_DSETS : 0); j++) {
         hsize_t n = 0;
         hid_t ftype = H5T_IEEE_F64LE, dcpl = p->dcpl_f64;
-        switch (trial_dsets[i].kind) {
+        const char *dname = j < N_DSETS ? trial_dsets[j].name : sweep_dsets[j - N_DSETS].name;
+        int kind = j < N_DSETS ? trial_dsets[j].kind : sweep_dsets[j - N_DSETS].kind;
+        switch (kind) {
         case K_EPOCHS: n = (hsize_t)m->num_epochs + 1; break;
         case K_MINIBATCH: n = (hsize_t)m->n_minibatch; break;
         case K_PHASES: n = N_PHASES; break;
@@ -363,11 +380,11 @@ static dob_status create_trial(hid_t trials, int id, const dob_results_meta *m, 
         case K_I64: ftype = H5T_STD_I64LE, dcpl = p->dcpl_i64; break;
         case K_I32: ftype = H5T_STD_I32LE, dcpl = p->dcpl_i32; break;
         }
-        int scalar = trial_dsets[i].kind == K_I64 || trial_dsets[i].kind == K_I32;
+        int scalar = kind == K_I64 || kind == K_I32;
         DOB_H5(sp = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, NULL),
-               "dataspace of /trials/%d/%s", id, trial_dsets[i].name);
-        DOB_H5(d = H5Dcreate2(g, trial_dsets[i].name, ftype, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT),
-               "create dataset /trials/%d/%s", id, trial_dsets[i].name);
+               "dataspace of /trials/%d/%s", id, dname);
+        DOB_H5(d = H5Dcreate2(g, dname, ftype, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT),
+               "create dataset /trials/%d/%s", id, dname);
         H5Dclose(d);
         H5Sclose(sp);
         d = sp = -1;
@@ -393,8 +410,52 @@ static void discard(dob_results *r) {
 }
 
 /* ---- create ---------------------------------------------------------------------------------------------- */
-dob_status dob_results_create(const char *path, int overwrite, const dob_results_meta *meta, dob_comm *comm,
-                              dob_results **out) {
+static dob_status write_dset(dob_results *r, int trial, const char *name, hid_t mtype, const void *v);
+
+/* /meta attributes of a sweep file (collective). */
+static dob_status write_sweep_meta(hid_t file, const dob_sweep_meta *sw) {
+    dob_status st = DOB_OK;
+    hid_t g = -1;
+    DOB_H5(g = H5Gopen2(file, "meta", H5P_DEFAULT), "open group /meta");
+    DOB_TRY(attr_str(g, "sweep_spec", sw->spec));
+    DOB_TRY(attr_i64(g, "n_trials_total", sw->n_trials_total));
+    DOB_TRY(attr_i64(g, "max_steps", sw->max_steps));
+    DOB_TRY(attr_i32(g, "slice_id", sw->slice_id));
+    DOB_TRY(attr_i32(g, "slice_count", sw->slice_count));
+fail:
+    if (g >= 0) H5Gclose(g);
+    return st;
+}
+
+static dob_status check_sweep(const dob_results_meta *m, const dob_sweep_meta *sw) {
+    if (!sw->spec || !sw->trial_ids || !sw->seeds || !sw->hp)
+        return DOB_FAIL(DOB_EINVAL, "results: a sweep needs spec, trial_ids, seeds and hp");
+    if (sw->n_trials_total < m->n_trials || sw->max_steps < 0)
+        return DOB_FAIL(DOB_EINVAL, "results: expected n_trials_total >= n_trials (%d) and max_steps >= 0, found "
+                                    "%lld and %lld", m->n_trials, (long long)sw->n_trials_total,
+                        (long long)sw->max_steps);
+    for (int i = 0; i < m->n_trials; i++)
+        if (sw->trial_ids[i] < 0 || sw->trial_ids[i] >= sw->n_trials_total ||
+            (i > 0 && sw->trial_ids[i] <= sw->trial_ids[i - 1]))
+            return DOB_FAIL(DOB_EINVAL, "results: trial ids must ascend within [0, %lld), found %lld at %d",
+                            (long long)sw->n_trials_total, (long long)sw->trial_ids[i], i);
+    return DOB_OK;
+}
+
+/* Rank 0 writes every trial's identity (independent raw-data writes into the preallocated datasets). */
+static dob_status write_identities(dob_results *r, const dob_results_meta *m, const dob_sweep_meta *sw) {
+    dob_status st = DOB_OK;
+    for (int i = 0; i < m->n_trials; i++) {
+        DOB_TRY(write_dset(r, i, "hyperparameters", H5T_NATIVE_DOUBLE, sw->hp + (size_t)i * (size_t)m->n_hp));
+        DOB_TRY(write_dset(r, i, "random_seed", H5T_NATIVE_INT64, &sw->seeds[i]));
+        DOB_TRY(write_dset(r, i, "trial_id", H5T_NATIVE_INT64, &sw->trial_ids[i]));
+    }
+fail:
+    return st;
+}
+
+static dob_status create_impl(const char *path, int overwrite, const dob_results_meta *meta,
+                              const dob_sweep_meta *sw, dob_comm *comm, dob_results **out) {
     dob_status st = DOB_OK;
     dob_results *r = NULL;
     hid_t fapl = -1, trials = -1;
@@ -406,6 +467,7 @@ dob_status dob_results_create(const char *path, int overwrite, const dob_results
     if (!path || !*path) return DOB_FAIL(DOB_EINVAL, "results: empty result file path");
     if (!meta || !comm) return DOB_FAIL(DOB_EINVAL, "results: meta and comm are required");
     DOB_TRY(check_meta(meta));
+    if (sw) DOB_TRY(check_sweep(meta, sw));
 
     rank = dob_comm_rank(comm);
     if (rank == 0) fill_info(&ci, path, overwrite, estimate_bytes(meta));
@@ -419,7 +481,11 @@ dob_status dob_results_create(const char *path, int overwrite, const dob_results
         st = agree(comm, st);
         goto fail;
     }
-    snprintf(r->tmp, tl, "%s.tmp-%ld", path, ci.pid);
+    if (sw && sw->in_place)
+        snprintf(r->tmp, tl, "%s", path);
+    else
+        snprintf(r->tmp, tl, "%s.tmp-%ld", path, ci.pid);
+    r->sweep = sw != NULL;
     r->comm = comm;
     r->rank = rank;
     r->file = -1;
@@ -438,6 +504,7 @@ dob_status dob_results_create(const char *path, int overwrite, const dob_results
 
     /* Phase 2: /meta, /trials and every trial's datasets, agreeing after each piece. */
     st = write_meta(r->file, meta, &ci);
+    if (st == DOB_OK && sw) st = write_sweep_meta(r->file, sw);
     st = agree(comm, st);
     if (st != DOB_OK) goto fail;
     st = plists_make(&pl);
@@ -446,13 +513,20 @@ dob_status dob_results_create(const char *path, int overwrite, const dob_results
     st = agree(comm, st);
     if (st != DOB_OK) goto fail;
     for (int i = 0; i < meta->n_trials; i++) {
-        st = agree(comm, create_trial(trials, i, meta, &pl));
+        st = agree(comm, create_trial(trials, i, meta, &pl, sw != NULL));
         if (st != DOB_OK) goto fail;
     }
     H5Gclose(trials);
     trials = -1;
 
-    /* Phase 3: push all metadata to disk, so the temporary file is complete and readable from here on. */
+    /* Phase 3 (sweeps): every trial's hyperparameters, seed and global id, before the flush below so that a
+     * crash from then on leaves a file that says everything about its trials. */
+    st = sw && rank == 0 ? write_identities(r, meta, sw) : DOB_OK;
+    st = agree(comm, st);
+    if (st != DOB_OK) goto fail;
+
+    /* Phase 4: push all metadata to disk, so the (temporary) file is complete and readable from here on; later
+     * writes change raw data only. */
     st = DOB_OK;
     if (H5Fflush(r->file, H5F_SCOPE_GLOBAL) < 0)
         st = dob_h5_fail_at(__FILE__, __LINE__, "flush '%s' (disk full?)", r->tmp);
@@ -460,6 +534,7 @@ dob_status dob_results_create(const char *path, int overwrite, const dob_results
     if (st != DOB_OK) goto fail;
     plists_close(&pl);
     H5Pclose(fapl);
+    r->in_place = sw && sw->in_place;
     *out = r;
     return DOB_OK;
 
@@ -474,6 +549,101 @@ fail:
         free(r);
     }
     dob_error_prefix("results file '%s' not created: ", path);
+    return st;
+}
+
+dob_status dob_results_create(const char *path, int overwrite, const dob_results_meta *meta, dob_comm *comm,
+                              dob_results **out) {
+    return create_impl(path, overwrite, meta, NULL, comm, out);
+}
+
+dob_status dob_results_create_sweep(const char *path, int overwrite, const dob_results_meta *meta,
+                                    const dob_sweep_meta *sw, dob_comm *comm, dob_results **out) {
+    *out = NULL;
+    if (!sw) return DOB_FAIL(DOB_EINVAL, "results: create_sweep without sweep description");
+    return create_impl(path, overwrite, meta, sw, comm, out);
+}
+
+/* ---- reopen a sweep file (--resume) ---------------------------------------------------------------------- */
+static dob_status open_checks(hid_t file, const char *path, int *n_trials) {
+    dob_status st = DOB_OK;
+    hid_t g = -1;
+    int64_t ver = 0, n = 0;
+    if (H5Lexists(file, "meta", H5P_DEFAULT) <= 0)
+        return DOB_FAIL(DOB_EFORMAT, "'%s' has no /meta group: not a dob result file", path);
+    DOB_H5(g = H5Gopen2(file, "meta", H5P_DEFAULT), "open /meta in '%s'", path);
+    DOB_TRY(dob_h5_attr_i64(g, "schema_version", &ver));
+    if (ver != DOB_RESULTS_SCHEMA_VERSION) {
+        st = DOB_FAIL(DOB_EFORMAT, "'%s': expected schema_version %d, found %lld", path,
+                      DOB_RESULTS_SCHEMA_VERSION, (long long)ver);
+        goto fail;
+    }
+    if (H5Aexists(g, "sweep_spec") <= 0) {
+        st = DOB_FAIL(DOB_EFORMAT, "'%s' is a dob result file but not a sweep file (no /meta sweep_spec)", path);
+        goto fail;
+    }
+    DOB_TRY(dob_h5_attr_i64(g, "n_trials", &n));
+    if (n < 0 || n > INT_MAX) {
+        st = DOB_FAIL(DOB_EFORMAT, "'%s': n_trials %lld out of range", path, (long long)n);
+        goto fail;
+    }
+    *n_trials = (int)n;
+fail:
+    if (g >= 0) H5Gclose(g);
+    return st;
+}
+
+dob_status dob_results_open(const char *path, dob_comm *comm, dob_results **out) {
+    dob_status st = DOB_OK;
+    dob_results *r = NULL;
+    hid_t fapl = -1;
+    int n_trials = 0;
+    *out = NULL;
+    dob_h5_quiet();
+    if (!path || !*path || !comm) return DOB_FAIL(DOB_EINVAL, "results: open needs a path and a comm");
+    struct stat sb;
+    int rank = dob_comm_rank(comm);
+    if (rank == 0) {
+        if (stat(path, &sb) != 0)
+            st = DOB_FAIL(errno == ENOENT ? DOB_ENOENT : DOB_EIO, "result file '%s': %s", path, strerror(errno));
+        else if (!S_ISREG(sb.st_mode))
+            st = DOB_FAIL(DOB_EFORMAT, "result file '%s' is not a regular file", path);
+        else if (H5Fis_hdf5(path) <= 0)
+            st = DOB_FAIL(DOB_EFORMAT, "result file '%s' is not an HDF5 file", path);
+    }
+    st = agree(comm, st);
+    if (st != DOB_OK) return st;
+    r = calloc(1, sizeof *r);
+    if (r && (r->path = strdup(path)) != NULL) r->tmp = strdup(path);
+    st = r && r->tmp ? DOB_OK : DOB_FAIL(DOB_ENOMEM, "results: out of memory");
+    st = agree(comm, st);
+    if (st != DOB_OK) goto fail;
+    r->comm = comm;
+    r->rank = rank;
+    r->file = -1;
+    r->in_place = 1;
+    r->sweep = 1;
+    if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 ||
+        H5Pset_fapl_mpio(fapl, dob_comm_native(comm), MPI_INFO_NULL) < 0)
+        st = dob_h5_fail_at(__FILE__, __LINE__, "file access properties (MPI-IO) for '%s'", path);
+    else if ((r->file = H5Fopen(path, H5F_ACC_RDWR, fapl)) < 0)
+        st = dob_h5_fail_at(__FILE__, __LINE__, "open '%s' for writing", path);
+    st = agree(comm, st);
+    if (st != DOB_OK) goto fail;
+    st = agree(comm, open_checks(r->file, path, &n_trials));
+    if (st != DOB_OK) goto fail;
+    r->n_trials = n_trials;
+    H5Pclose(fapl);
+    *out = r;
+    return DOB_OK;
+fail:
+    if (fapl >= 0) H5Pclose(fapl);
+    if (r) {
+        if (r->file >= 0) H5Fclose(r->file); /* collective; nothing was written */
+        free(r->path);
+        free(r->tmp);
+        free(r);
+    }
     return st;
 }
 
@@ -541,7 +711,59 @@ fail:
     return remember_failure(r, st);
 }
 
+static dob_status read_dset(dob_results *r, int trial, const char *name, hid_t mtype, void *v) {
+    dob_status st = DOB_OK;
+    hid_t d = -1;
+    char p[64];
+    snprintf(p, sizeof p, "trials/%d/%s", trial, name);
+    DOB_H5(d = H5Dopen2(r->file, p, H5P_DEFAULT), "open dataset /%s in '%s'", p, r->tmp);
+    DOB_H5(H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), "read dataset /%s in '%s'", p, r->tmp);
+fail:
+    if (d >= 0) H5Dclose(d);
+    return st;
+}
+
+dob_status dob_results_begin_trial(dob_results *r, int trial) {
+    dob_status st = check_trial(r, trial);
+    if (st != DOB_OK) return st;
+    if (!r->sweep) return DOB_FAIL(DOB_EINVAL, "results: begin_trial on a file that is not a sweep file");
+    int32_t n = 0, running = DOB_TRIAL_RUNNING;
+    DOB_TRY(read_dset(r, trial, "run_count", H5T_NATIVE_INT32, &n));
+    n++;
+    DOB_TRY(write_dset(r, trial, "run_count", H5T_NATIVE_INT32, &n));
+    DOB_TRY(write_dset(r, trial, "status", H5T_NATIVE_INT32, &running));
+    return DOB_OK;
+fail:
+    return remember_failure(r, st);
+}
+
+dob_status dob_results_set_run_count(dob_results *r, int trial, int32_t n) {
+    dob_status st = check_trial(r, trial);
+    if (st != DOB_OK) return st;
+    if (!r->sweep) return DOB_FAIL(DOB_EINVAL, "results: set_run_count on a file that is not a sweep file");
+    DOB_TRY(write_dset(r, trial, "run_count", H5T_NATIVE_INT32, &n));
+    return DOB_OK;
+fail:
+    return remember_failure(r, st);
+}
+
 /* ---- close / abort (collective) -------------------------------------------------------------------------- */
+/* In place (sweep files): close on every rank, whatever happened before; the file stays where it is. */
+static dob_status close_in_place(dob_results *r) {
+    dob_status wst = DOB_OK, cst = DOB_OK;
+    if (r->fail_st != DOB_OK) wst = DOB_FAIL(r->fail_st, "an earlier trial write failed: %s", r->fail_msg);
+    wst = agree(r->comm, wst);
+    if (r->file >= 0 && H5Fclose(r->file) < 0) cst = dob_h5_fail_at(__FILE__, __LINE__, "close '%s'", r->path);
+    r->file = -1;
+    cst = agree(r->comm, cst);
+    dob_status st = cst != DOB_OK ? cst : wst;
+    if (st != DOB_OK) dob_error_prefix("result file '%s' (kept: its statuses say which trials finished): ", r->path);
+    free(r->path);
+    free(r->tmp);
+    free(r);
+    return st;
+}
+
 /* Rank 0: move the complete temporary file to its final name. */
 static dob_status publish(const dob_results *r) {
     if (!r->overwrite) {
@@ -568,6 +790,7 @@ static dob_status publish(const dob_results *r) {
 
 dob_status dob_results_close(dob_results *r) {
     if (!r) return DOB_FAIL(DOB_EINVAL, "results: close of a NULL result file");
+    if (r->in_place) return close_in_place(r);
     dob_status st = DOB_OK;
     if (r->fail_st != DOB_OK) st = DOB_FAIL(r->fail_st, "an earlier trial write failed: %s", r->fail_msg);
     st = agree(r->comm, st);
@@ -592,6 +815,10 @@ dob_status dob_results_close(dob_results *r) {
 
 void dob_results_abort(dob_results *r) {
     if (!r) return;
+    if (r->in_place) {
+        close_in_place(r); /* never delete a sweep file that exists: it may hold finished trials */
+        return;
+    }
     discard(r);
     free(r->path);
     free(r->tmp);

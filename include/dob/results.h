@@ -94,4 +94,68 @@ const char *dob_trial_status_str(dob_trial_status s);
  *  file exists. @param n_written out: number of files written. */
 dob_status dob_results_export_json(const char *h5_path, const char *out_dir, int *n_written);
 
+/* ---- sweeps (additive: a sweep file is a schema-1 result file with these extra objects) -------------------
+ *   /meta attributes: sweep_spec (string: every grid and the seeds, expanded; the files of one sweep share it),
+ *         n_trials_total (int64: trials of the whole sweep), max_steps (int64, 0 = whole epochs),
+ *         slice_id, slice_count (int32: the job-array slice this file holds, -1 if none)
+ *   /trials/<i>/trial_id   int64 scalar: the trial's global id in the sweep (ascending over i)
+ *   /trials/<i>/run_count  int32 scalar: how many times the trial was started (1 for a trial run once)
+ * hyperparameters, random_seed and trial_id of every trial are written when the file is created (status
+ * pending), so the file alone says what is left to run. A sweep file created in place (the `dob sweep` case)
+ * exists at its final path from the start: after a crash it is readable, its statuses say which trials
+ * finished, and dob_results_open reopens it for --resume. */
+typedef struct dob_sweep_meta {
+    const char *spec;
+    int64_t n_trials_total, max_steps;
+    int slice_id, slice_count;      /* -1, -1: not a job-array slice */
+    const int64_t *trial_ids;       /* meta->n_trials global ids, ascending */
+    const int64_t *seeds;           /* meta->n_trials */
+    const double *hp;               /* meta->n_trials x meta->n_hp, row-major, learning rate first */
+    int in_place;                   /* 1: create at path itself (kept after errors once created); 0: temporary
+                                       name + rename at close, like dob_results_create */
+} dob_sweep_meta;
+
+/** Create a sweep file collectively (as dob_results_create, plus the sweep objects above). In place, a failed
+ *  creation removes the file; with overwrite an existing file at path is replaced at once. */
+dob_status dob_results_create_sweep(const char *path, int overwrite, const dob_results_meta *meta,
+                                    const dob_sweep_meta *sw, dob_comm *comm, dob_results **out);
+/** Reopen an existing sweep file collectively for writing (--resume). dob_results_close closes it in place;
+ *  dob_results_abort closes it too and never deletes it. DOB_EFORMAT if it is not a sweep file. */
+dob_status dob_results_open(const char *path, dob_comm *comm, dob_results **out);
+/** A group starts a trial (independent, one rank): run_count += 1 and status running. */
+dob_status dob_results_begin_trial(dob_results *r, int trial);
+/** Set a trial's run_count (dob merge copies it). */
+dob_status dob_results_set_run_count(dob_results *r, int trial, int32_t n);
+
+/** Everything a sweep file says about its sweep and trials (serial reader, io/sweep_file.c). */
+typedef struct dob_sweep_desc {
+    char problem[128], optimizer[128], optimizer_deepobs_name[128], created[64];
+    char *spec, *command_line;      /* malloc'd */
+    int64_t batch_size, num_epochs, train_log_interval, n_minibatch, max_steps, n_trials_total;
+    double weight_decay;            /* NaN = problem default */
+    int has_accuracy, has_valid, ranks, threads, slice_id, slice_count;
+    int n_hp;
+    char **hp_names;                /* n_hp, learning_rate first */
+    int n_trials;
+    int64_t *trial_ids, *seeds;     /* n_trials */
+    double *hp;                     /* n_trials x n_hp */
+    dob_trial_status *status;       /* n_trials */
+    int32_t *run_count, *epochs_done;
+    double *final_test_loss, *final_test_acc, *final_train_loss; /* at epochs_done; NaN if not evaluated */
+} dob_sweep_desc;
+
+/** Read a sweep file (serial, read-only; the file may still be open for writing by a sweep).
+ *  DOB_ENOENT if missing, DOB_EFORMAT if not a dob sweep file (a `dob run` file included). */
+dob_status dob_results_read_sweep(const char *path, dob_sweep_desc *d);
+/** Free what dob_results_read_sweep allocated; accepts a zeroed desc. */
+void dob_sweep_desc_free(dob_sweep_desc *d);
+/** Merge sweep files of one sweep (same problem, optimizer, settings and sweep_spec) into out: one trial per
+ *  global id found in any input, taken from an input where it finished (done or diverged) if any, else from the
+ *  most advanced status (failed > running > pending). The same id with different hyperparameters or seed, or
+ *  finished in two inputs with different curves, is an error. out is written under a temporary name and
+ *  renamed (never replaces an existing file unless overwrite). Collective over comm; rank 0 writes.
+ *  @param n_trials out: trials in out; @param n_finished out: done or diverged among them */
+dob_status dob_results_merge(const char *out, int n_in, const char *const *in, int overwrite, dob_comm *comm,
+                             int *n_trials, int *n_finished);
+
 #endif

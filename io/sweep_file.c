@@ -1,0 +1,460 @@
+/* sweep_file.c: reading sweep files (dob_results_read_sweep) and merging the slice files of one sweep
+ * (dob_results_merge); the sweep objects of the schema are described in include/dob/results.h.
+ *
+ * Reading is serial with the default HDF5 driver and read-only, so it works on a file a running (or killed)
+ * sweep still has open: the sweep flushed all metadata at creation and afterwards changes raw data only.
+ * Merging writes through the public results API (dob_results_create_sweep with a temporary name, then
+ * dob_results_write_trial per trial on rank 0), so it follows the same collective rules as a sweep.
+ *
+ * Invariants of a merge: every input passes the same checks (problem, optimizer, batch size, epochs, log
+ * interval, weight decay, hyperparameter names, mini-batch log length, max_steps, sweep_spec, n_trials_total);
+ * all conflicts are found before the output file is created, so a refused merge leaves no file.
+ *
+ * It does not: merge files of different sweeps, merge `dob run` files (they have no trial ids), or pick
+ * between two finished copies of a trial that differ (that is an error naming both files). */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "dob/results.h"
+#include "h5util.h"
+
+#define LONG_STR 65536
+
+/* ---- reading one sweep file ------------------------------------------------------------------------------- */
+void dob_sweep_desc_free(dob_sweep_desc *d) {
+    if (!d) return;
+    free(d->spec);
+    free(d->command_line);
+    dob_h5_strv_free(d->hp_names, d->n_hp);
+    free(d->trial_ids);
+    free(d->seeds);
+    free(d->hp);
+    free(d->status);
+    free(d->run_count);
+    free(d->epochs_done);
+    free(d->final_test_loss);
+    free(d->final_test_acc);
+    free(d->final_train_loss);
+    memset(d, 0, sizeof *d);
+}
+
+static dob_status attr_long_str(hid_t g, const char *name, char **out) {
+    char *buf = malloc(LONG_STR);
+    if (!buf) return DOB_FAIL(DOB_ENOMEM, "out of memory");
+    dob_status st = dob_h5_attr_str(g, name, buf, LONG_STR);
+    if (st != DOB_OK) {
+        free(buf);
+        return st;
+    }
+    *out = buf;
+    return DOB_OK;
+}
+
+static dob_status read_meta(hid_t f, const char *path, dob_sweep_desc *d) {
+    dob_status st = DOB_OK;
+    hid_t g = -1;
+    int64_t v = 0;
+    if (H5Lexists(f, "meta", H5P_DEFAULT) <= 0)
+        return DOB_FAIL(DOB_EFORMAT, "'%s' has no /meta group: not a dob result file", path);
+    DOB_H5(g = H5Gopen2(f, "meta", H5P_DEFAULT), "open /meta in '%s'", path);
+    DOB_TRY(dob_h5_attr_i64(g, "schema_version", &v));
+    if (v != DOB_RESULTS_SCHEMA_VERSION) {
+        st = DOB_FAIL(DOB_EFORMAT, "expected schema_version %d, found %lld", DOB_RESULTS_SCHEMA_VERSION,
+                      (long long)v);
+        goto fail;
+    }
+    if (H5Aexists(g, "sweep_spec") <= 0) {
+        st = DOB_FAIL(DOB_EFORMAT, "a dob result file but not a sweep file (no /meta sweep_spec; `dob run` "
+                                   "writes those)");
+        goto fail;
+    }
+    DOB_TRY(dob_h5_attr_str(g, "problem", d->problem, sizeof d->problem));
+    DOB_TRY(dob_h5_attr_str(g, "optimizer", d->optimizer, sizeof d->optimizer));
+    DOB_TRY(dob_h5_attr_str(g, "optimizer_deepobs_name", d->optimizer_deepobs_name,
+                            sizeof d->optimizer_deepobs_name));
+    DOB_TRY(dob_h5_attr_str(g, "created", d->created, sizeof d->created));
+    DOB_TRY(attr_long_str(g, "sweep_spec", &d->spec));
+    DOB_TRY(attr_long_str(g, "command_line", &d->command_line));
+    DOB_TRY(dob_h5_attr_i64(g, "batch_size", &d->batch_size));
+    DOB_TRY(dob_h5_attr_i64(g, "num_epochs", &d->num_epochs));
+    DOB_TRY(dob_h5_attr_i64(g, "train_log_interval", &d->train_log_interval));
+    DOB_TRY(dob_h5_attr_i64(g, "n_minibatch", &d->n_minibatch));
+    DOB_TRY(dob_h5_attr_i64(g, "max_steps", &d->max_steps));
+    DOB_TRY(dob_h5_attr_i64(g, "n_trials_total", &d->n_trials_total));
+    DOB_TRY(dob_h5_attr_f64(g, "weight_decay", &d->weight_decay));
+    DOB_TRY(dob_h5_attr_i64(g, "has_accuracy", &v));
+    d->has_accuracy = v != 0;
+    DOB_TRY(dob_h5_attr_i64(g, "has_valid", &v));
+    d->has_valid = v != 0;
+    DOB_TRY(dob_h5_attr_i64(g, "ranks", &v));
+    d->ranks = (int)v;
+    DOB_TRY(dob_h5_attr_i64(g, "threads", &v));
+    d->threads = (int)v;
+    DOB_TRY(dob_h5_attr_i64(g, "slice_id", &v));
+    d->slice_id = (int)v;
+    DOB_TRY(dob_h5_attr_i64(g, "slice_count", &v));
+    d->slice_count = (int)v;
+    DOB_TRY(dob_h5_attr_strv(g, "hyperparameter_names", &d->n_hp, &d->hp_names));
+    DOB_TRY(dob_h5_attr_i64(g, "n_trials", &v));
+    if (v < 0 || v > INT_MAX || d->num_epochs < 0 || d->num_epochs > 100000000 || d->n_minibatch < 0 ||
+        d->n_minibatch > 1000000000 || d->n_hp < 1 || strcmp(d->hp_names[0], "learning_rate") ||
+        d->n_trials_total < v) {
+        st = DOB_FAIL(DOB_EFORMAT, "inconsistent /meta: n_trials %lld, n_trials_total %lld, num_epochs %lld, "
+                                   "n_minibatch %lld, %d hyperparameters (the first must be learning_rate)",
+                      (long long)v, (long long)d->n_trials_total, (long long)d->num_epochs,
+                      (long long)d->n_minibatch, d->n_hp);
+        goto fail;
+    }
+    d->n_trials = (int)v;
+fail:
+    if (g >= 0) H5Gclose(g);
+    return st;
+}
+
+static dob_status read_scalar(hid_t f, int i, const char *name, hid_t type, void *v) {
+    char p[64];
+    snprintf(p, sizeof p, "trials/%d/%s", i, name);
+    return dob_h5_read(f, p, type, 1, v);
+}
+static dob_status read_array(hid_t f, int i, const char *name, int64_t n, double *v) {
+    char p[64];
+    snprintf(p, sizeof p, "trials/%d/%s", i, name);
+    return dob_h5_read(f, p, H5T_NATIVE_DOUBLE, n, v);
+}
+
+dob_status dob_results_read_sweep(const char *path, dob_sweep_desc *d) {
+    dob_status st = DOB_OK;
+    hid_t f = -1;
+    double *curve = NULL;
+    memset(d, 0, sizeof *d);
+    dob_h5_quiet();
+    struct stat sb;
+    if (!path || stat(path, &sb) != 0)
+        return DOB_FAIL(path && errno == ENOENT ? DOB_ENOENT : DOB_EIO, "sweep file '%s': %s", path ? path : "",
+                        path ? strerror(errno) : "no path");
+    if (!S_ISREG(sb.st_mode)) return DOB_FAIL(DOB_EFORMAT, "sweep file '%s' is not a regular file", path);
+    if (H5Fis_hdf5(path) <= 0) return DOB_FAIL(DOB_EFORMAT, "'%s' is not an HDF5 file", path);
+    DOB_H5(f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), "open '%s'", path);
+    DOB_TRY(read_meta(f, path, d));
+    size_t n = (size_t)d->n_trials + 1;
+    d->trial_ids = malloc(n * sizeof(int64_t));
+    d->seeds = malloc(n * sizeof(int64_t));
+    d->hp = malloc(n * (size_t)d->n_hp * sizeof(double));
+    d->status = malloc(n * sizeof(dob_trial_status));
+    d->run_count = malloc(n * sizeof(int32_t));
+    d->epochs_done = malloc(n * sizeof(int32_t));
+    d->final_test_loss = malloc(n * sizeof(double));
+    d->final_test_acc = malloc(n * sizeof(double));
+    d->final_train_loss = malloc(n * sizeof(double));
+    curve = malloc((size_t)(d->num_epochs + 1) * sizeof(double));
+    if (!d->trial_ids || !d->seeds || !d->hp || !d->status || !d->run_count || !d->epochs_done ||
+        !d->final_test_loss || !d->final_test_acc || !d->final_train_loss || !curve) {
+        st = DOB_FAIL(DOB_ENOMEM, "out of memory for %d trials", d->n_trials);
+        goto fail;
+    }
+    for (int i = 0; i < d->n_trials; i++) {
+        int32_t s = 0;
+        DOB_TRY(read_scalar(f, i, "trial_id", H5T_NATIVE_INT64, &d->trial_ids[i]));
+        DOB_TRY(read_scalar(f, i, "random_seed", H5T_NATIVE_INT64, &d->seeds[i]));
+        DOB_TRY(read_scalar(f, i, "status", H5T_NATIVE_INT32, &s));
+        DOB_TRY(read_scalar(f, i, "run_count", H5T_NATIVE_INT32, &d->run_count[i]));
+        DOB_TRY(read_scalar(f, i, "epochs_done", H5T_NATIVE_INT32, &d->epochs_done[i]));
+        DOB_TRY(read_array(f, i, "hyperparameters", d->n_hp, d->hp + (size_t)i * (size_t)d->n_hp));
+        if (s < DOB_TRIAL_PENDING || s > DOB_TRIAL_FAILED || d->trial_ids[i] < 0 ||
+            d->trial_ids[i] >= d->n_trials_total || d->epochs_done[i] < 0 || d->epochs_done[i] > d->num_epochs) {
+            st = DOB_FAIL(DOB_EFORMAT, "/trials/%d: status %d, trial_id %lld or epochs_done %d out of range", i,
+                          (int)s, (long long)d->trial_ids[i], (int)d->epochs_done[i]);
+            goto fail;
+        }
+        d->status[i] = (dob_trial_status)s;
+        int e = d->epochs_done[i];
+        DOB_TRY(read_array(f, i, "test_losses", d->num_epochs + 1, curve));
+        d->final_test_loss[i] = curve[e];
+        DOB_TRY(read_array(f, i, "test_accuracies", d->num_epochs + 1, curve));
+        d->final_test_acc[i] = curve[e];
+        DOB_TRY(read_array(f, i, "train_losses", d->num_epochs + 1, curve));
+        d->final_train_loss[i] = curve[e];
+    }
+fail:
+    free(curve);
+    if (f >= 0) H5Fclose(f);
+    if (st != DOB_OK) {
+        dob_sweep_desc_free(d);
+        dob_error_prefix("sweep file '%s': ", path);
+    }
+    return st;
+}
+
+/* ---- one trial's full data (for merging) ------------------------------------------------------------------ */
+enum { N_CURVES = 8 }; /* 6 curves, minibatch losses, epoch seconds */
+static const char *const curve_names[N_CURVES] = {"train_losses",     "valid_losses",     "test_losses",
+                                                  "train_accuracies", "valid_accuracies", "test_accuracies",
+                                                  "minibatch_train_losses", "epoch_seconds"};
+
+typedef struct tbuf {
+    double *c[N_CURVES], phase[5];
+    int64_t len[N_CURVES];
+} tbuf;
+
+static void tbuf_free(tbuf *t) {
+    for (int k = 0; k < N_CURVES; k++) free(t->c[k]);
+    memset(t, 0, sizeof *t);
+}
+
+static dob_status tbuf_alloc(tbuf *t, const dob_sweep_desc *d) {
+    memset(t, 0, sizeof *t);
+    for (int k = 0; k < N_CURVES; k++) {
+        t->len[k] = k == 6 ? d->n_minibatch : d->num_epochs + 1;
+        t->c[k] = malloc(sizeof(double) * (size_t)(t->len[k] + 1));
+        if (!t->c[k]) {
+            tbuf_free(t);
+            return DOB_FAIL(DOB_ENOMEM, "out of memory");
+        }
+    }
+    return DOB_OK;
+}
+
+static dob_status tbuf_read(hid_t f, int i, tbuf *t) {
+    dob_status st = DOB_OK;
+    for (int k = 0; k < N_CURVES; k++) DOB_TRY(read_array(f, i, curve_names[k], t->len[k], t->c[k]));
+    DOB_TRY(read_array(f, i, "phase_seconds", 5, t->phase));
+fail:
+    return st;
+}
+
+/* Same results (timings excluded); NaN equals NaN. */
+static int tbuf_same(const tbuf *a, const tbuf *b) {
+    for (int k = 0; k < 7; k++)
+        for (int64_t j = 0; j < a->len[k]; j++) {
+            double x = a->c[k][j], y = b->c[k][j];
+            if (!(x == y || (isnan(x) && isnan(y)))) return 0;
+        }
+    return 1;
+}
+
+/* ---- merge ------------------------------------------------------------------------------------------------ */
+static int same_double(double a, double b) { return a == b || (isnan(a) && isnan(b)); }
+
+/* Do inputs a and b describe the same sweep? The message names what differs. */
+static dob_status check_same_sweep(const dob_sweep_desc *a, const char *pa, const dob_sweep_desc *b,
+                                   const char *pb) {
+    const char *what = NULL;
+    char va[160] = "", vb[160] = "";
+#define DIFF_STR(field, name)                                                            \
+    if (!what && strcmp(a->field, b->field)) {                                           \
+        what = name;                                                                     \
+        snprintf(va, sizeof va, "%.150s", a->field);                                     \
+        snprintf(vb, sizeof vb, "%.150s", b->field);                                     \
+    }
+#define DIFF_I64(field, name)                                                            \
+    if (!what && a->field != b->field) {                                                 \
+        what = name;                                                                     \
+        snprintf(va, sizeof va, "%lld", (long long)a->field);                            \
+        snprintf(vb, sizeof vb, "%lld", (long long)b->field);                            \
+    }
+    DIFF_STR(problem, "problem")
+    DIFF_STR(optimizer, "optimizer")
+    DIFF_I64(batch_size, "batch size")
+    DIFF_I64(num_epochs, "num_epochs")
+    DIFF_I64(max_steps, "max_steps")
+    DIFF_I64(train_log_interval, "train_log_interval")
+    DIFF_I64(n_minibatch, "mini-batch log length")
+    DIFF_I64(has_valid, "validation split")
+    DIFF_I64(n_trials_total, "number of trials in the sweep")
+    DIFF_I64(n_hp, "number of hyperparameters")
+    if (!what && !same_double(a->weight_decay, b->weight_decay)) {
+        what = "weight decay";
+        snprintf(va, sizeof va, "%g", a->weight_decay);
+        snprintf(vb, sizeof vb, "%g", b->weight_decay);
+    }
+    for (int k = 0; !what && k < a->n_hp; k++) DIFF_STR(hp_names[k], "hyperparameter names")
+    DIFF_STR(spec, "grid (sweep_spec)")
+#undef DIFF_STR
+#undef DIFF_I64
+    if (what)
+        return DOB_FAIL(DOB_EINVAL, "'%s' and '%s' are not slices of the same sweep: %s differs ('%s' vs '%s')", pa,
+                        pb, what, va, vb);
+    return DOB_OK;
+}
+
+typedef struct entry {
+    int64_t gid;
+    int file, idx;
+} entry;
+
+static int cmp_entry(const void *x, const void *y) {
+    const entry *a = x, *b = y;
+    if (a->gid != b->gid) return a->gid < b->gid ? -1 : 1;
+    return (a->file > b->file) - (a->file < b->file);
+}
+
+static int finished(dob_trial_status s) { return s == DOB_TRIAL_DONE || s == DOB_TRIAL_DIVERGED; }
+/* done/diverged > failed > running > pending */
+static int rank_of(dob_trial_status s) {
+    return finished(s) ? 3 : s == DOB_TRIAL_FAILED ? 2 : s == DOB_TRIAL_RUNNING ? 1 : 0;
+}
+
+dob_status dob_results_merge(const char *out, int n_in, const char *const *in, int overwrite, dob_comm *comm,
+                             int *n_trials, int *n_finished) {
+    dob_status st = DOB_OK;
+    dob_sweep_desc *d = NULL;
+    hid_t *fh = NULL;
+    entry *e = NULL, *pick = NULL;
+    int n_e = 0, n_pick = 0, nfin = 0;
+    int64_t *ids = NULL, *seeds = NULL;
+    double *hp = NULL;
+    dob_results *res = NULL;
+    tbuf ta = {0}, tb = {0};
+    if (n_trials) *n_trials = 0;
+    if (n_finished) *n_finished = 0;
+    dob_h5_quiet();
+    if (n_in < 1 || !in || !out || !*out)
+        return DOB_FAIL(DOB_EINVAL, "merge: expected an output file and at least one input file");
+    for (int k = 0; k < n_in; k++)
+        if (!strcmp(in[k], out))
+            return DOB_FAIL(DOB_EINVAL, "merge: the output '%s' is also an input; choose another output name", out);
+    d = calloc((size_t)n_in, sizeof *d);
+    fh = malloc(sizeof(hid_t) * (size_t)n_in);
+    if (!d || !fh) {
+        st = DOB_FAIL(DOB_ENOMEM, "out of memory");
+        goto fail;
+    }
+    for (int k = 0; k < n_in; k++) fh[k] = -1;
+    for (int k = 0; k < n_in; k++) {
+        DOB_TRY(dob_results_read_sweep(in[k], &d[k]));
+        if (k > 0) DOB_TRY(check_same_sweep(&d[0], in[0], &d[k], in[k]));
+        n_e += d[k].n_trials;
+    }
+    for (int k = 0; k < n_in; k++)
+        DOB_H5(fh[k] = H5Fopen(in[k], H5F_ACC_RDONLY, H5P_DEFAULT), "open '%s'", in[k]);
+
+    /* every (global id, file, index), grouped by global id */
+    e = malloc(sizeof *e * (size_t)(n_e + 1));
+    pick = malloc(sizeof *pick * (size_t)(n_e + 1));
+    if (!e || !pick) {
+        st = DOB_FAIL(DOB_ENOMEM, "out of memory for %d trials", n_e);
+        goto fail;
+    }
+    for (int k = 0, m = 0; k < n_in; k++)
+        for (int i = 0; i < d[k].n_trials; i++) e[m++] = (entry){d[k].trial_ids[i], k, i};
+    qsort(e, (size_t)n_e, sizeof *e, cmp_entry);
+    DOB_TRY(tbuf_alloc(&ta, &d[0]));
+    DOB_TRY(tbuf_alloc(&tb, &d[0]));
+    const int nh = d[0].n_hp;
+    for (int a = 0; a < n_e;) {
+        int b = a;
+        entry best = e[a];
+        while (b < n_e && e[b].gid == e[a].gid) {
+            const dob_sweep_desc *da = &d[e[a].file], *db = &d[e[b].file];
+            const double *ha = da->hp + (size_t)e[a].idx * (size_t)nh, *hb = db->hp + (size_t)e[b].idx * (size_t)nh;
+            int same = da->seeds[e[a].idx] == db->seeds[e[b].idx];
+            for (int j = 0; j < nh; j++) same &= same_double(ha[j], hb[j]);
+            if (!same) {
+                st = DOB_FAIL(DOB_EINVAL, "trial %lld has different hyperparameters or seed in '%s' and '%s': not "
+                                          "the same sweep", (long long)e[a].gid, in[e[a].file], in[e[b].file]);
+                goto fail;
+            }
+            dob_trial_status sb = db->status[e[b].idx], sbest = d[best.file].status[best.idx];
+            if (finished(sb) && finished(sbest) && b != a) {
+                DOB_TRY(tbuf_read(fh[best.file], best.idx, &ta));
+                DOB_TRY(tbuf_read(fh[e[b].file], e[b].idx, &tb));
+                if (sb != sbest || !tbuf_same(&ta, &tb)) {
+                    st = DOB_FAIL(DOB_EINVAL, "trial %lld finished in both '%s' and '%s' with different results "
+                                              "(%s vs %s); leave one of the files out",
+                                  (long long)e[a].gid, in[best.file], in[e[b].file], dob_trial_status_str(sbest),
+                                  dob_trial_status_str(sb));
+                    goto fail;
+                }
+            } else if (rank_of(sb) > rank_of(sbest)) {
+                best = e[b];
+            }
+            b++;
+        }
+        pick[n_pick++] = best;
+        a = b;
+    }
+
+    /* the output: identities of the picked trials, then their data (rank 0) */
+    ids = malloc(sizeof(int64_t) * (size_t)(n_pick + 1));
+    seeds = malloc(sizeof(int64_t) * (size_t)(n_pick + 1));
+    hp = malloc(sizeof(double) * (size_t)(n_pick + 1) * (size_t)nh);
+    if (!ids || !seeds || !hp) {
+        st = DOB_FAIL(DOB_ENOMEM, "out of memory");
+        goto fail;
+    }
+    for (int i = 0; i < n_pick; i++) {
+        const dob_sweep_desc *dk = &d[pick[i].file];
+        ids[i] = pick[i].gid;
+        seeds[i] = dk->seeds[pick[i].idx];
+        memcpy(hp + (size_t)i * (size_t)nh, dk->hp + (size_t)pick[i].idx * (size_t)nh, sizeof(double) * (size_t)nh);
+        nfin += finished(dk->status[pick[i].idx]);
+    }
+    dob_results_meta meta = {
+        .problem = d[0].problem, .optimizer = d[0].optimizer, .optimizer_deepobs_name = d[0].optimizer_deepobs_name,
+        .command_line = d[0].command_line, .batch_size = d[0].batch_size, .num_epochs = d[0].num_epochs,
+        .train_log_interval = d[0].train_log_interval, .weight_decay = d[0].weight_decay, .n_hp = nh,
+        .hp_names = (const char *const *)d[0].hp_names, .n_trials = n_pick, .n_minibatch = d[0].n_minibatch,
+        .ranks = d[0].ranks, .threads = d[0].threads, .has_accuracy = d[0].has_accuracy,
+        .has_valid = d[0].has_valid,
+    };
+    dob_sweep_meta sw = {.spec = d[0].spec, .n_trials_total = d[0].n_trials_total, .max_steps = d[0].max_steps,
+                         .slice_id = -1, .slice_count = -1, .trial_ids = ids, .seeds = seeds, .hp = hp,
+                         .in_place = 0};
+    DOB_TRY(dob_results_create_sweep(out, overwrite, &meta, &sw, comm, &res));
+    dob_status wst = DOB_OK;
+    if (dob_comm_rank(comm) == 0) {
+        for (int i = 0; i < n_pick && wst == DOB_OK; i++) {
+            const dob_sweep_desc *dk = &d[pick[i].file];
+            int j = pick[i].idx;
+            wst = tbuf_read(fh[pick[i].file], j, &ta);
+            if (wst != DOB_OK) break;
+            dob_trial_result tr = {
+                .train_losses = ta.c[0], .valid_losses = ta.c[1], .test_losses = ta.c[2],
+                .train_accuracies = ta.c[3], .valid_accuracies = ta.c[4], .test_accuracies = ta.c[5],
+                .minibatch_train_losses = ta.c[6], .epoch_seconds = ta.c[7], .phase_seconds = ta.phase,
+                .hp = hp + (size_t)i * (size_t)nh, .random_seed = seeds[i], .epochs_done = dk->epochs_done[j],
+                .status = dk->status[j],
+            };
+            wst = dob_results_write_trial(res, i, &tr);
+            if (wst == DOB_OK) wst = dob_results_set_run_count(res, i, dk->run_count[j]);
+        }
+    }
+    int bad = wst != DOB_OK;
+    DOB_TRY(dob_comm_allreduce_max_int(comm, &bad));
+    if (bad) {
+        /* rank 0's message stays on rank 0, which prints it */
+        if (wst == DOB_OK) wst = DOB_FAIL(DOB_EIO, "merge: rank 0 failed to copy a trial");
+        dob_results_abort(res);
+        res = NULL;
+        st = wst;
+        goto fail;
+    }
+    st = dob_results_close(res);
+    res = NULL;
+    if (st != DOB_OK) goto fail;
+    if (n_trials) *n_trials = n_pick;
+    if (n_finished) *n_finished = nfin;
+fail:
+    if (res) dob_results_abort(res);
+    tbuf_free(&ta);
+    tbuf_free(&tb);
+    if (fh)
+        for (int k = 0; k < n_in; k++)
+            if (fh[k] >= 0) H5Fclose(fh[k]);
+    if (d)
+        for (int k = 0; k < n_in; k++) dob_sweep_desc_free(&d[k]);
+    free(d);
+    free(fh);
+    free(e);
+    free(pick);
+    free(ids);
+    free(seeds);
+    free(hp);
+    if (st != DOB_OK) dob_error_prefix("merge into '%s': ", out);
+    return st;
+}
