@@ -2,11 +2,17 @@
 #ifndef DOB_APP_H
 #define DOB_APP_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "dob/comm.h"
+#include "dob/data.h"
+#include "dob/optim.h"
+#include "dob/problem.h"
+#include "dob/sched.h"
 #include "dob/status.h"
+#include "dob/trainer.h"
 
 /* Exit codes */
 enum { DOB_EXIT_OK = 0, DOB_EXIT_FAIL = 1, DOB_EXIT_USAGE = 2, DOB_EXIT_INTERRUPTED = 3 };
@@ -27,6 +33,44 @@ dob_status app_parse_double_list(const char *flag, const char *s, double *out, i
 const char *app_suggest(const char *s, const char *const *names, int n);
 
 int cmd_run(dob_comm *world, int argc, char **argv);
+
+/* ---- one trial (trial.c): shared by run and sweep ------------------------------------------------------- */
+/** The last of SIGINT/SIGTERM/SIGUSR1 received (0: none); set by the handlers of app_catch_signals. */
+extern volatile sig_atomic_t app_stop_signal;
+void app_catch_signals(void);
+/** The problem called name, or NULL after printing "unknown test problem ... did you mean" on rank 0. */
+const dob_problem_spec *app_find_problem(dob_comm *world, const char *name);
+/** The optimizer: lib (a plugin path) if given, else the built-in name (NULL name: *out = NULL, DOB_OK). */
+dob_status app_find_optimizer(const char *name, const char *lib, const dob_optim_api **out);
+/** Print an optimizer's hyperparameter flags. */
+void app_optim_help(const dob_optim_api *o, FILE *f);
+
+/** Hook context of one trial: comm is the trial's ranks (the world for `run`, a group for `sweep`). */
+typedef struct app_ctx {
+    dob_comm *comm;
+    int quiet, tty, print_train_iter;
+    double last_plain;
+    const dob_train_out *out;
+    int64_t printed_minibatch;
+    int (*poll_stop)(void *poll_ctx); /* optional: polled by the comm's rank 0 every step; nonzero stops */
+    void *poll_ctx;
+} app_ctx;
+dob_status app_hook_sum_float(void *ctx, float *x, size_t n);
+dob_status app_hook_sum_double(void *ctx, double *x, size_t n);
+
+/** One trial: everything but the ranks (app_ctx) and the hooks. */
+typedef struct app_trial {
+    const dob_problem_spec *p;
+    const dob_optim_api *opt;
+    const double *hp;                 /* opt->n_hparams values */
+    dob_sched sched;                  /* learning rate schedule */
+    int64_t bs, epochs, log_interval, max_steps, seed;
+    double wd;                        /* L2 factor used if the problem has a regulariser */
+    const dob_dataset *train, *valid, *test; /* valid NULL: no validation split */
+    dob_net *net;
+} app_trial;
+/** The trainer configuration of t over ctx->comm (hooks bound to ctx; progress lines if progress). */
+void app_trial_cfg(const app_trial *t, app_ctx *ctx, int progress, dob_train_cfg *cfg);
 
 
 

@@ -1,6 +1,7 @@
 /* run.c: `dob run PROBLEM --optimizer NAME --lr X [...]`: one training run with the DeepOBS protocol, data-parallel
  * over all MPI ranks of the launch, results to one HDF5 file (+ DeepOBS JSON). Rank 0 prints and writes the
- * trial; every rank takes part in the collective HDF5 calls. */
+ * trial; every rank takes part in the collective HDF5 calls. The trainer hooks and the trial's configuration are
+ * in trial.c (shared with `dob sweep`). */
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -66,16 +67,6 @@ static void run_usage(FILE *f) {
           "\n"
           "Optimizer hyperparameters are flags named after them (`dob run --optimizer adam --help` lists them).\n",
           f);
-}
-
-static void optim_help(const dob_optim_api *o, FILE *f) {
-    fprintf(f, "\nhyperparameters of %s:\n", o->name);
-    if (!o->n_hparams) fputs("  (none besides --lr)\n", f);
-    for (int i = 0; i < o->n_hparams; i++) {
-        const dob_hparam_spec *h = &o->hparams[i];
-        fprintf(f, "  --%-20s %s (default %g, range [%g, %g])\n", h->name, h->help ? h->help : "", h->def, h->lo,
-                h->hi);
-    }
 }
 
 /* Flags that take a value; the rest are switches. */
@@ -188,86 +179,6 @@ fail:
     return st;
 }
 
-/* ---- hooks: MPI sums, progress, signals --------------------------------------------------------------- */
-typedef struct app_ctx {
-    dob_comm *comm;
-    int quiet, tty, print_train_iter;
-    double last_plain;
-    const dob_train_out *out;
-    int64_t printed_minibatch;
-} app_ctx;
-
-static volatile sig_atomic_t stop_signal = 0;
-static void on_signal(int sig) { stop_signal = sig; }
-
-static dob_status hook_sum_float(void *ctx, float *x, size_t n) {
-    return dob_comm_allreduce_float(((app_ctx *)ctx)->comm, x, n);
-}
-static dob_status hook_sum_double(void *ctx, double *x, size_t n) {
-    return dob_comm_allreduce_double(((app_ctx *)ctx)->comm, x, n);
-}
-static int hook_should_stop(void *ctx) {
-    int s = stop_signal != 0;
-    /* every rank must stop at the same step */
-    if (dob_comm_allreduce_max_int(((app_ctx *)ctx)->comm, &s) != DOB_OK) return 1;
-    return s;
-}
-
-static void fmt_duration(double s, char *buf, size_t n) {
-    if (!isfinite(s) || s < 0) s = 0;
-    long t = (long)(s + 0.5);
-    if (t >= 3600)
-        snprintf(buf, n, "%ldh%02ldm", t / 3600, (t / 60) % 60);
-    else
-        snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
-}
-
-static void hook_progress(void *vctx, const dob_progress *p) {
-    app_ctx *c = vctx;
-    if (!app_is_root(c->comm)) return;
-    const dob_train_out *o = c->out;
-    if (c->print_train_iter && o && o->minibatch_train_losses) {
-        while (c->printed_minibatch < o->n_minibatch && isfinite(o->minibatch_train_losses[c->printed_minibatch])) {
-            if (c->tty) fputs("\r\033[K", stderr);
-            fprintf(stderr, "  minibatch %lld: loss %.6f\n", (long long)c->printed_minibatch,
-                    o->minibatch_train_losses[c->printed_minibatch]);
-            c->printed_minibatch++;
-        }
-    }
-    if (c->quiet) return;
-    if (p->evaluating) {
-        int64_t e = p->epoch;
-        if (c->tty) fputs("\r\033[K", stderr);
-        fprintf(stderr, "  epoch %3lld/%lld: train_eval loss %.4f", (long long)e, (long long)p->num_epochs,
-                o->train_losses[e]);
-        if (!isnan(o->train_accuracies[e])) fprintf(stderr, " acc %.4f", o->train_accuracies[e]);
-        if (!isnan(o->valid_losses[e])) {
-            fprintf(stderr, " | valid loss %.4f", o->valid_losses[e]);
-            if (!isnan(o->valid_accuracies[e])) fprintf(stderr, " acc %.4f", o->valid_accuracies[e]);
-        }
-        fprintf(stderr, " | test loss %.4f", o->test_losses[e]);
-        if (!isnan(o->test_accuracies[e])) fprintf(stderr, " acc %.4f", o->test_accuracies[e]);
-        if (e > 0 && isfinite(o->epoch_seconds[e - 1])) fprintf(stderr, "  (%.1f s)", o->epoch_seconds[e - 1]);
-        fputc('\n', stderr);
-        return;
-    }
-    char eta[32];
-    fmt_duration(p->eta_seconds, eta, sizeof eta);
-    if (c->tty) {
-        fprintf(stderr, "\r  epoch %lld/%lld  step %lld/%lld  %.1f step/s  loss %.4f  ETA %s   ",
-                (long long)p->epoch + 1, (long long)p->num_epochs, (long long)p->step, (long long)p->steps_per_epoch,
-                p->steps_per_second, p->loss, eta);
-        fflush(stderr);
-    } else {
-        double t = (double)time(NULL);
-        if (t - c->last_plain < 30.0) return;
-        c->last_plain = t;
-        fprintf(stderr, "  epoch %lld/%lld step %lld/%lld %.1f step/s loss %.4f ETA %s\n", (long long)p->epoch + 1,
-                (long long)p->num_epochs, (long long)p->step, (long long)p->steps_per_epoch, p->steps_per_second,
-                p->loss, eta);
-    }
-}
-
 /* ---- the command ---------------------------------------------------------------------------------------- */
 static void format_lr(double x, char *buf, size_t n) {
     snprintf(buf, n, "%.4g", x);
@@ -278,24 +189,11 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
     int help = 0, rc = DOB_EXIT_FAIL;
     dob_status st = parse(argc, argv, &o, &help);
     const dob_optim_api *opt = NULL;
-    if (st == DOB_OK && o.optimizer_lib) {
-        st = dob_optim_load_plugin(o.optimizer_lib, &opt);
-    } else if (st == DOB_OK && o.optimizer) {
-        opt = dob_optim_find(o.optimizer);
-        if (!opt) {
-            const char *names[32];
-            int n = dob_optim_builtin_count();
-            for (int i = 0; i < n && i < 32; i++) names[i] = dob_optim_builtin(i)->name;
-            const char *s = app_suggest(o.optimizer, names, n);
-            st = DOB_FAIL(DOB_EINVAL, "unknown optimizer '%s'%s%s%s (built-ins: sgd, momentum, nesterov, adam, adamw, "
-                          "rmsprop, adagrad, adadelta; or --optimizer-lib PATH.so)",
-                          o.optimizer, s ? ", did you mean '" : "", s ? s : "", s ? "'?" : "");
-        }
-    }
+    if (st == DOB_OK) st = app_find_optimizer(o.optimizer, o.optimizer_lib, &opt);
     if (help) {
         if (app_is_root(world)) {
             run_usage(stdout);
-            if (opt) optim_help(opt, stdout);
+            if (opt) app_optim_help(opt, stdout);
         }
         return DOB_EXIT_OK;
     }
@@ -308,16 +206,8 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
         app_error(world, "missing PROBLEM (dob list shows the test problems; dob run --help the options)");
         return DOB_EXIT_USAGE;
     }
-    const dob_problem_spec *p = dob_problem_find(o.problem);
-    if (!p) {
-        const char *names[64];
-        int n = dob_problem_count();
-        for (int i = 0; i < n && i < 64; i++) names[i] = dob_problem_at(i)->name;
-        const char *s = app_suggest(o.problem, names, n);
-        app_error(world, "unknown test problem '%s'%s%s%s (dob list shows them)", o.problem,
-                  s ? ", did you mean '" : "", s ? s : "", s ? "'?" : "");
-        return DOB_EXIT_USAGE;
-    }
+    const dob_problem_spec *p = app_find_problem(world, o.problem);
+    if (!p) return DOB_EXIT_USAGE;
     if (!opt) {
         app_error(world, "missing --optimizer NAME (or --optimizer-lib PATH.so)");
         return DOB_EXIT_USAGE;
@@ -447,19 +337,13 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
         app_status_error(world, NULL);
         goto cleanup;
     }
-    if (o.sync_bn && nranks > 1) dob_net_set_sum_hook(net, hook_sum_double, &actx);
+    if (o.sync_bn && nranks > 1) dob_net_set_sum_hook(net, app_hook_sum_double, &actx);
 
-    dob_train_cfg cfg = {
-        .net = net, .loss = p->loss, .has_accuracy = p->has_accuracy, .train_eval_size = p->train_eval_size,
-        .optim = opt, .sched = sched, .batch_size = o.bs, .num_epochs = o.epochs,
-        .train_log_interval = o.log_interval, .weight_decay = p->has_l2 ? wd : 0.0, .seed = (uint64_t)o.seed,
-        .rank = dob_comm_rank(world), .nranks = nranks, .train = &train, .valid = o.valid ? &valid : NULL,
-        .test = &test, .max_steps = o.max_steps,
-        .hooks = {.ctx = &actx, .sum_float = nranks > 1 ? hook_sum_float : NULL,
-                  .sum_double = nranks > 1 ? hook_sum_double : NULL, .progress = hook_progress,
-                  .should_stop = hook_should_stop},
-    };
-    memcpy(cfg.hp, hp, sizeof hp);
+    app_trial trial = {.p = p, .opt = opt, .hp = hp, .sched = sched, .bs = o.bs, .epochs = o.epochs,
+                       .log_interval = o.log_interval, .max_steps = o.max_steps, .seed = o.seed, .wd = wd,
+                       .train = &train, .valid = o.valid ? &valid : NULL, .test = &test, .net = net};
+    dob_train_cfg cfg;
+    app_trial_cfg(&trial, &actx, 1, &cfg);
     if ((st = dob_train_check(&cfg)) != DOB_OK) {
         app_status_error(world, NULL);
         rc = DOB_EXIT_USAGE;
@@ -495,9 +379,7 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
         if (app_is_root(world)) dob_results_set_status(res, 0, DOB_TRIAL_RUNNING);
     }
 
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGUSR1, on_signal);
+    app_catch_signals();
     actx.out = &out;
     double t_train = dob_comm_wtime();
     st = dob_train(&cfg, &out);
@@ -545,7 +427,7 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
             printf("DIVERGED at step %lld (non-finite loss); curves up to epoch %lld kept\n",
                    (long long)out.diverged_step, (long long)N);
         else if (ts == DOB_TRIAL_FAILED)
-            printf("INTERRUPTED by signal %d after epoch %lld; curves kept\n", (int)stop_signal, (long long)N);
+            printf("INTERRUPTED by signal %d after epoch %lld; curves kept\n", (int)app_stop_signal, (long long)N);
         else
             printf("done\n");
         printf("  final (epoch %lld): train loss %.4f, test loss %.4f", (long long)N, out.train_losses[N],

@@ -1,0 +1,162 @@
+/* trial.c: what `dob run` and `dob sweep` share: finding the problem and optimizer by name (with "did you
+ * mean"), the trainer hooks (sums over the trial's ranks, progress lines, stop on SIGINT/SIGTERM/SIGUSR1), and
+ * the training configuration of one trial from its problem, optimizer, hyperparameters, seed and loaded data.
+ *
+ * Invariants: every rank of a trial's comm builds the same configuration and stops at the same step (the stop
+ * decision is all-reduced over the trial's comm every step). Signal handlers only set app_stop_signal.
+ *
+ * It does not: load data, open result files or print results (run.c and sweep.c do). */
+#include <math.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+
+#include "app.h"
+#include "dob/optim.h"
+
+volatile sig_atomic_t app_stop_signal = 0;
+static void on_signal(int sig) { app_stop_signal = sig; }
+
+void app_catch_signals(void) {
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGUSR1, on_signal);
+}
+
+/* ---- names ------------------------------------------------------------------------------------------------ */
+const dob_problem_spec *app_find_problem(dob_comm *world, const char *name) {
+    const dob_problem_spec *p = dob_problem_find(name);
+    if (p) return p;
+    const char *names[64];
+    int n = dob_problem_count();
+    for (int i = 0; i < n && i < 64; i++) names[i] = dob_problem_at(i)->name;
+    const char *s = app_suggest(name, names, n < 64 ? n : 64);
+    app_error(world, "unknown test problem '%s'%s%s%s (dob list shows them)", name, s ? ", did you mean '" : "",
+              s ? s : "", s ? "'?" : "");
+    return NULL;
+}
+
+dob_status app_find_optimizer(const char *name, const char *lib, const dob_optim_api **out) {
+    *out = NULL;
+    if (lib) return dob_optim_load_plugin(lib, out);
+    if (!name) return DOB_OK;
+    *out = dob_optim_find(name);
+    if (*out) return DOB_OK;
+    const char *names[32];
+    int n = dob_optim_builtin_count();
+    for (int i = 0; i < n && i < 32; i++) names[i] = dob_optim_builtin(i)->name;
+    const char *s = app_suggest(name, names, n < 32 ? n : 32);
+    return DOB_FAIL(DOB_EINVAL, "unknown optimizer '%s'%s%s%s (built-ins: sgd, momentum, nesterov, adam, adamw, "
+                    "rmsprop, adagrad, adadelta; or --optimizer-lib PATH.so)",
+                    name, s ? ", did you mean '" : "", s ? s : "", s ? "'?" : "");
+}
+
+void app_optim_help(const dob_optim_api *o, FILE *f) {
+    fprintf(f, "\nhyperparameters of %s:\n", o->name);
+    if (!o->n_hparams) fputs("  (none besides --lr)\n", f);
+    for (int i = 0; i < o->n_hparams; i++) {
+        const dob_hparam_spec *h = &o->hparams[i];
+        fprintf(f, "  --%-20s %s (default %g, range [%g, %g])\n", h->name, h->help ? h->help : "", h->def, h->lo,
+                h->hi);
+    }
+}
+
+/* ---- hooks ------------------------------------------------------------------------------------------------ */
+dob_status app_hook_sum_float(void *ctx, float *x, size_t n) {
+    return dob_comm_allreduce_float(((app_ctx *)ctx)->comm, x, n);
+}
+dob_status app_hook_sum_double(void *ctx, double *x, size_t n) {
+    return dob_comm_allreduce_double(((app_ctx *)ctx)->comm, x, n);
+}
+
+static int hook_should_stop(void *vctx) {
+    app_ctx *c = vctx;
+    int s = app_stop_signal != 0;
+    if (!s && c->poll_stop && dob_comm_rank(c->comm) == 0) s = c->poll_stop(c->poll_ctx);
+    /* every rank must stop at the same step */
+    if (dob_comm_allreduce_max_int(c->comm, &s) != DOB_OK) return 1;
+    return s;
+}
+
+static void fmt_duration(double s, char *buf, size_t n) {
+    if (!isfinite(s) || s < 0) s = 0;
+    long t = (long)(s + 0.5);
+    if (t >= 3600)
+        snprintf(buf, n, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+    else
+        snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
+}
+
+static void hook_progress(void *vctx, const dob_progress *p) {
+    app_ctx *c = vctx;
+    if (!app_is_root(c->comm)) return;
+    const dob_train_out *o = c->out;
+    if (c->print_train_iter && o && o->minibatch_train_losses) {
+        while (c->printed_minibatch < o->n_minibatch && isfinite(o->minibatch_train_losses[c->printed_minibatch])) {
+            if (c->tty) fputs("\r\033[K", stderr);
+            fprintf(stderr, "  minibatch %lld: loss %.6f\n", (long long)c->printed_minibatch,
+                    o->minibatch_train_losses[c->printed_minibatch]);
+            c->printed_minibatch++;
+        }
+    }
+    if (c->quiet) return;
+    if (p->evaluating) {
+        int64_t e = p->epoch;
+        if (c->tty) fputs("\r\033[K", stderr);
+        fprintf(stderr, "  epoch %3lld/%lld: train_eval loss %.4f", (long long)e, (long long)p->num_epochs,
+                o->train_losses[e]);
+        if (!isnan(o->train_accuracies[e])) fprintf(stderr, " acc %.4f", o->train_accuracies[e]);
+        if (!isnan(o->valid_losses[e])) {
+            fprintf(stderr, " | valid loss %.4f", o->valid_losses[e]);
+            if (!isnan(o->valid_accuracies[e])) fprintf(stderr, " acc %.4f", o->valid_accuracies[e]);
+        }
+        fprintf(stderr, " | test loss %.4f", o->test_losses[e]);
+        if (!isnan(o->test_accuracies[e])) fprintf(stderr, " acc %.4f", o->test_accuracies[e]);
+        if (e > 0 && isfinite(o->epoch_seconds[e - 1])) fprintf(stderr, "  (%.1f s)", o->epoch_seconds[e - 1]);
+        fputc('\n', stderr);
+        return;
+    }
+    char eta[32];
+    fmt_duration(p->eta_seconds, eta, sizeof eta);
+    if (c->tty) {
+        fprintf(stderr, "\r  epoch %lld/%lld  step %lld/%lld  %.1f step/s  loss %.4f  ETA %s   ",
+                (long long)p->epoch + 1, (long long)p->num_epochs, (long long)p->step, (long long)p->steps_per_epoch,
+                p->steps_per_second, p->loss, eta);
+        fflush(stderr);
+    } else {
+        double t = (double)time(NULL);
+        if (t - c->last_plain < 30.0) return;
+        c->last_plain = t;
+        fprintf(stderr, "  epoch %lld/%lld step %lld/%lld %.1f step/s loss %.4f ETA %s\n", (long long)p->epoch + 1,
+                (long long)p->num_epochs, (long long)p->step, (long long)p->steps_per_epoch, p->steps_per_second,
+                p->loss, eta);
+    }
+}
+
+/* ---- one trial -------------------------------------------------------------------------------------------- */
+void app_trial_cfg(const app_trial *t, app_ctx *ctx, int progress, dob_train_cfg *cfg) {
+    const dob_problem_spec *p = t->p;
+    int nranks = dob_comm_size(ctx->comm);
+    memset(cfg, 0, sizeof *cfg);
+    cfg->net = t->net;
+    cfg->loss = p->loss;
+    cfg->has_accuracy = p->has_accuracy;
+    cfg->train_eval_size = p->train_eval_size;
+    cfg->optim = t->opt;
+    cfg->sched = t->sched;
+    cfg->batch_size = t->bs;
+    cfg->num_epochs = t->epochs;
+    cfg->train_log_interval = t->log_interval;
+    cfg->weight_decay = p->has_l2 ? t->wd : 0.0;
+    cfg->seed = (uint64_t)t->seed;
+    cfg->rank = dob_comm_rank(ctx->comm);
+    cfg->nranks = nranks;
+    cfg->train = t->train;
+    cfg->valid = t->valid;
+    cfg->test = t->test;
+    cfg->max_steps = t->max_steps;
+    cfg->hooks = (dob_train_hooks){.ctx = ctx, .sum_float = nranks > 1 ? app_hook_sum_float : NULL,
+                                   .sum_double = nranks > 1 ? app_hook_sum_double : NULL,
+                                   .progress = progress ? hook_progress : NULL, .should_stop = hook_should_stop};
+    for (int i = 0; i < t->opt->n_hparams && i < DOB_OPTIM_MAX_HP; i++) cfg->hp[i] = t->hp[i];
+}
