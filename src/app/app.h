@@ -33,6 +33,8 @@ dob_status app_parse_double_list(const char *flag, const char *s, double *out, i
 const char *app_suggest(const char *s, const char *const *names, int n);
 
 int cmd_run(dob_comm *world, int argc, char **argv);
+int cmd_sweep(dob_comm *world, int argc, char **argv);
+int cmd_merge(dob_comm *world, int argc, char **argv);
 
 /* ---- one trial (trial.c): shared by run and sweep ------------------------------------------------------- */
 /** The last of SIGINT/SIGTERM/SIGUSR1 received (0: none); set by the handlers of app_catch_signals. */

@@ -19,6 +19,9 @@ static void usage(FILE *f) {
           "\n"
           "commands:\n"
           "  run PROBLEM --optimizer NAME --lr X [...]   train one test problem (DeepOBS protocol), write HDF5 + JSON\n"
+          "  sweep PROBLEM --optimizer NAME --lr GRID    hyperparameter x seed sweep packed on the MPI ranks, one file\n"
+          "  sweep --resume FILE.h5                      run the trials of a sweep file that did not finish\n"
+          "  merge OUT.h5 IN1.h5 IN2.h5 ...              join the slice files of one sweep (job arrays)\n"
           "  list                                        test problems with their DeepOBS defaults, and optimizers\n"
           "  export-json FILE.h5 DIR                     write DeepOBS JSON files for every finished trial\n"
           "  version                                     versions of dob, oneDNN and the CPU ISA in use\n"
@@ -101,6 +104,10 @@ int main(int argc, char **argv) {
         rc = cmd ? DOB_EXIT_OK : DOB_EXIT_USAGE;
     } else if (!strcmp(cmd, "run")) {
         rc = cmd_run(world, argc - 2, argv + 2);
+    } else if (!strcmp(cmd, "sweep")) {
+        rc = cmd_sweep(world, argc - 2, argv + 2);
+    } else if (!strcmp(cmd, "merge")) {
+        rc = cmd_merge(world, argc - 2, argv + 2);
     } else if (!strcmp(cmd, "list")) {
         rc = cmd_list(world);
     } else if (!strcmp(cmd, "export-json")) {
@@ -108,8 +115,8 @@ int main(int argc, char **argv) {
     } else if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         rc = cmd_version(world);
     } else {
-        static const char *const cmds[] = {"run", "list", "export-json", "version", "help"};
-        const char *s = app_suggest(cmd, cmds, 5);
+        static const char *const cmds[] = {"run", "sweep", "merge", "list", "export-json", "version", "help"};
+        const char *s = app_suggest(cmd, cmds, 7);
         app_error(world, "unknown command '%s'%s%s%s (dob --help lists the commands)", cmd, s ? ", did you mean '" : "",
                   s ? s : "", s ? "'?" : "");
         rc = DOB_EXIT_USAGE;
