@@ -17,7 +17,8 @@
     X(idx)         \
     X(results)     \
     X(problems)    \
-    X(trainer)
+    X(trainer)     \
+    X(sweep)
 
 #define X(name) extern CU_SuiteInfo name##_suite;
 DOB_SUITES
