@@ -244,6 +244,7 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
             last_loss = mb_loss;
             if (c->weight_decay > 0.0) dob_arena_l2_grad(r.arena, (float)c->weight_decay);
             c->optim->step(params, grads, r.state, n, lr, c->hp, gstep + 1);
+            o->steps_done = gstep + 1;
             double t5 = now();
             o->phase_seconds[DOB_PHASE_DATA] += t1 - t0;
             o->phase_seconds[DOB_PHASE_FORWARD] += t2 - t1;

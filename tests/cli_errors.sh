@@ -2,7 +2,7 @@
 # cli_errors.sh DOB: bad input gets one clear message, a non-zero exit code, and leaves no file behind.
 # Prints "N passed, M failed" and exits with the number of failures.
 set -u
-DOB=${1:?usage: cli_errors.sh path/to/dob}
+DOB=$(realpath "${1:?usage: cli_errors.sh path/to/dob}")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -61,6 +61,20 @@ if [ -f $FM/train-images-idx3-ubyte.gz ]; then
   if [ "$(cat existing.h5)" = precious ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: existing.h5 changed"; fi
   rm -f existing.h5 afile
   nofiles
+fi
+
+# not errors: a diverging run is a recorded status with exit code 0; an external optimizer plugin runs
+if [ -f $FM/train-images-idx3-ubyte.gz ]; then
+  expect 0 "DIVERGED at step" -- "$DOB" run fmnist_mlp --optimizer sgd --lr 1e6 -N 1 --max_steps 30 --output_dir "$work/div" --quiet
+  if /usr/bin/python3 -c "import h5py" 2>/dev/null; then
+    st=$(/usr/bin/python3 -c "import h5py,glob; print(int(h5py.File(glob.glob('$work/div/*.h5')[0])['trials/0/status'][()]))")
+    if [ "$st" = 3 ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: diverged status is $st, expected 3"; fi
+  fi
+  PLUGIN=$(dirname "$DOB")/tests/libdob_plugin_sign_sgd.so
+  if [ -f "$PLUGIN" ]; then
+    expect 0 "sign_sgd .*done" -- "$DOB" run fmnist_logreg --optimizer-lib "$PLUGIN" --lr 1e-3 -N 1 --max_steps 20 --no_logs
+    expect nz "plugin|shared object|not" -- "$DOB" run fmnist_logreg --optimizer-lib "$work/nonexistent.so" --lr 1e-3 -N 1
+  fi
 fi
 echo "$pass passed, $fail failed"
 exit $fail

@@ -3,7 +3,7 @@
 # few epochs; checks that the test accuracy rises above 85 %, that the losses fall, that h5py reads the result
 # file and that the DeepOBS JSON export exists with the right keys. Prints "N passed, M failed".
 set -u
-DOB=${1:?usage: e2e_fmnist.sh path/to/dob [epochs]}
+DOB=$(realpath "${1:?usage: e2e_fmnist.sh path/to/dob [epochs]}")
 EPOCHS=${2:-3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -76,6 +76,7 @@ typedef struct dob_train_out {
     double *epoch_seconds;             /* wall time of each evaluation + training epoch */
     double phase_seconds[DOB_N_PHASES];
     int epochs_done;
+    int64_t steps_done;                /* training steps taken */
     dob_train_status status;
     int64_t diverged_step;             /* global step at which the loss became non-finite, -1 if never */
 } dob_train_out;
