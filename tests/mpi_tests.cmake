@@ -8,3 +8,16 @@ foreach(np 1 2 4)
            ${MPIEXEC_PREFLAGS} $<TARGET_FILE:dob_mpi_dp_test> ${MPIEXEC_POSTFLAGS})
   set_tests_properties(mpi_dp_np${np} PROPERTIES LABELS mpi TIMEOUT 600 ENVIRONMENT "${DOB_MPI_ENV}")
 endforeach()
+# dob sweep end to end (tests/mpi/sweep_test.sh, checks through /usr/bin/python3 + h5py): a 12-trial sweep on
+# 3 ranks; the same killed with kill -9 and resumed; Slurm job-array slices 0..2 merged vs the single run; bad
+# input. Real Fashion-MNIST, OMP_NUM_THREADS=1 so curves can be compared bitwise; ~45 s in all on 2 cores.
+execute_process(COMMAND /usr/bin/python3 -c "import h5py" RESULT_VARIABLE DOB_SWEEP_H5PY_RC OUTPUT_QUIET ERROR_QUIET)
+if(DOB_SWEEP_H5PY_RC STREQUAL "0")
+  foreach(case basic resume array errors)
+    add_test(NAME mpi_sweep_${case} COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/mpi/sweep_test.sh $<TARGET_FILE:dob>
+             ${MPIEXEC_EXECUTABLE} ${case})
+    set_tests_properties(mpi_sweep_${case} PROPERTIES LABELS mpi TIMEOUT 300 ENVIRONMENT "${DOB_MPI_ENV}")
+  endforeach()
+else()
+  message(STATUS "h5py not found for /usr/bin/python3: the mpi_sweep_* tests are not registered")
+endif()

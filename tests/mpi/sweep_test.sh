@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# sweep_test.sh DOB MPIEXEC CASE: `dob sweep` end to end under mpiexec on real Fashion-MNIST (fmnist_logreg,
+# 12 short trials: --lr log:1e-3:1:4 x --seeds 42:44), checked with /usr/bin/python3 + h5py. CASE is one of
+#   basic   3 ranks write one file with all 12 trials done, in the documented order, each equal (bitwise) to a
+#           separate `dob run` of the same setting; run_count 1; export-json gives 12 DeepOBS JSON files.
+#   resume  the sweep is killed (kill -9 of mpirun) once some but not all trials are done, then resumed: all 12
+#           done, the trials done before the kill untouched (run_count 1, same curves), each other trial run once
+#           more by the resume, none twice.
+#   array   SLURM_ARRAY_TASK_ID=0..2 / COUNT=3 slices (2 ranks each) merged with `dob merge` equal the single
+#           3-rank run: same trial ids, hyperparameters, seeds, statuses and curves; a missing slice merges too.
+#   errors  bad grids and seeds, --ranks-per-trial not dividing the ranks, --resume of a missing or non-sweep
+#           file, conflicting flags: one clear message, non-zero exit, and no file left behind.
+# Prints "N passed, M failed" and exits with the number of failures. Needs OMPI_ALLOW_RUN_AS_ROOT* when root and
+# oversubscription allowed (CTest sets both) and OMP_NUM_THREADS=1 (bitwise comparisons at a fixed thread count).
+set -u
+DOB=${1:?usage: sweep_test.sh DOB MPIEXEC basic|resume|array|errors}
+MPIEXEC=${2:?usage: sweep_test.sh DOB MPIEXEC CASE}
+CASE=${3:?usage: sweep_test.sh DOB MPIEXEC CASE}
+PY=/usr/bin/python3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 1
+unset SLURM_ARRAY_TASK_ID SLURM_ARRAY_TASK_COUNT SLURM_ARRAY_TASK_MIN
+if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+  echo "Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist): cannot run"; exit 1
+fi
+MPI=("$MPIEXEC" --bind-to none)
+GRID=(fmnist_logreg --optimizer momentum --lr log:1e-3:1:4 --seeds 42:44 -N 1)
+pass=0; fail=0
+ok() { pass=$((pass+1)); }
+bad() { fail=$((fail+1)); printf 'FAIL: %s\n' "$*"; }
+finish() { echo "$pass passed, $fail failed"; exit "$fail"; }
+
+# expect CODE REGEX -- command...: exit code CODE ("nz" = non-zero) and output matching REGEX
+expect() {
+  local code=$1 re=$2; shift 3
+  local out rc
+  out=$("$@" 2>&1); rc=$?
+  if { [ "$code" = nz ] && [ $rc -ne 0 ]; } || [ "$code" = "$rc" ]; then
+    if printf '%s' "$out" | grep -Eq -- "$re"; then ok; return; fi
+  fi
+  bad "$*: expected exit $code and /$re/, got exit $rc:"; printf '%s\n' "$out" | tail -8
+}
+
+# python check: prints "N passed, M failed" as its last line; adds its counts to ours
+pycheck() {
+  local out
+  out=$("$PY" - "$@" 2>&1); printf '%s\n' "$out" | grep -v ' passed, '
+  local p f
+  p=$(printf '%s\n' "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p' | tail -1)
+  f=$(printf '%s\n' "$out" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p' | tail -1)
+  if [ -z "$p" ]; then bad "python check crashed"; return; fi
+  pass=$((pass+p)); fail=$((fail+f))
+}
+
+PYLIB='
+import sys, math, h5py, numpy as np
+passed = failed = 0
+def check(cond, what):
+    global passed, failed
+    if cond: passed += 1
+    else:
+        failed += 1; print("FAIL:", what)
+def trials(path):
+    with h5py.File(path, "r") as f:
+        out = {}
+        for k in f["trials"]:
+            t = f["trials"][k]
+            d = {n: t[n][()] for n in t}
+            out[int(d["trial_id"])] = d
+        return out, dict(f["meta"].attrs)
+def same_curves(a, b):
+    for n in ["train_losses", "test_losses", "train_accuracies", "test_accuracies", "minibatch_train_losses"]:
+        if not np.array_equal(a[n], b[n], equal_nan=True): return False
+    return True
+def done_ids(path):
+    with h5py.File(path, "r") as f:
+        return sorted(int(f["trials"][k]["trial_id"][()]) for k in f["trials"] if int(f["trials"][k]["status"][()]) == 2)
+'
+
+case "$CASE" in
+basic)
+  expect 0 "12 trials: 12 done" -- "${MPI[@]}" -n 3 "$DOB" sweep "${GRID[@]}" --max_steps 20 --out s.h5
+  # trial 4 = lr 1e-2, seed 43 (seeds innermost) and trial 11 = lr 1, seed 44 as separate runs
+  expect 0 "done" -- "$DOB" run fmnist_logreg --optimizer momentum --lr 0.01 --random_seed 43 -N 1 --max_steps 20 \
+    --out r4.h5 --no_json --quiet
+  expect 0 "done" -- "$DOB" run fmnist_logreg --optimizer momentum --lr 1 --random_seed 44 -N 1 --max_steps 20 \
+    --out r11.h5 --no_json --quiet
+  expect 0 "wrote 12 JSON files" -- "$DOB" export-json s.h5 json
+  pycheck s.h5 r4.h5 r11.h5 <<PYEOF
+$PYLIB
+tr, meta = trials(sys.argv[1])
+check(sorted(tr) == list(range(12)), "trial ids 0..11, found %s" % sorted(tr))
+check(meta["n_trials"] == 12 and meta["n_trials_total"] == 12, "meta n_trials 12")
+check(list(meta["hyperparameter_names"]) == ["learning_rate", "momentum"], "hyperparameter names")
+lrs = [1e-3, 1e-2, 1e-1, 1.0]
+for i in range(12):
+    t = tr.get(i)
+    if t is None: continue
+    check(int(t["status"]) == 2, "trial %d done, status %d" % (i, int(t["status"])))
+    check(int(t["run_count"]) == 1, "trial %d run once, run_count %d" % (i, int(t["run_count"])))
+    check(abs(t["hyperparameters"][0] - lrs[i // 3]) <= 1e-15 * lrs[i // 3] and t["hyperparameters"][1] == 0.9,
+          "trial %d hyperparameters %s" % (i, t["hyperparameters"]))
+    check(int(t["random_seed"]) == 42 + i % 3, "trial %d seed %d" % (i, int(t["random_seed"])))
+    check(math.isfinite(t["test_losses"][1]) and int(t["epochs_done"]) == 1, "trial %d final test loss" % i)
+for k, path in [(4, sys.argv[2]), (11, sys.argv[3])]:
+    with h5py.File(path, "r") as f:
+        d = {n: f["trials/0"][n][()] for n in f["trials/0"]}
+    check(same_curves(tr[k], d), "trial %d equals dob run of the same setting (bitwise)" % k)
+print("%d passed, %d failed" % (passed, failed))
+PYEOF
+  n=$(find json -name 'random_seed__*.json' | wc -l)
+  [ "$n" = 12 ] && ok || bad "export-json: expected 12 JSON files, found $n"
+  ;;
+
+resume)
+  # long enough trials (one epoch, ~1 s) that the poll below sees a partly done sweep
+  "${MPI[@]}" -n 3 "$DOB" sweep "${GRID[@]}" --out k.h5 > first.log 2>&1 &
+  mpid=$!
+  # wait for the third finished trial (the progress lines; the file is read after the kill)
+  for i in $(seq 1 1200); do
+    sleep 0.05
+    [ "$(grep -c '\] trial [0-9]* done' first.log)" -ge 3 ] && break
+  done
+  sleep 0.4 # into the next trials (about 1 s each), so that some are "running" when killed
+  # kill -9 mpirun and its ranks at once (a crashed node): mpirun alone would let each rank run on until its
+  # next progress line hits the closed pipe, i.e. always between two trials
+  ranks=$(pgrep -P "$mpid" | tr '\n' ' ')
+  [ -n "$ranks" ] && ok || bad "no rank processes found under mpirun $mpid"
+  kill -9 "$mpid" $ranks 2>/dev/null
+  wait "$mpid" 2>/dev/null
+  for i in $(seq 1 50); do
+    alive=""; for p in $ranks; do kill -0 "$p" 2>/dev/null && alive="$alive $p"; done
+    [ -z "$alive" ] && break; sleep 0.1
+  done
+  [ -z "$alive" ] && ok || bad "ranks $alive survived kill -9"
+  cp k.h5 killed.h5
+  "$PY" -c "
+import h5py
+with h5py.File('killed.h5', 'r') as f:
+    print('statuses after kill -9:', [int(f['trials'][str(i)]['status'][()]) for i in range(12)])"
+  expect 0 "12 trials: 12 done" -- "${MPI[@]}" -n 3 "$DOB" sweep --resume k.h5
+  # a second resume of the finished file has nothing to do
+  "${MPI[@]}" -n 1 "$DOB" sweep --resume k.h5 > again.log 2>&1
+  pycheck killed.h5 k.h5 <<PYEOF
+$PYLIB
+before, _ = trials(sys.argv[1])
+after, _ = trials(sys.argv[2])
+done_before = [i for i in before if int(before[i]["status"]) == 2]
+print("done before the kill: %s" % done_before)
+check(0 < len(done_before) < 12, "the kill came midway: %d of 12 done before it" % len(done_before))
+check(sorted(after) == list(range(12)), "12 trials after resume")
+for i in range(12):
+    a = after[i]
+    check(int(a["status"]) == 2, "trial %d done after resume (status %d)" % (i, int(a["status"])))
+    if i in done_before:
+        check(int(a["run_count"]) == 1, "trial %d done before the kill was not rerun (run_count %d)" % (i, int(a["run_count"])))
+        check(same_curves(a, before[i]), "trial %d curves unchanged by the resume" % i)
+    else:
+        want = int(before[i]["run_count"]) + 1
+        check(int(a["run_count"]) == want, "trial %d run exactly once more by the resume: run_count %d, expected %d"
+              % (i, int(a["run_count"]), want))
+print("%d passed, %d failed" % (passed, failed))
+PYEOF
+  grep -q "0 trials to run" again.log && ok || { bad "a second resume of a finished sweep runs nothing"; cat again.log; }
+  ;;
+
+array)
+  expect 0 "12 trials: 12 done" -- "${MPI[@]}" -n 3 "$DOB" sweep "${GRID[@]}" --max_steps 20 --out single.h5
+  for id in 0 1 2; do
+    expect 0 "job-array slice $id of 3" -- env SLURM_ARRAY_TASK_ID=$id SLURM_ARRAY_TASK_COUNT=3 \
+      "${MPI[@]}" -n 2 "$DOB" sweep "${GRID[@]}" --max_steps 20 --out arr.h5
+  done
+  expect 0 "merged 3 files into merged.h5: 12 trials, 12 finished" -- \
+    "$DOB" merge merged.h5 arr.slice2.h5 arr.slice0.h5 arr.slice1.h5
+  expect 0 "8 trials, 8 finished" -- "$DOB" merge partial.h5 arr.slice0.h5 arr.slice2.h5
+  expect 1 "already exists" -- "$DOB" merge merged.h5 arr.slice0.h5
+  # overlapping inputs of one sweep with identical results merge; another grid is refused
+  expect 0 "12 trials, 12 finished" -- "$DOB" merge overlap.h5 arr.slice0.h5 single.h5
+  expect 0 "1 trials: 1 done" -- "$DOB" sweep fmnist_logreg --optimizer momentum --lr 0.5,0.6,0.7,0.8 \
+    --seeds 42:44 -N 1 --max_steps 20 --trials 0:0 --out other.h5 --quiet
+  expect 1 "'arr.slice0.h5' and 'other.h5' are not slices of the same sweep: grid \(sweep_spec\) differs" -- \
+    "$DOB" merge bad.h5 arr.slice0.h5 other.h5
+  [ ! -e bad.h5 ] && ok || bad "a refused merge left bad.h5"
+  pycheck single.h5 merged.h5 arr.slice0.h5 arr.slice1.h5 arr.slice2.h5 partial.h5 <<PYEOF
+$PYLIB
+single, _ = trials(sys.argv[1])
+merged, mm = trials(sys.argv[2])
+check(sorted(merged) == sorted(single) == list(range(12)), "same 12 trial ids")
+for i in range(12):
+    a, b = single[i], merged[i]
+    check(np.array_equal(a["hyperparameters"], b["hyperparameters"]) and int(a["random_seed"]) == int(b["random_seed"]),
+          "trial %d same hyperparameters and seed" % i)
+    check(int(b["status"]) == 2, "trial %d done in the merged file" % i)
+    check(same_curves(a, b), "trial %d same curves as the single run (bitwise)" % i)
+check(mm["slice_id"] == -1, "merged file is not a slice")
+for s, ids in [(3, range(0, 4)), (4, range(4, 8)), (5, range(8, 12))]:
+    t, m = trials(sys.argv[s])
+    check(sorted(t) == list(ids) and m["slice_id"] == s - 3 and m["slice_count"] == 3,
+          "slice %d holds trials %s, found %s" % (s - 3, list(ids), sorted(t)))
+p, _ = trials(sys.argv[6])
+check(sorted(p) == [0, 1, 2, 3, 8, 9, 10, 11], "partial merge holds slices 0 and 2")
+print("%d passed, %d failed" % (passed, failed))
+PYEOF
+  ;;
+
+errors)
+  S=("$DOB" sweep fmnist_logreg --optimizer momentum)
+  expect 2 "--lr 'log:1e-3:1': expected log:LO:HI:N" -- "${S[@]}" --lr log:1e-3:1 --out e.h5
+  expect 2 "--lr 'log:0:1:4': a log grid needs 0 < LO" -- "${S[@]}" --lr log:0:1:4 --out e.h5
+  expect 2 "expected LO < HI" -- "${S[@]}" --lr lin:1:0.5:3 --out e.h5
+  expect 2 "--momentum '0.9,x': expected a finite number, found 'x'" -- "${S[@]}" --lr 0.1 --momentum 0.9,x --out e.h5
+  expect 2 "expected distinct values, found 0.9 twice" -- "${S[@]}" --lr 0.1 --momentum 0.9,0.9 --out e.h5
+  expect 2 "--momentum.*momentum" -- "${S[@]}" --lr 0.1 --momentum 0.9,1.5 --out e.h5
+  expect 2 "--seeds '5:3': expected 0 <= A <= B" -- "${S[@]}" --lr 0.1 --seeds 5:3 --out e.h5
+  expect 2 "unknown option '--momentun' for optimizer momentum, did you mean '--momentum'" -- \
+    "${S[@]}" --lr 0.1 --momentun 0.9 --out e.h5
+  expect 2 "missing --out" -- "${S[@]}" --lr 0.1
+  expect 2 "missing --lr" -- "${S[@]}" --out e.h5
+  expect 2 "--trials '0:12': expected trial ids 0 <= A <= B <= 11" -- "${S[@]}" --lr log:1e-3:1:4 --seeds 42:44 \
+    --trials 0:12 --out e.h5
+  expect 2 "SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN in \[0, 3\), found 3" -- env SLURM_ARRAY_TASK_ID=3 \
+    SLURM_ARRAY_TASK_COUNT=3 "${S[@]}" --lr 0.1 --out e.h5
+  expect nz "--ranks-per-trial 2 must divide the number of ranks 3" -- "${MPI[@]}" -n 3 "${S[@]}" --lr 0.1 \
+    --ranks-per-trial 2 --out e.h5
+  expect 1 "cannot resume: sweep file 'nope.h5': No such file" -- "$DOB" sweep --resume nope.h5
+  expect 2 "--resume takes the problem" -- "$DOB" sweep --resume nope.h5 --lr 0.1
+  printf 'not hdf5' > text.h5
+  expect 1 "is not an HDF5 file" -- "$DOB" sweep --resume text.h5
+  expect 0 "done" -- "$DOB" run fmnist_logreg --optimizer sgd --lr 0.1 -N 1 --max_steps 2 --out run.h5 --no_json --quiet
+  expect 1 "not a sweep file" -- "$DOB" sweep --resume run.h5
+  expect 1 "not a sweep file" -- "$DOB" merge m.h5 run.h5
+  expect 1 "data_dir|nonexistent" -- "${S[@]}" --lr 0.1 --out e.h5 --data_dir "$work/nonexistent"
+  printf 'precious' > exists.h5
+  expect 1 "already exists; refusing to overwrite" -- "${S[@]}" --lr 0.1 --out exists.h5
+  [ "$(cat exists.h5)" = precious ] && ok || bad "existing file changed"
+  left=$(find . -type f \( -name '*.h5' -o -name '*.tmp-*' \) ! -name text.h5 ! -name run.h5 ! -name exists.h5 | head)
+  [ -z "$left" ] && ok || bad "files left behind: $left"
+  ;;
+*) echo "unknown case '$CASE'"; exit 2 ;;
+esac
+finish
