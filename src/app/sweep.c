@@ -101,7 +101,8 @@ static dob_status parse(int argc, char **argv, sweep_opts *o, int *help) {
     for (int i = 0; i < argc; i++) {
         char *a = argv[i], *val = NULL, name[128];
         if (a[0] != '-') {
-            if (o->problem) return DOB_FAIL(DOB_EINVAL, "unexpected argument '%s' (the problem is '%s')", a, o->problem);
+            if (o->problem)
+                return DOB_FAIL(DOB_EINVAL, "unexpected argument '%s' (the problem is '%s')", a, o->problem);
             o->problem = a;
             continue;
         }
@@ -398,13 +399,24 @@ static void print_summary(const char *path, int quiet) {
            d.n_trials, counts[DOB_TRIAL_DONE], counts[DOB_TRIAL_DIVERGED], counts[DOB_TRIAL_FAILED],
            counts[DOB_TRIAL_RUNNING], counts[DOB_TRIAL_PENDING]);
     int show = quiet ? 1 : 10;
+    int varies[DOB_OPTIM_MAX_HP + 1] = {1};
+    for (int k = 1; k < nh && k <= DOB_OPTIM_MAX_HP; k++)
+        for (int i = 1; i < d.n_trials && !varies[k]; i++)
+            varies[k] = d.hp[(size_t)i * (size_t)nh + (size_t)k] != d.hp[k];
     if (set && ns > 0 && set[0].n_done > 0) {
-        printf("  settings by mean final test %s over done seeds (DeepOBS get_best_run, final):\n",
+        printf("  settings by mean final test %s over done seeds (DeepOBS get_best_run, final)",
                d.has_accuracy ? "accuracy" : "loss");
+        for (int k = 1, first = 1; k < nh && k <= DOB_OPTIM_MAX_HP; k++)
+            if (!varies[k]) {
+                printf("%s %s %.4g", first ? "; fixed:" : ",", d.hp_names[k], d.hp[k]);
+                first = 0;
+            }
+        printf(":\n");
         for (int r = 0; r < ns && r < show; r++) {
             const double *h = d.hp + (size_t)set[r].first * (size_t)nh;
             printf("  %s", r == 0 ? "best" : "    ");
-            for (int k = 0; k < nh; k++) printf(" %s %.4g", k ? d.hp_names[k] : "lr", h[k]);
+            for (int k = 0; k < nh && k <= DOB_OPTIM_MAX_HP; k++)
+                if (varies[k]) printf(" %s %.4g", k ? d.hp_names[k] : "lr", h[k]);
             if (set[r].n_done == 0) {
                 printf("   no seed done (%d diverged)\n", set[r].n_div);
                 continue;
@@ -668,6 +680,9 @@ int cmd_sweep(dob_comm *world, int argc, char **argv) {
         if (app_is_root(world)) fputs("(dob sweep --help lists the options)\n", stderr);
         return DOB_EXIT_USAGE;
     }
+    /* from here on a signal (Slurm's --signal, scancel) never kills a rank half-way through the collective file
+     * creation: it is noted and the trial loop stops at once, leaving a complete file to --resume */
+    app_catch_signals();
     s.world = world;
     s.quiet = o.quiet;
     const int nranks = dob_comm_size(world);
@@ -781,6 +796,7 @@ int cmd_sweep(dob_comm *world, int argc, char **argv) {
     }
 
     /* the result file: created collectively at its final path, or reopened */
+    double t_file = dob_comm_wtime();
     if (o.resume) {
         st = dob_results_open(path, world, &s.res);
     } else {
@@ -805,12 +821,14 @@ int cmd_sweep(dob_comm *world, int argc, char **argv) {
         app_status_error(world, NULL);
         goto cleanup;
     }
+    if (app_is_root(world) && !o.quiet && !o.resume)
+        fprintf(stderr, "dob: created %s with %d pending trial%s (%.1f s)\n", path, s.n_trials,
+                s.n_trials == 1 ? "" : "s", dob_comm_wtime() - t_file);
     if ((st = dob_counter_create(world, N_SLOTS, &s.ctr)) != DOB_OK) {
         app_status_error(world, NULL);
         goto cleanup;
     }
 
-    app_catch_signals();
     double t_sweep = dob_comm_wtime();
     st = trial_loop(&s);
     if (st != DOB_OK) {
