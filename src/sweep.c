@@ -256,7 +256,8 @@ dob_status dob_sweep_expand(int n_grids, const dob_grid *grids, const int64_t *s
         if (settings * n_seeds > DOB_SWEEP_MAX_TRIALS) break;
     }
     if (settings * n_seeds > DOB_SWEEP_MAX_TRIALS)
-        return DOB_FAIL(DOB_EINVAL, "sweep: expected at most %d trials, the grids and seeds give more", DOB_SWEEP_MAX_TRIALS);
+        return DOB_FAIL(DOB_EINVAL, "sweep: expected at most %d trials, the grids and seeds give more",
+                        DOB_SWEEP_MAX_TRIALS);
     int64_t T = settings * n_seeds;
     size_t nh = n_grids > 0 ? (size_t)n_grids : 1;
     double *h = malloc(sizeof(double) * (size_t)T * nh);

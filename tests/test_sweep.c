@@ -106,7 +106,8 @@ static void test_grid_errors(void) {
                     "expected log:LO:HI:N (N values from LO to HI), found 3 fields");
     TC_ASSERT_FAILS(dob_grid_parse("--lr", "log:1e-3:1:4:5", &g), DOB_EINVAL, "found 5 fields");
     TC_ASSERT_FAILS(dob_grid_parse("--lr", "log:1:2:3:4:5", &g), DOB_EINVAL, "found more than 4 fields");
-    TC_ASSERT_FAILS(dob_grid_parse("--lr", "log:1e-3:1:1", &g), DOB_EINVAL, "expected N in [2, 100000] values, found 1");
+    TC_ASSERT_FAILS(dob_grid_parse("--lr", "log:1e-3:1:1", &g), DOB_EINVAL,
+                    "expected N in [2, 100000] values, found 1");
     TC_ASSERT_FAILS(dob_grid_parse("--lr", "log:1e-3:1:2.5", &g), DOB_EINVAL, "expected an integer, found '2.5'");
     TC_ASSERT_FAILS(dob_grid_parse("--momentum", "lin:a:1:3", &g), DOB_EINVAL,
                     "--momentum 'lin:a:1:3': expected a finite number, found 'a'");

@@ -73,9 +73,6 @@ def same_curves(a, b):
     for n in ["train_losses", "test_losses", "train_accuracies", "test_accuracies", "minibatch_train_losses"]:
         if not np.array_equal(a[n], b[n], equal_nan=True): return False
     return True
-def done_ids(path):
-    with h5py.File(path, "r") as f:
-        return sorted(int(f["trials"][k]["trial_id"][()]) for k in f["trials"] if int(f["trials"][k]["status"][()]) == 2)
 '
 
 case "$CASE" in
@@ -154,7 +151,8 @@ for i in range(12):
     a = after[i]
     check(int(a["status"]) == 2, "trial %d done after resume (status %d)" % (i, int(a["status"])))
     if i in done_before:
-        check(int(a["run_count"]) == 1, "trial %d done before the kill was not rerun (run_count %d)" % (i, int(a["run_count"])))
+        check(int(a["run_count"]) == 1,
+              "trial %d done before the kill was not rerun (run_count %d)" % (i, int(a["run_count"])))
         check(same_curves(a, before[i]), "trial %d curves unchanged by the resume" % i)
     else:
         want = int(before[i]["run_count"]) + 1
@@ -162,7 +160,8 @@ for i in range(12):
               % (i, int(a["run_count"]), want))
 print("%d passed, %d failed" % (passed, failed))
 PYEOF
-  grep -q "0 trials to run" again.log && ok || { bad "a second resume of a finished sweep runs nothing"; cat again.log; }
+  if grep -q "0 trials to run" again.log; then ok
+  else bad "a second resume of a finished sweep must run nothing"; cat again.log; fi
   ;;
 
 array)
