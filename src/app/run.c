@@ -435,7 +435,7 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
         if (p->has_accuracy)
             printf(", train acc %.2f%%, test acc %.2f%%", 100 * out.train_accuracies[N], 100 * out.test_accuracies[N]);
         if (o.valid) printf(", valid loss %.4f", out.valid_losses[N]);
-        int64_t steps = out.steps_per_epoch * (int64_t)out.epochs_done;
+        int64_t steps = out.steps_done;
         printf("\n  %.1f s training, %.1f steps/s (forward %.1f s, backward %.1f s, allreduce %.1f s, optimizer %.1f s,"
                " data %.1f s)\n",
                secs, secs > 0 ? (double)steps / secs : 0.0, out.phase_seconds[0], out.phase_seconds[1],
