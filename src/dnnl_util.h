@@ -24,6 +24,16 @@ dnnl_status_t dob_md_plain(dnnl_memory_desc_t *md, int ndim, const int64_t *dims
 /** Plain tag for ndim (dnnl_a .. dnnl_abcde). */
 dnnl_format_tag_t dob_tag_plain(int ndim);
 
+/* ---- layout propagation between layers (net.c) ---- */
+/** 1 if l->out may take a blocked layout: propagation on, not the net output, exactly one reader, which reads
+ *  it as its only input and whose ops set in_blocked. */
+int dob_net_out_can_block(const dob_layer *l);
+/** At build, before the reader builds: record that l->out's data and diff are in layout md. Accepted (returns 1)
+ *  only if dob_net_out_can_block, md is not plain and has no padding (size == count floats); else 0 = plain. */
+int dob_net_set_out_md(dob_layer *l, const dnnl_memory_desc_t *md);
+/** The layout of l->in[i] (data and diff; in_diff[i] must be written in it too), or NULL when plain. */
+const dnnl_memory_desc_t *dob_net_in_md(const dob_layer *l, int i);
+
 /** A user buffer plus, when the primitive wants another layout, a private buffer and the reorder between. */
 typedef struct dob_mem {
     dnnl_memory_t user;    /* wraps the plain user pointer (handle set per call) */

@@ -3,6 +3,11 @@
  * Invariants: layers are stored in the order they were added, which is a topological order (a layer can only
  * read tensors that exist). Tensor 0 is the net input and has no diff. A tensor with k > 1 readers gets k private
  * diff buffers, summed into its own diff before its producer's backward (so every backward can overwrite).
+ * Layout propagation: a tensor with exactly one reader whose ops set in_blocked, and which is not the net output,
+ * may hold its data AND diff in a oneDNN layout its producer chose at build (dob_net_set_out_md), so conv -> pool
+ * -> conv chains exchange blocked nChw8c buffers without reorders. Only layouts without padding (byte size ==
+ * count floats) are accepted, so buffer sizes never change. Everything else stays plain; dob_net_read_plain gives
+ * the plain values of any tensor.
  * Does not: compute losses (see layers/losses.c) or update parameters (optimizers; the trainer). */
 #include "dob/layer.h"
 #include "dnnl_util.h"
@@ -16,6 +21,8 @@ typedef struct tensor_meta {
     int producer;      /* layer index, -1 for the input */
     int n_readers;
     int alias;         /* produced by an alias layer: data/diff borrowed */
+    int blocked;       /* data and diff are in layout md (set by the producer at build), not plain */
+    dnnl_memory_desc_t md;
 } tensor_meta;
 
 struct dob_net {
@@ -34,6 +41,7 @@ struct dob_net {
     dob_sum_hook sum_hook;
     void *sum_ctx;
     int input_grad;    /* give the input tensor a diff (tests, input-gradient tools) */
+    int no_propagation; /* keep every tensor plain (dob_net_set_layout_propagation(net, 0)) */
 };
 
 dnnl_engine_t dob_net_engine(const dob_net *net) { return net->eng; }
@@ -97,6 +105,7 @@ static void unbuild(dob_net *net) {
         if (l->priv) memset(l->priv, 0, l->ops->priv_size);
     }
     free_bufs(net);
+    for (int i = 0; i < net->n_tensors; i++) net->tensors[i]->blocked = 0;
     net->batch = 0;
 }
 
@@ -316,7 +325,9 @@ dob_tensor *dob_net_tensor(dob_net *net, int id) {
 dob_tensor *dob_net_input_tensor(dob_net *net) { return &net->tensors[0]->t; }
 dob_tensor *dob_net_output(dob_net *net) { return &net->tensors[net->output]->t; }
 void dob_net_set_output(dob_net *net, int id) {
-    if (id >= 0 && id < net->n_tensors) net->output = id;
+    if (id < 0 || id >= net->n_tensors || id == net->output) return;
+    net->output = id;
+    if (net->tensors[id]->blocked) unbuild(net); /* the output must be plain: re-plan at the next build */
 }
 int dob_net_layer_count(const dob_net *net) { return net->n_layers; }
 dob_layer *dob_net_layer(dob_net *net, int i) { return (i >= 0 && i < net->n_layers) ? net->layers[i] : NULL; }
@@ -325,6 +336,78 @@ void dob_net_set_input_grad(dob_net *net, int on) {
     unbuild(net); /* buffers change: rebuild at the next dob_net_build */
 }
 int64_t dob_net_batch(const dob_net *net) { return net->batch; }
+void dob_net_set_layout_propagation(dob_net *net, int on) {
+    net->no_propagation = !on;
+    unbuild(net); /* layouts change: re-plan at the next build */
+}
+
+int dob_net_out_can_block(const dob_layer *l) {
+    const dob_net *net = l->net;
+    const tensor_meta *m = (const tensor_meta *)l->out; /* t is the first member */
+    if (net->no_propagation || m->n_readers != 1 || m->alias || l->ops->alias ||
+        l->out == &net->tensors[net->output]->t)
+        return 0;
+    for (int i = l->index + 1; i < net->n_layers; i++) {
+        const dob_layer *r = net->layers[i];
+        for (int j = 0; j < r->n_in; j++)
+            if (r->in[j] == l->out) return j == 0 && r->n_in == 1 && r->ops->in_blocked;
+    }
+    return 0;
+}
+
+int dob_net_set_out_md(dob_layer *l, const dnnl_memory_desc_t *md) {
+    tensor_meta *m = (tensor_meta *)l->out;
+    dnnl_memory_desc_t plain;
+    if (!dob_net_out_can_block(l) || dnnl_memory_desc_get_size(md) != m->t.count * sizeof(float) ||
+        dob_md_plain(&plain, m->t.ndim, m->t.dims) != dnnl_success || dnnl_memory_desc_equal(md, &plain))
+        return 0;
+    m->md = *md;
+    m->blocked = 1;
+    return 1;
+}
+
+const dnnl_memory_desc_t *dob_net_in_md(const dob_layer *l, int i) {
+    const tensor_meta *m = (const tensor_meta *)l->in[i];
+    return m->blocked ? &m->md : NULL;
+}
+
+dob_status dob_net_read_plain(dob_net *net, int id, float *data, float *diff) {
+    dob_status st = DOB_OK;
+    if (id < 0 || id >= net->n_tensors)
+        return DOB_FAIL(DOB_EINVAL, "net: tensor %d does not exist (expected 0..%d)", id, net->n_tensors - 1);
+    tensor_meta *m = net->tensors[id];
+    if (!net->batch) return DOB_FAIL(DOB_EINVAL, "net: read of tensor %d before build", id);
+    float *to[2] = {data, diff};
+    const float *from[2] = {m->t.data, m->t.diff};
+    dnnl_memory_desc_t plain;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_primitive_t r = NULL;
+    dnnl_memory_t a = NULL, b = NULL;
+    if (m->blocked) {
+        DOB_DNNL(dob_md_plain(&plain, m->t.ndim, m->t.dims));
+        DOB_DNNL(dnnl_reorder_primitive_desc_create(&pd, &m->md, net->eng, &plain, net->eng, NULL));
+        DOB_DNNL(dnnl_primitive_create(&r, pd));
+        DOB_DNNL(dnnl_memory_create(&a, &m->md, net->eng, DNNL_MEMORY_NONE));
+        DOB_DNNL(dnnl_memory_create(&b, &plain, net->eng, DNNL_MEMORY_NONE));
+    }
+    for (int k = 0; k < 2; k++) {
+        if (!to[k] || !from[k]) continue;
+        if (!m->blocked) {
+            memcpy(to[k], from[k], m->t.count * sizeof(float));
+            continue;
+        }
+        DOB_DNNL(dnnl_memory_set_data_handle_v2(a, (void *)from[k], net->stream));
+        DOB_DNNL(dnnl_memory_set_data_handle_v2(b, to[k], net->stream));
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, a}, {DNNL_ARG_TO, b}};
+        DOB_DNNL(dnnl_primitive_execute(r, net->stream, 2, args));
+    }
+fail:
+    if (a) dnnl_memory_destroy(a);
+    if (b) dnnl_memory_destroy(b);
+    if (r) dnnl_primitive_destroy(r);
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    return st;
+}
 void dob_net_set_context(dob_net *net, dob_net_ctx ctx) { net->ctx = ctx; }
 const dob_net_ctx *dob_net_context(const dob_net *net) { return &net->ctx; }
 void dob_net_set_sum_hook(dob_net *net, dob_sum_hook fn, void *ctx) {

@@ -3,7 +3,7 @@
  * strides 1 and 2, SAME and VALID, odd and even kernels, bias on/off, fused ReLU on/off, IC 1 and > 1, channel
  * counts that are and are not multiples of oneDNN's block of 16); finite differences; overwrite semantics;
  * hand-computed TF padding values; a conv reading the net input (no backward data); rebuild at another batch;
- * error paths. */
+ * error paths; blocked-layout propagation through conv -> pool -> conv against the all-plain net. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -299,6 +299,88 @@ static void test_conv_params(void) {
     dob_net_destroy(net);
 }
 
+/* (7) layout propagation: conv -> max pool -> conv -> avg pool -> conv exchanges blocked layouts between the
+ * oneDNN layers; output, input grad, parameter grads and the plain view of every intermediate tensor equal the
+ * all-plain net's (within 1e-5); the intermediate buffers really hold another layout; read errors. */
+static dob_net *chain_net(int propagate, int *ids) {
+    const dob_init w = {DOB_INIT_TRUNC_NORMAL, 0.0f, 0.2f}, b = {DOB_INIT_CONST, 0.05f, 0};
+    dob_conv_cfg c = {.out_channels = 16, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .pad = DOB_PAD_SAME, .bias = 1,
+                      .w_init = w, .b_init = b, .act = DOB_ACT_RELU};
+    dob_net *net;
+    int x;
+    if (dob_net_create(&net, 3, (int64_t[]){3, 12, 10}) != DOB_OK) return NULL;
+    x = dob_net_input(net);
+    int ok = dob_net_conv(net, "conv1", x, &c, &ids[0]) == DOB_OK &&
+             dob_net_pool(net, "pool1", ids[0],
+                          &(dob_pool_cfg){DOB_POOL_MAX, 2, 2, 2, 2, DOB_PAD_SAME}, &ids[1]) == DOB_OK &&
+             dob_net_conv(net, "conv2", ids[1], &c, &ids[2]) == DOB_OK &&
+             dob_net_pool(net, "pool2", ids[2],
+                          &(dob_pool_cfg){DOB_POOL_AVG, 3, 3, 2, 2, DOB_PAD_SAME}, &ids[3]) == DOB_OK;
+    c.out_channels = 5;
+    c.act = DOB_ACT_NONE;
+    ok = ok && dob_net_conv(net, "conv3", ids[3], &c, &ids[4]) == DOB_OK && dob_net_alloc(net) == DOB_OK;
+    if (ok) {
+        dob_arena_init(dob_net_arena(net), 5);
+        dob_net_set_input_grad(net, 1);
+        dob_net_set_layout_propagation(net, propagate);
+        ok = dob_net_build(net, 4) == DOB_OK;
+    }
+    if (!ok) {
+        fprintf(stderr, "\n    %s\n", dob_last_error());
+        dob_net_destroy(net);
+        return NULL;
+    }
+    dob_tensor *in = dob_net_input_tensor(net), *out = dob_net_output(net);
+    tc_fill(in->data, in->count, 31, 0, -1.0f, 1.0f);
+    if (dob_net_forward(net, 1) != DOB_OK) goto fail;
+    tc_fill(out->diff, out->count, 31, 1, -1.0f, 1.0f);
+    if (dob_net_backward(net) != DOB_OK) goto fail;
+    return net;
+fail:
+    fprintf(stderr, "\n    %s\n", dob_last_error());
+    dob_net_destroy(net);
+    return NULL;
+}
+
+static void test_layout_propagation(void) {
+    int ia[5], ib[5];
+    dob_net *a = chain_net(1, ia), *b = chain_net(0, ib);
+    CU_ASSERT_FATAL(a && b);
+    const dob_tensor *oa = dob_net_output(a), *ob = dob_net_output(b);
+    TC_ASSERT_CLOSE("output", oa->data, ob->data, oa->count, 1e-5);
+    TC_ASSERT_CLOSE("input grad", dob_net_input_tensor(a)->diff, dob_net_input_tensor(b)->diff,
+                    dob_net_input_tensor(a)->count, 1e-5);
+    TC_ASSERT_CLOSE("param grads", dob_arena_grads(dob_net_arena(a)), dob_arena_grads(dob_net_arena(b)),
+                    dob_arena_size(dob_net_arena(a)), 1e-5);
+    int reordered = 0;
+    for (int k = 0; k < 4; k++) {
+        const dob_tensor *ta = dob_net_tensor(a, ia[k]), *tb = dob_net_tensor(b, ib[k]);
+        float *da = malloc(ta->count * sizeof(float)), *ga = malloc(ta->count * sizeof(float));
+        CU_ASSERT_FATAL(da && ga);
+        TC_ASSERT_OK(dob_net_read_plain(a, ia[k], da, ga));
+        TC_ASSERT_CLOSE("intermediate data", da, tb->data, ta->count, 1e-5);
+        TC_ASSERT_CLOSE("intermediate diff", ga, tb->diff, ta->count, 1e-5);
+        reordered += memcmp(da, ta->data, ta->count * sizeof(float)) != 0;
+        free(da);
+        free(ga);
+    }
+    if (reordered != 4) fprintf(stderr, "\n    only %d of 4 intermediate tensors were blocked\n", reordered);
+    CU_ASSERT_EQUAL(reordered, 4);
+    TC_ASSERT_FAILS(dob_net_read_plain(a, 99, NULL, NULL), DOB_EINVAL, "tensor 99 does not exist");
+    /* making a blocked tensor the output re-plans it plain (new buffers: the input is filled again) */
+    dob_net_set_output(a, ia[1]);
+    TC_ASSERT_FAILS(dob_net_forward(a, 1), DOB_EINTERNAL, "forward before build");
+    TC_ASSERT_OK(dob_net_build(a, 4));
+    const dob_tensor *xa = dob_net_input_tensor(a);
+    memcpy(xa->data, dob_net_input_tensor(b)->data, xa->count * sizeof(float));
+    TC_ASSERT_OK(dob_net_forward(a, 1));
+    TC_ASSERT_OK(dob_net_forward(b, 1));
+    TC_ASSERT_CLOSE("pool1 as the output", dob_net_output(a)->data, dob_net_tensor(b, ib[1])->data,
+                    dob_net_output(a)->count, 1e-5);
+    dob_net_destroy(a);
+    dob_net_destroy(b);
+}
+
 static CU_TestInfo tests[] = {
     {"conv_cases", test_conv_cases},
     {"tf_padding_by_hand", test_tf_padding_by_hand},
@@ -306,6 +388,7 @@ static CU_TestInfo tests[] = {
     {"rebuild_batch", test_rebuild_batch},
     {"conv_params", test_conv_params},
     {"conv_errors", test_conv_errors},
+    {"layout_propagation", test_layout_propagation},
     CU_TEST_INFO_NULL,
 };
 CU_SuiteInfo conv_suite = {"conv", NULL, NULL, NULL, NULL, tests};

@@ -26,6 +26,7 @@ struct dob_layer_ops {
     dob_status (*forward)(dob_layer *l, int training);
     dob_status (*backward)(dob_layer *l);
     void (*destroy)(dob_layer *l);
+    int in_blocked;  /* reads in[0] in its producer's oneDNN layout (dob_net_in_md) and writes in_diff[0] in it */
 };
 
 struct dob_layer {

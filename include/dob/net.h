@@ -10,7 +10,10 @@
  *   dob_net_build(net, 128);                                   // oneDNN plans for batch 128, once
  *   loop: fill dob_net_input_tensor(net)->data; dob_net_forward(net, 1); write output diff; dob_net_backward(net);
  *
- * Tensors are plain row-major (N,C,H,W / N,F). Backward overwrites every diff it writes; a tensor read by several
+ * Tensors are plain row-major (N,C,H,W / N,F), except that a tensor passed between two oneDNN layers (e.g.
+ * conv -> pool -> conv) may hold a blocked layout (nChw8c) to save reorders: the input, the output and every
+ * tensor read by anything else are always plain; dob_net_read_plain copies any tensor out plain.
+ * Backward overwrites every diff it writes; a tensor read by several
  * layers gets one diff buffer per reader, summed by the net before its producer's backward runs. */
 #ifndef DOB_NET_H
 #define DOB_NET_H
@@ -63,7 +66,8 @@ dob_arena *dob_net_arena(dob_net *net);
 /** @return tensor by id (views; the net owns them). */
 dob_tensor *dob_net_tensor(dob_net *net, int id);
 dob_tensor *dob_net_input_tensor(dob_net *net);
-/** The output is the last tensor added unless set. */
+/** The output is the last tensor added unless set. Setting, after a build, a tensor that holds a blocked layout
+ *  undoes the build (call dob_net_build again). */
 dob_tensor *dob_net_output(dob_net *net);
 void dob_net_set_output(dob_net *net, int id);
 int dob_net_layer_count(const dob_net *net);
@@ -71,6 +75,11 @@ dob_layer *dob_net_layer(dob_net *net, int i);
 int64_t dob_net_batch(const dob_net *net);
 /** Give the input tensor a diff buffer (filled by backward); takes effect at the next build. */
 void dob_net_set_input_grad(dob_net *net, int on);
+/** Let layers exchange blocked layouts (default on); off keeps every tensor plain. Takes effect at the next build. */
+void dob_net_set_layout_propagation(dob_net *net, int on);
+/** Copy tensor id's data and/or diff (either may be NULL) out as plain row-major, count floats each; works for
+ *  blocked intermediate tensors (allocates a reorder: not for the step loop). */
+dob_status dob_net_read_plain(dob_net *net, int id, float *data, float *diff);
 void dob_net_set_context(dob_net *net, dob_net_ctx ctx);
 const dob_net_ctx *dob_net_context(const dob_net *net);
 /** Elementwise hook for synchronising batch-norm statistics over ranks (--sync-bn); NULL = per-rank. The hook

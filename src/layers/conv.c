@@ -15,6 +15,9 @@
  * Fused ReLU: forward attaches an eltwise relu post-op; backward writes diff_dst * (dst > 0) straight into the
  * diff_dst buffer of the backward primitives in their layout (blocked nChw8c/16c or any plain permutation): one
  * pass instead of mask + reorder (plain scratch + reorder only for other layouts).
+ * Layout propagation (net.c): the src (and diff_src) may arrive in the producer's layout (dob_net_in_md), and
+ * when the only reader of dst takes blocked input (pool, conv) dst and diff_dst stay in the forward's dst layout
+ * (nChw8c on AVX2): no dst reorder, and the ReLU mask is one flat pass over equal layouts.
  * Backward OVERWRITES the arena grads of weights/bias and in_diff[0].
  * Does not: fuse tanh/sigmoid/leaky ReLU (use a separate act layer), dilate, group, or use winograd. */
 #include "dnnl_util.h"
@@ -35,8 +38,9 @@ typedef struct conv_priv {
     dob_mem dsrc;       /* bwd-data diff_src layout -> in_diff[0] */
     dob_mem dw;         /* bwd-weights diff_weights layout -> arena weight grads */
     dnnl_memory_t b, db; /* arena bias / bias grad (plain x) */
-    float *mask_buf;    /* plain diff_dst * (dst > 0), only when the mask loop cannot write the layout directly */
-    int direct_mask;    /* fused ReLU: the mask loop writes ddst.prim in layout `lay` */
+    float *mask_buf;    /* diff_dst * (dst > 0) in dst's layout, when the mask cannot write ddst's layout */
+    int direct_mask;    /* fused ReLU: the mask loop writes ddst.prim in layout `lay` (dst plain) */
+    int flat_mask;      /* fused ReLU: dst, its diff and ddst.prim share one layout: elementwise mask */
     struct act_layout {
         int64_t blk, cpad;          /* channel block (1 = none) and channels padded to it */
         int64_t sn, sc, sh, sw;     /* element (n, c, h, w) is at n sn + (c / blk) sc + c % blk + h sh + w sw */
@@ -183,11 +187,13 @@ static dob_status conv_build(dob_layer *l, int64_t batch) {
     DOB_DNNL(dnnl_primitive_desc_create(&fpd, &fd, attr, eng, NULL));
     DOB_DNNL(dnnl_primitive_create(&p->fwd, fpd));
     const dnnl_memory_desc_t *f_src = dnnl_primitive_desc_query_md(fpd, dnnl_query_src_md, 0);
-    DOB_DNNL(dob_mem_init(&p->src, eng, &src_md, f_src, x->data, 1));
+    const dnnl_memory_desc_t *x_md = dob_net_in_md(l, 0) ? dob_net_in_md(l, 0) : &src_md;
+    DOB_DNNL(dob_mem_init(&p->src, eng, x_md, f_src, x->data, 1));
     DOB_DNNL(dob_mem_init(&p->w, eng, &w_md, dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0), NULL,
                           1));
-    DOB_DNNL(dob_mem_init(&p->dst, eng, &dst_md, dnnl_primitive_desc_query_md(fpd, dnnl_query_dst_md, 0), y->data,
-                          0));
+    const dnnl_memory_desc_t *f_dst = dnnl_primitive_desc_query_md(fpd, dnnl_query_dst_md, 0);
+    const dnnl_memory_desc_t *y_md = dob_net_set_out_md(l, f_dst) ? f_dst : &dst_md;
+    DOB_DNNL(dob_mem_init(&p->dst, eng, y_md, f_dst, y->data, 0));
     if (c->bias) {
         DOB_DNNL(dnnl_memory_create(&p->b, &b_md, eng, DNNL_MEMORY_NONE));
         DOB_DNNL(dnnl_memory_create(&p->db, &b_md, eng, DNNL_MEMORY_NONE));
@@ -201,9 +207,9 @@ static dob_status conv_build(dob_layer *l, int64_t batch) {
     if (!dnnl_memory_desc_equal(w_src, f_src)) {
         /* with one channel nhwc and nchw are the same bytes: wrap the input, no reorder */
         dnnl_memory_desc_t same;
-        if (nhwc && x->dims[1] == 1)
-            DOB_DNNL(dnnl_memory_desc_init_by_tag(&same, 4, xd, dnnl_f32, dnnl_acdb));
-        DOB_DNNL(dob_mem_init(&p->src_w, eng, nhwc && x->dims[1] == 1 ? &same : &src_md, w_src, x->data, 1));
+        int one = nhwc && x->dims[1] == 1 && x_md == &src_md;
+        if (one) DOB_DNNL(dnnl_memory_desc_init_by_tag(&same, 4, xd, dnnl_f32, dnnl_acdb));
+        DOB_DNNL(dob_mem_init(&p->src_w, eng, one ? &same : x_md, w_src, x->data, 1));
     }
     DOB_DNNL(dob_mem_init(&p->dw, eng, &w_md, dnnl_primitive_desc_query_md(bwpd, dnnl_query_diff_weights_md, 0),
                           NULL, 0));
@@ -218,25 +224,28 @@ static dob_status conv_build(dob_layer *l, int64_t batch) {
         DOB_DNNL(dnnl_primitive_create(&p->bwd_d, bdpd));
         DOB_DNNL(dob_mem_init(&p->w_bd, eng, &w_md, dnnl_primitive_desc_query_md(bdpd, dnnl_query_weights_md, 0),
                               NULL, 1));
-        DOB_DNNL(dob_mem_init(&p->dsrc, eng, &src_md, dnnl_primitive_desc_query_md(bdpd, dnnl_query_diff_src_md, 0),
+        DOB_DNNL(dob_mem_init(&p->dsrc, eng, x_md, dnnl_primitive_desc_query_md(bdpd, dnnl_query_diff_src_md, 0),
                               l->in_diff[0], 0));
         ddst_md = dnnl_primitive_desc_query_md(bdpd, dnnl_query_diff_dst_md, 0);
     }
 
     /* diff_dst: the fused ReLU mask loop writes the primitive layout directly (the mask is the "reorder");
      * otherwise (no ReLU, or an exotic layout) the plain diff (or masked scratch) is reordered */
-    if (c->act == DOB_ACT_RELU) p->direct_mask = act_layout_of(ddst_md, &p->lay);
-    if (c->act == DOB_ACT_RELU && !p->direct_mask) {
+    if (c->act == DOB_ACT_RELU) {
+        p->flat_mask = dnnl_memory_desc_equal(y_md, ddst_md);
+        p->direct_mask = !p->flat_mask && y_md == &dst_md && act_layout_of(ddst_md, &p->lay);
+    }
+    if (c->act == DOB_ACT_RELU && !p->direct_mask && !p->flat_mask) {
         size_t bytes = (y->count * sizeof(float) + 63) / 64 * 64;
         if (!(p->mask_buf = aligned_alloc(64, bytes))) {
             st = DOB_FAIL(DOB_ENOMEM, "out of memory for the ReLU mask buffer (%zu bytes)", bytes);
             goto fail;
         }
     }
-    if (p->direct_mask)
+    if (p->direct_mask || p->flat_mask)
         DOB_DNNL(dob_mem_init(&p->ddst, eng, ddst_md, NULL, DNNL_MEMORY_ALLOCATE, 1));
     else
-        DOB_DNNL(dob_mem_init(&p->ddst, eng, &dst_md, ddst_md, p->mask_buf ? p->mask_buf : y->diff, 1));
+        DOB_DNNL(dob_mem_init(&p->ddst, eng, y_md, ddst_md, p->mask_buf ? p->mask_buf : y->diff, 1));
     if (p->bwd_d && !dnnl_memory_desc_equal(w_ddst, ddst_md)) {
         /* rare: the two backward primitives disagree; reorder from the first one's buffer */
         void *h;
@@ -271,7 +280,8 @@ fail:
 }
 
 /* ---- backward ------------------------------------------------------------------------------------------ */
-/* g = diff_dst * (dst > 0) over plain N,OC,OH,OW into a plain buffer (forward's line: dst = max(conv, 0)). */
+/* g = diff_dst * (dst > 0) elementwise (forward's line: dst = max(conv, 0)); dst, diff and g share one layout
+ * (plain N,OC,OH,OW or the propagated blocked one, whose zero channel padding gives g = 0). */
 static void relu_mask_plain(const float *dst, const float *diff, float *g, size_t n) {
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++) g[i] = dst[i] > 0.0f ? diff[i] : 0.0f;
@@ -308,7 +318,11 @@ static dob_status conv_backward(dob_layer *l) {
     const dob_conv_cfg *c = l->cfg;
     const dob_tensor *y = l->out;
     dnnl_stream_t s = dob_net_stream(l->net);
-    if (p->direct_mask) {
+    if (p->flat_mask) {
+        void *g;
+        DOB_DNNL(dnnl_memory_get_data_handle(p->ddst.prim, &g));
+        relu_mask_plain(y->data, y->diff, g, y->count);
+    } else if (p->direct_mask) {
         void *g;
         DOB_DNNL(dnnl_memory_get_data_handle(p->ddst.prim, &g));
         relu_mask_to(y->data, y->diff, g, y->dims[0], y->dims[1], y->dims[2], y->dims[3], &p->lay);
@@ -357,7 +371,7 @@ static void conv_destroy(dob_layer *l) {
 
 const dob_layer_ops dob_conv_ops = {
     .type = "conv", .priv_size = sizeof(conv_priv), .reserve = conv_reserve, .build = conv_build,
-    .forward = conv_forward, .backward = conv_backward, .destroy = conv_destroy,
+    .forward = conv_forward, .backward = conv_backward, .destroy = conv_destroy, .in_blocked = 1,
 };
 
 dob_status dob_net_conv(dob_net *net, const char *name, int in, const dob_conv_cfg *cfg, int *out) {

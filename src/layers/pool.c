@@ -20,6 +20,9 @@
  * On plain nchw oneDNN 2.6 has only its scalar simple_nchw kernel; nhwc and nChw8c get jit:avx2 (1 thread gives
  * the same ranking). nhwc is also the one layout the jit pooling takes on every x86 ISA (nChw16c falls back to
  * the reference kernel on AVX2: ~100 ms for the first shape), so it is the choice.
+ * Layout propagation (net.c): when the input arrives blocked from its producer (conv's nChw8c), pooling runs on
+ * that layout directly (jit:avx2 too, about as fast as nhwc in the table, without any reorder) and hands its dst
+ * on in the same layout when the reader (conv) takes it; otherwise dst is reordered to plain.
  * Saved for backward: the max-pooling workspace (argmax positions). Backward needs neither src nor dst, so the
  * two nhwc buffers are reused: diff_dst goes into the dst buffer and diff_src comes out of the src buffer.
  *
@@ -33,9 +36,10 @@
 
 typedef struct pool_plan {
     dnnl_primitive_t fwd, bwd;
-    dnnl_memory_t src, dst, ddst, dsrc;  /* user memories over the plain tensors (dsrc handle set per call) */
-    dnnl_memory_t src_p, dst_p;          /* nhwc buffers: src/dst in forward, diff_src/diff_dst in backward */
-    dnnl_primitive_t r_src, r_dst, r_ddst, r_dsrc;  /* plain <-> nhwc */
+    dnnl_memory_t src, dst, ddst, dsrc;  /* user memories over in[0]->data, out->data, out->diff, in_diff[0] */
+    dnnl_memory_t src_p, dst_p;          /* primitive-layout src/dst (== the user memories' buffers if no reorder) */
+    dnnl_memory_t ddst_p, dsrc_p;        /* primitive-layout diff_dst/diff_src: reuse dst_p/src_p's buffers */
+    dnnl_primitive_t r_src, r_dst, r_ddst, r_dsrc;  /* user <-> primitive layout; NULL when equal */
     dnnl_memory_t ws;                    /* max pooling workspace, NULL for avg */
 } pool_plan;
 
@@ -51,42 +55,59 @@ static dnnl_status_t make_reorder(dnnl_primitive_t *r, dnnl_engine_t eng, const 
 }
 
 static dnnl_status_t run_reorder(dnnl_primitive_t r, dnnl_stream_t s, dnnl_memory_t from, dnnl_memory_t to) {
+    if (!r) return dnnl_success;
     dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
     return dnnl_primitive_execute(r, s, 2, args);
 }
 
-/* Build forward/backward pooling on src dims sd -> dst dims dd (both 4-D) with the primitives on nhwc copies. */
+/* User memory u over buf in layout `user`, and the primitive's memory p in layout `prim`: p wraps buf when the
+ * layouts are equal; otherwise p gets its own buffer (or `share`'s, when given) and *r = user->prim reorder
+ * (to_prim) or prim->user. */
+static dnnl_status_t pair(dnnl_memory_t *u, dnnl_memory_t *p, dnnl_primitive_t *r, dnnl_engine_t eng,
+                          const dnnl_memory_desc_t *user, const dnnl_memory_desc_t *prim, void *buf,
+                          dnnl_memory_t share, int to_prim) {
+    dnnl_status_t s = dnnl_memory_create(u, user, eng, buf ? buf : DNNL_MEMORY_NONE);
+    if (s != dnnl_success) return s;
+    if (dnnl_memory_desc_equal(user, prim)) return dnnl_memory_create(p, prim, eng, buf ? buf : DNNL_MEMORY_NONE);
+    void *h = DNNL_MEMORY_ALLOCATE;
+    if (share && (s = dnnl_memory_get_data_handle(share, &h)) != dnnl_success) return s;
+    if ((s = dnnl_memory_create(p, prim, eng, h)) != dnnl_success) return s;
+    return to_prim ? make_reorder(r, eng, user, prim) : make_reorder(r, eng, prim, user);
+}
+
+/* Build forward/backward pooling on src dims sd -> dst dims dd (both 4-D). The primitives run on the input's
+ * propagated layout when it has one (dst in the same layout, handed on to the reader when it takes it),
+ * otherwise on nhwc copies of the plain tensors. */
 static dob_status plan_build(pool_plan *p, dob_layer *l, dnnl_alg_kind_t alg, const dnnl_dims_t sd,
                              const dnnl_dims_t dd, const dnnl_dims_t kernel, const dnnl_dims_t strides,
                              const dnnl_dims_t pad_l, const dnnl_dims_t pad_r) {
     dob_status st = DOB_OK;
     dnnl_engine_t eng = dob_net_engine(l->net);
-    dnnl_memory_desc_t s_plain, d_plain, s_prim, d_prim;
+    dnnl_memory_desc_t s_plain, d_plain, s_nhwc, d_prim;
     dnnl_pooling_desc_t fd, bd;
     dnnl_primitive_desc_t fpd = NULL, bpd = NULL;
+    const dnnl_memory_desc_t *in_md = dob_net_in_md(l, 0);
     DOB_DNNL(dnnl_memory_desc_init_by_tag(&s_plain, 4, sd, dnnl_f32, dnnl_abcd));
     DOB_DNNL(dnnl_memory_desc_init_by_tag(&d_plain, 4, dd, dnnl_f32, dnnl_abcd));
-    DOB_DNNL(dnnl_memory_desc_init_by_tag(&s_prim, 4, sd, dnnl_f32, dnnl_acdb));
-    DOB_DNNL(dnnl_memory_desc_init_by_tag(&d_prim, 4, dd, dnnl_f32, dnnl_acdb));
-    DOB_DNNL(dnnl_pooling_forward_desc_init(&fd, dnnl_forward_training, alg, &s_prim, &d_prim, strides, kernel,
+    DOB_DNNL(dnnl_memory_desc_init_by_tag(&s_nhwc, 4, sd, dnnl_f32, dnnl_acdb));
+    DOB_DNNL(dnnl_memory_desc_init_by_tag(&d_prim, 4, dd, dnnl_f32, in_md ? dnnl_format_tag_any : dnnl_acdb));
+    const dnnl_memory_desc_t *s_user = in_md ? in_md : &s_plain, *s_prim = in_md ? in_md : &s_nhwc;
+    DOB_DNNL(dnnl_pooling_forward_desc_init(&fd, dnnl_forward_training, alg, s_prim, &d_prim, strides, kernel,
                                             pad_l, pad_r));
     DOB_DNNL(dnnl_primitive_desc_create(&fpd, &fd, NULL, eng, NULL));
     DOB_DNNL(dnnl_primitive_create(&p->fwd, fpd));
-    DOB_DNNL(dnnl_pooling_backward_desc_init(&bd, alg, &s_prim, &d_prim, strides, kernel, pad_l, pad_r));
+    d_prim = *dnnl_primitive_desc_query_md(fpd, dnnl_query_dst_md, 0);
+    const dnnl_memory_desc_t *d_user = in_md && dob_net_set_out_md(l, &d_prim) ? &d_prim : &d_plain;
+    DOB_DNNL(dnnl_pooling_backward_desc_init(&bd, alg, s_prim, &d_prim, strides, kernel, pad_l, pad_r));
     DOB_DNNL(dnnl_primitive_desc_create(&bpd, &bd, NULL, eng, fpd));
     DOB_DNNL(dnnl_primitive_create(&p->bwd, bpd));
     const dnnl_memory_desc_t *ws = dnnl_primitive_desc_query_md(fpd, dnnl_query_workspace_md, 0);
     if (ws && dnnl_memory_desc_get_size(ws) > 0) DOB_DNNL(dnnl_memory_create(&p->ws, ws, eng, DNNL_MEMORY_ALLOCATE));
-    DOB_DNNL(dnnl_memory_create(&p->src, &s_plain, eng, l->in[0]->data));
-    DOB_DNNL(dnnl_memory_create(&p->dst, &d_plain, eng, l->out->data));
-    DOB_DNNL(dnnl_memory_create(&p->ddst, &d_plain, eng, l->out->diff));
-    DOB_DNNL(dnnl_memory_create(&p->dsrc, &s_plain, eng, DNNL_MEMORY_NONE));
-    DOB_DNNL(dnnl_memory_create(&p->src_p, &s_prim, eng, DNNL_MEMORY_ALLOCATE));
-    DOB_DNNL(dnnl_memory_create(&p->dst_p, &d_prim, eng, DNNL_MEMORY_ALLOCATE));
-    DOB_DNNL(make_reorder(&p->r_src, eng, &s_plain, &s_prim));
-    DOB_DNNL(make_reorder(&p->r_dst, eng, &d_prim, &d_plain));
-    DOB_DNNL(make_reorder(&p->r_ddst, eng, &d_plain, &d_prim));
-    DOB_DNNL(make_reorder(&p->r_dsrc, eng, &s_prim, &s_plain));
+    /* backward reads neither src nor dst: their primitive-layout buffers carry diff_src and diff_dst */
+    DOB_DNNL(pair(&p->src, &p->src_p, &p->r_src, eng, s_user, s_prim, l->in[0]->data, NULL, 1));
+    DOB_DNNL(pair(&p->dst, &p->dst_p, &p->r_dst, eng, d_user, &d_prim, l->out->data, NULL, 0));
+    DOB_DNNL(pair(&p->ddst, &p->ddst_p, &p->r_ddst, eng, d_user, &d_prim, l->out->diff, p->dst_p, 1));
+    DOB_DNNL(pair(&p->dsrc, &p->dsrc_p, &p->r_dsrc, eng, s_user, s_prim, l->in_diff[0], p->src_p, 0));
 fail:
     if (fpd) dnnl_primitive_desc_destroy(fpd);
     if (bpd) dnnl_primitive_desc_destroy(bpd);
@@ -109,20 +130,18 @@ static dob_status plan_backward(pool_plan *p, dob_layer *l) {
     dob_status st = DOB_OK;
     dnnl_stream_t s = dob_net_stream(l->net);
     if (!l->in_diff[0]) return DOB_OK;
-    DOB_DNNL(dnnl_memory_set_data_handle_v2(p->dsrc, l->in_diff[0], s));
-    /* backward reads neither src nor dst: their nhwc buffers carry diff_dst and diff_src */
-    DOB_DNNL(run_reorder(p->r_ddst, s, p->ddst, p->dst_p));
+    DOB_DNNL(run_reorder(p->r_ddst, s, p->ddst, p->ddst_p));
     dnnl_exec_arg_t args[3] = {
-        {DNNL_ARG_DIFF_DST, p->dst_p}, {DNNL_ARG_DIFF_SRC, p->src_p}, {DNNL_ARG_WORKSPACE, p->ws}};
+        {DNNL_ARG_DIFF_DST, p->ddst_p}, {DNNL_ARG_DIFF_SRC, p->dsrc_p}, {DNNL_ARG_WORKSPACE, p->ws}};
     DOB_DNNL(dnnl_primitive_execute(p->bwd, s, p->ws ? 3 : 2, args));
-    DOB_DNNL(run_reorder(p->r_dsrc, s, p->src_p, p->dsrc));
+    DOB_DNNL(run_reorder(p->r_dsrc, s, p->dsrc_p, p->dsrc));
 fail:
     return st;
 }
 
 static void plan_destroy(pool_plan *p) {
     dnnl_primitive_t prims[] = {p->fwd, p->bwd, p->r_src, p->r_dst, p->r_ddst, p->r_dsrc};
-    dnnl_memory_t mems[] = {p->src, p->dst, p->ddst, p->dsrc, p->src_p, p->dst_p, p->ws};
+    dnnl_memory_t mems[] = {p->src, p->dst, p->ddst, p->dsrc, p->src_p, p->dst_p, p->ddst_p, p->dsrc_p, p->ws};
     for (size_t i = 0; i < sizeof prims / sizeof *prims; i++)
         if (prims[i]) dnnl_primitive_destroy(prims[i]);
     for (size_t i = 0; i < sizeof mems / sizeof *mems; i++)
@@ -185,7 +204,7 @@ static void pool_destroy(dob_layer *l) { plan_destroy(l->priv); }
 
 const dob_layer_ops dob_pool_ops = {
     .type = "pool", .priv_size = sizeof(pool_plan), .reserve = pool_reserve, .build = pool_build,
-    .forward = pool_forward, .backward = pool_backward, .destroy = pool_destroy,
+    .forward = pool_forward, .backward = pool_backward, .destroy = pool_destroy, .in_blocked = 1,
 };
 
 dob_status dob_net_pool(dob_net *net, const char *name, int in, const dob_pool_cfg *cfg, int *out) {
