@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 ROUNDS=${1:-5}; shift || true
 PROBLEMS=${*:-fmnist_2c2d mnist_mlp fmnist_logreg}
 THREADS=${OMP_NUM_THREADS:-2}
+BUILD=${BUILD:-build}   # build dir holding bench/bench_step (e.g. BUILD=build-perf)
 export OMP_NUM_THREADS=$THREADS
-[ -x build/bench/bench_step ] || { cmake -S . -B build -G Ninja >/dev/null && cmake --build build --target bench_step; }
+[ -x "$BUILD/bench/bench_step" ] || { cmake -S . -B "$BUILD" -G Ninja >/dev/null && cmake --build "$BUILD" --target bench_step; }
 OB=/usr/lib/x86_64-linux-gnu/openblas-openmp
 [ -d $OB ] || { echo "install libopenblas0-openmp (scripts/install-deps.sh): torch on reference BLAS is meaningless"; exit 1; }
 bash bench/peak.sh || true
@@ -16,7 +17,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for p in $PROBLEMS; do
   d=(); t=()
   for r in $(seq "$ROUNDS"); do
-    d+=("$(build/bench/bench_step "$p" 128 30 5 | sed -E 's/.*: ([0-9.]+) steps.*/\1/')")
+    d+=("$("$BUILD/bench/bench_step" "$p" 128 30 5 | sed -E 's/.*: ([0-9.]+) steps.*/\1/')")
     t+=("$(LD_LIBRARY_PATH=$OB /usr/bin/python3 bench/torch_ref.py "$p" 128 30 5 "$THREADS" | sed -E 's/.*: ([0-9.]+) steps.*/\1/')")
   done
   dm=$(printf '%s\n' "${d[@]}" | median); tm=$(printf '%s\n' "${t[@]}" | median)
