@@ -41,10 +41,11 @@ typedef struct conv_priv {
     float *mask_buf;    /* diff_dst * (dst > 0) in dst's layout, when the mask cannot write ddst's layout */
     int direct_mask;    /* fused ReLU: the mask loop writes ddst.prim in layout `lay` (dst plain) */
     int flat_mask;      /* fused ReLU: dst, its diff and ddst.prim share one layout: elementwise mask */
+    int relayout_mask;  /* fused ReLU: dst/diff in layout `ylay` (propagated), ddst.prim in `lay` */
     struct act_layout {
         int64_t blk, cpad;          /* channel block (1 = none) and channels padded to it */
         int64_t sn, sc, sh, sw;     /* element (n, c, h, w) is at n sn + (c / blk) sc + c % blk + h sh + w sw */
-    } lay;
+    } lay, ylay;
 } conv_priv;
 
 /* ---- reserve ------------------------------------------------------------------------------------------- */
@@ -234,15 +235,18 @@ static dob_status conv_build(dob_layer *l, int64_t batch) {
     if (c->act == DOB_ACT_RELU) {
         p->flat_mask = dnnl_memory_desc_equal(y_md, ddst_md);
         p->direct_mask = !p->flat_mask && y_md == &dst_md && act_layout_of(ddst_md, &p->lay);
+        /* e.g. conv1 on AVX2: nChw8c dst handed to pool1, nhwc diff_dst for its 1-channel bwd-weights */
+        p->relayout_mask = !p->flat_mask && !p->direct_mask && act_layout_of(y_md, &p->ylay) &&
+                           act_layout_of(ddst_md, &p->lay);
     }
-    if (c->act == DOB_ACT_RELU && !p->direct_mask && !p->flat_mask) {
+    if (c->act == DOB_ACT_RELU && !p->direct_mask && !p->flat_mask && !p->relayout_mask) {
         size_t bytes = (y->count * sizeof(float) + 63) / 64 * 64;
         if (!(p->mask_buf = aligned_alloc(64, bytes))) {
             st = DOB_FAIL(DOB_ENOMEM, "out of memory for the ReLU mask buffer (%zu bytes)", bytes);
             goto fail;
         }
     }
-    if (p->direct_mask || p->flat_mask)
+    if (p->direct_mask || p->flat_mask || p->relayout_mask)
         DOB_DNNL(dob_mem_init(&p->ddst, eng, ddst_md, NULL, DNNL_MEMORY_ALLOCATE, 1));
     else
         DOB_DNNL(dob_mem_init(&p->ddst, eng, y_md, ddst_md, p->mask_buf ? p->mask_buf : y->diff, 1));
@@ -312,6 +316,28 @@ static void relu_mask_to(const float *dst, const float *diff, float *g, int64_t 
     }
 }
 
+/* Same, from dst/diff in layout s (the propagated one, e.g. nChw8c) into g in layout d (e.g. nhwc), channels
+ * innermost so both sides stream for blocked -> channels-last; d's channel padding gets zeros. */
+static void relu_mask_relayout(const float *dst, const float *diff, float *g, int64_t n, int64_t ch, int64_t h,
+                               int64_t w, const struct act_layout *s, const struct act_layout *d) {
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        for (int64_t y = 0; y < h; y++) {
+            for (int64_t x = 0; x < w; x++) {
+                const int64_t so = i * s->sn + y * s->sh + x * s->sw, go = i * d->sn + y * d->sh + x * d->sw;
+                for (int64_t c = 0; c < d->cpad; c++) {
+                    float v = 0.0f;
+                    if (c < ch) {
+                        const int64_t k = so + c / s->blk * s->sc + c % s->blk;
+                        v = dst[k] > 0.0f ? diff[k] : 0.0f;
+                    }
+                    g[go + c / d->blk * d->sc + c % d->blk] = v;
+                }
+            }
+        }
+    }
+}
+
 static dob_status conv_backward(dob_layer *l) {
     dob_status st = DOB_OK;
     conv_priv *p = l->priv;
@@ -322,6 +348,10 @@ static dob_status conv_backward(dob_layer *l) {
         void *g;
         DOB_DNNL(dnnl_memory_get_data_handle(p->ddst.prim, &g));
         relu_mask_plain(y->data, y->diff, g, y->count);
+    } else if (p->relayout_mask) {
+        void *g;
+        DOB_DNNL(dnnl_memory_get_data_handle(p->ddst.prim, &g));
+        relu_mask_relayout(y->data, y->diff, g, y->dims[0], y->dims[1], y->dims[2], y->dims[3], &p->ylay, &p->lay);
     } else if (p->direct_mask) {
         void *g;
         DOB_DNNL(dnnl_memory_get_data_handle(p->ddst.prim, &g));
