@@ -852,7 +852,7 @@ int cmd_sweep(dob_comm *world, int argc, char **argv) {
         if (!o.quiet)
             fprintf(stderr, "dob: %s%.0f trial%s in %.1f s (%.0f trials/hour)\n",
                     flags[0] ? "interrupted by a signal after " : "", total, total == 1 ? "" : "s", secs,
-                    secs > 0 ? total * 3600.0 / secs : 0.0);
+                    total * 3600.0 / fmax(secs, 1.0));
         print_summary(path, o.quiet);
         if (flags[0]) fprintf(stderr, "dob: resume with: dob sweep --resume %s\n", path);
     }

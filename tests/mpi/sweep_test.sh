@@ -9,7 +9,8 @@
 #   array   SLURM_ARRAY_TASK_ID=0..2 / COUNT=3 slices (2 ranks each) merged with `dob merge` equal the single
 #           3-rank run: same trial ids, hyperparameters, seeds, statuses and curves; a missing slice merges too.
 #   errors  bad grids and seeds, --ranks-per-trial not dividing the ranks, --resume of a missing or non-sweep
-#           file, conflicting flags: one clear message, non-zero exit, and no file left behind.
+#           file, conflicting flags: one clear message, non-zero exit, and no file left behind; a trial that
+#           fails with an error is recorded "failed" while the others finish (exit code 1).
 # Prints "N passed, M failed" and exits with the number of failures. Needs OMPI_ALLOW_RUN_AS_ROOT* when root and
 # oversubscription allowed (CTest sets both) and OMP_NUM_THREADS=1 (bitwise comparisons at a fixed thread count).
 set -u
@@ -230,6 +231,21 @@ errors)
   expect 1 "not a sweep file" -- "$DOB" sweep --resume run.h5
   expect 1 "not a sweep file" -- "$DOB" merge m.h5 run.h5
   expect 1 "data_dir|nonexistent" -- "${S[@]}" --lr 0.1 --out e.h5 --data_dir "$work/nonexistent"
+  # a trial that fails with an error is recorded "failed" and the sweep goes on (exit code 1): a pending trial whose
+  # momentum was edited out of range in the file
+  expect 0 "2 trials: 2 done" -- "${S[@]}" --lr 0.1,0.2 -N 1 --max_steps 2 --out f.h5 --quiet
+  "$PY" -c "
+import h5py
+with h5py.File('f.h5', 'r+') as f:
+    f['trials/1/status'][()] = 0
+    f['trials/1/hyperparameters'][1] = 1.5"
+  expect 1 "trial 1 FAILED: lr 0.2 momentum 1.5 seed 42: optimizer momentum: --momentum must be in" -- \
+    "${MPI[@]}" -n 2 "$DOB" sweep --resume f.h5
+  st=$("$PY" -c "
+import h5py
+with h5py.File('f.h5', 'r') as f: print(int(f['trials/0/status'][()]), int(f['trials/1/status'][()]))")
+  [ "$st" = "2 4" ] && ok || bad "statuses after a failing trial: expected '2 4' (done, failed), found '$st'"
+  rm -f f.h5
   printf 'precious' > exists.h5
   expect 1 "already exists; refusing to overwrite" -- "${S[@]}" --lr 0.1 --out exists.h5
   [ "$(cat exists.h5)" = precious ] && ok || bad "existing file changed"
