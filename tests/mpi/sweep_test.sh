@@ -3,7 +3,8 @@
 # 12 short trials: --lr log:1e-3:1:4 x --seeds 42:44), checked with /usr/bin/python3 + h5py. CASE is one of
 #   basic   3 ranks write one file with all 12 trials done, in the documented order, each equal (bitwise) to a
 #           separate `dob run` of the same setting; run_count 1; export-json gives 12 DeepOBS JSON files.
-#   resume  the sweep is killed (kill -9 of mpirun) once some but not all trials are done, then resumed: all 12
+#   resume  the sweep is killed mid-trial (kill -9 of mpirun and its ranks: a crashed node) once some but not all
+#           trials are done (fmnist_logreg, one epoch per trial), then resumed: all 12
 #           done, the trials done before the kill untouched (run_count 1, same curves), each other trial run once
 #           more by the resume, none twice.
 #   array   SLURM_ARRAY_TASK_ID=0..2 / COUNT=3 slices (2 ranks each) merged with `dob merge` equal the single
