@@ -288,7 +288,10 @@ fail:
  * (plain N,OC,OH,OW or the propagated blocked one, whose zero channel padding gives g = 0). */
 static void relu_mask_plain(const float *dst, const float *diff, float *g, size_t n) {
 #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) g[i] = dst[i] > 0.0f ? diff[i] : 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        const float d = dst[i], e = diff[i]; /* both loaded: a select, not a branch (vectorizes) */
+        g[i] = d > 0.0f ? e : 0.0f;
+    }
 }
 
 /* Same, written in layout l (channels padded to l->cpad with zeros): one pass instead of mask + reorder.
@@ -309,29 +312,45 @@ static void relu_mask_to(const float *dst, const float *diff, float *g, int64_t 
                 }
                 const float *d = dst + (i * ch + ci) * h * w, *e = diff + (i * ch + ci) * h * w;
                 for (int64_t y = 0; y < h; y++)
-                    for (int64_t x = 0; x < w; x++)
-                        gc[y * l->sh + x * l->sw] = d[y * w + x] > 0.0f ? e[y * w + x] : 0.0f;
+                    for (int64_t x = 0; x < w; x++) {
+                        const float dv = d[y * w + x], ev = e[y * w + x];
+                        gc[y * l->sh + x * l->sw] = dv > 0.0f ? ev : 0.0f;
+                    }
             }
         }
     }
 }
 
-/* Same, from dst/diff in layout s (the propagated one, e.g. nChw8c) into g in layout d (e.g. nhwc), channels
- * innermost so both sides stream for blocked -> channels-last; d's channel padding gets zeros. */
+/* Same, from dst/diff in layout s (the propagated one, e.g. nChw8c) into g in layout d (e.g. nhwc). Per pixel,
+ * channel blocks of s are walked in order, so a blocked -> channels-last pass streams both sides with no index
+ * division; d's channel padding (if any) is zeroed first. */
 static void relu_mask_relayout(const float *dst, const float *diff, float *g, int64_t n, int64_t ch, int64_t h,
                                int64_t w, const struct act_layout *s, const struct act_layout *d) {
+    const int64_t sb = s->blk, db = d->blk, nsb = (ch + sb - 1) / sb;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int64_t i = 0; i < n; i++) {
         for (int64_t y = 0; y < h; y++) {
             for (int64_t x = 0; x < w; x++) {
-                const int64_t so = i * s->sn + y * s->sh + x * s->sw, go = i * d->sn + y * d->sh + x * d->sw;
-                for (int64_t c = 0; c < d->cpad; c++) {
-                    float v = 0.0f;
-                    if (c < ch) {
-                        const int64_t k = so + c / s->blk * s->sc + c % s->blk;
-                        v = dst[k] > 0.0f ? diff[k] : 0.0f;
+                const float *sd = dst + i * s->sn + y * s->sh + x * s->sw;
+                const float *se = diff + i * s->sn + y * s->sh + x * s->sw;
+                float *gp = g + i * d->sn + y * d->sh + x * d->sw;
+                for (int64_t c = ch; c < d->cpad; c++) gp[c / db * d->sc + c % db] = 0.0f;
+                for (int64_t cb = 0; cb < nsb; cb++) {
+                    const int64_t c0 = cb * sb, m = ch - c0 < sb ? ch - c0 : sb;
+                    const float *bd = sd + cb * s->sc, *be = se + cb * s->sc;
+                    if (db == 1) { /* channels-last destination: contiguous when d->sc == 1 */
+                        float *gc = gp + c0 * d->sc;
+                        for (int64_t cc = 0; cc < m; cc++) {
+                            const float dv = bd[cc], ev = be[cc];
+                            gc[cc * d->sc] = dv > 0.0f ? ev : 0.0f;
+                        }
+                    } else {
+                        for (int64_t cc = 0; cc < m; cc++) {
+                            const int64_t c = c0 + cc;
+                            const float dv = bd[cc], ev = be[cc];
+                            gp[c / db * d->sc + c % db] = dv > 0.0f ? ev : 0.0f;
+                        }
                     }
-                    g[go + c / d->blk * d->sc + c % d->blk] = v;
                 }
             }
         }
