@@ -60,7 +60,8 @@ static void sweep_usage(FILE *f) {
           "  --ranks-per-trial G        ranks per trial (default 1); must divide the number of ranks\n"
           "  --trials A:B               run only the trials with global ids A..B (inclusive)\n"
           "  --resume FILE.h5           rerun the pending, running and failed trials of FILE (done and diverged\n"
-          "                             trials are final); the sweep's settings come from the file\n"
+          "                             trials are final); the sweep's settings come from the file. Never while\n"
+          "                             another sweep still writes FILE: its running trials would run twice\n"
           "  --bs, -N, --weight_decay, --train_log_interval, --max_steps, --valid, --data_dir, --optimizer-lib\n"
           "                             as for dob run (same defaults)\n"
           "  --overwrite                replace an existing FILE.h5\n"
@@ -657,6 +658,24 @@ static int setup_resume(dob_comm *world, sweep_opts *o, sweep *s, dob_sweep_desc
 }
 
 /* ---- the command -------------------------------------------------------------------------------------------- */
+/* Collective: 1 if st is DOB_OK on every rank. Else the lowest failing rank prints its message (data
+ * directories can differ between nodes) and every rank returns 0, so none goes on into a collective call that
+ * the others never make. */
+static int all_ok(dob_comm *world, dob_status st, const char *context) {
+    int n = dob_comm_size(world), rank = dob_comm_rank(world);
+    int first = st != DOB_OK ? n - rank : 0; /* max over ranks = n - (lowest failing rank) */
+    if (dob_comm_allreduce_max_int(world, &first) != DOB_OK) return 0;
+    if (first == 0) return 1;
+    if (rank == n - first) {
+        if (rank == 0)
+            app_status_error(world, context);
+        else
+            fprintf(stderr, "dob: error: rank %d: %s%s%s\n", rank, context ? context : "", context ? ": " : "",
+                    dob_last_error());
+    }
+    return 0;
+}
+
 int cmd_sweep(dob_comm *world, int argc, char **argv) {
     sweep_opts o = {.bs = -1, .epochs = -1, .log_interval = -1, .ranks_per_trial = 1};
     sweep s;
@@ -771,17 +790,13 @@ int cmd_sweep(dob_comm *world, int argc, char **argv) {
                 (long long)s.bs, (long long)s.epochs, s.epochs == 1 ? "" : "s",
                 s.max_steps ? " (--max_steps)" : "");
     double t0 = dob_comm_wtime();
-    if ((st = dob_problem_data_load(s.p, o.data_dir, s.valid, &s.train, &s.valid_set, &s.test)) != DOB_OK) {
-        app_status_error(world, s.p->name);
-        goto cleanup;
-    }
+    st = dob_problem_data_load(s.p, o.data_dir, s.valid, &s.train, &s.valid_set, &s.test);
+    if (!all_ok(world, st, s.p->name)) goto cleanup;
     if (app_is_root(world) && !o.quiet)
         fprintf(stderr, "dob: data: %lld train, %lld valid, %lld test examples (%.1f s)\n", (long long)s.train.n,
                 (long long)s.valid_set.n, (long long)s.test.n, dob_comm_wtime() - t0);
-    if ((st = dob_problem_net(s.p, &s.net)) != DOB_OK) {
-        app_status_error(world, NULL);
-        goto cleanup;
-    }
+    st = dob_problem_net(s.p, &s.net);
+    if (!all_ok(world, st, NULL)) goto cleanup;
     app_ctx cctx = {.comm = s.group};
     app_trial t0trial = {.p = s.p, .opt = s.opt, .hp = s.hp + 1, .bs = s.bs, .epochs = s.epochs,
                          .log_interval = s.log_interval, .max_steps = s.max_steps, .seed = s.seeds[0], .wd = s.wd,
