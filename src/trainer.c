@@ -195,6 +195,7 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
         double t_epoch = now();
         DOB_TRY(eval_round(&r, e));
         o->epochs_done = (int)e;
+        if (e == 0) t_start = t_report = now(); /* step rate and ETA from the first training step on */
         if (c->hooks.progress) {
             pr.epoch = e;
             pr.evaluating = 1;
