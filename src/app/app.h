@@ -32,6 +32,34 @@ dob_status app_parse_double_list(const char *flag, const char *s, double *out, i
 /** @return the closest name in names[0..n) to s by edit distance if it is close, else NULL. */
 const char *app_suggest(const char *s, const char *const *names, int n);
 
+/** One flag of a subcommand's table. */
+typedef enum { APP_STR, APP_INT, APP_DOUBLE, APP_SWITCH, APP_LIST } app_opt_kind;
+typedef struct app_opt {
+    const char *names;  /* the flag and its aliases, space-separated; the first names it in messages */
+    app_opt_kind kind;
+    void *dst;          /* const char **, int64_t *, double *, int * (switch: set to 1), double[max] (list) */
+    int *given;         /* optional: set to 1 when the flag is given; APP_LIST: the number of values (required) */
+    int max;            /* APP_LIST: capacity of dst */
+} app_opt;
+/** What is not in the table: the positional argument and `--name VALUE` pairs (optimizer hyperparameters). */
+typedef struct app_args {
+    const char *positional;
+    const char *hp_names[DOB_OPTIM_MAX_HP + 8];
+    const char *hp_values[DOB_OPTIM_MAX_HP + 8];
+    int n_hp;
+} app_args;
+/** Parse argv by the table: `--flag VALUE`, `--flag=VALUE`, switches; APP_LIST takes "a,b" and the plain
+ * numbers that follow it (DeepOBS passes lists as separate tokens). Unknown `--name VALUE` pairs go to
+ * args->hp_* (checked later by app_hp_index); anything else unknown is an error. */
+dob_status app_parse_opts(int argc, char **argv, const app_opt *opts, int n_opts, app_args *args);
+/** The index of hyperparameter name in opt's table, or -1 after printing "unknown option ... did you mean"
+ * (suggestions from opt's hyperparameters and the flags of opts). cmd: "run" or "sweep", for the hint. */
+int app_hp_index(dob_comm *world, const char *cmd, const dob_optim_api *opt, const char *name, const app_opt *opts,
+                 int n_opts);
+/** The L2 factor: the problem's, or --weight_decay if given (>= 0; ignored with a warning if the problem has no
+ * regulariser, as in DeepOBS). @return 0, or -1 after printing the error. */
+int app_weight_decay(dob_comm *world, const dob_problem_spec *p, int have_wd, double wd, double *out);
+
 int cmd_run(dob_comm *world, int argc, char **argv);
 int cmd_sweep(dob_comm *world, int argc, char **argv);
 int cmd_merge(dob_comm *world, int argc, char **argv);

@@ -30,9 +30,6 @@ typedef struct run_opts {
     double sched_epochs[DOB_SCHED_MAX], sched_factors[DOB_SCHED_MAX];
     int n_sched_epochs, n_sched_factors;
     int print_train_iter, no_logs, quiet, overwrite, valid, no_json, sync_bn;
-    const char *hp_names[DOB_OPTIM_MAX_HP + 8];
-    const char *hp_values[DOB_OPTIM_MAX_HP + 8];
-    int n_hp;
 } run_opts;
 
 static void run_usage(FILE *f) {
@@ -69,116 +66,6 @@ static void run_usage(FILE *f) {
           f);
 }
 
-/* Flags that take a value; the rest are switches. */
-typedef enum { O_OPT, O_LIB, O_LR, O_BS, O_N, O_SEED, O_WD, O_SE, O_SF, O_LOG, O_DATA, O_OUTDIR, O_OUT,
-               O_MAXSTEPS, O_PRINT, O_NOLOGS, O_QUIET, O_OVER, O_VALID, O_NOJSON, O_SYNCBN, O_HELP } opt_id;
-static const struct {
-    const char *name;
-    opt_id id;
-    int arg;
-} opts[] = {
-    {"--optimizer", O_OPT, 1},       {"--optimizer-lib", O_LIB, 1},   {"--optimizer_lib", O_LIB, 1},
-    {"--lr", O_LR, 1},               {"--learning_rate", O_LR, 1},     {"--bs", O_BS, 1},
-    {"--batch_size", O_BS, 1},       {"-N", O_N, 1},                   {"--num_epochs", O_N, 1},
-    {"-r", O_SEED, 1},               {"--random_seed", O_SEED, 1},     {"--seed", O_SEED, 1},
-    {"--weight_decay", O_WD, 1},     {"--wd", O_WD, 1},                {"--lr_sched_epochs", O_SE, 1},
-    {"--lr_sched_factors", O_SF, 1}, {"--train_log_interval", O_LOG, 1}, {"--data_dir", O_DATA, 1},
-    {"--output_dir", O_OUTDIR, 1},   {"--out", O_OUT, 1},              {"--print_train_iter", O_PRINT, 0},
-    {"--no_logs", O_NOLOGS, 0},      {"--quiet", O_QUIET, 0},          {"--overwrite", O_OVER, 0},
-    {"--valid", O_VALID, 0},         {"--no_json", O_NOJSON, 0},       {"--sync-bn", O_SYNCBN, 0},
-    {"--sync_bn", O_SYNCBN, 0},      {"--max_steps", O_MAXSTEPS, 1},      {"-h", O_HELP, 0},                {"--help", O_HELP, 0},
-};
-#define N_OPTS ((int)(sizeof opts / sizeof opts[0]))
-
-/* Parse argv into o. Unknown --name VALUE pairs are kept as optimizer hyperparameters, checked later. */
-static dob_status parse(int argc, char **argv, run_opts *o, int *help) {
-    dob_status st = DOB_OK;
-    for (int i = 0; i < argc; i++) {
-        char *a = argv[i], *val = NULL, name[128];
-        if (a[0] != '-') {
-            if (o->problem) return DOB_FAIL(DOB_EINVAL, "unexpected argument '%s' (the problem is '%s')", a, o->problem);
-            o->problem = a;
-            continue;
-        }
-        snprintf(name, sizeof name, "%s", a);
-        char *eq = strchr(name, '=');
-        if (eq) {
-            *eq = '\0';
-            val = a + (eq - name) + 1;
-        }
-        int k = 0;
-        while (k < N_OPTS && strcmp(opts[k].name, name)) k++;
-        if (k == N_OPTS) {
-            /* an optimizer hyperparameter: --name VALUE */
-            if (strncmp(name, "--", 2) || !name[2]) return DOB_FAIL(DOB_EINVAL, "unknown option '%s'", name);
-            if (!val) {
-                if (i + 1 >= argc) return DOB_FAIL(DOB_EINVAL, "option '%s' needs a value", name);
-                val = argv[++i];
-            }
-            if (o->n_hp == (int)(sizeof o->hp_names / sizeof o->hp_names[0]))
-                return DOB_FAIL(DOB_EINVAL, "too many options");
-            o->hp_names[o->n_hp] = a + 2;
-            if (eq) {
-                /* keep "name" without "=value": copy into static storage of argv by cutting at '=' */
-                a[eq - name] = '\0';
-            }
-            o->hp_values[o->n_hp++] = val;
-            continue;
-        }
-        if (opts[k].arg && !val) {
-            if (i + 1 >= argc) return DOB_FAIL(DOB_EINVAL, "option '%s' needs a value", name);
-            val = argv[++i];
-        } else if (!opts[k].arg && val) {
-            return DOB_FAIL(DOB_EINVAL, "option '%s' takes no value", name);
-        }
-        switch (opts[k].id) {
-        case O_OPT: o->optimizer = val; break;
-        case O_LIB: o->optimizer_lib = val; break;
-        case O_LR:
-            DOB_TRY(app_parse_double("--lr", val, &o->lr));
-            o->have_lr = 1;
-            break;
-        case O_BS: DOB_TRY(app_parse_int("--bs", val, &o->bs)); break;
-        case O_N: DOB_TRY(app_parse_int("--num_epochs", val, &o->epochs)); break;
-        case O_SEED: DOB_TRY(app_parse_int("--random_seed", val, &o->seed)); break;
-        case O_WD:
-            DOB_TRY(app_parse_double("--weight_decay", val, &o->wd));
-            o->have_wd = 1;
-            break;
-        case O_SE:
-            DOB_TRY(app_parse_double_list("--lr_sched_epochs", val, o->sched_epochs, DOB_SCHED_MAX,
-                                          &o->n_sched_epochs));
-            /* DeepOBS passes lists as separate tokens: take following plain numbers too */
-            while (i + 1 < argc && argv[i + 1][0] != '-')
-                DOB_TRY(app_parse_double_list("--lr_sched_epochs", argv[++i], o->sched_epochs, DOB_SCHED_MAX,
-                                              &o->n_sched_epochs));
-            break;
-        case O_SF:
-            DOB_TRY(app_parse_double_list("--lr_sched_factors", val, o->sched_factors, DOB_SCHED_MAX,
-                                          &o->n_sched_factors));
-            while (i + 1 < argc && argv[i + 1][0] != '-')
-                DOB_TRY(app_parse_double_list("--lr_sched_factors", argv[++i], o->sched_factors, DOB_SCHED_MAX,
-                                              &o->n_sched_factors));
-            break;
-        case O_LOG: DOB_TRY(app_parse_int("--train_log_interval", val, &o->log_interval)); break;
-        case O_DATA: o->data_dir = val; break;
-        case O_OUTDIR: o->output_dir = val; break;
-        case O_OUT: o->out = val; break;
-        case O_MAXSTEPS: DOB_TRY(app_parse_int("--max_steps", val, &o->max_steps)); break;
-        case O_PRINT: o->print_train_iter = 1; break;
-        case O_NOLOGS: o->no_logs = 1; break;
-        case O_QUIET: o->quiet = 1; break;
-        case O_OVER: o->overwrite = 1; break;
-        case O_VALID: o->valid = 1; break;
-        case O_NOJSON: o->no_json = 1; break;
-        case O_SYNCBN: o->sync_bn = 1; break;
-        case O_HELP: *help = 1; break;
-        }
-    }
-fail:
-    return st;
-}
-
 /* ---- the command ---------------------------------------------------------------------------------------- */
 static void format_lr(double x, char *buf, size_t n) {
     snprintf(buf, n, "%.4g", x);
@@ -187,7 +74,35 @@ static void format_lr(double x, char *buf, size_t n) {
 int cmd_run(dob_comm *world, int argc, char **argv) {
     run_opts o = {.bs = -1, .epochs = -1, .seed = 42, .log_interval = 10, .output_dir = "results"};
     int help = 0, rc = DOB_EXIT_FAIL;
-    dob_status st = parse(argc, argv, &o, &help);
+    app_args args = {0};
+    /* the flags of `dob run`: DeepOBS's names first, then dob's aliases */
+    const app_opt opts[] = {
+        {"--optimizer", APP_STR, &o.optimizer, NULL, 0},
+        {"--optimizer-lib --optimizer_lib", APP_STR, &o.optimizer_lib, NULL, 0},
+        {"--lr --learning_rate", APP_DOUBLE, &o.lr, &o.have_lr, 0},
+        {"--bs --batch_size", APP_INT, &o.bs, NULL, 0},
+        {"--num_epochs -N", APP_INT, &o.epochs, NULL, 0},
+        {"--random_seed -r --seed", APP_INT, &o.seed, NULL, 0},
+        {"--weight_decay --wd", APP_DOUBLE, &o.wd, &o.have_wd, 0},
+        {"--lr_sched_epochs", APP_LIST, o.sched_epochs, &o.n_sched_epochs, DOB_SCHED_MAX},
+        {"--lr_sched_factors", APP_LIST, o.sched_factors, &o.n_sched_factors, DOB_SCHED_MAX},
+        {"--train_log_interval", APP_INT, &o.log_interval, NULL, 0},
+        {"--data_dir", APP_STR, &o.data_dir, NULL, 0},
+        {"--output_dir", APP_STR, &o.output_dir, NULL, 0},
+        {"--out", APP_STR, &o.out, NULL, 0},
+        {"--max_steps", APP_INT, &o.max_steps, NULL, 0},
+        {"--print_train_iter", APP_SWITCH, &o.print_train_iter, NULL, 0},
+        {"--no_logs", APP_SWITCH, &o.no_logs, NULL, 0},
+        {"--quiet", APP_SWITCH, &o.quiet, NULL, 0},
+        {"--overwrite", APP_SWITCH, &o.overwrite, NULL, 0},
+        {"--valid", APP_SWITCH, &o.valid, NULL, 0},
+        {"--no_json", APP_SWITCH, &o.no_json, NULL, 0},
+        {"--sync-bn --sync_bn", APP_SWITCH, &o.sync_bn, NULL, 0},
+        {"--help -h", APP_SWITCH, &help, NULL, 0},
+    };
+    const int n_opts = (int)(sizeof opts / sizeof opts[0]);
+    dob_status st = app_parse_opts(argc, argv, opts, n_opts, &args);
+    o.problem = args.positional;
     const dob_optim_api *opt = NULL;
     if (st == DOB_OK) st = app_find_optimizer(o.optimizer, o.optimizer_lib, &opt);
     if (help) {
@@ -219,20 +134,10 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
     /* hyperparameters: defaults, then flags; every flag must name one */
     double hp[DOB_OPTIM_MAX_HP];
     for (int i = 0; i < opt->n_hparams; i++) hp[i] = opt->hparams[i].def;
-    for (int i = 0; i < o.n_hp; i++) {
-        int k = dob_optim_hp_index(opt, o.hp_names[i]);
-        if (k < 0) {
-            const char *names[DOB_OPTIM_MAX_HP + 32];
-            int n = 0;
-            for (int j = 0; j < opt->n_hparams; j++) names[n++] = opt->hparams[j].name;
-            for (int j = 0; j < N_OPTS; j++)
-                if (!strncmp(opts[j].name, "--", 2)) names[n++] = opts[j].name + 2;
-            const char *s = app_suggest(o.hp_names[i], names, n);
-            app_error(world, "unknown option '--%s' for optimizer %s%s%s%s (dob run --optimizer %s --help lists them)",
-                      o.hp_names[i], opt->name, s ? ", did you mean '--" : "", s ? s : "", s ? "'?" : "", opt->name);
-            return DOB_EXIT_USAGE;
-        }
-        if ((st = app_parse_double(o.hp_names[i], o.hp_values[i], &hp[k])) != DOB_OK) {
+    for (int i = 0; i < args.n_hp; i++) {
+        int k = app_hp_index(world, "run", opt, args.hp_names[i], opts, n_opts);
+        if (k < 0) return DOB_EXIT_USAGE;
+        if ((st = app_parse_double(args.hp_names[i], args.hp_values[i], &hp[k])) != DOB_OK) {
             app_status_error(world, NULL);
             return DOB_EXIT_USAGE;
         }
@@ -247,18 +152,8 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
         app_error(world, "--random_seed must be >= 0, found %lld", (long long)o.seed);
         return DOB_EXIT_USAGE;
     }
-    double wd = p->weight_decay;
-    if (o.have_wd) {
-        if (o.wd < 0) {
-            app_error(world, "--weight_decay must be >= 0, found %g", o.wd);
-            return DOB_EXIT_USAGE;
-        }
-        if (!p->has_l2 && app_is_root(world))
-            fprintf(stderr, "dob: warning: %s has no regulariser; --weight_decay %g is ignored (as in DeepOBS)\n",
-                    p->name, o.wd);
-        else
-            wd = o.wd;
-    }
+    double wd;
+    if (app_weight_decay(world, p, o.have_wd, o.wd, &wd)) return DOB_EXIT_USAGE;
     dob_sched sched;
     if (o.n_sched_epochs || o.n_sched_factors) {
         if (o.n_sched_epochs != o.n_sched_factors) {

@@ -38,9 +38,9 @@ typedef struct sweep_opts {
     int64_t bs, epochs, log_interval, max_steps, ranks_per_trial;
     double wd;
     int have_wd, valid, overwrite, quiet;
-    const char *hp_names[DOB_OPTIM_MAX_HP + 8];
-    const char *hp_values[DOB_OPTIM_MAX_HP + 8];
-    int n_hp;
+    app_args args;                      /* the problem and the optimizer hyperparameter grids */
+    const app_opt *opts;
+    int n_opts;
 } sweep_opts;
 
 static void sweep_usage(FILE *f) {
@@ -74,92 +74,6 @@ static void sweep_usage(FILE *f) {
           "Example: mpirun -np 4 --bind-to none dob sweep fmnist_2c2d --optimizer momentum --lr log:1e-5:1e2:36 \\\n"
           "           --momentum 0.9,0.99 --seeds 42:51 --out sweep.h5\n",
           f);
-}
-
-typedef enum { S_OPT, S_LIB, S_LR, S_SEEDS, S_G, S_TRIALS, S_BS, S_N, S_WD, S_LOG, S_DATA, S_OUT, S_RESUME,
-               S_MAXSTEPS, S_VALID, S_OVER, S_QUIET, S_HELP } sopt_id;
-static const struct {
-    const char *name;
-    sopt_id id;
-    int arg;
-} sopts[] = {
-    {"--optimizer", S_OPT, 1},        {"--optimizer-lib", S_LIB, 1},     {"--optimizer_lib", S_LIB, 1},
-    {"--lr", S_LR, 1},                {"--learning_rate", S_LR, 1},      {"--seeds", S_SEEDS, 1},
-    {"--random_seed", S_SEEDS, 1},    {"-r", S_SEEDS, 1},                {"--seed", S_SEEDS, 1},
-    {"--ranks-per-trial", S_G, 1},    {"--ranks_per_trial", S_G, 1},     {"--trials", S_TRIALS, 1},
-    {"--bs", S_BS, 1},                {"--batch_size", S_BS, 1},         {"-N", S_N, 1},
-    {"--num_epochs", S_N, 1},         {"--weight_decay", S_WD, 1},       {"--wd", S_WD, 1},
-    {"--train_log_interval", S_LOG, 1}, {"--data_dir", S_DATA, 1},       {"--out", S_OUT, 1},
-    {"--resume", S_RESUME, 1},        {"--max_steps", S_MAXSTEPS, 1},    {"--valid", S_VALID, 0},
-    {"--overwrite", S_OVER, 0},       {"--quiet", S_QUIET, 0},           {"-h", S_HELP, 0},
-    {"--help", S_HELP, 0},
-};
-#define N_SOPTS ((int)(sizeof sopts / sizeof sopts[0]))
-
-/* Parse argv into o. Unknown --name VALUE pairs are kept as optimizer hyperparameter grids, checked later. */
-static dob_status parse(int argc, char **argv, sweep_opts *o, int *help) {
-    dob_status st = DOB_OK;
-    for (int i = 0; i < argc; i++) {
-        char *a = argv[i], *val = NULL, name[128];
-        if (a[0] != '-') {
-            if (o->problem)
-                return DOB_FAIL(DOB_EINVAL, "unexpected argument '%s' (the problem is '%s')", a, o->problem);
-            o->problem = a;
-            continue;
-        }
-        snprintf(name, sizeof name, "%s", a);
-        char *eq = strchr(name, '=');
-        if (eq) {
-            *eq = '\0';
-            val = a + (eq - name) + 1;
-        }
-        int k = 0;
-        while (k < N_SOPTS && strcmp(sopts[k].name, name)) k++;
-        if (k == N_SOPTS) {
-            if (strncmp(name, "--", 2) || !name[2]) return DOB_FAIL(DOB_EINVAL, "unknown option '%s'", name);
-            if (!val) {
-                if (i + 1 >= argc) return DOB_FAIL(DOB_EINVAL, "option '%s' needs a value", name);
-                val = argv[++i];
-            }
-            if (o->n_hp == (int)(sizeof o->hp_names / sizeof o->hp_names[0]))
-                return DOB_FAIL(DOB_EINVAL, "too many options");
-            if (eq) a[eq - name] = '\0'; /* "--name=value": keep "name" */
-            o->hp_names[o->n_hp] = a + 2;
-            o->hp_values[o->n_hp++] = val;
-            continue;
-        }
-        if (sopts[k].arg && !val) {
-            if (i + 1 >= argc) return DOB_FAIL(DOB_EINVAL, "option '%s' needs a value", name);
-            val = argv[++i];
-        } else if (!sopts[k].arg && val) {
-            return DOB_FAIL(DOB_EINVAL, "option '%s' takes no value", name);
-        }
-        switch (sopts[k].id) {
-        case S_OPT: o->optimizer = val; break;
-        case S_LIB: o->optimizer_lib = val; break;
-        case S_LR: o->lr = val; break;
-        case S_SEEDS: o->seeds = val; break;
-        case S_G: DOB_TRY(app_parse_int("--ranks-per-trial", val, &o->ranks_per_trial)); break;
-        case S_TRIALS: o->trials = val; break;
-        case S_BS: DOB_TRY(app_parse_int("--bs", val, &o->bs)); break;
-        case S_N: DOB_TRY(app_parse_int("--num_epochs", val, &o->epochs)); break;
-        case S_WD:
-            DOB_TRY(app_parse_double("--weight_decay", val, &o->wd));
-            o->have_wd = 1;
-            break;
-        case S_LOG: DOB_TRY(app_parse_int("--train_log_interval", val, &o->log_interval)); break;
-        case S_DATA: o->data_dir = val; break;
-        case S_OUT: o->out = val; break;
-        case S_RESUME: o->resume = val; break;
-        case S_MAXSTEPS: DOB_TRY(app_parse_int("--max_steps", val, &o->max_steps)); break;
-        case S_VALID: o->valid = 1; break;
-        case S_OVER: o->overwrite = 1; break;
-        case S_QUIET: o->quiet = 1; break;
-        case S_HELP: *help = 1; break;
-        }
-    }
-fail:
-    return st;
 }
 
 /* ---- the sweep's state -------------------------------------------------------------------------------------- */
@@ -470,25 +384,14 @@ static int setup_new(dob_comm *world, sweep_opts *o, sweep *s, char *path, size_
     /* grids: --lr, then each optimizer hyperparameter (its default unless given) */
     texts[0] = o->lr;
     for (int k = 0; k < s->opt->n_hparams; k++) texts[k + 1] = NULL;
-    for (int i = 0; i < o->n_hp; i++) {
-        int k = dob_optim_hp_index(s->opt, o->hp_names[i]);
-        if (k < 0) {
-            const char *names[DOB_OPTIM_MAX_HP + 32];
-            int n = 0;
-            for (int j = 0; j < s->opt->n_hparams; j++) names[n++] = s->opt->hparams[j].name;
-            for (int j = 0; j < N_SOPTS; j++)
-                if (!strncmp(sopts[j].name, "--", 2)) names[n++] = sopts[j].name + 2;
-            const char *sg = app_suggest(o->hp_names[i], names, n);
-            app_error(world, "unknown option '--%s' for optimizer %s%s%s%s (dob sweep --optimizer %s --help lists "
-                      "them)", o->hp_names[i], s->opt->name, sg ? ", did you mean '--" : "", sg ? sg : "",
-                      sg ? "'?" : "", s->opt->name);
-            goto out;
-        }
+    for (int i = 0; i < o->args.n_hp; i++) {
+        int k = app_hp_index(world, "sweep", s->opt, o->args.hp_names[i], o->opts, o->n_opts);
+        if (k < 0) goto out;
         if (texts[k + 1]) {
-            app_error(world, "--%s is given twice", o->hp_names[i]);
+            app_error(world, "--%s is given twice", o->args.hp_names[i]);
             goto out;
         }
-        texts[k + 1] = o->hp_values[i];
+        texts[k + 1] = o->args.hp_values[i];
     }
     char flag[96];
     for (int k = 0; k < s->n_hp; k++) {
@@ -599,7 +502,7 @@ out:
 /* --resume FILE: everything from the file. rc or -1 on success. */
 static int setup_resume(dob_comm *world, sweep_opts *o, sweep *s, dob_sweep_desc *d) {
     dob_status st = DOB_OK;
-    if (o->problem || o->optimizer || o->lr || o->seeds || o->trials || o->out || o->n_hp || o->bs >= 0 ||
+    if (o->problem || o->optimizer || o->lr || o->seeds || o->trials || o->out || o->args.n_hp || o->bs >= 0 ||
         o->epochs >= 0 || o->have_wd || o->max_steps || o->valid || o->overwrite || o->log_interval >= 0) {
         app_error(world, "--resume takes the problem, optimizer, grids, seeds and settings from the file; give only "
                   "--ranks-per-trial, --data_dir, --optimizer-lib and --quiet with it");
@@ -685,7 +588,30 @@ int cmd_sweep(dob_comm *world, int argc, char **argv) {
     char path[4096], *spec = NULL;
     int help = 0, rc = DOB_EXIT_FAIL, slice_id = -1, slice_count = -1;
     int64_t n_total = 0;
-    dob_status st = parse(argc, argv, &o, &help);
+    const app_opt opts[] = {
+        {"--optimizer", APP_STR, &o.optimizer, NULL, 0},
+        {"--optimizer-lib --optimizer_lib", APP_STR, &o.optimizer_lib, NULL, 0},
+        {"--lr --learning_rate", APP_STR, &o.lr, NULL, 0},
+        {"--seeds --random_seed -r --seed", APP_STR, &o.seeds, NULL, 0},
+        {"--ranks-per-trial --ranks_per_trial", APP_INT, &o.ranks_per_trial, NULL, 0},
+        {"--trials", APP_STR, &o.trials, NULL, 0},
+        {"--bs --batch_size", APP_INT, &o.bs, NULL, 0},
+        {"--num_epochs -N", APP_INT, &o.epochs, NULL, 0},
+        {"--weight_decay --wd", APP_DOUBLE, &o.wd, &o.have_wd, 0},
+        {"--train_log_interval", APP_INT, &o.log_interval, NULL, 0},
+        {"--data_dir", APP_STR, &o.data_dir, NULL, 0},
+        {"--out", APP_STR, &o.out, NULL, 0},
+        {"--resume", APP_STR, &o.resume, NULL, 0},
+        {"--max_steps", APP_INT, &o.max_steps, NULL, 0},
+        {"--valid", APP_SWITCH, &o.valid, NULL, 0},
+        {"--overwrite", APP_SWITCH, &o.overwrite, NULL, 0},
+        {"--quiet", APP_SWITCH, &o.quiet, NULL, 0},
+        {"--help -h", APP_SWITCH, &help, NULL, 0},
+    };
+    o.opts = opts;
+    o.n_opts = (int)(sizeof opts / sizeof opts[0]);
+    dob_status st = app_parse_opts(argc, argv, opts, o.n_opts, &o.args);
+    o.problem = o.args.positional;
     if (st == DOB_OK && !o.resume) st = app_find_optimizer(o.optimizer, o.optimizer_lib, &s.opt);
     if (help) {
         if (app_is_root(world)) {
@@ -735,7 +661,6 @@ int cmd_sweep(dob_comm *world, int argc, char **argv) {
         s.log_interval = o.log_interval < 0 ? 10 : o.log_interval;
         s.max_steps = o.max_steps;
         s.valid = o.valid;
-        s.wd = s.p->weight_decay;
         if (s.bs <= 0) {
             app_error(world, "--bs must be > 0, found %lld", (long long)s.bs);
             return DOB_EXIT_USAGE;
@@ -744,17 +669,7 @@ int cmd_sweep(dob_comm *world, int argc, char **argv) {
             app_error(world, "--max_steps must be >= 0, found %lld", (long long)s.max_steps);
             return DOB_EXIT_USAGE;
         }
-        if (o.have_wd) {
-            if (o.wd < 0) {
-                app_error(world, "--weight_decay must be >= 0, found %g", o.wd);
-                return DOB_EXIT_USAGE;
-            }
-            if (!s.p->has_l2 && app_is_root(world))
-                fprintf(stderr, "dob: warning: %s has no regulariser; --weight_decay %g is ignored (as in DeepOBS)\n",
-                        s.p->name, o.wd);
-            else
-                s.wd = o.wd;
-        }
+        if (app_weight_decay(world, s.p, o.have_wd, o.wd, &s.wd)) return DOB_EXIT_USAGE;
         if ((rc = setup_new(world, &o, &s, path, sizeof path, &spec, &slice_id, &slice_count, &n_total)) >= 0)
             goto cleanup;
         rc = DOB_EXIT_FAIL;
