@@ -1,8 +1,8 @@
 /* bench_step.c: training-step throughput of a test problem (forward + loss + backward + SGD update, the work
  * of one DeepOBS step without data loading), on synthetic input.
- * usage: bench_step PROBLEM [batch=128] [steps=30] [warmup=5]
+ * usage: bench_step PROBLEM [batch=128] [steps=30] [warmup=5] [--profile]
  * Prints one line: "dob PROBLEM bs B: S steps/s (median of R rounds), F ms fwd, W ms bwd, ...". Threads come
- * from OMP_NUM_THREADS. Never run by CTest: speed is reported, not asserted. */
+ * from OMP_NUM_THREADS. --profile adds a table of mean forward/backward milliseconds per layer. Never run by CTest: speed is reported, not asserted. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +12,8 @@
 #include <omp.h>
 #endif
 
+#include "dob/layer.h"
+#include "dob/net.h"
 #include "dob/optim.h"
 #include "dob/problem.h"
 
@@ -36,6 +38,14 @@ int main(int argc, char **argv) {
         fprintf(stderr, "unknown problem %s\n", argv[1]);
         return 2;
     }
+    int profile = 0;
+    for (int i = 2; i < argc; i++)
+        if (!strcmp(argv[i], "--profile")) {
+            profile = 1;
+            for (int j = i; j + 1 < argc; j++) argv[j] = argv[j + 1];
+            argc--;
+            break;
+        }
     int64_t B = argc > 2 ? atoll(argv[2]) : 128;
     int steps = argc > 3 ? atoi(argv[3]) : 30, warm = argc > 4 ? atoi(argv[4]) : 5;
     dob_net *net;
@@ -54,6 +64,7 @@ int main(int argc, char **argv) {
     for (int64_t i = 0; i < B; i++) t[i * K + i % K] = 1.0f;
     double *ts = malloc((size_t)steps * sizeof *ts), tf = 0, tb = 0, to = 0;
     for (int s = 0; s < warm + steps; s++) {
+        if (profile && s == warm) dob_net_set_profile(net, 1);
         double t0 = now();
         dob_net_set_context(net, (dob_net_ctx){.seed = 1, .step = (uint64_t)s});
         dob_net_forward(net, 1);
@@ -80,6 +91,21 @@ int main(int argc, char **argv) {
            "bwd %.2f ms, sgd %.2f ms\n",
            p->name, (long long)B, threads, 1.0 / ts[steps / 2], 1e3 * ts[steps / 2], 1e3 * ts[0], 1e3 * tf / steps,
            1e3 * tb / steps, 1e3 * to / steps);
+    if (profile) {
+        double sf = 0, sb = 0;
+        printf("  %-14s %-10s %9s %9s\n", "layer", "type", "fwd ms", "bwd ms");
+        for (int i = 0; i < dob_net_layer_count(net); i++) {
+            double f, b;
+            dob_layer *l = dob_net_layer(net, i);
+            dob_net_profile(net, i, &f, &b);
+            if (l->ops->alias) continue;
+            printf("  %-14s %-10s %9.2f %9.2f\n", l->name, l->ops->type, 1e3 * f / steps, 1e3 * b / steps);
+            sf += f;
+            sb += b;
+        }
+        printf("  %-14s %-10s %9.2f %9.2f   (sgd %.2f ms)\n", "total", "", 1e3 * sf / steps, 1e3 * sb / steps,
+               1e3 * to / steps);
+    }
     free(ts);
     free(t);
     free(loss);

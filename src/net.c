@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct tensor_meta {
     dob_tensor t;
@@ -42,7 +43,27 @@ struct dob_net {
     void *sum_ctx;
     int input_grad;    /* give the input tensor a diff (tests, input-gradient tools) */
     int no_propagation; /* keep every tensor plain (dob_net_set_layout_propagation(net, 0)) */
+    double *prof;       /* 2 per layer (forward, backward seconds) while profiling, else NULL */
+    int cap_prof;
 };
+
+static double wall(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void dob_net_set_profile(dob_net *net, int on) {
+    free(net->prof);
+    net->prof = on ? calloc(2 * (size_t)(net->n_layers + 1), sizeof *net->prof) : NULL;
+    net->cap_prof = net->prof ? net->n_layers : 0;
+}
+
+void dob_net_profile(const dob_net *net, int i, double *fwd_s, double *bwd_s) {
+    int ok = net->prof && i >= 0 && i < net->cap_prof;
+    *fwd_s = ok ? net->prof[2 * i] : 0;
+    *bwd_s = ok ? net->prof[2 * i + 1] : 0;
+}
 
 dnnl_engine_t dob_net_engine(const dob_net *net) { return net->eng; }
 dnnl_stream_t dob_net_stream(const dob_net *net) { return net->stream; }
@@ -121,6 +142,7 @@ void dob_net_destroy(dob_net *net) {
     for (int i = 0; i < net->n_tensors; i++) free(net->tensors[i]);
     free(net->tensors);
     free(net->bufs);
+    free(net->prof);
     dob_arena_destroy(net->arena);
     if (net->stream) dnnl_stream_destroy(net->stream);
     if (net->eng) dnnl_engine_destroy(net->eng);
@@ -269,7 +291,9 @@ dob_status dob_net_forward(dob_net *net, int training) {
     for (int i = 0; i < net->n_layers; i++) {
         dob_layer *l = net->layers[i];
         if (l->ops->alias) continue;
+        double t0 = net->prof ? wall() : 0;
         dob_status st = l->ops->forward(l, training);
+        if (net->prof && i < net->cap_prof) net->prof[2 * i] += wall() - t0;
         if (st != DOB_OK) {
             dob_error_prefix("layer %s (%s): forward: ", l->name, l->ops->type);
             return st;
@@ -306,9 +330,11 @@ dob_status dob_net_backward(dob_net *net) {
     for (int i = net->n_layers - 1; i >= 0; i--) {
         dob_layer *l = net->layers[i];
         /* tensors are created in layer order: the output of layer i is tensor i + 1 */
+        double t0 = net->prof ? wall() : 0;
         gather_diff(net, i + 1);
         if (l->ops->alias) continue;
         dob_status st = l->ops->backward(l);
+        if (net->prof && i < net->cap_prof) net->prof[2 * i + 1] += wall() - t0;
         if (st != DOB_OK) {
             dob_error_prefix("layer %s (%s): backward: ", l->name, l->ops->type);
             return st;

@@ -77,6 +77,11 @@ int64_t dob_net_batch(const dob_net *net);
 void dob_net_set_input_grad(dob_net *net, int on);
 /** Let layers exchange blocked layouts (default on); off keeps every tensor plain. Takes effect at the next build. */
 void dob_net_set_layout_propagation(dob_net *net, int on);
+/** Per-layer timing (bench/, `bench_step --profile`): while on, forward and backward add each layer's wall time
+ *  (including the summing of fan-out gradients into its output) to counters; switching it on zeroes them. */
+void dob_net_set_profile(dob_net *net, int on);
+/** Seconds spent in layer i since profiling was switched on: forward (training and inference) and backward. */
+void dob_net_profile(const dob_net *net, int i, double *fwd_s, double *bwd_s);
 /** Copy tensor id's data and/or diff (either may be NULL) out as plain row-major, count floats each; works for
  *  blocked intermediate tensors (allocates a reorder: not for the step loop). */
 dob_status dob_net_read_plain(dob_net *net, int id, float *data, float *diff);

@@ -324,9 +324,39 @@ static void relu_mask_to(const float *dst, const float *diff, float *g, int64_t 
 /* Same, from dst/diff in layout s (the propagated one, e.g. nChw8c) into g in layout d (e.g. nhwc). Per pixel,
  * channel blocks of s are walked in order, so a blocked -> channels-last pass streams both sides with no index
  * division; d's channel padding (if any) is zeroed first. */
+/* The common case nChw{8,16}c -> nhwc with whole blocks, with the block size B a constant so the inner loop is
+ * one vector select (the generic loop below runs scalar: 6.0 ms vs 1.2 ms for fmnist conv1, batch 128, 2 threads). */
+static inline void relu_mask_block_to_nhwc(const float *dst, const float *diff, float *g, int64_t n, int64_t ch,
+                                           int64_t h, int64_t w, const struct act_layout *s, const int64_t B) {
+    const int64_t nsb = ch / B;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t y = 0; y < h; y++)
+            for (int64_t cb = 0; cb < nsb; cb++) {
+                const float *bd = dst + i * s->sn + cb * s->sc + y * s->sh;
+                const float *be = diff + i * s->sn + cb * s->sc + y * s->sh;
+                float *gp = g + ((i * h + y) * w) * ch + cb * B;
+                for (int64_t x = 0; x < w; x++) {
+#pragma omp simd
+                    for (int64_t cc = 0; cc < B; cc++) {
+                        const float dv = bd[x * B + cc], ev = be[x * B + cc];
+                        gp[x * ch + cc] = dv > 0.0f ? ev : 0.0f;
+                    }
+                }
+            }
+}
+
 static void relu_mask_relayout(const float *dst, const float *diff, float *g, int64_t n, int64_t ch, int64_t h,
                                int64_t w, const struct act_layout *s, const struct act_layout *d) {
     const int64_t sb = s->blk, db = d->blk, nsb = (ch + sb - 1) / sb;
+    const int nhwc = db == 1 && d->cpad == ch && d->sc == 1 && d->sw == ch && d->sh == w * ch && d->sn == h * w * ch;
+    if (nhwc && s->sw == sb && ch % sb == 0 && (sb == 8 || sb == 16)) {
+        if (sb == 8)
+            relu_mask_block_to_nhwc(dst, diff, g, n, ch, h, w, s, 8);
+        else
+            relu_mask_block_to_nhwc(dst, diff, g, n, ch, h, w, s, 16);
+        return;
+    }
 #pragma omp parallel for collapse(2) schedule(static)
     for (int64_t i = 0; i < n; i++) {
         for (int64_t y = 0; y < h; y++) {
