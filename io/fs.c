@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "dob/io.h"
 
@@ -29,5 +30,29 @@ dob_status dob_io_mkdirs(const char *path) {
         }
         buf[i] = c;
     }
+    return DOB_OK;
+}
+
+dob_status dob_io_check_dir_of(const char *path, const char *what) {
+    char dir[4096];
+    size_t n = strlen(path);
+    if (n >= sizeof dir) return DOB_FAIL(DOB_EINVAL, "path too long: %s", path);
+    memcpy(dir, path, n + 1);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        strcpy(dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    struct stat sb;
+    if (stat(dir, &sb) != 0)
+        return DOB_FAIL(errno == ENOENT ? DOB_ENOENT : DOB_EIO, "directory '%s' of the %s '%s' %s: %s", dir, what, path,
+                        errno == ENOENT ? "does not exist" : "cannot be accessed", strerror(errno));
+    if (!S_ISDIR(sb.st_mode))
+        return DOB_FAIL(DOB_ENOENT, "'%s' (the directory of the %s '%s') is not a directory", dir, what, path);
+    if (access(dir, W_OK | X_OK) != 0)
+        return DOB_FAIL(DOB_EIO, "directory '%s' is not writable (%s): cannot write the %s '%s'", dir,
+                        strerror(errno), what, path);
     return DOB_OK;
 }

@@ -190,3 +190,47 @@ fail:
     if (d >= 0) H5Dclose(d);
     return st;
 }
+
+/* ---- attribute writers (on a shared parallel file every rank calls them: metadata is collective) ---------- */
+/* Variable-length UTF-8 string type: h5py reads these attributes as str. */
+hid_t dob_h5_vstr_type(void) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0) return t;
+    if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
+        H5Tclose(t);
+        return -1;
+    }
+    return t;
+}
+
+/* n < 0: scalar; else a 1-D attribute of n elements. */
+dob_status dob_h5_attr_write(hid_t obj, const char *name, hid_t ftype, hid_t mtype, int n, const void *v) {
+    dob_status st = DOB_OK;
+    hid_t sp = -1, a = -1;
+    hsize_t dim = (hsize_t)(n < 0 ? 1 : n);
+    DOB_H5(sp = n < 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dim, NULL), "dataspace of attribute %s", name);
+    DOB_H5(a = H5Acreate2(obj, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT), "create attribute %s", name);
+    DOB_H5(H5Awrite(a, mtype, v), "write attribute %s", name);
+fail:
+    if (a >= 0) H5Aclose(a);
+    if (sp >= 0) H5Sclose(sp);
+    return st;
+}
+
+dob_status dob_h5_put_str(hid_t obj, const char *name, const char *v) {
+    dob_status st = DOB_OK;
+    hid_t t = -1;
+    const char *p = v ? v : "";
+    DOB_H5(t = dob_h5_vstr_type(), "string type for attribute %s", name);
+    st = dob_h5_attr_write(obj, name, t, t, -1, &p);
+fail:
+    if (t >= 0) H5Tclose(t);
+    return st;
+}
+
+dob_status dob_h5_put_i32(hid_t obj, const char *name, int32_t v) {
+    return dob_h5_attr_write(obj, name, H5T_STD_I32LE, H5T_NATIVE_INT32, -1, &v);
+}
+dob_status dob_h5_put_i64(hid_t obj, const char *name, int64_t v) {
+    return dob_h5_attr_write(obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, -1, &v);
+}

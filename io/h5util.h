@@ -3,8 +3,8 @@
  *
  * Every HDF5 failure becomes DOB_EH5 with the object name and the innermost HDF5 error description (HDF5's own
  * automatic stack printing is switched off by dob_h5_quiet(), so nothing is printed to stderr behind the user's
- * back). The helpers only read; writing lives in results.c because it must follow the collective rules of
- * parallel HDF5. */
+ * back). Readers and attribute writers; dataset writing lives in results.c and checkpoint.c, which follow the
+ * collective rules of parallel HDF5 (attribute creation on a shared file is collective: every rank calls). */
 #ifndef DOB_IO_H5UTIL_H
 #define DOB_IO_H5UTIL_H
 
@@ -40,5 +40,14 @@ dob_status dob_h5_attr_strv(hid_t obj, const char *name, int *n, char ***out);
 void dob_h5_strv_free(char **v, int n);
 /** Read a whole dataset of n elements into buf, converted to mem_type; DOB_EFORMAT if its size differs. */
 dob_status dob_h5_read(hid_t loc, const char *name, hid_t mem_type, int64_t n, void *buf);
+
+/** Variable-length UTF-8 string type (h5py reads it as str); close with H5Tclose. */
+hid_t dob_h5_vstr_type(void);
+/** Write attribute name of obj: scalar if n < 0, else 1-D of n elements. */
+dob_status dob_h5_attr_write(hid_t obj, const char *name, hid_t ftype, hid_t mtype, int n, const void *v);
+/** Scalar attributes: variable-length UTF-8 string (NULL = ""), int32, int64. */
+dob_status dob_h5_put_str(hid_t obj, const char *name, const char *v);
+dob_status dob_h5_put_i32(hid_t obj, const char *name, int32_t v);
+dob_status dob_h5_put_i64(hid_t obj, const char *name, int64_t v);
 
 #endif

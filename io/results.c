@@ -236,50 +236,6 @@ static dob_status check_meta(const dob_results_meta *m) {
     return DOB_OK;
 }
 
-/* ---- attribute writers (collective) ---------------------------------------------------------------------- */
-/* Variable-length UTF-8 string type: h5py reads these attributes as str. */
-static hid_t vstr_type(void) {
-    hid_t t = H5Tcopy(H5T_C_S1);
-    if (t < 0) return t;
-    if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
-        H5Tclose(t);
-        return -1;
-    }
-    return t;
-}
-
-/* n < 0: scalar; else a 1-D attribute of n elements. */
-static dob_status attr_write(hid_t obj, const char *name, hid_t ftype, hid_t mtype, int n, const void *v) {
-    dob_status st = DOB_OK;
-    hid_t sp = -1, a = -1;
-    hsize_t dim = (hsize_t)(n < 0 ? 1 : n);
-    DOB_H5(sp = n < 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dim, NULL), "dataspace of /meta %s", name);
-    DOB_H5(a = H5Acreate2(obj, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT), "create attribute /meta %s", name);
-    DOB_H5(H5Awrite(a, mtype, v), "write attribute /meta %s", name);
-fail:
-    if (a >= 0) H5Aclose(a);
-    if (sp >= 0) H5Sclose(sp);
-    return st;
-}
-
-static dob_status attr_str(hid_t obj, const char *name, const char *v) {
-    dob_status st = DOB_OK;
-    hid_t t = -1;
-    const char *p = v ? v : "";
-    DOB_H5(t = vstr_type(), "string type for /meta %s", name);
-    st = attr_write(obj, name, t, t, -1, &p);
-fail:
-    if (t >= 0) H5Tclose(t);
-    return st;
-}
-
-static dob_status attr_i32(hid_t obj, const char *name, int32_t v) {
-    return attr_write(obj, name, H5T_STD_I32LE, H5T_NATIVE_INT32, -1, &v);
-}
-static dob_status attr_i64(hid_t obj, const char *name, int64_t v) {
-    return attr_write(obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, -1, &v);
-}
-
 static dob_status write_meta(hid_t file, const dob_results_meta *m, const create_info *ci) {
     dob_status st = DOB_OK;
     hid_t g = -1, gcpl = -1, t = -1;
@@ -292,30 +248,30 @@ static dob_status write_meta(hid_t file, const dob_results_meta *m, const create
     DOB_H5(gcpl = H5Pcreate(H5P_GROUP_CREATE), "group creation properties");
     DOB_H5(H5Pset_obj_track_times(gcpl, 0), "group creation properties");
     DOB_H5(g = H5Gcreate2(file, "meta", H5P_DEFAULT, gcpl, H5P_DEFAULT), "create group /meta");
-    DOB_TRY(attr_i32(g, "schema_version", DOB_RESULTS_SCHEMA_VERSION));
-    DOB_TRY(attr_str(g, "dob_version", DOB_VERSION));
-    DOB_TRY(attr_str(g, "git_revision", DOB_GIT_REV));
-    DOB_TRY(attr_str(g, "problem", m->problem));
-    DOB_TRY(attr_str(g, "optimizer", m->optimizer));
-    DOB_TRY(attr_str(g, "optimizer_deepobs_name",
+    DOB_TRY(dob_h5_put_i32(g, "schema_version", DOB_RESULTS_SCHEMA_VERSION));
+    DOB_TRY(dob_h5_put_str(g, "dob_version", DOB_VERSION));
+    DOB_TRY(dob_h5_put_str(g, "git_revision", DOB_GIT_REV));
+    DOB_TRY(dob_h5_put_str(g, "problem", m->problem));
+    DOB_TRY(dob_h5_put_str(g, "optimizer", m->optimizer));
+    DOB_TRY(dob_h5_put_str(g, "optimizer_deepobs_name",
                      m->optimizer_deepobs_name ? m->optimizer_deepobs_name : m->optimizer));
-    DOB_TRY(attr_str(g, "created", ci->created));
-    DOB_TRY(attr_str(g, "hostname", ci->host));
-    DOB_TRY(attr_i32(g, "ranks", m->ranks));
-    DOB_TRY(attr_i32(g, "threads", m->threads));
-    DOB_TRY(attr_str(g, "onednn_version", ver));
-    DOB_TRY(attr_str(g, "onednn_isa", dnnl_cpu_isa2str(dnnl_get_effective_cpu_isa())));
-    DOB_TRY(attr_i64(g, "batch_size", m->batch_size));
-    DOB_TRY(attr_i64(g, "num_epochs", m->num_epochs));
-    DOB_TRY(attr_write(g, "weight_decay", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, -1, &m->weight_decay));
-    DOB_TRY(attr_i64(g, "train_log_interval", m->train_log_interval));
-    DOB_H5(t = vstr_type(), "string type for /meta hyperparameter_names");
-    DOB_TRY(attr_write(g, "hyperparameter_names", t, t, m->n_hp, m->hp_names));
-    DOB_TRY(attr_i32(g, "n_trials", m->n_trials));
-    DOB_TRY(attr_i64(g, "n_minibatch", m->n_minibatch));
-    DOB_TRY(attr_i32(g, "has_accuracy", m->has_accuracy != 0));
-    DOB_TRY(attr_i32(g, "has_valid", m->has_valid != 0));
-    DOB_TRY(attr_str(g, "command_line", m->command_line));
+    DOB_TRY(dob_h5_put_str(g, "created", ci->created));
+    DOB_TRY(dob_h5_put_str(g, "hostname", ci->host));
+    DOB_TRY(dob_h5_put_i32(g, "ranks", m->ranks));
+    DOB_TRY(dob_h5_put_i32(g, "threads", m->threads));
+    DOB_TRY(dob_h5_put_str(g, "onednn_version", ver));
+    DOB_TRY(dob_h5_put_str(g, "onednn_isa", dnnl_cpu_isa2str(dnnl_get_effective_cpu_isa())));
+    DOB_TRY(dob_h5_put_i64(g, "batch_size", m->batch_size));
+    DOB_TRY(dob_h5_put_i64(g, "num_epochs", m->num_epochs));
+    DOB_TRY(dob_h5_attr_write(g, "weight_decay", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, -1, &m->weight_decay));
+    DOB_TRY(dob_h5_put_i64(g, "train_log_interval", m->train_log_interval));
+    DOB_H5(t = dob_h5_vstr_type(), "string type for /meta hyperparameter_names");
+    DOB_TRY(dob_h5_attr_write(g, "hyperparameter_names", t, t, m->n_hp, m->hp_names));
+    DOB_TRY(dob_h5_put_i32(g, "n_trials", m->n_trials));
+    DOB_TRY(dob_h5_put_i64(g, "n_minibatch", m->n_minibatch));
+    DOB_TRY(dob_h5_put_i32(g, "has_accuracy", m->has_accuracy != 0));
+    DOB_TRY(dob_h5_put_i32(g, "has_valid", m->has_valid != 0));
+    DOB_TRY(dob_h5_put_str(g, "command_line", m->command_line));
 fail:
     if (t >= 0) H5Tclose(t);
     if (g >= 0) H5Gclose(g);
@@ -417,11 +373,11 @@ static dob_status write_sweep_meta(hid_t file, const dob_sweep_meta *sw) {
     dob_status st = DOB_OK;
     hid_t g = -1;
     DOB_H5(g = H5Gopen2(file, "meta", H5P_DEFAULT), "open group /meta");
-    DOB_TRY(attr_str(g, "sweep_spec", sw->spec));
-    DOB_TRY(attr_i64(g, "n_trials_total", sw->n_trials_total));
-    DOB_TRY(attr_i64(g, "max_steps", sw->max_steps));
-    DOB_TRY(attr_i32(g, "slice_id", sw->slice_id));
-    DOB_TRY(attr_i32(g, "slice_count", sw->slice_count));
+    DOB_TRY(dob_h5_put_str(g, "sweep_spec", sw->spec));
+    DOB_TRY(dob_h5_put_i64(g, "n_trials_total", sw->n_trials_total));
+    DOB_TRY(dob_h5_put_i64(g, "max_steps", sw->max_steps));
+    DOB_TRY(dob_h5_put_i32(g, "slice_id", sw->slice_id));
+    DOB_TRY(dob_h5_put_i32(g, "slice_count", sw->slice_count));
 fail:
     if (g >= 0) H5Gclose(g);
     return st;

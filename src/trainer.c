@@ -141,6 +141,36 @@ static dob_status eval_round(run *r, int64_t e) {
     return evaluate(r, c->test, NULL, c->test->n, reg, &o->test_losses[e], &o->test_accuracies[e]);
 }
 
+/* Copy a checkpoint's curves and counters into o (allocated for this configuration) after checking they fit. */
+static dob_status resume_out(const dob_train_cfg *c, dob_train_out *o) {
+    const dob_train_out *in = c->resume;
+    const int64_t N = o->num_epochs, spe = o->steps_per_epoch;
+    if (in->num_epochs != N || in->n_minibatch != o->n_minibatch)
+        return DOB_FAIL(DOB_EINVAL, "checkpoint has %lld epochs and %lld logged losses, this run %lld and %lld",
+                        (long long)in->num_epochs, (long long)in->n_minibatch, (long long)N, (long long)o->n_minibatch);
+    const int64_t e = in->steps_done / spe;
+    if (in->steps_done < 0 || in->steps_done > N * spe || in->evaluated < e || in->evaluated > e + 1 ||
+        in->evaluated > N + 1 || in->n_logged < 0 || in->n_logged > o->n_minibatch)
+        return DOB_FAIL(DOB_EFORMAT, "checkpoint is inconsistent: %lld steps done, %lld evaluation rounds, %lld "
+                        "losses logged (%lld steps per epoch)", (long long)in->steps_done, (long long)in->evaluated,
+                        (long long)in->n_logged, (long long)spe);
+    const size_t ne = (size_t)(N + 1) * sizeof(double);
+    memcpy(o->train_losses, in->train_losses, ne);
+    memcpy(o->valid_losses, in->valid_losses, ne);
+    memcpy(o->test_losses, in->test_losses, ne);
+    memcpy(o->train_accuracies, in->train_accuracies, ne);
+    memcpy(o->valid_accuracies, in->valid_accuracies, ne);
+    memcpy(o->test_accuracies, in->test_accuracies, ne);
+    memcpy(o->epoch_seconds, in->epoch_seconds, ne);
+    memcpy(o->minibatch_train_losses, in->minibatch_train_losses, (size_t)o->n_minibatch * sizeof(double));
+    memcpy(o->phase_seconds, in->phase_seconds, sizeof o->phase_seconds);
+    o->steps_done = in->steps_done;
+    o->evaluated = in->evaluated;
+    o->epochs_done = (int)(in->evaluated - 1);
+    o->n_logged = in->n_logged;
+    return DOB_OK;
+}
+
 dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
     dob_status st = DOB_OK;
     run r = {.c = c, .net = c->net, .arena = dob_net_arena(c->net), .o = o};
@@ -174,12 +204,21 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
         goto fail;
     }
 
-    /* parameters, optimizer state, plans */
-    dob_arena_init(r.arena, c->seed);
-    DOB_TRY(dob_arena_set_state_count(r.arena, c->optim->state_count));
+    /* parameters, optimizer state, plans (a resumed run brings its own) */
+    if (c->resume) {
+        DOB_TRY(resume_out(c, o));
+        if (dob_arena_state_count(r.arena) != c->optim->state_count) {
+            st = DOB_FAIL(DOB_EINTERNAL, "trainer: resumed arena has %d state vectors, %s needs %d",
+                          dob_arena_state_count(r.arena), c->optim->name, c->optim->state_count);
+            goto fail;
+        }
+    } else {
+        dob_arena_init(r.arena, c->seed);
+        DOB_TRY(dob_arena_set_state_count(r.arena, c->optim->state_count));
+    }
     size_t n = dob_arena_size(r.arena);
     for (int k = 0; k < c->optim->state_count; k++) r.state[k] = dob_arena_state(r.arena, k);
-    if (c->optim->init) c->optim->init(r.state, n, c->hp);
+    if (c->optim->init && !c->resume) c->optim->init(r.state, n, c->hp);
     DOB_TRY(dob_net_build(r.net, r.b));
     float *params = dob_arena_params(r.arena), *grads = dob_arena_grads(r.arena);
     dob_tensor *x = dob_net_input_tensor(r.net), *out = dob_net_output(r.net);
@@ -188,21 +227,31 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
     dob_rng eval_rng = {c->seed, DOB_RNG_SHUFFLE, (uint64_t)1 << 40};
     dob_rng_permutation(&eval_rng, r.eval_idx, (size_t)c->train->n);
 
-    int64_t gstep = 0, logged = 0, total_steps = N * spe;
+    /* where to start: step s0 of epoch e0 (0, 0 for a fresh run) */
+    const int64_t gstep0 = o->steps_done, e0 = gstep0 / spe, s0 = gstep0 % spe, total_steps = N * spe;
+    int64_t gstep = gstep0;
     double t_start = now(), t_report = t_start, last_loss = NAN;
     dob_progress pr = {.num_epochs = N, .steps_per_epoch = spe, .total_steps = total_steps};
-    for (int64_t e = 0; e <= N; e++) {
-        double t_epoch = now();
-        DOB_TRY(eval_round(&r, e));
-        o->epochs_done = (int)e;
-        if (e == 0) t_start = t_report = now(); /* step rate and ETA from the first training step on */
-        if (c->hooks.progress) {
-            pr.epoch = e;
-            pr.evaluating = 1;
-            pr.global_step = gstep;
-            c->hooks.progress(c->hooks.ctx, &pr);
-            pr.evaluating = 0;
+    for (int64_t e = e0; e <= N; e++) {
+        /* a resumed epoch goes on counting from its time before the checkpoint */
+        double t_epoch = now() - (e == e0 && isfinite(o->epoch_seconds[e]) ? o->epoch_seconds[e] : 0.0);
+        if (e >= o->evaluated) {
+            DOB_TRY(eval_round(&r, e));
+            o->epochs_done = (int)e;
+            o->evaluated = e + 1;
+            if (c->hooks.progress) {
+                pr.epoch = e;
+                pr.evaluating = 1;
+                pr.global_step = gstep;
+                c->hooks.progress(c->hooks.ctx, &pr);
+                pr.evaluating = 0;
+            }
+            if (e < N && c->hooks.checkpoint) {
+                o->epoch_seconds[e] = now() - t_epoch;
+                c->hooks.checkpoint(c->hooks.ctx, o);
+            }
         }
+        if (e == e0) t_start = t_report = now(); /* step rate and ETA from the first training step on */
         if (e == N) {
             o->epoch_seconds[e] = now() - t_epoch;
             break;
@@ -211,7 +260,7 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
         dob_rng shuffle = {c->seed, DOB_RNG_SHUFFLE, (uint64_t)e};
         dob_rng_permutation(&shuffle, r.perm, (size_t)c->train->n);
         uint32_t *local = r.local;
-        for (int64_t s = 0; s < spe; s++, gstep++) {
+        for (int64_t s = e == e0 ? s0 : 0; s < spe; s++, gstep++) {
             double t0 = now();
             int64_t first = s * B + c->rank * r.b;
             memcpy(local, r.perm + first, (size_t)r.b * sizeof *local);
@@ -235,13 +284,13 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
             double mb_loss = msum / (double)B;
             if (s % iv == 0) mb_loss += regulariser(c, r.arena);
             if (!isfinite(mb_loss)) {
-                if (s % iv == 0 && logged < o->n_minibatch) o->minibatch_train_losses[logged++] = mb_loss;
+                if (s % iv == 0 && o->n_logged < o->n_minibatch) o->minibatch_train_losses[o->n_logged++] = mb_loss;
                 o->status = DOB_TRAIN_DIVERGED;
                 o->diverged_step = gstep;
                 o->epoch_seconds[e] = now() - t_epoch;
                 goto done;
             }
-            if (s % iv == 0 && logged < o->n_minibatch) o->minibatch_train_losses[logged++] = mb_loss;
+            if (s % iv == 0 && o->n_logged < o->n_minibatch) o->minibatch_train_losses[o->n_logged++] = mb_loss;
             last_loss = mb_loss;
             if (c->weight_decay > 0.0) dob_arena_l2_grad(r.arena, (float)c->weight_decay);
             c->optim->step(params, grads, r.state, n, lr, c->hp, gstep + 1);
@@ -253,7 +302,7 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
             o->phase_seconds[DOB_PHASE_ALLREDUCE] += t4 - t3;
             o->phase_seconds[DOB_PHASE_OPTIMIZER] += t5 - t4;
             if (c->hooks.progress && t5 - t_report >= 2.0) {
-                double rate = (double)(gstep + 1) / (t5 - t_start);
+                double rate = (double)(gstep + 1 - gstep0) / (t5 - t_start);
                 pr.epoch = e;
                 pr.step = s + 1;
                 pr.global_step = gstep + 1;
@@ -268,13 +317,18 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
                 o->epoch_seconds[e] = now() - t_epoch;
                 DOB_TRY(eval_round(&r, e + 1));
                 o->epochs_done = (int)(e + 1);
+                o->evaluated = e + 2;
                 o->status = DOB_TRAIN_DONE;
                 goto done;
             }
-            if (c->hooks.should_stop && c->hooks.should_stop(c->hooks.ctx)) {
-                o->status = DOB_TRAIN_STOPPED;
+            int poll = c->hooks.should_stop ? c->hooks.should_stop(c->hooks.ctx) : DOB_POLL_CONTINUE;
+            if (poll != DOB_POLL_CONTINUE) {
                 o->epoch_seconds[e] = now() - t_epoch;
-                goto done;
+                if (c->hooks.checkpoint) c->hooks.checkpoint(c->hooks.ctx, o);
+                if (poll == DOB_POLL_STOP) {
+                    o->status = DOB_TRAIN_STOPPED;
+                    goto done;
+                }
             }
         }
         o->epoch_seconds[e] = now() - t_epoch;

@@ -182,12 +182,201 @@ static void test_schedule_applies(void) {
     dob_net_destroy(net);
 }
 
+
+/* ---- checkpoint and resume ---------------------------------------------------------------------------------- */
+typedef struct snap {
+    int64_t calls, stop_at, ckpt_at; /* should_stop: STOP at call stop_at, CHECKPOINT at call ckpt_at */
+    int64_t keep;                    /* > 0: keep only the checkpoint taken after this many steps */
+    dob_arena *arena;
+    float *mem;                      /* params + every state vector + buffers at the last checkpoint */
+    dob_train_out o;                 /* deep copy of the out at the last checkpoint */
+    int saved;
+} snap;
+
+static double *dup_d(const double *v, int64_t n) {
+    double *d = malloc((size_t)(n > 0 ? n : 1) * sizeof *d);
+    if (d && n > 0) memcpy(d, v, (size_t)n * sizeof *d);
+    return d;
+}
+
+static void out_copy(dob_train_out *d, const dob_train_out *s) {
+    dob_train_out_free(d);
+    *d = *s;
+    int64_t ne = s->num_epochs + 1;
+    d->train_losses = dup_d(s->train_losses, ne);
+    d->valid_losses = dup_d(s->valid_losses, ne);
+    d->test_losses = dup_d(s->test_losses, ne);
+    d->train_accuracies = dup_d(s->train_accuracies, ne);
+    d->valid_accuracies = dup_d(s->valid_accuracies, ne);
+    d->test_accuracies = dup_d(s->test_accuracies, ne);
+    d->epoch_seconds = dup_d(s->epoch_seconds, ne);
+    d->minibatch_train_losses = dup_d(s->minibatch_train_losses, s->n_minibatch);
+}
+
+static size_t arena_floats(dob_arena *a) {
+    return dob_arena_size(a) * (size_t)(1 + dob_arena_state_count(a)) + dob_arena_buffer_size(a);
+}
+
+static void arena_copy(dob_arena *a, float *mem, int to_mem) {
+    size_t n = dob_arena_size(a), nb = dob_arena_buffer_size(a);
+    float *blocks[2 + DOB_OPTIM_MAX_STATE];
+    size_t sizes[2 + DOB_OPTIM_MAX_STATE];
+    int k = 0;
+    blocks[k] = dob_arena_params(a);
+    sizes[k++] = n;
+    for (int i = 0; i < dob_arena_state_count(a); i++) {
+        blocks[k] = dob_arena_state(a, i);
+        sizes[k++] = n;
+    }
+    blocks[k] = dob_arena_buffers(a);
+    sizes[k++] = nb;
+    for (int i = 0; i < k; i++) {
+        if (!sizes[i]) continue;
+        if (to_mem)
+            memcpy(mem, blocks[i], sizes[i] * sizeof *mem);
+        else
+            memcpy(blocks[i], mem, sizes[i] * sizeof *mem);
+        mem += sizes[i];
+    }
+}
+
+static int snap_poll(void *ctx) {
+    snap *s = ctx;
+    s->calls++;
+    if (s->calls == s->stop_at) return DOB_POLL_STOP;
+    if (s->calls == s->ckpt_at) return DOB_POLL_CHECKPOINT;
+    return DOB_POLL_CONTINUE;
+}
+
+static void snap_save(void *ctx, const dob_train_out *o) {
+    snap *s = ctx;
+    if (s->keep > 0 && o->steps_done != s->keep) return;
+    if (!s->mem) s->mem = malloc(arena_floats(s->arena) * sizeof(float));
+    arena_copy(s->arena, s->mem, 1);
+    out_copy(&s->o, o);
+    s->saved++;
+}
+
+/* Equal curves (NaN = NaN), counters and parameters, bitwise; seconds are not compared. */
+static void assert_same_run(const dob_train_out *a, const dob_train_out *b, dob_arena *pa, dob_arena *pb) {
+    int64_t ne = a->num_epochs + 1;
+    const double *x[] = {a->train_losses, a->test_losses, a->train_accuracies, a->test_accuracies, a->valid_losses};
+    const double *y[] = {b->train_losses, b->test_losses, b->train_accuracies, b->test_accuracies, b->valid_losses};
+    for (int c = 0; c < 5; c++)
+        for (int64_t i = 0; i < ne; i++) CU_ASSERT(x[c][i] == y[c][i] || (isnan(x[c][i]) && isnan(y[c][i])));
+    CU_ASSERT_EQUAL(a->n_minibatch, b->n_minibatch);
+    CU_ASSERT_EQUAL(memcmp(a->minibatch_train_losses, b->minibatch_train_losses,
+                           (size_t)a->n_minibatch * sizeof(double)), 0);
+    CU_ASSERT_EQUAL(a->status, b->status);
+    CU_ASSERT_EQUAL(a->steps_done, b->steps_done);
+    CU_ASSERT_EQUAL(a->epochs_done, b->epochs_done);
+    CU_ASSERT_EQUAL(a->evaluated, b->evaluated);
+    CU_ASSERT_EQUAL(a->n_logged, b->n_logged);
+    CU_ASSERT_EQUAL(memcmp(dob_arena_params(pa), dob_arena_params(pb), dob_arena_size(pa) * sizeof(float)), 0);
+}
+
+/* Stop a run at call `stop_at` of should_stop (after that many steps) or checkpoint at `ckpt_at`, resume the
+ * last checkpoint in a fresh net, and compare with the uninterrupted run: everything bitwise equal. */
+static void check_resume(int64_t stop_at, int64_t ckpt_at) {
+    dob_dataset tr, te;
+    tiny_data(&tr, 200, 1); /* 12 steps per epoch, 4 epochs: 48 steps */
+    tiny_data(&te, 70, 2);
+    dob_net *ref_net = tiny_net(), *net = tiny_net(), *net2 = tiny_net();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ref_net);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net2);
+    /* adam (two state vectors, bias correction by step) and a piecewise schedule: the resumed run must
+     * continue both at the right step and epoch */
+    int64_t ep[1] = {2};
+    double fac[1] = {0.1};
+    dob_train_cfg c = tiny_cfg(ref_net, &tr, &te);
+    c.optim = dob_optim_find("adam");
+    dob_optim_defaults(c.optim, c.hp);
+    TC_ASSERT_OK(dob_sched_piecewise(&c.sched, 0.01, 1, ep, fac));
+    dob_train_out ref, o, o2;
+    TC_ASSERT_OK(dob_train(&c, &ref));
+
+    snap s = {.stop_at = stop_at, .ckpt_at = ckpt_at, .keep = ckpt_at, .arena = dob_net_arena(net)};
+    dob_train_cfg c1 = c;
+    c1.net = net;
+    c1.hooks = (dob_train_hooks){.ctx = &s, .should_stop = snap_poll, .checkpoint = snap_save};
+    TC_ASSERT_OK(dob_train(&c1, &o));
+    CU_ASSERT_EQUAL(o.status, stop_at ? DOB_TRAIN_STOPPED : DOB_TRAIN_DONE);
+    CU_ASSERT(s.saved >= 1);
+    CU_ASSERT_EQUAL(s.o.steps_done, stop_at ? stop_at : (ckpt_at ? ckpt_at : 3 * 12));
+    if (!stop_at) assert_same_run(&ref, &o, dob_net_arena(ref_net), dob_net_arena(net));
+
+    /* resume in a fresh net from the snapshot */
+    dob_arena *a2 = dob_net_arena(net2);
+    TC_ASSERT_OK(dob_arena_set_state_count(a2, c.optim->state_count));
+    arena_copy(a2, s.mem, 0);
+    dob_train_cfg c2 = c;
+    c2.net = net2;
+    c2.resume = &s.o;
+    TC_ASSERT_OK(dob_train(&c2, &o2));
+    CU_ASSERT_EQUAL(o2.status, DOB_TRAIN_DONE);
+    assert_same_run(&ref, &o2, dob_net_arena(ref_net), a2);
+
+    free(s.mem);
+    dob_train_out_free(&s.o);
+    dob_train_out_free(&ref);
+    dob_train_out_free(&o);
+    dob_train_out_free(&o2);
+    dob_net_destroy(ref_net);
+    dob_net_destroy(net);
+    dob_net_destroy(net2);
+    dob_dataset_free(&tr);
+    dob_dataset_free(&te);
+}
+
+static void test_resume_mid_epoch(void) { check_resume(17, 0); }
+static void test_resume_first_step(void) { check_resume(1, 0); }
+static void test_resume_epoch_boundary(void) { check_resume(24, 0); }
+static void test_resume_before_last_eval(void) { check_resume(48, 0); }
+static void test_resume_periodic_checkpoint(void) { check_resume(0, 30); }
+/* without a poll, the last checkpoint is the one after the evaluation round of epoch 3 (step 36) */
+static void test_resume_epoch_checkpoint(void) { check_resume(0, 0); }
+
+static void test_resume_rejects_other_run(void) {
+    dob_dataset tr, te;
+    tiny_data(&tr, 200, 1);
+    tiny_data(&te, 70, 2);
+    dob_net *net = tiny_net();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    dob_train_cfg c = tiny_cfg(net, &tr, &te);
+    dob_train_out o, bad = {0};
+    double z[8] = {0};
+    bad.num_epochs = 9; /* another length */
+    bad.n_minibatch = 16;
+    bad.train_losses = bad.valid_losses = bad.test_losses = bad.train_accuracies = bad.valid_accuracies =
+        bad.test_accuracies = bad.epoch_seconds = bad.minibatch_train_losses = z;
+    TC_ASSERT_OK(dob_arena_set_state_count(dob_net_arena(net), c.optim->state_count));
+    c.resume = &bad;
+    TC_ASSERT_FAILS(dob_train(&c, &o), DOB_EINVAL, "this run 4");
+    dob_train_out_free(&o);
+    bad.num_epochs = 4;
+    bad.steps_done = 30; /* epoch 2 */
+    bad.evaluated = 1;   /* but only epoch 0 evaluated: inconsistent */
+    TC_ASSERT_FAILS(dob_train(&c, &o), DOB_EFORMAT, "inconsistent");
+    dob_train_out_free(&o);
+    dob_net_destroy(net);
+    dob_dataset_free(&tr);
+    dob_dataset_free(&te);
+}
+
 static CU_TestInfo tests[] = {
     {"protocol_curves", test_protocol},
     {"divergence_is_a_status", test_divergence_is_a_status},
     {"config_errors", test_config_errors},
     {"half_batch_gradients_sum", test_half_batch_gradients_sum},
     {"schedule_applies", test_schedule_applies},
+    {"resume_mid_epoch", test_resume_mid_epoch},
+    {"resume_first_step", test_resume_first_step},
+    {"resume_epoch_boundary", test_resume_epoch_boundary},
+    {"resume_before_last_eval", test_resume_before_last_eval},
+    {"resume_periodic_checkpoint", test_resume_periodic_checkpoint},
+    {"resume_epoch_checkpoint", test_resume_epoch_checkpoint},
+    {"resume_rejects_other_run", test_resume_rejects_other_run},
     CU_TEST_INFO_NULL,
 };
 CU_SuiteInfo trainer_suite = {"trainer", NULL, NULL, NULL, NULL, tests};

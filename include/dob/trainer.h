@@ -24,6 +24,8 @@
 enum { DOB_PHASE_FORWARD = 0, DOB_PHASE_BACKWARD, DOB_PHASE_ALLREDUCE, DOB_PHASE_OPTIMIZER, DOB_PHASE_DATA,
        DOB_N_PHASES };
 
+typedef struct dob_train_out dob_train_out; /* below */
+
 typedef struct dob_progress {
     int64_t epoch, num_epochs;         /* epoch being trained (0-based), or being evaluated */
     int64_t step, steps_per_epoch;     /* step within the epoch */
@@ -41,9 +43,18 @@ typedef struct dob_train_hooks {
     dob_status (*sum_double)(void *ctx, double *x, size_t n);
     /** Progress report: about every 2 s of training and after each evaluation round. May be NULL. */
     void (*progress)(void *ctx, const dob_progress *p);
-    /** Polled once per step; nonzero stops the run after the step (status "failed", curves kept). May be NULL. */
+    /** Polled once per step, after the update, on every rank (the answer must agree over ranks):
+     *  DOB_POLL_CONTINUE, DOB_POLL_CHECKPOINT (save a checkpoint now and go on) or DOB_POLL_STOP (save a
+     *  checkpoint if there is a checkpoint hook, then end the run as DOB_TRAIN_STOPPED, curves kept). May be NULL. */
     int (*should_stop)(void *ctx);
+    /** Save a checkpoint: the arena (parameters, optimizer state, buffers) and *o (curves so far, steps_done,
+     *  evaluated, n_logged, phase and epoch seconds) are a consistent state from which dob_train with
+     *  cfg->resume continues. Called on every rank at the same point: after each evaluation round but the last,
+     *  and when should_stop asks. An error is reported by the hook's owner; training goes on. May be NULL. */
+    void (*checkpoint)(void *ctx, const dob_train_out *o);
 } dob_train_hooks;
+
+enum { DOB_POLL_CONTINUE = 0, DOB_POLL_CHECKPOINT = 1, DOB_POLL_STOP = 2 };
 
 typedef struct dob_train_cfg {
     dob_net *net;                      /* allocated (dob_problem_net); the trainer initialises and builds it */
@@ -62,6 +73,11 @@ typedef struct dob_train_cfg {
     const dob_dataset *train, *valid, *test;  /* valid may be NULL */
     int64_t max_steps;                 /* > 0: stop training after this many steps (tests, benchmarks) and
                                           evaluate once more; the run counts as done */
+    /** NULL: a fresh run (the trainer initialises parameters and optimizer state). Otherwise continue a
+     *  checkpoint: the arena already holds its parameters, buffers and optimizer state (state count set), and
+     *  *resume its curves, phase/epoch seconds, steps_done, evaluated and n_logged. The continued trajectory is
+     *  bit-identical to the uninterrupted one at the same ranks, threads and ISA. */
+    const dob_train_out *resume;
     dob_train_hooks hooks;
 } dob_train_cfg;
 
@@ -75,7 +91,9 @@ typedef struct dob_train_out {
     double *minibatch_train_losses;
     double *epoch_seconds;             /* wall time of each evaluation + training epoch */
     double phase_seconds[DOB_N_PHASES];
-    int epochs_done;
+    int epochs_done;                   /* the last evaluated epoch */
+    int64_t evaluated;                 /* evaluation rounds done: curves [0, evaluated) are filled */
+    int64_t n_logged;                  /* mini-batch losses logged */
     int64_t steps_done;                /* training steps taken */
     dob_train_status status;
     int64_t diverged_step;             /* global step at which the loss became non-finite, -1 if never */

@@ -84,6 +84,13 @@ typedef struct app_ctx {
     int64_t printed_minibatch;
     int (*poll_stop)(void *poll_ctx); /* optional: polled by the comm's rank 0 every step; nonzero stops */
     void *poll_ctx;
+    /* checkpoints (`dob run --checkpoint`; all zero for sweeps) */
+    const char *ckpt_path, *ckpt_config;
+    dob_arena *arena;
+    double ckpt_interval;             /* seconds between mid-epoch checkpoints (<= 0: only after epochs) */
+    double last_ckpt;                 /* dob_comm_wtime of the last save (rank 0) */
+    int threads, ckpt_ok;             /* ckpt_ok: the last save succeeded */
+    int64_t ckpt_steps;               /* steps_done of the last successful save */
 } app_ctx;
 dob_status app_hook_sum_float(void *ctx, float *x, size_t n);
 dob_status app_hook_sum_double(void *ctx, double *x, size_t n);
@@ -99,7 +106,10 @@ typedef struct app_trial {
     const dob_dataset *train, *valid, *test; /* valid NULL: no validation split */
     dob_net *net;
 } app_trial;
-/** The trainer configuration of t over ctx->comm (hooks bound to ctx; progress lines if progress). */
+/** The trainer's checkpoint hook for `dob run --checkpoint` (ctx: app_ctx with ckpt_* set). */
+void app_hook_checkpoint(void *ctx, const dob_train_out *o);
+/** The trainer configuration of t over ctx->comm (hooks bound to ctx; progress lines if progress; the
+ *  checkpoint hook if ctx->ckpt_path). */
 void app_trial_cfg(const app_trial *t, app_ctx *ctx, int progress, dob_train_cfg *cfg);
 
 

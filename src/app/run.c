@@ -2,6 +2,7 @@
  * over all MPI ranks of the launch, results to one HDF5 file (+ DeepOBS JSON). Rank 0 prints and writes the
  * trial; every rank takes part in the collective HDF5 calls. The trainer hooks and the trial's configuration are
  * in trial.c (shared with `dob sweep`). */
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #endif
 
 #include "app.h"
+#include "dob/checkpoint.h"
 #include "dob/io.h"
 #include "dob/optim.h"
 #include "dob/problem.h"
@@ -21,7 +23,8 @@
 #include "dob/trainer.h"
 
 typedef struct run_opts {
-    const char *problem, *optimizer, *optimizer_lib, *data_dir, *output_dir, *out;
+    const char *problem, *optimizer, *optimizer_lib, *data_dir, *output_dir, *out, *checkpoint;
+    double ckpt_interval;
     double lr;
     int have_lr;
     int64_t bs, epochs, seed, log_interval, max_steps;
@@ -60,10 +63,25 @@ static void run_usage(FILE *f) {
           "  --no_logs                  write no result files\n"
           "  --sync-bn                  batch-norm statistics over all ranks (default: per rank)\n"
           "  --max_steps N              stop after N training steps and evaluate (tests, benchmarks)\n"
+          "  --checkpoint FILE          save the run's state to FILE after every epoch, every --checkpoint_interval\n"
+          "                             and on SIGINT/SIGTERM/SIGUSR1 (then exit 3, no result file yet); if FILE\n"
+          "                             exists, continue the run it holds (bit-identical at equal ranks/threads):\n"
+          "                             rerun the same command. Removed once the result file is written\n"
+          "  --checkpoint_interval S    seconds between checkpoints within an epoch (default 1800; 0: epochs only)\n"
           "  --quiet                    print only errors and the final summary\n"
           "\n"
           "Optimizer hyperparameters are flags named after them (`dob run --optimizer adam --help` lists them).\n",
           f);
+}
+
+/* With --checkpoint, when the result file cannot be written: save the finished state, so that rerunning the
+ * same command (after freeing space, say) only evaluates nothing and writes the file. */
+static void save_final(app_ctx *c, const dob_train_out *out) {
+    if (!c->ckpt_path) return;
+    app_hook_checkpoint(c, out);
+    if (app_is_root(c->comm) && c->ckpt_ok)
+        fprintf(stderr, "dob: the finished run is kept in the checkpoint '%s': fix the problem above and run the same "
+                "command again to write its result file\n", c->ckpt_path);
 }
 
 /* ---- the command ---------------------------------------------------------------------------------------- */
@@ -72,7 +90,8 @@ static void format_lr(double x, char *buf, size_t n) {
 }
 
 int cmd_run(dob_comm *world, int argc, char **argv) {
-    run_opts o = {.bs = -1, .epochs = -1, .seed = 42, .log_interval = 10, .output_dir = "results"};
+    run_opts o = {.bs = -1, .epochs = -1, .seed = 42, .log_interval = 10, .output_dir = "results",
+                  .ckpt_interval = 1800};
     int help = 0, rc = DOB_EXIT_FAIL;
     app_args args = {0};
     /* the flags of `dob run`: DeepOBS's names first, then dob's aliases */
@@ -91,6 +110,8 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
         {"--output_dir", APP_STR, &o.output_dir, NULL, 0},
         {"--out", APP_STR, &o.out, NULL, 0},
         {"--max_steps", APP_INT, &o.max_steps, NULL, 0},
+        {"--checkpoint", APP_STR, &o.checkpoint, NULL, 0},
+        {"--checkpoint_interval", APP_DOUBLE, &o.ckpt_interval, NULL, 0},
         {"--print_train_iter", APP_SWITCH, &o.print_train_iter, NULL, 0},
         {"--no_logs", APP_SWITCH, &o.no_logs, NULL, 0},
         {"--quiet", APP_SWITCH, &o.quiet, NULL, 0},
@@ -179,6 +200,68 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
         return DOB_EXIT_USAGE;
     }
 
+    if (o.ckpt_interval < 0) {
+        app_error(world, "--checkpoint_interval must be >= 0 seconds, found %g", o.ckpt_interval);
+        return DOB_EXIT_USAGE;
+    }
+    if (o.max_steps < 0) {
+        app_error(world, "--max_steps must be >= 0, found %lld", (long long)o.max_steps);
+        return DOB_EXIT_USAGE;
+    }
+    int nranks = dob_comm_size(world);
+    int threads = 1;
+#ifdef _OPENMP
+    threads = omp_get_max_threads();
+#endif
+    /* checkpoint: the settings that fix the trajectory, compared exactly on resume */
+    char ckcfg[2048];
+    int resume = 0;
+    {
+        size_t l = (size_t)snprintf(ckcfg, sizeof ckcfg, "problem=%s optimizer=%s lr=%.17g", p->name, opt->name,
+                                    o.lr);
+        for (int i = 0; i < opt->n_hparams && l < sizeof ckcfg; i++)
+            l += (size_t)snprintf(ckcfg + l, sizeof ckcfg - l, " %s=%.17g", opt->hparams[i].name, hp[i]);
+        if (l < sizeof ckcfg)
+            l += (size_t)snprintf(ckcfg + l, sizeof ckcfg - l,
+                                  " batch_size=%lld num_epochs=%lld seed=%lld weight_decay=%.17g "
+                                  "train_log_interval=%lld valid=%d max_steps=%lld sync_bn=%d ranks=%d sched=",
+                                  (long long)o.bs, (long long)o.epochs, (long long)o.seed, p->has_l2 ? wd : 0.0,
+                                  (long long)o.log_interval, o.valid, (long long)o.max_steps, o.sync_bn, nranks);
+        for (int i = 0; i < o.n_sched_epochs && l < sizeof ckcfg; i++)
+            l += (size_t)snprintf(ckcfg + l, sizeof ckcfg - l, "%s%g:%.17g", i ? "," : "", o.sched_epochs[i],
+                                  o.sched_factors[i]);
+    }
+    if (o.checkpoint && dob_io_exists(o.checkpoint)) {
+        char theirs[2048] = "";
+        int cranks = 0, cthreads = 0;
+        st = dob_checkpoint_read_meta(o.checkpoint, theirs, sizeof theirs, &cranks, &cthreads);
+        int bad = st != DOB_OK;
+        dob_comm_allreduce_max_int(world, &bad);
+        if (bad) {
+            app_status_error(world, st != DOB_OK ? NULL : "--checkpoint (on another rank)");
+            if (app_is_root(world))
+                fprintf(stderr, "(--checkpoint %s exists but cannot be resumed; move it away to start afresh)\n",
+                        o.checkpoint);
+            return DOB_EXIT_FAIL;
+        }
+        if (strcmp(theirs, ckcfg)) {
+            app_error(world, "checkpoint '%s' belongs to another run; it was saved by\n  %s\nand this command "
+                      "asks for\n  %s\n(rerun the original command to continue it, or use another --checkpoint)",
+                      o.checkpoint, theirs, ckcfg);
+            return DOB_EXIT_USAGE;
+        }
+        if (cthreads != threads && app_is_root(world) && !o.quiet)
+            fprintf(stderr, "dob: note: checkpoint saved with %d thread%s per rank, now %d: the continued run is "
+                    "equal up to float summation order, not bit-identical\n", cthreads, cthreads == 1 ? "" : "s",
+                    threads);
+        resume = 1;
+    }
+
+    if (o.checkpoint && !resume && (st = dob_io_check_dir_of(o.checkpoint, "checkpoint")) != DOB_OK) {
+        app_status_error(world, "--checkpoint");
+        return DOB_EXIT_FAIL;
+    }
+
     /* result file: refuse to clobber before spending any compute */
     char path[4096], stamp[32];
     time_t now = time(NULL);
@@ -208,13 +291,9 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
     dob_dataset train = {0}, valid = {0}, test = {0};
     dob_net *net = NULL;
     dob_results *res = NULL;
-    dob_train_out out = {0};
-    int nranks = dob_comm_size(world);
-    int threads = 1;
-#ifdef _OPENMP
-    threads = omp_get_max_threads();
-#endif
-    app_ctx actx = {.comm = world, .quiet = o.quiet, .tty = isatty(2), .print_train_iter = o.print_train_iter};
+    dob_train_out out = {0}, from = {0};
+    app_ctx actx = {.comm = world, .quiet = o.quiet, .tty = isatty(2), .print_train_iter = o.print_train_iter,
+                    .threads = threads};
     double t0 = dob_comm_wtime();
     if (app_is_root(world) && !o.quiet)
         fprintf(stderr, "dob: %s with %s (lr %g), batch %lld, %lld epochs, seed %lld, %d rank%s x %d thread%s\n",
@@ -237,15 +316,44 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
     app_trial trial = {.p = p, .opt = opt, .hp = hp, .sched = sched, .bs = o.bs, .epochs = o.epochs,
                        .log_interval = o.log_interval, .max_steps = o.max_steps, .seed = o.seed, .wd = wd,
                        .train = &train, .valid = o.valid ? &valid : NULL, .test = &test, .net = net};
+    if (o.checkpoint) {
+        actx.ckpt_path = o.checkpoint;
+        actx.ckpt_config = ckcfg;
+        actx.arena = dob_net_arena(net);
+        actx.ckpt_interval = o.ckpt_interval;
+        actx.last_ckpt = dob_comm_wtime();
+    }
+    if (resume) {
+        /* the arena takes the checkpoint's parameters, optimizer state and this rank's buffers */
+        st = dob_arena_set_state_count(dob_net_arena(net), opt->state_count);
+        if (st == DOB_OK) st = dob_checkpoint_load(o.checkpoint, dob_comm_rank(world), dob_net_arena(net), &from);
+        int bad = st != DOB_OK;
+        dob_comm_allreduce_max_int(world, &bad);
+        if (bad) {
+            app_status_error(world, st != DOB_OK ? NULL : "--checkpoint (on another rank)");
+            goto cleanup;
+        }
+        actx.ckpt_ok = 1;
+        actx.ckpt_steps = from.steps_done;
+        if (app_is_root(world) && !o.quiet) {
+            int64_t spe = train.n / o.bs;
+            fprintf(stderr, "dob: resuming from %s: %lld of %lld steps done (epoch %lld, step %lld of %lld)\n",
+                    o.checkpoint, (long long)from.steps_done, (long long)(spe * o.epochs),
+                    (long long)(spe ? from.steps_done / spe : 0), (long long)(spe ? from.steps_done % spe : 0),
+                    (long long)spe);
+        }
+    }
     dob_train_cfg cfg;
     app_trial_cfg(&trial, &actx, 1, &cfg);
+    if (resume) cfg.resume = &from;
     if ((st = dob_train_check(&cfg)) != DOB_OK) {
         app_status_error(world, NULL);
         rc = DOB_EXIT_USAGE;
         goto cleanup;
     }
 
-    /* the result file, created collectively before training so a bad path fails fast */
+    /* the result file: created collectively before training so a bad path fails fast; with --checkpoint after
+     * training instead (the path was checked above), so a killed run leaves its checkpoint and nothing else */
     const char *hp_names[DOB_OPTIM_MAX_HP + 1];
     double hp_vals[DOB_OPTIM_MAX_HP + 1];
     hp_names[0] = "learning_rate";
@@ -259,14 +367,14 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
         size_t l = strlen(cmdline);
         snprintf(cmdline + l, sizeof cmdline - l, " %s", argv[i]);
     }
-    if (!o.no_logs) {
-        dob_results_meta meta = {
-            .problem = p->name, .optimizer = opt->name, .optimizer_deepobs_name = opt->deepobs_name,
-            .command_line = cmdline, .batch_size = o.bs, .num_epochs = o.epochs, .train_log_interval = o.log_interval,
-            .weight_decay = o.have_wd && p->has_l2 ? wd : NAN, .n_hp = opt->n_hparams + 1, .hp_names = hp_names,
-            .n_trials = 1, .n_minibatch = dob_train_n_minibatch(&cfg), .ranks = nranks, .threads = threads,
-            .has_accuracy = p->has_accuracy, .has_valid = o.valid,
-        };
+    dob_results_meta meta = {
+        .problem = p->name, .optimizer = opt->name, .optimizer_deepobs_name = opt->deepobs_name,
+        .command_line = cmdline, .batch_size = o.bs, .num_epochs = o.epochs, .train_log_interval = o.log_interval,
+        .weight_decay = o.have_wd && p->has_l2 ? wd : NAN, .n_hp = opt->n_hparams + 1, .hp_names = hp_names,
+        .n_trials = 1, .n_minibatch = dob_train_n_minibatch(&cfg), .ranks = nranks, .threads = threads,
+        .has_accuracy = p->has_accuracy, .has_valid = o.valid,
+    };
+    if (!o.no_logs && !o.checkpoint) {
         if ((st = dob_results_create(path, o.overwrite, &meta, world, &res)) != DOB_OK) {
             app_status_error(world, NULL);
             goto cleanup;
@@ -287,6 +395,30 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
         goto cleanup;
     }
     double secs = dob_comm_wtime() - t_train;
+    /* stopped with a fresh checkpoint: the checkpoint holds the curves; the result file comes with the end */
+    const int parked = out.status == DOB_TRAIN_STOPPED && o.checkpoint && actx.ckpt_ok &&
+                       actx.ckpt_steps == out.steps_done;
+    if (parked) {
+        if (res) dob_results_abort(res);
+        res = NULL;
+        if (app_is_root(world)) {
+            int64_t N = out.epochs_done;
+            printf("%s  %s  lr %g  seed %lld: INTERRUPTED by signal %d after %lld steps (last evaluated epoch %lld: "
+                   "test loss %.4f", p->name, opt->name, o.lr, (long long)o.seed, (int)app_stop_signal,
+                   (long long)out.steps_done, (long long)N, out.test_losses[N]);
+            if (p->has_accuracy) printf(", test acc %.2f%%", 100 * out.test_accuracies[N]);
+            printf(")\n  checkpoint: %s (curves so far under /curves); run the same command again to continue\n",
+                   o.checkpoint);
+            fflush(stdout);
+        }
+        rc = DOB_EXIT_INTERRUPTED;
+        goto cleanup;
+    }
+    if (!o.no_logs && o.checkpoint && (st = dob_results_create(path, o.overwrite, &meta, world, &res)) != DOB_OK) {
+        app_status_error(world, NULL);
+        save_final(&actx, &out);
+        goto cleanup;
+    }
 
     dob_trial_status ts = out.status == DOB_TRAIN_DONE ? DOB_TRIAL_DONE
                         : out.status == DOB_TRAIN_DIVERGED ? DOB_TRIAL_DIVERGED : DOB_TRIAL_FAILED;
@@ -305,14 +437,20 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
             app_status_error(world, "writing results");
             dob_results_abort(res);
             res = NULL;
+            save_final(&actx, &out);
             goto cleanup;
         }
         st = dob_results_close(res);
         res = NULL;
         if (st != DOB_OK) {
             app_status_error(world, "closing the result file");
+            save_final(&actx, &out);
             goto cleanup;
         }
+        /* the result file is complete: the checkpoint of a finished run has served its purpose */
+        if (o.checkpoint && ts != DOB_TRIAL_FAILED && app_is_root(world) && dob_io_exists(o.checkpoint) &&
+            unlink(o.checkpoint) != 0)
+            fprintf(stderr, "dob: warning: cannot remove the checkpoint '%s': %s\n", o.checkpoint, strerror(errno));
     }
 
     if (app_is_root(world)) {
@@ -353,6 +491,7 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
 cleanup:
     if (res) dob_results_abort(res);
     dob_train_out_free(&out);
+    dob_train_out_free(&from);
     dob_net_destroy(net);
     dob_dataset_free(&train);
     dob_dataset_free(&valid);

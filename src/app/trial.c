@@ -8,10 +8,12 @@
  * It does not: load data, open result files or print results (run.c and sweep.c do). */
 #include <math.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "app.h"
+#include "dob/checkpoint.h"
 #include "dob/optim.h"
 
 volatile sig_atomic_t app_stop_signal = 0;
@@ -71,11 +73,54 @@ dob_status app_hook_sum_double(void *ctx, double *x, size_t n) {
 
 static int hook_should_stop(void *vctx) {
     app_ctx *c = vctx;
-    int s = app_stop_signal != 0;
-    if (!s && c->poll_stop && dob_comm_rank(c->comm) == 0) s = c->poll_stop(c->poll_ctx);
-    /* every rank must stop at the same step */
-    if (dob_comm_allreduce_max_int(c->comm, &s) != DOB_OK) return 1;
+    int s = app_stop_signal != 0 ? DOB_POLL_STOP : DOB_POLL_CONTINUE;
+    if (dob_comm_rank(c->comm) == 0) {
+        if (!s && c->poll_stop && c->poll_stop(c->poll_ctx)) s = DOB_POLL_STOP;
+        if (!s && c->ckpt_path && c->ckpt_interval > 0 && dob_comm_wtime() - c->last_ckpt >= c->ckpt_interval)
+            s = DOB_POLL_CHECKPOINT;
+    }
+    /* every rank must stop (and checkpoint) at the same step: STOP > CHECKPOINT > CONTINUE */
+    if (dob_comm_allreduce_max_int(c->comm, &s) != DOB_OK) return DOB_POLL_STOP;
     return s;
+}
+
+void app_hook_checkpoint(void *vctx, const dob_train_out *o) {
+    app_ctx *c = vctx;
+    const int rank = dob_comm_rank(c->comm), P = dob_comm_size(c->comm);
+    const size_t nb = dob_arena_buffer_size(c->arena);
+    dob_status st = DOB_OK;
+    float *all = NULL;
+    if (nb && P > 1) {
+        /* every rank's buffers (per-rank batch-norm statistics) to rank 0: a sum of disjoint rows */
+        all = calloc((size_t)P * nb, sizeof *all);
+        int bad = !all;
+        dob_comm_allreduce_max_int(c->comm, &bad);
+        if (bad) {
+            free(all);
+            all = NULL;
+            st = DOB_FAIL(DOB_ENOMEM, "out of memory for the batch-norm statistics of %d ranks", P);
+        } else {
+            memcpy(all + (size_t)rank * nb, dob_arena_buffers(c->arena), nb * sizeof *all);
+            st = dob_comm_allreduce_float(c->comm, all, (size_t)P * nb);
+        }
+    }
+    if (st == DOB_OK && rank == 0) {
+        dob_ckpt_meta m = {.config = c->ckpt_config, .ranks = P, .threads = c->threads};
+        st = dob_checkpoint_save(c->ckpt_path, &m, c->arena, all, o);
+    }
+    free(all);
+    int bad = st != DOB_OK;
+    if (dob_comm_allreduce_max_int(c->comm, &bad) != DOB_OK) bad = 1;
+    c->ckpt_ok = !bad;
+    if (!bad) c->ckpt_steps = o->steps_done;
+    if (rank == 0) {
+        c->last_ckpt = dob_comm_wtime();
+        if (bad) {
+            if (c->tty) fputs("\r\033[K", stderr);
+            fprintf(stderr, "dob: warning: checkpoint not saved: %s; training goes on (the previous checkpoint, if "
+                    "any, is kept)\n", st != DOB_OK ? dob_last_error() : "an error on another rank");
+        }
+    }
 }
 
 static void fmt_duration(double s, char *buf, size_t n) {
@@ -157,6 +202,7 @@ void app_trial_cfg(const app_trial *t, app_ctx *ctx, int progress, dob_train_cfg
     cfg->max_steps = t->max_steps;
     cfg->hooks = (dob_train_hooks){.ctx = ctx, .sum_float = nranks > 1 ? app_hook_sum_float : NULL,
                                    .sum_double = nranks > 1 ? app_hook_sum_double : NULL,
-                                   .progress = progress ? hook_progress : NULL, .should_stop = hook_should_stop};
+                                   .progress = progress ? hook_progress : NULL, .should_stop = hook_should_stop,
+                                   .checkpoint = ctx->ckpt_path ? app_hook_checkpoint : NULL};
     for (int i = 0; i < t->opt->n_hparams && i < DOB_OPTIM_MAX_HP; i++) cfg->hp[i] = t->hp[i];
 }

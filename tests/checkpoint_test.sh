@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# checkpoint_test.sh DOB: `dob run --checkpoint` on real Fashion-MNIST (fmnist_mlp, 2 epochs).
+# A run stopped by SIGTERM mid-epoch, and one killed with SIGKILL after periodic checkpoints, each continued by
+# rerunning the same command, must give result files bitwise equal to the uninterrupted run's. Also: a
+# checkpoint of other settings, a damaged one and an unwritable location are refused with one clear message.
+# Prints "N passed, M failed" and exits with the number of failures.
+set -u
+DOB=$(realpath "${1:?usage: checkpoint_test.sh path/to/dob}")
+HERE=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+pass=0; fail=0
+ok() { pass=$((pass+1)); }
+bad() { fail=$((fail+1)); printf 'FAIL: %s\n' "$*"; }
+RUN=("$DOB" run fmnist_mlp --optimizer adam --lr 1e-3 -N 2 --no_json)
+
+# the reference: uninterrupted
+"${RUN[@]}" --quiet --out ref.h5 > ref.log 2>&1 || { bad "reference run failed: $(cat ref.log)"; exit 1; }
+
+# wait_for FILE [seconds]: until FILE exists
+wait_for() { local i; for i in $(seq $((${2:-60} * 20))); do [ -e "$1" ] && return 0; sleep 0.05; done; return 1; }
+
+# 1. SIGTERM mid-run: exit 3, checkpoint kept, no result file yet
+"${RUN[@]}" --checkpoint ck.h5 --out res.h5 > term.log 2>&1 &
+pid=$!
+wait_for ck.h5 || bad "no checkpoint after the first evaluation round"
+sleep 1.5
+kill -TERM $pid
+wait $pid; rc=$?
+if [ $rc -eq 3 ] && [ -f ck.h5 ] && [ ! -e res.h5 ] && grep -q "run the same command again" term.log; then ok
+else bad "SIGTERM: expected exit 3, ck.h5 and no res.h5; got exit $rc: $(cat term.log)"; fi
+/usr/bin/python3 -c "
+import h5py, sys
+f = h5py.File('ck.h5', 'r')
+assert f.attrs['format'] == 'dob-checkpoint', f.attrs['format']
+n = int(f['progress/steps_done'][()])
+assert 0 < n < 2 * 468, n
+print('checkpoint at step', n, 'test losses', f['curves/test_losses'][()])
+" && ok || bad "h5py cannot read the checkpoint"
+
+# 2. other settings: refused, checkpoint untouched
+cp ck.h5 ck.copy
+out=$("$DOB" run fmnist_mlp --optimizer adam --lr 2e-3 -N 2 --no_json --checkpoint ck.h5 --out other.h5 2>&1); rc=$?
+if [ $rc -eq 2 ] && printf '%s' "$out" | grep -q "belongs to another run" && cmp -s ck.h5 ck.copy && [ ! -e other.h5 ]
+then ok; else bad "mismatch: expected exit 2 'belongs to another run', got $rc: $out"; fi
+
+# 3. the same command continues and equals the reference; the checkpoint is removed
+"${RUN[@]}" --checkpoint ck.h5 --out res.h5 > resume.log 2>&1; rc=$?
+if [ $rc -eq 0 ] && [ -f res.h5 ] && [ ! -e ck.h5 ] && grep -q "resuming from ck.h5" resume.log; then ok
+else bad "resume: expected exit 0, res.h5, ck.h5 removed; got $rc: $(cat resume.log)"; fi
+/usr/bin/python3 "$HERE/compare_runs.py" ref.h5 res.h5 && ok || bad "resumed run differs from the reference"
+
+# 4. SIGKILL after periodic (1 s) checkpoints: rerun continues from the last one
+"${RUN[@]}" --checkpoint ck2.h5 --checkpoint_interval 1 --out res2.h5 > kill.log 2>&1 &
+pid=$!
+wait_for ck2.h5 || bad "no checkpoint (kill test)"
+sleep 3.5
+kill -KILL $pid
+wait $pid 2>/dev/null
+if [ -f ck2.h5 ] && [ ! -e res2.h5 ]; then ok; else bad "SIGKILL: expected ck2.h5 and no res2.h5"; fi
+"${RUN[@]}" --checkpoint ck2.h5 --checkpoint_interval 1 --out res2.h5 > resume2.log 2>&1; rc=$?
+if [ $rc -eq 0 ] && [ ! -e ck2.h5 ]; then ok; else bad "resume after SIGKILL: got $rc: $(cat resume2.log)"; fi
+/usr/bin/python3 "$HERE/compare_runs.py" ref.h5 res2.h5 && ok || bad "run resumed after SIGKILL differs"
+
+# 5. the result file cannot be written at the end (its directory vanished): the finished state stays in the
+#    checkpoint, and the rerun only writes the file
+mkdir sub
+"${RUN[@]}" --checkpoint ck3.h5 --out sub/res3.h5 > late.log 2>&1 &
+pid=$!
+wait_for ck3.h5 || bad "no checkpoint (late result file test)"
+rm -rf sub
+wait $pid; rc=$?
+if [ $rc -ne 0 ] && [ -f ck3.h5 ] && grep -q "finished run is kept in the checkpoint" late.log; then ok
+else bad "unwritable result: expected an error and the checkpoint kept; got $rc: $(cat late.log)"; fi
+mkdir sub
+"${RUN[@]}" --checkpoint ck3.h5 --out sub/res3.h5 > late2.log 2>&1; rc=$?
+if [ $rc -eq 0 ] && [ -f sub/res3.h5 ] && [ ! -e ck3.h5 ]; then ok; else bad "rerun after late failure: $rc: $(cat late2.log)"; fi
+/usr/bin/python3 "$HERE/compare_runs.py" ref.h5 sub/res3.h5 && ok || bad "late-written result differs"
+
+# 6. damaged and foreign files, unwritable location: one message, exit non-zero, nothing written
+echo "not hdf5" > junk.h5
+out=$("${RUN[@]}" --checkpoint junk.h5 --out x.h5 2>&1); rc=$?
+if [ $rc -ne 0 ] && printf '%s' "$out" | grep -q "not an HDF5 file" && [ ! -e x.h5 ]; then ok
+else bad "junk checkpoint: got $rc: $out"; fi
+out=$("${RUN[@]}" --checkpoint ref.h5 --out x.h5 2>&1); rc=$?
+if [ $rc -ne 0 ] && printf '%s' "$out" | grep -q "not a dob checkpoint" && [ ! -e x.h5 ]; then ok
+else bad "result file as checkpoint: got $rc: $out"; fi
+out=$("${RUN[@]}" --checkpoint nodir/ck.h5 --out x.h5 2>&1); rc=$?
+if [ $rc -ne 0 ] && printf '%s' "$out" | grep -q "nodir" && [ ! -e x.h5 ]; then ok
+else bad "checkpoint in a missing directory: got $rc: $out"; fi
+out=$("${RUN[@]}" --checkpoint_interval -1 --out x.h5 2>&1); rc=$?
+if [ $rc -eq 2 ] && printf '%s' "$out" | grep -q "checkpoint_interval" && [ ! -e x.h5 ]; then ok
+else bad "negative interval: got $rc: $out"; fi
+left=$(find . -name '*.tmp-*' | head -3)
+if [ -z "$left" ]; then ok; else bad "temporary files left behind: $left"; fi
+
+echo "$pass passed, $fail failed"
+exit $fail
