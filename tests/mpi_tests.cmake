@@ -18,8 +18,12 @@ if(DOB_SWEEP_H5PY_RC STREQUAL "0")
              ${MPIEXEC_EXECUTABLE} ${case})
     set_tests_properties(mpi_sweep_${case} PROPERTIES LABELS mpi TIMEOUT 300 ENVIRONMENT "${DOB_MPI_ENV}")
   endforeach()
+  # dob run --checkpoint on 2 ranks: stop with SIGUSR1, continue, bitwise equal to the uninterrupted run (~30 s)
+  add_test(NAME mpi_checkpoint_dp COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/mpi/checkpoint_dp_test.sh $<TARGET_FILE:dob>
+           ${MPIEXEC_EXECUTABLE})
+  set_tests_properties(mpi_checkpoint_dp PROPERTIES LABELS mpi TIMEOUT 300 ENVIRONMENT "${DOB_MPI_ENV}")
 else()
-  message(STATUS "h5py not found for /usr/bin/python3: the mpi_sweep_* tests are not registered")
+  message(STATUS "h5py not found for /usr/bin/python3: the mpi_sweep_* and mpi_checkpoint_dp tests are not registered")
 endif()
 # The sweep suite initialises MPI (a singleton): no leak check under ASan, as for the results suite.
 if(TEST unit_sweep)
