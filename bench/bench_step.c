@@ -13,6 +13,7 @@
 #endif
 
 #include "dob/layer.h"
+#include "dob/layers.h"
 #include "dob/net.h"
 #include "dob/optim.h"
 #include "dob/problem.h"
@@ -21,6 +22,29 @@ static double now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* FLOPs of one training step in conv and dense layers (2 per multiply-add): forward, backward-weights, and
+ * backward-data where the input needs a gradient. Pooling, activations, losses and the update are not counted:
+ * GFLOP/s against the FMA peak then say how close the step is to pure compute. */
+static double step_flops(dob_net *net) {
+    double total = 0;
+    for (int i = 0; i < dob_net_layer_count(net); i++) {
+        const dob_layer *l = dob_net_layer(net, i);
+        const dob_tensor *x = l->in[0], *y = l->out;
+        double mac = 0;
+        if (l->ops == &dob_conv_ops) {
+            const dob_conv_cfg *c = l->cfg;
+            mac = (double)y->dims[0] * (double)y->dims[1] * (double)y->dims[2] * (double)y->dims[3] *
+                  (double)x->dims[1] * (double)c->kh * (double)c->kw;
+        } else if (l->ops == &dob_dense_ops) {
+            double in = 1;
+            for (int k = 1; k < x->ndim; k++) in *= (double)x->dims[k];
+            mac = (double)y->dims[0] * in * (double)y->dims[1];
+        }
+        total += 2.0 * mac * (2.0 + (l->in_diff[0] != NULL));
+    }
+    return total;
 }
 
 static int cmp(const void *a, const void *b) {
@@ -87,10 +111,11 @@ int main(int argc, char **argv) {
 #ifdef _OPENMP
     threads = omp_get_max_threads();
 #endif
+    const double gf = step_flops(net) * 1e-9;
     printf("dob %s bs %lld threads %d: %.2f steps/s (median step %.2f ms, min %.2f ms); mean fwd+loss %.2f ms, "
-           "bwd %.2f ms, sgd %.2f ms\n",
+           "bwd %.2f ms, sgd %.2f ms; %.3f GFLOP/step, %.1f GFLOP/s\n",
            p->name, (long long)B, threads, 1.0 / ts[steps / 2], 1e3 * ts[steps / 2], 1e3 * ts[0], 1e3 * tf / steps,
-           1e3 * tb / steps, 1e3 * to / steps);
+           1e3 * tb / steps, 1e3 * to / steps, gf, gf / ts[steps / 2]);
     if (profile) {
         double sf = 0, sb = 0;
         printf("  %-14s %-10s %9s %9s\n", "layer", "type", "fwd ms", "bwd ms");

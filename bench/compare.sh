@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # compare.sh [ROUNDS=5] [PROBLEMS...]: dob vs PyTorch steps/s on the same machine, interleaved (dob, torch, dob,
 # torch, ...) so host noise hits both alike; prints the median of each and the ratio dob/torch.
-# Also prints this machine's FMA peak (../shared/tools/peak_fma.c if present) to put GFLOP/s in context.
+# Also prints this machine's FMA peak (../shared/tools/peak_fma.c) and both GFLOP/s (conv + dense FLOPs counted by
+# bench_step) as % of it: DESIGN.md section 8.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-5}; shift || true
@@ -12,15 +13,26 @@ export OMP_NUM_THREADS=$THREADS
 [ -x "$BUILD/bench/bench_step" ] || { cmake -S . -B "$BUILD" -G Ninja >/dev/null && cmake --build "$BUILD" --target bench_step; }
 OB=/usr/lib/x86_64-linux-gnu/openblas-openmp
 [ -d $OB ] || { echo "install libopenblas0-openmp (scripts/install-deps.sh): torch on reference BLAS is meaningless"; exit 1; }
-bash bench/peak.sh || true
+peak_out=$(bash bench/peak.sh 2>&1 || true)
+printf '%s\n' "$peak_out"
+# the all-threads peak: AVX-512 where the CPU has it, else AVX2
+PEAK=$(printf '%s\n' "$peak_out" | awk '/all threads/ {for (i = 1; i <= NF; i++) if ($i == "GFLOP/s") v[++n] = $(i-1)}
+  END {m = 0; for (i in v) if (v[i] + 0 > m) m = v[i] + 0; print m}')
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for p in $PROBLEMS; do
-  d=(); t=()
+  d=(); t=(); gf=0
   for r in $(seq "$ROUNDS"); do
-    d+=("$("$BUILD/bench/bench_step" "$p" 128 30 5 | sed -E 's/.*: ([0-9.]+) steps.*/\1/')")
+    line=$("$BUILD/bench/bench_step" "$p" 128 30 5)
+    d+=("$(printf '%s' "$line" | sed -E 's/.*: ([0-9.]+) steps.*/\1/')")
+    gf=$(printf '%s' "$line" | sed -E 's/.* ([0-9.]+) GFLOP\/step.*/\1/')
     t+=("$(LD_LIBRARY_PATH=$OB /usr/bin/python3 bench/torch_ref.py "$p" 128 30 5 "$THREADS" | sed -E 's/.*: ([0-9.]+) steps.*/\1/')")
   done
   dm=$(printf '%s\n' "${d[@]}" | median); tm=$(printf '%s\n' "${t[@]}" | median)
   printf '%-14s bs 128, %s threads: dob %8.2f steps/s [%s]  torch %8.2f steps/s [%s]  ratio %.2f\n' "$p" "$THREADS" \
     "$dm" "${d[*]}" "$tm" "${t[*]}" "$(echo "$dm / $tm" | bc -l)"
+  # conv + dense FLOPs only (bench_step's count), the same net for both
+  awk -v g="$gf" -v d="$dm" -v t="$tm" -v pk="$PEAK" 'BEGIN {
+    printf "%-14s %.3f GFLOP/step: dob %.1f GFLOP/s, torch %.1f GFLOP/s", "", g, g * d, g * t
+    if (pk > 0) printf " = %.0f%% and %.0f%% of the %.1f GFLOP/s FMA peak", 100 * g * d / pk, 100 * g * t / pk, pk
+    printf "\n" }'
 done
