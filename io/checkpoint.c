@@ -13,8 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -72,28 +70,6 @@ fail:
     return st;
 }
 
-/* Is the directory of path writable, with room for about `need` bytes? */
-static dob_status check_space(const char *path, double need) {
-    dob_status st = dob_io_check_dir_of(path, "checkpoint");
-    if (st != DOB_OK) return st;
-    char *dir = strdup(path);
-    if (!dir) return DOB_FAIL(DOB_ENOMEM, "out of memory");
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        strcpy(dir, ".");
-    else if (slash == dir)
-        dir[1] = '\0';
-    else
-        *slash = '\0';
-    struct statvfs vfs;
-    if (statvfs(dir, &vfs) == 0 && (double)vfs.f_bavail * (double)vfs.f_frsize < need)
-        st = DOB_FAIL(DOB_EIO, "not enough free space in '%s' for the checkpoint '%s': it needs about %.1f MB, %.1f MB "
-                               "are free (the previous checkpoint, if any, is kept)",
-                      dir, path, need / 1e6, (double)vfs.f_bavail * (double)vfs.f_frsize / 1e6);
-    free(dir);
-    return st;
-}
-
 dob_status dob_checkpoint_save(const char *path, const dob_ckpt_meta *m, dob_arena *a, const float *buffers_all,
                                const dob_train_out *o) {
     dob_status st = DOB_OK;
@@ -101,7 +77,7 @@ dob_status dob_checkpoint_save(const char *path, const dob_ckpt_meta *m, dob_are
     const int ns = dob_arena_state_count(a);
     const double need = 4.0 * ((double)n * (1 + ns) + (double)nb * m->ranks) +
                         8.0 * ((double)(o->num_epochs + 1) * N_CURVES + (double)o->n_minibatch) + 65536.0;
-    if ((st = check_space(path, need)) != DOB_OK) return st;
+    if ((st = dob_io_check_dir_of(path, "checkpoint", need)) != DOB_OK) return st;
     size_t tl = strlen(path) + 32;
     char *tmp = malloc(tl);
     if (!tmp) return DOB_FAIL(DOB_ENOMEM, "out of memory");

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "dob/io.h"
@@ -33,7 +34,7 @@ dob_status dob_io_mkdirs(const char *path) {
     return DOB_OK;
 }
 
-dob_status dob_io_check_dir_of(const char *path, const char *what) {
+dob_status dob_io_check_dir_of(const char *path, const char *what, double need_bytes) {
     char dir[4096];
     size_t n = strlen(path);
     if (n >= sizeof dir) return DOB_FAIL(DOB_EINVAL, "path too long: %s", path);
@@ -46,13 +47,19 @@ dob_status dob_io_check_dir_of(const char *path, const char *what) {
     else
         *slash = '\0';
     struct stat sb;
+    struct statvfs vfs;
     if (stat(dir, &sb) != 0)
         return DOB_FAIL(errno == ENOENT ? DOB_ENOENT : DOB_EIO, "directory '%s' of the %s '%s' %s: %s", dir, what, path,
                         errno == ENOENT ? "does not exist" : "cannot be accessed", strerror(errno));
     if (!S_ISDIR(sb.st_mode))
         return DOB_FAIL(DOB_ENOENT, "'%s' (the directory of the %s '%s') is not a directory", dir, what, path);
     if (access(dir, W_OK | X_OK) != 0)
-        return DOB_FAIL(DOB_EIO, "directory '%s' is not writable (%s): cannot write the %s '%s'", dir,
+        return DOB_FAIL(DOB_EIO, "directory '%s' is not writable (%s): cannot create the %s '%s'", dir,
                         strerror(errno), what, path);
+    /* a full disk is refused here, cleanly: HDF5 1.10 cannot close a file whose writes failed */
+    if (need_bytes > 0 && statvfs(dir, &vfs) == 0 && (double)vfs.f_bavail * (double)vfs.f_frsize < need_bytes)
+        return DOB_FAIL(DOB_EIO, "not enough free space in '%s' for the %s '%s': it needs about %.1f MB, %.1f MB are "
+                                 "free",
+                        dir, what, path, need_bytes / 1e6, (double)vfs.f_bavail * (double)vfs.f_frsize / 1e6);
     return DOB_OK;
 }

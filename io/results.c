@@ -45,6 +45,7 @@
 #include <oneapi/dnnl/dnnl_debug.h>
 
 #include "comm_native.h"
+#include "dob/io.h"
 #include "dob/results.h"
 #include "h5util.h"
 
@@ -144,33 +145,9 @@ static double estimate_bytes(const dob_results_meta *m) {
 }
 
 static dob_status check_target(const char *path, int overwrite, double need) {
-    char *dir = strdup(path);
-    if (!dir) return DOB_FAIL(DOB_ENOMEM, "out of memory");
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        strcpy(dir, ".");
-    else if (slash == dir)
-        dir[1] = '\0';
-    else
-        *slash = '\0';
-    dob_status st = DOB_OK;
+    dob_status st = dob_io_check_dir_of(path, "result file", need);
     struct stat sb;
-    struct statvfs vfs;
-    if (stat(dir, &sb) != 0) {
-        st = DOB_FAIL(errno == ENOENT ? DOB_ENOENT : DOB_EIO,
-                      "directory '%s' of the result file '%s' %s: %s", dir, path,
-                      errno == ENOENT ? "does not exist" : "cannot be accessed", strerror(errno));
-    } else if (!S_ISDIR(sb.st_mode)) {
-        st = DOB_FAIL(DOB_ENOENT, "'%s' (the directory of the result file '%s') is not a directory", dir, path);
-    } else if (access(dir, W_OK | X_OK) != 0) {
-        st = DOB_FAIL(DOB_EIO, "directory '%s' is not writable (%s): cannot create the result file '%s'", dir,
-                      strerror(errno), path);
-    } else if (statvfs(dir, &vfs) == 0 && (double)vfs.f_bavail * (double)vfs.f_frsize < need) {
-        /* A full disk is reported here, cleanly: HDF5 1.10 cannot close a file whose writes failed. */
-        st = DOB_FAIL(DOB_EIO, "not enough free space in '%s' for the result file '%s': it needs about %.1f MB, "
-                               "%.1f MB are free",
-                      dir, path, need / 1e6, (double)vfs.f_bavail * (double)vfs.f_frsize / 1e6);
-    } else if (lstat(path, &sb) == 0) {
+    if (st == DOB_OK && lstat(path, &sb) == 0) {
         if (S_ISDIR(sb.st_mode))
             st = DOB_FAIL(DOB_EEXIST, "result path '%s' is an existing directory; expected a file name", path);
         else if (!overwrite)
@@ -179,7 +156,6 @@ static dob_status check_target(const char *path, int overwrite, double need) {
                           "it, or choose another --out)",
                           path);
     }
-    free(dir);
     return st;
 }
 

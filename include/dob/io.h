@@ -15,9 +15,9 @@ dob_status dob_problem_data_load(const dob_problem_spec *p, const char *data_dir
                                  dob_dataset *valid, dob_dataset *test);
 /** mkdir -p; the message names the first component that could not be created and why. */
 dob_status dob_io_mkdirs(const char *path);
-/** The directory of file `path` exists and is writable; else DOB_ENOENT / DOB_EIO with a message naming the
- *  directory, `what` ("checkpoint") and path. */
-dob_status dob_io_check_dir_of(const char *path, const char *what);
+/** The directory of file `path` exists and is writable, with need_bytes free (0: not checked); else DOB_ENOENT /
+ *  DOB_EIO with a message naming the directory, `what` ("checkpoint", "result file") and path. */
+dob_status dob_io_check_dir_of(const char *path, const char *what, double need_bytes);
 /** @return 1 if path exists (any type). */
 int dob_io_exists(const char *path);
 

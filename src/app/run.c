@@ -257,7 +257,7 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
         resume = 1;
     }
 
-    if (o.checkpoint && !resume && (st = dob_io_check_dir_of(o.checkpoint, "checkpoint")) != DOB_OK) {
+    if (o.checkpoint && !resume && (st = dob_io_check_dir_of(o.checkpoint, "checkpoint", 0)) != DOB_OK) {
         app_status_error(world, "--checkpoint");
         return DOB_EXIT_FAIL;
     }
