@@ -257,6 +257,11 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
         resume = 1;
     }
 
+    if (o.checkpoint && o.out && !strcmp(o.checkpoint, o.out)) {
+        app_error(world, "--checkpoint and --out are both '%s': the checkpoint needs a file of its own (e.g. %s.ckpt)",
+                  o.out, o.out);
+        return DOB_EXIT_USAGE;
+    }
     if (o.checkpoint && !resume && (st = dob_io_check_dir_of(o.checkpoint, "checkpoint", 0)) != DOB_OK) {
         app_status_error(world, "--checkpoint");
         return DOB_EXIT_FAIL;
@@ -447,11 +452,11 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
             save_final(&actx, &out);
             goto cleanup;
         }
-        /* the result file is complete: the checkpoint of a finished run has served its purpose */
-        if (o.checkpoint && ts != DOB_TRIAL_FAILED && app_is_root(world) && dob_io_exists(o.checkpoint) &&
-            unlink(o.checkpoint) != 0)
-            fprintf(stderr, "dob: warning: cannot remove the checkpoint '%s': %s\n", o.checkpoint, strerror(errno));
     }
+    /* the result file is complete (or none was asked for): the checkpoint of a finished run has served */
+    if (o.checkpoint && ts != DOB_TRIAL_FAILED && app_is_root(world) && dob_io_exists(o.checkpoint) &&
+        unlink(o.checkpoint) != 0)
+        fprintf(stderr, "dob: warning: cannot remove the checkpoint '%s': %s\n", o.checkpoint, strerror(errno));
 
     if (app_is_root(world)) {
         int64_t N = out.epochs_done;
