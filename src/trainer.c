@@ -88,6 +88,8 @@ typedef struct run {
     float *y;           /* local targets [b x k] */
     float *loss;        /* per-example [b] */
     uint32_t *perm, *eval_idx, *local;
+    int poll_eval;      /* evaluation rounds poll should_stop after every batch */
+    int stopped;        /* ... and one said DOB_POLL_STOP: the round is abandoned */
     float *state[DOB_OPTIM_MAX_STATE];
     dob_train_out *o;
 } run;
@@ -114,6 +116,11 @@ static dob_status evaluate(run *r, const dob_dataset *d, const uint32_t *idx, in
         dob_loss_forward(c->loss, out->data, r->y, r->b, r->k, r->loss);
         sums[0] += dob_mean(r->loss, r->b) * (double)r->b;
         if (c->has_accuracy) sums[1] += (double)dob_accuracy_count(out->data, r->y, r->b, r->k);
+        /* a stop (Slurm's warning signal) need not wait for the end of a long evaluation round */
+        if (r->poll_eval && c->hooks.should_stop && c->hooks.should_stop(c->hooks.ctx) == DOB_POLL_STOP) {
+            r->stopped = 1;
+            return DOB_OK;
+        }
     }
     dob_status st = sum_double(c, sums, 2);
     if (st != DOB_OK) return st;
@@ -133,10 +140,13 @@ static dob_status eval_round(run *r, int64_t e) {
     double reg = regulariser(c, r->arena);
     int64_t te = c->train_eval_size < c->train->n ? c->train_eval_size : c->train->n;
     dob_status st;
-    if ((st = evaluate(r, c->train, r->eval_idx, te, reg, &o->train_losses[e], &o->train_accuracies[e])) != DOB_OK)
+    if ((st = evaluate(r, c->train, r->eval_idx, te, reg, &o->train_losses[e], &o->train_accuracies[e])) != DOB_OK ||
+        r->stopped)
         return st;
     if (c->valid &&
-        (st = evaluate(r, c->valid, NULL, c->valid->n, reg, &o->valid_losses[e], &o->valid_accuracies[e])) != DOB_OK)
+        ((st = evaluate(r, c->valid, NULL, c->valid->n, reg, &o->valid_losses[e], &o->valid_accuracies[e])) !=
+             DOB_OK ||
+         r->stopped))
         return st;
     return evaluate(r, c->test, NULL, c->test->n, reg, &o->test_losses[e], &o->test_accuracies[e]);
 }
@@ -236,7 +246,18 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
         /* a resumed epoch goes on counting from its time before the checkpoint */
         double t_epoch = now() - (e == e0 && isfinite(o->epoch_seconds[e]) ? o->epoch_seconds[e] : 0.0);
         if (e >= o->evaluated) {
+            r.poll_eval = 1;
             DOB_TRY(eval_round(&r, e));
+            r.poll_eval = 0;
+            if (r.stopped) {
+                /* stopped inside the round: drop its partial values; a resumed run evaluates epoch e again */
+                o->train_losses[e] = o->valid_losses[e] = o->test_losses[e] = NAN;
+                o->train_accuracies[e] = o->valid_accuracies[e] = o->test_accuracies[e] = NAN;
+                o->epoch_seconds[e] = now() - t_epoch;
+                if (c->hooks.checkpoint) c->hooks.checkpoint(c->hooks.ctx, o);
+                o->status = DOB_TRAIN_STOPPED;
+                goto done;
+            }
             o->epochs_done = (int)e;
             o->evaluated = e + 1;
             if (c->hooks.progress) {

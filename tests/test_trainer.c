@@ -277,7 +277,7 @@ static void assert_same_run(const dob_train_out *a, const dob_train_out *b, dob_
 
 /* Stop a run at call `stop_at` of should_stop (after that many steps) or checkpoint at `ckpt_at`, resume the
  * last checkpoint in a fresh net, and compare with the uninterrupted run: everything bitwise equal. */
-static void check_resume(int64_t stop_at, int64_t ckpt_at) {
+static void check_resume(int64_t stop_at, int64_t ckpt_at, int64_t want_steps, int64_t want_evaluated) {
     dob_dataset tr, te;
     tiny_data(&tr, 200, 1); /* 12 steps per epoch, 4 epochs: 48 steps */
     tiny_data(&te, 70, 2);
@@ -296,14 +296,16 @@ static void check_resume(int64_t stop_at, int64_t ckpt_at) {
     dob_train_out ref, o, o2;
     TC_ASSERT_OK(dob_train(&c, &ref));
 
-    snap s = {.stop_at = stop_at, .ckpt_at = ckpt_at, .keep = ckpt_at, .arena = dob_net_arena(net)};
+    snap s = {.stop_at = stop_at, .ckpt_at = ckpt_at, .keep = ckpt_at ? want_steps : 0, .arena = dob_net_arena(net)};
     dob_train_cfg c1 = c;
     c1.net = net;
     c1.hooks = (dob_train_hooks){.ctx = &s, .should_stop = snap_poll, .checkpoint = snap_save};
     TC_ASSERT_OK(dob_train(&c1, &o));
     CU_ASSERT_EQUAL(o.status, stop_at ? DOB_TRAIN_STOPPED : DOB_TRAIN_DONE);
     CU_ASSERT(s.saved >= 1);
-    CU_ASSERT_EQUAL(s.o.steps_done, stop_at ? stop_at : (ckpt_at ? ckpt_at : 3 * 12));
+    CU_ASSERT_EQUAL(s.o.steps_done, want_steps);
+    CU_ASSERT_EQUAL(s.o.evaluated, want_evaluated);
+    if (stop_at) CU_ASSERT(isnan(s.o.test_losses[want_evaluated])); /* a dropped round leaves no values */
     if (!stop_at) assert_same_run(&ref, &o, dob_net_arena(ref_net), dob_net_arena(net));
 
     /* resume in a fresh net from the snapshot */
@@ -329,13 +331,22 @@ static void check_resume(int64_t stop_at, int64_t ckpt_at) {
     dob_dataset_free(&te);
 }
 
-static void test_resume_mid_epoch(void) { check_resume(17, 0); }
-static void test_resume_first_step(void) { check_resume(1, 0); }
-static void test_resume_epoch_boundary(void) { check_resume(24, 0); }
-static void test_resume_before_last_eval(void) { check_resume(48, 0); }
-static void test_resume_periodic_checkpoint(void) { check_resume(0, 30); }
+/* should_stop is polled after every step and after every evaluation batch: with 12 steps per epoch and 8
+ * evaluation batches per round (4 train_eval + 4 test), the poll after step k (1-based) is call
+ * k + 8 * (rounds done before it). */
+static int64_t call_after_step(int64_t k) { return k + 8 * ((k - 1) / 12 + 1); }
+
+static void test_resume_mid_epoch(void) { check_resume(call_after_step(17), 0, 17, 2); }
+static void test_resume_first_step(void) { check_resume(call_after_step(1), 0, 1, 1); }
+static void test_resume_epoch_boundary(void) { check_resume(call_after_step(24), 0, 24, 2); }
+static void test_resume_before_last_eval(void) { check_resume(call_after_step(48), 0, 48, 4); }
+static void test_resume_periodic_checkpoint(void) { check_resume(0, call_after_step(30), 30, 3); }
 /* without a poll, the last checkpoint is the one after the evaluation round of epoch 3 (step 36) */
-static void test_resume_epoch_checkpoint(void) { check_resume(0, 0); }
+static void test_resume_epoch_checkpoint(void) { check_resume(0, 0, 36, 4); }
+/* stops inside evaluation rounds: round 0 (before any step), round 1 in its train_eval part and in its test part */
+static void test_resume_in_first_eval(void) { check_resume(3, 0, 0, 0); }
+static void test_resume_in_eval_train(void) { check_resume(call_after_step(12) + 3, 0, 12, 1); }
+static void test_resume_in_eval_test(void) { check_resume(call_after_step(12) + 7, 0, 12, 1); }
 
 static void test_resume_rejects_other_run(void) {
     dob_dataset tr, te;
@@ -376,6 +387,9 @@ static CU_TestInfo tests[] = {
     {"resume_before_last_eval", test_resume_before_last_eval},
     {"resume_periodic_checkpoint", test_resume_periodic_checkpoint},
     {"resume_epoch_checkpoint", test_resume_epoch_checkpoint},
+    {"resume_in_first_eval", test_resume_in_first_eval},
+    {"resume_in_eval_train", test_resume_in_eval_train},
+    {"resume_in_eval_test", test_resume_in_eval_test},
     {"resume_rejects_other_run", test_resume_rejects_other_run},
     CU_TEST_INFO_NULL,
 };

@@ -43,9 +43,11 @@ typedef struct dob_train_hooks {
     dob_status (*sum_double)(void *ctx, double *x, size_t n);
     /** Progress report: about every 2 s of training and after each evaluation round. May be NULL. */
     void (*progress)(void *ctx, const dob_progress *p);
-    /** Polled once per step, after the update, on every rank (the answer must agree over ranks):
-     *  DOB_POLL_CONTINUE, DOB_POLL_CHECKPOINT (save a checkpoint now and go on) or DOB_POLL_STOP (save a
-     *  checkpoint if there is a checkpoint hook, then end the run as DOB_TRAIN_STOPPED, curves kept). May be NULL. */
+    /** Polled once per step, after the update, and after every batch of an evaluation round, on every rank (the
+     *  answer must agree over ranks): DOB_POLL_CONTINUE, DOB_POLL_CHECKPOINT (after a step: save a checkpoint now
+     *  and go on; ignored in evaluation rounds) or DOB_POLL_STOP (save a checkpoint if there is a checkpoint hook,
+     *  then end the run as DOB_TRAIN_STOPPED, curves kept; a round stopped midway is dropped, evaluated again on
+     *  resume). May be NULL. */
     int (*should_stop)(void *ctx);
     /** Save a checkpoint: the arena (parameters, optimizer state, buffers) and *o (curves so far, steps_done,
      *  evaluated, n_logged, phase and epoch seconds) are a consistent state from which dob_train with

@@ -407,12 +407,15 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
         if (res) dob_results_abort(res);
         res = NULL;
         if (app_is_root(world)) {
-            int64_t N = out.epochs_done;
-            printf("%s  %s  lr %g  seed %lld: INTERRUPTED by signal %d after %lld steps (last evaluated epoch %lld: "
-                   "test loss %.4f", p->name, opt->name, o.lr, (long long)o.seed, (int)app_stop_signal,
-                   (long long)out.steps_done, (long long)N, out.test_losses[N]);
-            if (p->has_accuracy) printf(", test acc %.2f%%", 100 * out.test_accuracies[N]);
-            printf(")\n  checkpoint: %s (curves so far under /curves); run the same command again to continue\n",
+            int64_t N = out.evaluated - 1;
+            printf("%s  %s  lr %g  seed %lld: INTERRUPTED by signal %d after %lld steps", p->name, opt->name, o.lr,
+                   (long long)o.seed, (int)app_stop_signal, (long long)out.steps_done);
+            if (N >= 0) {
+                printf(" (last evaluated epoch %lld: test loss %.4f", (long long)N, out.test_losses[N]);
+                if (p->has_accuracy) printf(", test acc %.2f%%", 100 * out.test_accuracies[N]);
+                printf(")");
+            }
+            printf("\n  checkpoint: %s (curves so far under /curves); run the same command again to continue\n",
                    o.checkpoint);
             fflush(stdout);
         }
