@@ -354,6 +354,8 @@ static dob_status write_sweep_meta(hid_t file, const dob_sweep_meta *sw) {
     DOB_TRY(dob_h5_put_i64(g, "max_steps", sw->max_steps));
     DOB_TRY(dob_h5_put_i32(g, "slice_id", sw->slice_id));
     DOB_TRY(dob_h5_put_i32(g, "slice_count", sw->slice_count));
+    DOB_TRY(dob_h5_put_str(g, "lr_schedule", sw->lr_schedule ? sw->lr_schedule : ""));
+    DOB_TRY(dob_h5_put_i32(g, "sync_bn", sw->sync_bn));
 fail:
     if (g >= 0) H5Gclose(g);
     return st;

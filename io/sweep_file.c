@@ -99,6 +99,12 @@ static dob_status read_meta(hid_t f, const char *path, dob_sweep_desc *d) {
     d->slice_id = (int)v;
     DOB_TRY(dob_h5_attr_i64(g, "slice_count", &v));
     d->slice_count = (int)v;
+    /* added after schema 1's first files: absent means a constant learning rate, no sync-BN */
+    if (H5Aexists(g, "lr_schedule") > 0) DOB_TRY(dob_h5_attr_str(g, "lr_schedule", d->lr_schedule, sizeof d->lr_schedule));
+    if (H5Aexists(g, "sync_bn") > 0) {
+        DOB_TRY(dob_h5_attr_i64(g, "sync_bn", &v));
+        d->sync_bn = v != 0;
+    }
     DOB_TRY(dob_h5_attr_strv(g, "hyperparameter_names", &d->n_hp, &d->hp_names));
     DOB_TRY(dob_h5_attr_i64(g, "n_trials", &v));
     if (v < 0 || v > INT_MAX || d->num_epochs < 0 || d->num_epochs > 100000000 || d->n_minibatch < 0 ||
@@ -274,6 +280,8 @@ static dob_status check_same_sweep(const dob_sweep_desc *a, const char *pa, cons
     }
     for (int k = 0; !what && k < a->n_hp; k++) DIFF_STR(hp_names[k], "hyperparameter names")
     DIFF_STR(spec, "grid (sweep_spec)")
+    DIFF_STR(lr_schedule, "learning-rate schedule")
+    DIFF_I64(sync_bn, "sync-BN")
 #undef DIFF_STR
 #undef DIFF_I64
     if (what)
@@ -402,7 +410,8 @@ dob_status dob_results_merge(const char *out, int n_in, const char *const *in, i
         .ranks = d[0].ranks, .threads = d[0].threads, .has_accuracy = d[0].has_accuracy,
         .has_valid = d[0].has_valid,
     };
-    dob_sweep_meta sw = {.spec = d[0].spec, .n_trials_total = d[0].n_trials_total, .max_steps = d[0].max_steps,
+    dob_sweep_meta sw = {.spec = d[0].spec, .lr_schedule = d[0].lr_schedule, .sync_bn = d[0].sync_bn,
+                         .n_trials_total = d[0].n_trials_total, .max_steps = d[0].max_steps,
                          .slice_id = -1, .slice_count = -1, .trial_ids = ids, .seeds = seeds, .hp = hp,
                          .in_place = 0};
     DOB_TRY(dob_results_create_sweep(out, overwrite, &meta, &sw, comm, &res));

@@ -97,7 +97,8 @@ dob_status dob_results_export_json(const char *h5_path, const char *out_dir, int
 /* ---- sweeps (additive: a sweep file is a schema-1 result file with these extra objects) -------------------
  *   /meta attributes: sweep_spec (string: every grid and the seeds, expanded; the files of one sweep share it),
  *         n_trials_total (int64: trials of the whole sweep), max_steps (int64, 0 = whole epochs),
- *         slice_id, slice_count (int32: the job-array slice this file holds, -1 if none)
+ *         slice_id, slice_count (int32: the job-array slice this file holds, -1 if none),
+ *         lr_schedule (string "E1:F1,E2:F2", "" = constant), sync_bn (int32)
  *   /trials/<i>/trial_id   int64 scalar: the trial's global id in the sweep (ascending over i)
  *   /trials/<i>/run_count  int32 scalar: how many times the trial was started (1 for a trial run once)
  * hyperparameters, random_seed and trial_id of every trial are written when the file is created (status
@@ -106,6 +107,9 @@ dob_status dob_results_export_json(const char *h5_path, const char *out_dir, int
  * finished, and dob_results_open reopens it for --resume. */
 typedef struct dob_sweep_meta {
     const char *spec;
+    const char *lr_schedule;        /* DeepOBS piecewise schedule "E1:F1,E2:F2" (factor F from epoch E on, relative
+                                       to each trial's learning rate); NULL or "" = constant. /meta lr_schedule */
+    int sync_bn;                    /* batch-norm statistics over a trial's ranks. /meta sync_bn (int32) */
     int64_t n_trials_total, max_steps;
     int slice_id, slice_count;      /* -1, -1: not a job-array slice */
     const int64_t *trial_ids;       /* meta->n_trials global ids, ascending */
@@ -131,6 +135,8 @@ dob_status dob_results_set_run_count(dob_results *r, int trial, int32_t n);
 typedef struct dob_sweep_desc {
     char problem[128], optimizer[128], optimizer_deepobs_name[128], created[64];
     char *spec, *command_line;      /* malloc'd */
+    char lr_schedule[512];          /* "" = constant (also for files written before schedules existed) */
+    int sync_bn;
     int64_t batch_size, num_epochs, train_log_interval, n_minibatch, max_steps, n_trials_total;
     double weight_decay;            /* NaN = problem default */
     int has_accuracy, has_valid, ranks, threads, slice_id, slice_count;

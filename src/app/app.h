@@ -106,6 +106,12 @@ typedef struct app_trial {
     const dob_dataset *train, *valid, *test; /* valid NULL: no validation split */
     dob_net *net;
 } app_trial;
+/** Check --lr_sched_epochs / --lr_sched_factors (n_e and n_f values: equally long, whole epochs) and build the
+ *  schedule for base rate lr (constant if both are empty). @return 0, or -1 after printing the error. */
+int app_make_sched(dob_comm *world, double lr, int n_e, const double *ep, int n_f, const double *fac, dob_sched *out);
+/** "E1:F1,E2:F2" (factors %.17g: exact), "" for none; and back (DOB_EINVAL naming the text if malformed). */
+void app_sched_str(int n, const double *ep, const double *fac, char *buf, size_t cap);
+dob_status app_sched_parse(const char *s, double *ep, double *fac, int max, int *n);
 /** The trainer's checkpoint hook for `dob run --checkpoint` (ctx: app_ctx with ckpt_* set). */
 void app_hook_checkpoint(void *ctx, const dob_train_out *o);
 /** The trainer configuration of t over ctx->comm (hooks bound to ctx; progress lines if progress; the

@@ -176,25 +176,9 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
     double wd;
     if (app_weight_decay(world, p, o.have_wd, o.wd, &wd)) return DOB_EXIT_USAGE;
     dob_sched sched;
-    if (o.n_sched_epochs || o.n_sched_factors) {
-        if (o.n_sched_epochs != o.n_sched_factors) {
-            app_error(world, "--lr_sched_epochs has %d values but --lr_sched_factors has %d: give both, equally long",
-                      o.n_sched_epochs, o.n_sched_factors);
-            return DOB_EXIT_USAGE;
-        }
-        int64_t ep[DOB_SCHED_MAX];
-        for (int i = 0; i < o.n_sched_epochs; i++) {
-            ep[i] = (int64_t)o.sched_epochs[i];
-            if ((double)ep[i] != o.sched_epochs[i]) {
-                app_error(world, "--lr_sched_epochs: expected whole epochs, found %g", o.sched_epochs[i]);
-                return DOB_EXIT_USAGE;
-            }
-        }
-        st = dob_sched_piecewise(&sched, o.lr, o.n_sched_epochs, ep, o.sched_factors);
-    } else {
-        st = dob_sched_constant(&sched, o.lr);
-    }
-    if (st == DOB_OK) st = dob_optim_check(opt, o.lr, hp);
+    if (app_make_sched(world, o.lr, o.n_sched_epochs, o.sched_epochs, o.n_sched_factors, o.sched_factors, &sched))
+        return DOB_EXIT_USAGE;
+    st = dob_optim_check(opt, o.lr, hp);
     if (st != DOB_OK) {
         app_status_error(world, NULL);
         return DOB_EXIT_USAGE;

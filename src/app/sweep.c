@@ -16,8 +16,10 @@
  * step; on SIGINT/SIGTERM/SIGUSR1 a group stops its trial after the current step, records it "failed", raises
  * a stop flag in the shared counter that every other group polls, and takes no new trial.
  *
- * It does not: support learning-rate schedules or sync-BN in sweeps, move trials between groups, or retry a
- * failed trial within one launch. Progress lines come from each group's rank 0 (mpirun merges them). */
+ * Learning-rate schedules (DeepOBS piecewise, relative to each trial's learning rate) and --sync-bn apply to
+ * every trial and are stored in the file (/meta lr_schedule, sync_bn), so --resume and merge keep them.
+ *
+ * It does not: move trials between groups, or retry a failed trial within one launch. Progress lines come from each group's rank 0 (mpirun merges them). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +39,9 @@ typedef struct sweep_opts {
     const char *problem, *optimizer, *optimizer_lib, *data_dir, *out, *resume, *lr, *seeds, *trials;
     int64_t bs, epochs, log_interval, max_steps, ranks_per_trial;
     double wd;
-    int have_wd, valid, overwrite, quiet;
+    int have_wd, valid, overwrite, quiet, sync_bn;
+    double sched_epochs[DOB_SCHED_MAX], sched_factors[DOB_SCHED_MAX];
+    int n_sched_epochs, n_sched_factors;
     app_args args;                      /* the problem and the optimizer hyperparameter grids */
     const app_opt *opts;
     int n_opts;
@@ -62,8 +66,10 @@ static void sweep_usage(FILE *f) {
           "  --resume FILE.h5           rerun the pending, running and failed trials of FILE (done and diverged\n"
           "                             trials are final); the sweep's settings come from the file. Never while\n"
           "                             another sweep still writes FILE: its running trials would run twice\n"
-          "  --bs, -N, --weight_decay, --train_log_interval, --max_steps, --valid, --data_dir, --optimizer-lib\n"
-          "                             as for dob run (same defaults)\n"
+          "  --bs, -N, --weight_decay, --train_log_interval, --max_steps, --valid, --data_dir, --optimizer-lib,\n"
+          "  --lr_sched_epochs, --lr_sched_factors, --sync-bn\n"
+          "                             as for dob run (same defaults); a schedule's factors multiply each trial's\n"
+          "                             learning rate\n"
           "  --overwrite                replace an existing FILE.h5\n"
           "  --quiet                    print only errors and the final summary\n"
           "\n"
@@ -87,7 +93,11 @@ typedef struct sweep {
     int varies[DOB_OPTIM_MAX_HP + 1];   /* hyperparameter differs between the file's trials: print it */
     int64_t bs, epochs, log_interval, max_steps;
     double wd;
-    int valid, quiet;
+    int valid, quiet, sync_bn;
+    int n_sched;                        /* piecewise learning-rate schedule: factor sched_fac[k] from epoch */
+    double sched_ep[DOB_SCHED_MAX], sched_fac[DOB_SCHED_MAX]; /* sched_ep[k] on, relative to each trial's lr */
+    char sched_str[512];                /* the same as "E1:F1,E2:F2" (/meta lr_schedule) */
+    app_ctx bn_ctx;                     /* sync-BN sums over the group */
     /* the file's trials */
     int n_trials;
     int64_t *ids, *seeds;
@@ -140,6 +150,13 @@ static void publish_stop(sweep *s) {
     dob_counter_fetch_add(s->ctr, SLOT_STOP, 1, &v);
 }
 
+/* The learning-rate schedule of a trial with learning rate lr. */
+static dob_status trial_sched(const sweep *s, double lr, dob_sched *out) {
+    int64_t e[DOB_SCHED_MAX];
+    for (int k = 0; k < s->n_sched; k++) e[k] = (int64_t)s->sched_ep[k];
+    return s->n_sched ? dob_sched_piecewise(out, lr, s->n_sched, e, s->sched_fac) : dob_sched_constant(out, lr);
+}
+
 /* Run trial i (index in the file) on this rank's group. */
 static void run_trial(sweep *s, int i) {
     const int leader = s->grank == 0;
@@ -156,7 +173,7 @@ static void run_trial(sweep *s, int i) {
                    .train = &s->train, .valid = s->valid ? &s->valid_set : NULL, .test = &s->test, .net = s->net};
     app_ctx ctx = {.comm = s->group, .quiet = 1, .poll_stop = poll_stop, .poll_ctx = s};
     double t0 = dob_comm_wtime();
-    dob_status st = dob_sched_constant(&t.sched, row[0]);
+    dob_status st = trial_sched(s, row[0], &t.sched);
     if (st == DOB_OK) st = dob_optim_check(s->opt, row[0], row + 1);
     if (st == DOB_OK) {
         dob_train_cfg cfg;
@@ -503,7 +520,8 @@ out:
 static int setup_resume(dob_comm *world, sweep_opts *o, sweep *s, dob_sweep_desc *d) {
     dob_status st = DOB_OK;
     if (o->problem || o->optimizer || o->lr || o->seeds || o->trials || o->out || o->args.n_hp || o->bs >= 0 ||
-        o->epochs >= 0 || o->have_wd || o->max_steps || o->valid || o->overwrite || o->log_interval >= 0) {
+        o->epochs >= 0 || o->have_wd || o->max_steps || o->valid || o->overwrite || o->log_interval >= 0 ||
+        o->n_sched_epochs || o->n_sched_factors || o->sync_bn) {
         app_error(world, "--resume takes the problem, optimizer, grids, seeds and settings from the file; give only "
                   "--ranks-per-trial, --data_dir, --optimizer-lib and --quiet with it");
         return DOB_EXIT_USAGE;
@@ -535,6 +553,12 @@ static int setup_resume(dob_comm *world, sweep_opts *o, sweep *s, dob_sweep_desc
     s->max_steps = d->max_steps;
     s->wd = isnan(d->weight_decay) ? s->p->weight_decay : d->weight_decay;
     s->valid = d->has_valid;
+    s->sync_bn = d->sync_bn;
+    snprintf(s->sched_str, sizeof s->sched_str, "%s", d->lr_schedule);
+    if ((st = app_sched_parse(d->lr_schedule, s->sched_ep, s->sched_fac, DOB_SCHED_MAX, &s->n_sched)) != DOB_OK) {
+        app_status_error(world, "cannot resume");
+        return DOB_EXIT_FAIL;
+    }
     s->n_trials = d->n_trials;
     /* take ownership of the trial table */
     s->ids = d->trial_ids;
@@ -606,6 +630,9 @@ int cmd_sweep(dob_comm *world, int argc, char **argv) {
         {"--valid", APP_SWITCH, &o.valid, NULL, 0},
         {"--overwrite", APP_SWITCH, &o.overwrite, NULL, 0},
         {"--quiet", APP_SWITCH, &o.quiet, NULL, 0},
+        {"--lr_sched_epochs", APP_LIST, o.sched_epochs, &o.n_sched_epochs, DOB_SCHED_MAX},
+        {"--lr_sched_factors", APP_LIST, o.sched_factors, &o.n_sched_factors, DOB_SCHED_MAX},
+        {"--sync-bn --sync_bn", APP_SWITCH, &o.sync_bn, NULL, 0},
         {"--help -h", APP_SWITCH, &help, NULL, 0},
     };
     o.opts = opts;
@@ -661,6 +688,14 @@ int cmd_sweep(dob_comm *world, int argc, char **argv) {
         s.log_interval = o.log_interval < 0 ? 10 : o.log_interval;
         s.max_steps = o.max_steps;
         s.valid = o.valid;
+        s.sync_bn = o.sync_bn;
+        dob_sched check;
+        if (app_make_sched(world, 1.0, o.n_sched_epochs, o.sched_epochs, o.n_sched_factors, o.sched_factors, &check))
+            return DOB_EXIT_USAGE;
+        s.n_sched = o.n_sched_epochs;
+        memcpy(s.sched_ep, o.sched_epochs, sizeof s.sched_ep);
+        memcpy(s.sched_fac, o.sched_factors, sizeof s.sched_fac);
+        app_sched_str(s.n_sched, s.sched_ep, s.sched_fac, s.sched_str, sizeof s.sched_str);
         if (s.bs <= 0) {
             app_error(world, "--bs must be > 0, found %lld", (long long)s.bs);
             return DOB_EXIT_USAGE;
@@ -712,11 +747,15 @@ int cmd_sweep(dob_comm *world, int argc, char **argv) {
                 (long long)s.valid_set.n, (long long)s.test.n, dob_comm_wtime() - t0);
     st = dob_problem_net(s.p, &s.net);
     if (!all_ok(world, st, NULL)) goto cleanup;
+    if (s.sync_bn && s.G > 1) {
+        s.bn_ctx = (app_ctx){.comm = s.group};
+        dob_net_set_sum_hook(s.net, app_hook_sum_double, &s.bn_ctx);
+    }
     app_ctx cctx = {.comm = s.group};
     app_trial t0trial = {.p = s.p, .opt = s.opt, .hp = s.hp + 1, .bs = s.bs, .epochs = s.epochs,
                          .log_interval = s.log_interval, .max_steps = s.max_steps, .seed = s.seeds[0], .wd = s.wd,
                          .train = &s.train, .valid = s.valid ? &s.valid_set : NULL, .test = &s.test, .net = s.net};
-    dob_sched_constant(&t0trial.sched, s.hp[0]);
+    trial_sched(&s, s.hp[0], &t0trial.sched);
     dob_train_cfg cfg;
     app_trial_cfg(&t0trial, &cctx, 0, &cfg);
     if ((st = dob_train_check(&cfg)) != DOB_OK) {
@@ -742,7 +781,8 @@ int cmd_sweep(dob_comm *world, int argc, char **argv) {
             .n_trials = s.n_trials, .n_minibatch = dob_train_n_minibatch(&cfg), .ranks = s.G, .threads = threads,
             .has_accuracy = s.p->has_accuracy, .has_valid = s.valid,
         };
-        dob_sweep_meta sw = {.spec = spec, .n_trials_total = n_total, .max_steps = s.max_steps,
+        dob_sweep_meta sw = {.spec = spec, .lr_schedule = s.sched_str, .sync_bn = s.sync_bn,
+                             .n_trials_total = n_total, .max_steps = s.max_steps,
                              .slice_id = slice_id, .slice_count = slice_count, .trial_ids = s.ids,
                              .seeds = s.seeds, .hp = s.hp, .in_place = 1};
         st = dob_results_create_sweep(path, o.overwrite, &meta, &sw, world, &s.res);

@@ -206,3 +206,50 @@ void app_trial_cfg(const app_trial *t, app_ctx *ctx, int progress, dob_train_cfg
                                    .checkpoint = ctx->ckpt_path ? app_hook_checkpoint : NULL};
     for (int i = 0; i < t->opt->n_hparams && i < DOB_OPTIM_MAX_HP; i++) cfg->hp[i] = t->hp[i];
 }
+
+/* ---- learning-rate schedules ------------------------------------------------------------------------------- */
+int app_make_sched(dob_comm *world, double lr, int n_e, const double *ep, int n_f, const double *fac, dob_sched *out) {
+    if (n_e != n_f) {
+        app_error(world, "--lr_sched_epochs has %d values but --lr_sched_factors has %d: give both, equally long",
+                  n_e, n_f);
+        return -1;
+    }
+    int64_t e[DOB_SCHED_MAX];
+    for (int i = 0; i < n_e && i < DOB_SCHED_MAX; i++) {
+        e[i] = (int64_t)ep[i];
+        if ((double)e[i] != ep[i]) {
+            app_error(world, "--lr_sched_epochs: expected whole epochs, found %g", ep[i]);
+            return -1;
+        }
+    }
+    dob_status st = n_e ? dob_sched_piecewise(out, lr, n_e, e, fac) : dob_sched_constant(out, lr);
+    if (st != DOB_OK) {
+        app_status_error(world, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+void app_sched_str(int n, const double *ep, const double *fac, char *buf, size_t cap) {
+    size_t l = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && l < cap; i++)
+        l += (size_t)snprintf(buf + l, cap - l, "%s%.17g:%.17g", i ? "," : "", ep[i], fac[i]);
+}
+
+dob_status app_sched_parse(const char *s, double *ep, double *fac, int max, int *n) {
+    *n = 0;
+    const char *p = s;
+    while (*p) {
+        char *end;
+        if (*n == max) return DOB_FAIL(DOB_EINVAL, "learning-rate schedule '%s': more than %d changes", s, max);
+        ep[*n] = strtod(p, &end);
+        if (end == p || *end != ':') return DOB_FAIL(DOB_EINVAL, "learning-rate schedule '%s' is malformed", s);
+        p = end + 1;
+        fac[*n] = strtod(p, &end);
+        if (end == p || (*end && *end != ',')) return DOB_FAIL(DOB_EINVAL, "learning-rate schedule '%s' is malformed", s);
+        (*n)++;
+        p = *end ? end + 1 : end;
+    }
+    return DOB_OK;
+}

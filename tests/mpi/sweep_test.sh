@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # sweep_test.sh DOB MPIEXEC CASE: `dob sweep` end to end under mpiexec on real Fashion-MNIST (fmnist_logreg,
 # 12 short trials: --lr log:1e-3:1:4 x --seeds 42:44), checked with /usr/bin/python3 + h5py. CASE is one of
+#   sched   4 trials with a piecewise learning-rate schedule: the file records it, each trial equals `dob run`
+#           with the same schedule (bitwise) and differs from the constant rate; bad schedules are refused.
 #   basic   3 ranks write one file with all 12 trials done, in the documented order, each equal (bitwise) to a
 #           separate `dob run` of the same setting; run_count 1; export-json gives 12 DeepOBS JSON files.
 #   resume  the sweep is killed mid-trial (kill -9 of mpirun and its ranks: a crashed node) once some but not all
@@ -15,7 +17,7 @@
 # Prints "N passed, M failed" and exits with the number of failures. Needs OMPI_ALLOW_RUN_AS_ROOT* when root and
 # oversubscription allowed (CTest sets both) and OMP_NUM_THREADS=1 (bitwise comparisons at a fixed thread count).
 set -u
-DOB=${1:?usage: sweep_test.sh DOB MPIEXEC basic|resume|array|errors}
+DOB=${1:?usage: sweep_test.sh DOB MPIEXEC basic|resume|array|errors|sched}
 MPIEXEC=${2:?usage: sweep_test.sh DOB MPIEXEC CASE}
 CASE=${3:?usage: sweep_test.sh DOB MPIEXEC CASE}
 PY=/usr/bin/python3
@@ -78,6 +80,32 @@ def same_curves(a, b):
 '
 
 case "$CASE" in
+sched)
+  # a piecewise learning-rate schedule applies to every trial, relative to the trial's learning rate
+  expect 0 "4 trials: 4 done" -- "${MPI[@]}" -n 2 "$DOB" sweep fmnist_logreg --optimizer momentum --lr 0.01,0.1 \
+    --seeds 42:43 -N 2 --lr_sched_epochs 1 --lr_sched_factors 0.1 --out s.h5
+  expect 0 "done" -- "$DOB" run fmnist_logreg --optimizer momentum --lr 0.1 --random_seed 43 -N 2 \
+    --lr_sched_epochs 1 --lr_sched_factors 0.1 --out r3.h5 --no_json --quiet
+  expect 0 "done" -- "$DOB" run fmnist_logreg --optimizer momentum --lr 0.1 --random_seed 43 -N 2 \
+    --out c3.h5 --no_json --quiet
+  expect 2 "equally long" -- "${MPI[@]}" -n 1 "$DOB" sweep fmnist_logreg --optimizer sgd --lr 0.1 \
+    --lr_sched_epochs 1,2 --lr_sched_factors 0.1 --out bad.h5
+  expect 2 "give only" -- "${MPI[@]}" -n 1 "$DOB" sweep --resume s.h5 --lr_sched_epochs 1 --lr_sched_factors 0.5
+  pycheck s.h5 r3.h5 c3.h5 <<PYEOF
+$PYLIB
+tr, meta = trials(sys.argv[1])
+check(str(meta["lr_schedule"]) == "1:0.10000000000000001", "meta lr_schedule %r" % meta["lr_schedule"])
+check(int(meta["sync_bn"]) == 0, "meta sync_bn")
+check(all(int(tr[i]["status"]) == 2 for i in range(4)), "all done")
+with h5py.File(sys.argv[2], "r") as f:
+    r = {n: f["trials/0"][n][()] for n in f["trials/0"]}
+with h5py.File(sys.argv[3], "r") as f:
+    c = {n: f["trials/0"][n][()] for n in f["trials/0"]}
+check(same_curves(tr[3], r), "trial 3 equals dob run with the same schedule (bitwise)")
+check(not same_curves(tr[3], c), "and differs from the constant learning rate")
+print("%d passed, %d failed" % (passed, failed))
+PYEOF
+  ;;
 basic)
   expect 0 "12 trials: 12 done" -- "${MPI[@]}" -n 3 "$DOB" sweep "${GRID[@]}" --max_steps 20 --out s.h5
   # trial 4 = lr 1e-2, seed 43 (seeds innermost) and trial 11 = lr 1, seed 44 as separate runs
