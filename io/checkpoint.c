@@ -276,7 +276,7 @@ dob_status dob_checkpoint_load(const char *path, int rank, dob_arena *a, dob_tra
     }
     DOB_TRY(dob_h5_read(g, "minibatch_train_losses", H5T_NATIVE_DOUBLE, o->n_minibatch, o->minibatch_train_losses));
     DOB_TRY(dob_h5_read(g, "phase_seconds", H5T_NATIVE_DOUBLE, DOB_N_PHASES, o->phase_seconds));
-    o->epochs_done = (int)(o->evaluated - 1);
+    o->epochs_done = o->evaluated > 0 ? (int)(o->evaluated - 1) : 0;
 fail:
     if (st != DOB_OK) {
         dob_error_prefix("checkpoint '%s': ", path);

@@ -176,7 +176,7 @@ static dob_status resume_out(const dob_train_cfg *c, dob_train_out *o) {
     memcpy(o->phase_seconds, in->phase_seconds, sizeof o->phase_seconds);
     o->steps_done = in->steps_done;
     o->evaluated = in->evaluated;
-    o->epochs_done = (int)(in->evaluated - 1);
+    o->epochs_done = in->evaluated > 0 ? (int)(in->evaluated - 1) : 0;
     o->n_logged = in->n_logged;
     return DOB_OK;
 }

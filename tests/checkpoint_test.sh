@@ -92,6 +92,9 @@ else bad "checkpoint in a missing directory: got $rc: $out"; fi
 out=$("${RUN[@]}" --checkpoint x.h5 --out x.h5 2>&1); rc=$?
 if [ $rc -eq 2 ] && printf '%s' "$out" | grep -q "needs a file of its own" && [ ! -e x.h5 ]; then ok
 else bad "checkpoint = result file: got $rc: $out"; fi
+out=$("${RUN[@]}" --checkpoint ./x.h5 --out x.h5 2>&1); rc=$?
+if [ $rc -eq 2 ] && printf '%s' "$out" | grep -q "needs a file of its own" && [ ! -e x.h5 ]; then ok
+else bad "checkpoint = result file by another name: got $rc: $out"; fi
 out=$("${RUN[@]}" --checkpoint_interval -1 --out x.h5 2>&1); rc=$?
 if [ $rc -eq 2 ] && printf '%s' "$out" | grep -q "checkpoint_interval" && [ ! -e x.h5 ]; then ok
 else bad "negative interval: got $rc: $out"; fi

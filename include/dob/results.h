@@ -135,7 +135,7 @@ dob_status dob_results_set_run_count(dob_results *r, int trial, int32_t n);
 typedef struct dob_sweep_desc {
     char problem[128], optimizer[128], optimizer_deepobs_name[128], created[64];
     char *spec, *command_line;      /* malloc'd */
-    char lr_schedule[512];          /* "" = constant (also for files written before schedules existed) */
+    char lr_schedule[4096];          /* "" = constant (also for files written before schedules existed) */
     int sync_bn;
     int64_t batch_size, num_epochs, train_log_interval, n_minibatch, max_steps, n_trials_total;
     double weight_decay;            /* NaN = problem default */

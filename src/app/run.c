@@ -2,7 +2,9 @@
  * over all MPI ranks of the launch, results to one HDF5 file (+ DeepOBS JSON). Rank 0 prints and writes the
  * trial; every rank takes part in the collective HDF5 calls. The trainer hooks and the trial's configuration are
  * in trial.c (shared with `dob sweep`). */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -74,10 +76,26 @@ static void run_usage(FILE *f) {
           f);
 }
 
+/* Do paths a and b name the same file (b need not exist)? Compares the real directories and the base names. */
+static int same_file(const char *a, const char *b) {
+    if (!strcmp(a, b)) return 1;
+    char da[PATH_MAX], db[PATH_MAX], ra[PATH_MAX], rb[PATH_MAX];
+    const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+    snprintf(da, sizeof da, "%.*s", sa ? (int)(sa - a) + (sa == a) : 1, sa ? a : ".");
+    snprintf(db, sizeof db, "%.*s", sb ? (int)(sb - b) + (sb == b) : 1, sb ? b : ".");
+    if (!realpath(da, ra) || !realpath(db, rb)) return 0;
+    return !strcmp(ra, rb) && !strcmp(sa ? sa + 1 : a, sb ? sb + 1 : b);
+}
+
 /* With --checkpoint, when the result file cannot be written: save the finished state, so that rerunning the
  * same command (after freeing space, say) only evaluates nothing and writes the file. */
-static void save_final(app_ctx *c, const dob_train_out *out) {
+static void save_final(app_ctx *c, const dob_train_out *out, int truncated) {
     if (!c->ckpt_path) return;
+    if (truncated) { /* a --max_steps end state is no resume point: rerunning repeats the run */
+        if (app_is_root(c->comm))
+            fprintf(stderr, "dob: the --max_steps run is not checkpointed at its end; rerun it to write the result\n");
+        return;
+    }
     app_hook_checkpoint(c, out);
     if (app_is_root(c->comm) && c->ckpt_ok)
         fprintf(stderr, "dob: the finished run is kept in the checkpoint '%s': fix the problem above and run the same "
@@ -215,7 +233,11 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
             l += (size_t)snprintf(ckcfg + l, sizeof ckcfg - l, "%s%g:%.17g", i ? "," : "", o.sched_epochs[i],
                                   o.sched_factors[i]);
     }
-    if (o.checkpoint && dob_io_exists(o.checkpoint)) {
+    /* rank 0 decides (a node-local path would otherwise split the ranks between resuming and starting afresh);
+     * every rank then reads the checkpoint, and one that cannot fails the launch cleanly */
+    int ck_exists = o.checkpoint && app_is_root(world) && dob_io_exists(o.checkpoint);
+    dob_comm_bcast(world, &ck_exists, sizeof ck_exists, 0);
+    if (ck_exists) {
         char theirs[2048] = "";
         int cranks = 0, cthreads = 0;
         st = dob_checkpoint_read_meta(o.checkpoint, theirs, sizeof theirs, &cranks, &cthreads);
@@ -241,7 +263,7 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
         resume = 1;
     }
 
-    if (o.checkpoint && o.out && !strcmp(o.checkpoint, o.out)) {
+    if (o.checkpoint && o.out && same_file(o.checkpoint, o.out)) {
         app_error(world, "--checkpoint and --out are both '%s': the checkpoint needs a file of its own (e.g. %s.ckpt)",
                   o.out, o.out);
         return DOB_EXIT_USAGE;
@@ -408,7 +430,7 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
     }
     if (!o.no_logs && o.checkpoint && (st = dob_results_create(path, o.overwrite, &meta, world, &res)) != DOB_OK) {
         app_status_error(world, NULL);
-        save_final(&actx, &out);
+        save_final(&actx, &out, o.max_steps > 0);
         goto cleanup;
     }
 
@@ -429,14 +451,14 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
             app_status_error(world, "writing results");
             dob_results_abort(res);
             res = NULL;
-            save_final(&actx, &out);
+            save_final(&actx, &out, o.max_steps > 0);
             goto cleanup;
         }
         st = dob_results_close(res);
         res = NULL;
         if (st != DOB_OK) {
             app_status_error(world, "closing the result file");
-            save_final(&actx, &out);
+            save_final(&actx, &out, o.max_steps > 0);
             goto cleanup;
         }
     }
@@ -446,7 +468,7 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
         fprintf(stderr, "dob: warning: cannot remove the checkpoint '%s': %s\n", o.checkpoint, strerror(errno));
 
     if (app_is_root(world)) {
-        int64_t N = out.epochs_done;
+        int64_t N = out.epochs_done > 0 ? out.epochs_done : 0;
         printf("%s  %s  lr %g  seed %lld: ", p->name, opt->name, o.lr, (long long)o.seed);
         if (ts == DOB_TRIAL_DIVERGED)
             printf("DIVERGED at step %lld (non-finite loss); curves up to epoch %lld kept\n",
@@ -460,7 +482,7 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
         if (p->has_accuracy)
             printf(", train acc %.2f%%, test acc %.2f%%", 100 * out.train_accuracies[N], 100 * out.test_accuracies[N]);
         if (o.valid) printf(", valid loss %.4f", out.valid_losses[N]);
-        int64_t steps = out.steps_done;
+        int64_t steps = out.steps_done - (resume ? from.steps_done : 0); /* this process's steps */
         printf("\n  %.1f s training, %.1f steps/s (forward %.1f s, backward %.1f s, allreduce %.1f s, optimizer %.1f s,"
                " data %.1f s)\n",
                secs, secs > 0 ? (double)steps / secs : 0.0, out.phase_seconds[0], out.phase_seconds[1],

@@ -96,7 +96,7 @@ typedef struct sweep {
     int valid, quiet, sync_bn;
     int n_sched;                        /* piecewise learning-rate schedule: factor sched_fac[k] from epoch */
     double sched_ep[DOB_SCHED_MAX], sched_fac[DOB_SCHED_MAX]; /* sched_ep[k] on, relative to each trial's lr */
-    char sched_str[512];                /* the same as "E1:F1,E2:F2" (/meta lr_schedule) */
+    char sched_str[4096];                /* the same as "E1:F1,E2:F2" (/meta lr_schedule) */
     app_ctx bn_ctx;                     /* sync-BN sums over the group */
     /* the file's trials */
     int n_trials;

@@ -19,10 +19,18 @@
 volatile sig_atomic_t app_stop_signal = 0;
 static void on_signal(int sig) { app_stop_signal = sig; }
 
+/* sigaction, not signal(): with -std=c11 glibc's signal() has System V semantics (the handler is reset after the
+ * first signal, so a second one kills the process mid-checkpoint, and interrupted system calls fail with EINTR
+ * instead of restarting). */
 void app_catch_signals(void) {
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGUSR1, on_signal);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
 }
 
 /* ---- names ------------------------------------------------------------------------------------------------ */
