@@ -3,7 +3,7 @@
  * own TF padding arithmetic), finite differences of the input gradient, overwrite-not-accumulate. Max pooling
  * inputs are a random permutation of distinct values spaced 2.5 eps apart, so no window has a tie and no finite
  * difference step crosses one. Hand cases: 3x3/2 SAME on 28x28 (pads 0 top/left, 1 bottom/right), the avg SAME
- * divisor (valid elements only), GAP means. Error paths: bad kind/window/padding, VALID window larger than the
+ * divisor (valid elements only), GAP means, max pooling with NaN, ties and -inf. Error paths: bad kind/window/padding, VALID window larger than the
  * input, non-4-D inputs. */
 #include <math.h>
 #include <stdio.h>
@@ -299,6 +299,30 @@ static void test_gap_hand(void) {
     dob_net_destroy(net);
 }
 
+/* Max pooling edge values: a NaN in a window wins it (a diverging run stays visible), ties route the gradient
+ * to the first maximum in row-major window order (all-zero windows after a ReLU), -inf is a value like any. */
+static void test_pool_max_nan_ties(void) {
+    const dob_pool_cfg c = {DOB_POOL_MAX, 2, 2, 2, 2, DOB_PAD_VALID};
+    dob_net *net = pool_net(&c, 3, 2, 4, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    dob_tensor *x = dob_net_input_tensor(net), *y = dob_net_output(net);
+    /* channel 0: NaN second in window 0, last in window 1; channel 1: ties; channel 2: -inf and a value */
+    const float in[3][8] = {{1.0f, NAN, 0.5f, 2.0f, 3.0f, 1.0f, 2.0f, NAN},
+                            {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 2.0f, 2.0f},
+                            {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -1.0f, -INFINITY, -INFINITY}};
+    memcpy(x->data, in, sizeof in);
+    TC_ASSERT_OK(dob_net_forward(net, 1));
+    CU_ASSERT(isnan(y->data[0]) && isnan(y->data[1]));
+    CU_ASSERT(y->data[2] == 0.0f && y->data[3] == 2.0f);
+    CU_ASSERT(y->data[4] == -1.0f && y->data[5] == -INFINITY);
+    for (size_t i = 0; i < y->count; i++) y->diff[i] = (float)(i + 1);
+    TC_ASSERT_OK(dob_net_backward(net));
+    /* x is 2x4 per channel: window 0 = {0,1,4,5}, window 1 = {2,3,6,7} */
+    const float want[3][8] = {{0, 1, 0, 0, 0, 0, 0, 2}, {3, 0, 0, 0, 0, 0, 4, 0}, {0, 0, 6, 0, 0, 5, 0, 0}};
+    CU_ASSERT(tc_close("max pooling grad with NaN, ties, -inf", x->diff, &want[0][0], 24, 0.0));
+    dob_net_destroy(net);
+}
+
 /* ---- error paths ---------------------------------------------------------------------------------------- */
 static void test_pool_errors(void) {
     dob_net *net;
@@ -338,6 +362,7 @@ static CU_TestInfo tests[] = {
     {"pool_eval_and_rebuild", test_pool_eval_and_rebuild},
     {"pool_same_hand", test_pool_same_hand},
     {"pool_avg_same_counts", test_pool_avg_same_counts},
+    {"pool_max_nan_ties", test_pool_max_nan_ties},
     {"gap", test_gap},
     {"gap_hand", test_gap_hand},
     {"pool_errors", test_pool_errors},

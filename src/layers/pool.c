@@ -1,18 +1,19 @@
-/* pool.c: 2-D max / average pooling with TF "SAME"/"VALID" semantics through oneDNN pooling primitives, and
- * global average pooling (GAP) as two OpenMP loops.
+/* pool.c: 2-D max / average pooling with TF "SAME"/"VALID" semantics (max pooling as hand OpenMP loops, average
+ * pooling through oneDNN pooling primitives), and global average pooling (GAP) as two OpenMP loops.
  *
  * Shapes: pool: src in[0] N,C,H,W (plain) -> dst out N,C,OH,OW (plain), OH/OW and the pads from dob_pad_out.
  *         gap:  src in[0] N,C,H,W (plain) -> dst out N,C (plain).
  * TF semantics: SAME pads total/2 top/left and the rest bottom/right (oneDNN padding_l/padding_r). SAME max
- * pooling ignores padded elements (oneDNN pooling_max never selects them); SAME avg pooling divides by the
- * number of valid (non-padded) elements: dnnl_pooling_avg_exclude_padding. VALID has no padding.
- * Plan (build): forward_training and backward (forward pd as hint), created once per batch size; forward runs
- * forward_training in eval mode too (one plan; the workspace write is cheap).
+ * pooling ignores padded elements; SAME avg pooling divides by the number of valid (non-padded) elements:
+ * dnnl_pooling_avg_exclude_padding. VALID has no padding. Max pooling routes the gradient to the first maximum
+ * of each window in row-major window order; a NaN input wins the window (divergence stays visible).
+ * Plan (build), created once per batch size; forward runs the training plan in eval mode too (one plan; the
+ * workspace write is cheap). Avg: oneDNN forward_training and backward (forward pd as hint).
  *
- * Layout: the primitives run on channels-last (nhwc, tag acdb) copies: plain src -> nhwc before forward, nhwc
- * dst -> plain after it, the same for diff_dst / diff_src in backward. Measured (2-core AVX2 EPYC Zen 1,
- * batch 128, 2 threads, reorders included, fwd / bwd in ms, best of 8 rounds of 20-30 calls; the machine was
- * shared with other builds, so medians were meaningless):
+ * Layout: both kinds run on a channel-innermost layout: plain src -> nhwc before forward, nhwc dst -> plain
+ * after it, the same for diff_dst / diff_src in backward. Measured with oneDNN's max pooling (2-core AVX2 EPYC
+ * Zen 1, batch 128, 2 threads, reorders included, fwd / bwd in ms, best of 8 rounds of 20-30 calls; the machine
+ * was shared with other builds, so medians were meaningless):
  *                                  plain nchw     nhwc + reorders   nChw8c + reorders
  *   max 2x2/2 on 128x32x28x28     21.5 / 9.8        3.2 / 4.7         3.4 / 3.8
  *   max 2x2/2 on 128x64x14x14     10.2 / 5.0        1.4 / 2.2         1.4 / 1.8
@@ -20,11 +21,17 @@
  * On plain nchw oneDNN 2.6 has only its scalar simple_nchw kernel; nhwc and nChw8c get jit:avx2 (1 thread gives
  * the same ranking). nhwc is also the one layout the jit pooling takes on every x86 ISA (nChw16c falls back to
  * the reference kernel on AVX2: ~100 ms for the first shape), so it is the choice.
+ * Max pooling moved to hand loops because oneDNN's jit:avx2 max pooling is slow on Zen 3 (AMD EPYC family 25,
+ * 2 threads, on the nChw8c input of fmnist_2c2d, fwd / bwd ms): 128x32x28x28 2x2/2 4.9 / 4.1 with oneDNN vs
+ * 1.7-2.0 / 1.7-2.0 by hand; 128x64x14x14 3.0 / 2.4 vs 0.9-1.0 / 1.1-1.2 (its SSE4.1 kernel: 1.0 fwd but 36-49
+ * bwd). The loops vectorize over the channels of one pixel and stream each plane once.
  * Layout propagation (net.c): when the input arrives blocked from its producer (conv's nChw8c), pooling runs on
- * that layout directly (jit:avx2 too, about as fast as nhwc in the table, without any reorder) and hands its dst
- * on in the same layout when the reader (conv) takes it; otherwise dst is reordered to plain.
- * Saved for backward: the max-pooling workspace (argmax positions). Backward needs neither src nor dst, so the
- * two nhwc buffers are reused: diff_dst goes into the dst buffer and diff_src comes out of the src buffer.
+ * that layout directly (no reorder) and hands its dst on in the same layout when the reader (conv) takes it;
+ * otherwise dst is reordered to plain. The hand loops take nhwc, nChw8c and nChw16c; any other propagated layout
+ * is reordered to nhwc.
+ * Saved for backward: the max-pooling workspace (argmax window position, int32 per output element). Backward
+ * needs neither src nor dst, so the two nhwc buffers are reused: diff_dst goes into the dst buffer and diff_src
+ * comes out of the src buffer.
  *
  * GAP: y[n,c] = mean of x[n,c,:,:] (double sum per plane, thread-count independent) and dx = dy / (H*W)
  * broadcast. Hand loops because each output reads one contiguous plane: on 128x256x8x8 they take 0.6 / 0.4 ms
@@ -34,13 +41,24 @@
 #include "dnnl_util.h"
 #include "dob/layers.h"
 
+#include <stdlib.h>
+#include <string.h>
+
+/* Hand max pooling on a channel-innermost layout: `planes` contiguous H x W x cb planes in, OH x OW x cb out
+ * (nhwc: planes = N, cb = C; nChw8c / nChw16c: planes = N * C/8 (/16), cb = 8 (16)). */
+typedef struct max_hand {
+    int64_t planes, cb, H, W, OH, OW, kh, kw, sh, sw, pt, pl;
+    int32_t *ws;        /* argmax per output element: window position i * kw + j (0 .. kh*kw-1) */
+} max_hand;
+
 typedef struct pool_plan {
-    dnnl_primitive_t fwd, bwd;
+    dnnl_primitive_t fwd, bwd;           /* oneDNN pooling; NULL for hand max pooling */
     dnnl_memory_t src, dst, ddst, dsrc;  /* user memories over in[0]->data, out->data, out->diff, in_diff[0] */
     dnnl_memory_t src_p, dst_p;          /* primitive-layout src/dst (== the user memories' buffers if no reorder) */
     dnnl_memory_t ddst_p, dsrc_p;        /* primitive-layout diff_dst/diff_src: reuse dst_p/src_p's buffers */
     dnnl_primitive_t r_src, r_dst, r_ddst, r_dsrc;  /* user <-> primitive layout; NULL when equal */
-    dnnl_memory_t ws;                    /* max pooling workspace, NULL for avg */
+    dnnl_memory_t ws;                    /* oneDNN max pooling workspace, NULL for avg and hand max */
+    max_hand *hand;                      /* hand max pooling (every max pooling), NULL for avg */
 } pool_plan;
 
 /* ---- oneDNN plan -------------------------------------------------------------------------------------- */
@@ -114,12 +132,145 @@ fail:
     return st;
 }
 
+/* ---- hand max pooling ------------------------------------------------------------------------------- */
+/* y = max over the valid (non-padded) window elements, the first maximum in window order winning (strict >);
+ * a NaN input wins and propagates, so a diverging run still shows NaN downstream. ws = the winning window
+ * position. Vectorizes over the cb channels of one pixel (selects, no branches). */
+static void max_hand_forward(const max_hand *h, const float *restrict x, float *restrict y) {
+    const int64_t cb = h->cb, H = h->H, W = h->W, OH = h->OH, OW = h->OW;
+    int32_t *restrict ws = h->ws;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int64_t o = 0; o < h->planes; o++)
+        for (int64_t oh = 0; oh < OH; oh++) {
+            const float *xo = x + o * H * W * cb;
+            const int64_t h0 = oh * h->sh - h->pt, i0 = h0 < 0 ? -h0 : 0, i1 = h0 + h->kh > H ? H - h0 : h->kh;
+            for (int64_t ow = 0; ow < OW; ow++) {
+                const int64_t w0 = ow * h->sw - h->pl, j0 = w0 < 0 ? -w0 : 0, j1 = w0 + h->kw > W ? W - w0 : h->kw;
+                const int64_t at = ((o * OH + oh) * OW + ow) * cb;
+                float *restrict yp = y + at;
+                int32_t *restrict wp = ws + at;
+                const float *x0 = xo + ((h0 + i0) * W + w0 + j0) * cb;
+                const int32_t k0 = (int32_t)(i0 * h->kw + j0);
+                for (int64_t c = 0; c < cb; c++) {
+                    yp[c] = x0[c];
+                    wp[c] = k0;
+                }
+                for (int64_t i = i0; i < i1; i++)
+                    for (int64_t j = i == i0 ? j0 + 1 : j0; j < j1; j++) {
+                        const float *restrict xp = xo + ((h0 + i) * W + w0 + j) * cb;
+                        const int32_t k = (int32_t)(i * h->kw + j);
+                        for (int64_t c = 0; c < cb; c++) {
+                            const float v = xp[c], b = yp[c];
+                            const int win = v > b || v != v;
+                            yp[c] = win ? v : b;
+                            wp[c] = win ? k : wp[c];
+                        }
+                    }
+            }
+        }
+}
+
+/* dx = dy routed to each output's winning input (summed where windows overlap), OVERWRITING dx. One plane per
+ * iteration: windows never cross planes, so threads never write the same element. */
+static void max_hand_backward(const max_hand *h, const float *restrict dy, float *restrict dx) {
+    const int64_t cb = h->cb, H = h->H, W = h->W, OH = h->OH, OW = h->OW;
+    const int32_t *restrict ws = h->ws;
+#pragma omp parallel for schedule(static)
+    for (int64_t o = 0; o < h->planes; o++) {
+        float *dxo = dx + o * H * W * cb;
+        memset(dxo, 0, (size_t)(H * W * cb) * sizeof(float));
+        for (int64_t oh = 0; oh < OH; oh++) {
+            const int64_t h0 = oh * h->sh - h->pt, i0 = h0 < 0 ? -h0 : 0, i1 = h0 + h->kh > H ? H - h0 : h->kh;
+            for (int64_t ow = 0; ow < OW; ow++) {
+                const int64_t w0 = ow * h->sw - h->pl, j0 = w0 < 0 ? -w0 : 0, j1 = w0 + h->kw > W ? W - w0 : h->kw;
+                const int64_t at = ((o * OH + oh) * OW + ow) * cb;
+                const float *restrict dyp = dy + at;
+                const int32_t *restrict wp = ws + at;
+                for (int64_t i = i0; i < i1; i++)
+                    for (int64_t j = j0; j < j1; j++) {
+                        float *restrict dxp = dxo + ((h0 + i) * W + w0 + j) * cb;
+                        const int32_t k = (int32_t)(i * h->kw + j);
+                        for (int64_t c = 0; c < cb; c++) {
+                            const float d = dyp[c]; /* loaded either way: a select, not a branch (vectorizes) */
+                            dxp[c] += wp[c] == k ? d : 0.0f;
+                        }
+                    }
+            }
+        }
+    }
+}
+
+/* Channels per pixel run of md (dims sd) if it is nhwc (C), nChw8c (8) or nChw16c (16); 0 for other layouts. */
+static int64_t inner_channels(const dnnl_memory_desc_t *md, const dnnl_dims_t sd) {
+    static const struct {
+        dnnl_format_tag_t tag;
+        int64_t cb;
+    } L[] = {{dnnl_acdb, 0}, {dnnl_aBcd8b, 8}, {dnnl_aBcd16b, 16}};
+    for (size_t i = 0; i < sizeof L / sizeof *L; i++) {
+        dnnl_memory_desc_t m;
+        if (dnnl_memory_desc_init_by_tag(&m, 4, sd, dnnl_f32, L[i].tag) == dnnl_success &&
+            dnnl_memory_desc_equal(&m, md))
+            return L[i].cb ? L[i].cb : sd[1];
+    }
+    return 0;
+}
+
+/* Max pooling plan: hand loops on the input's propagated layout when it is channel-innermost (dst in the same
+ * layout, handed on when the reader takes it), otherwise on nhwc copies. Why not oneDNN: its jit:avx2 max pooling
+ * (2.6) is 3-6x slower than these loops on Zen 3 (2x2/2 on 128x32x28x28: 4.9 / 4.0 ms fwd / bwd; SSE4.1 kernel
+ * 1.0 ms fwd, 36-49 ms bwd), though about as fast on Zen 1: see the table at the top of the file. */
+static dob_status max_build(pool_plan *p, dob_layer *l, const dnnl_dims_t sd, const dnnl_dims_t dd,
+                            const dnnl_dims_t kernel, const dnnl_dims_t strides, const dnnl_dims_t pad_l) {
+    dob_status st = DOB_OK;
+    dnnl_engine_t eng = dob_net_engine(l->net);
+    dnnl_memory_desc_t s_plain, d_plain, s_nhwc, d_prim;
+    const dnnl_memory_desc_t *in_md = dob_net_in_md(l, 0);
+    DOB_DNNL(dnnl_memory_desc_init_by_tag(&s_plain, 4, sd, dnnl_f32, dnnl_abcd));
+    DOB_DNNL(dnnl_memory_desc_init_by_tag(&d_plain, 4, dd, dnnl_f32, dnnl_abcd));
+    DOB_DNNL(dnnl_memory_desc_init_by_tag(&s_nhwc, 4, sd, dnnl_f32, dnnl_acdb));
+    const dnnl_memory_desc_t *s_user = in_md ? in_md : &s_plain;
+    int64_t cb = in_md ? inner_channels(in_md, sd) : 0;
+    const dnnl_memory_desc_t *s_prim = cb ? in_md : &s_nhwc;
+    if (!cb) cb = sd[1];
+    DOB_DNNL(dnnl_memory_desc_init_by_tag(&d_prim, 4, dd, dnnl_f32,
+                                          cb == sd[1] ? dnnl_acdb : cb == 8 ? dnnl_aBcd8b : dnnl_aBcd16b));
+    const dnnl_memory_desc_t *d_user = in_md && dob_net_set_out_md(l, &d_prim) ? &d_prim : &d_plain;
+    DOB_DNNL(pair(&p->src, &p->src_p, &p->r_src, eng, s_user, s_prim, l->in[0]->data, NULL, 1));
+    DOB_DNNL(pair(&p->dst, &p->dst_p, &p->r_dst, eng, d_user, &d_prim, l->out->data, NULL, 0));
+    DOB_DNNL(pair(&p->ddst, &p->ddst_p, &p->r_ddst, eng, d_user, &d_prim, l->out->diff, p->dst_p, 1));
+    DOB_DNNL(pair(&p->dsrc, &p->dsrc_p, &p->r_dsrc, eng, s_user, s_prim, l->in_diff[0], p->src_p, 0));
+    max_hand *h = calloc(1, sizeof *h);
+    if (!h) return DOB_FAIL(DOB_ENOMEM, "out of memory for the max pooling plan");
+    p->hand = h;
+    *h = (max_hand){.planes = sd[0] * sd[1] / cb, .cb = cb, .H = sd[2], .W = sd[3], .OH = dd[2], .OW = dd[3],
+                    .kh = kernel[0], .kw = kernel[1], .sh = strides[0], .sw = strides[1], .pt = pad_l[0],
+                    .pl = pad_l[1]};
+    size_t n = (size_t)(dd[0] * dd[1] * dd[2] * dd[3]);
+    h->ws = malloc(n * sizeof *h->ws);
+    if (!h->ws)
+        return DOB_FAIL(DOB_ENOMEM, "out of memory for the max pooling workspace (%zu MiB)",
+                        n * sizeof *h->ws >> 20);
+fail:
+    return st;
+}
+
+/* Data handle of a oneDNN memory (the memories here always have one). */
+static void *handle(dnnl_memory_t m) {
+    void *h = NULL;
+    dnnl_memory_get_data_handle(m, &h);
+    return h;
+}
+
 static dob_status plan_forward(pool_plan *p, dob_layer *l) {
     dob_status st = DOB_OK;
     dnnl_stream_t s = dob_net_stream(l->net);
     DOB_DNNL(run_reorder(p->r_src, s, p->src, p->src_p));
-    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, p->src_p}, {DNNL_ARG_DST, p->dst_p}, {DNNL_ARG_WORKSPACE, p->ws}};
-    DOB_DNNL(dnnl_primitive_execute(p->fwd, s, p->ws ? 3 : 2, args));
+    if (p->hand) {
+        max_hand_forward(p->hand, handle(p->src_p), handle(p->dst_p));
+    } else {
+        dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, p->src_p}, {DNNL_ARG_DST, p->dst_p}, {DNNL_ARG_WORKSPACE, p->ws}};
+        DOB_DNNL(dnnl_primitive_execute(p->fwd, s, p->ws ? 3 : 2, args));
+    }
     DOB_DNNL(run_reorder(p->r_dst, s, p->dst_p, p->dst));
 fail:
     return st;
@@ -131,9 +282,13 @@ static dob_status plan_backward(pool_plan *p, dob_layer *l) {
     dnnl_stream_t s = dob_net_stream(l->net);
     if (!l->in_diff[0]) return DOB_OK;
     DOB_DNNL(run_reorder(p->r_ddst, s, p->ddst, p->ddst_p));
-    dnnl_exec_arg_t args[3] = {
-        {DNNL_ARG_DIFF_DST, p->ddst_p}, {DNNL_ARG_DIFF_SRC, p->dsrc_p}, {DNNL_ARG_WORKSPACE, p->ws}};
-    DOB_DNNL(dnnl_primitive_execute(p->bwd, s, p->ws ? 3 : 2, args));
+    if (p->hand) {
+        max_hand_backward(p->hand, handle(p->ddst_p), handle(p->dsrc_p));
+    } else {
+        dnnl_exec_arg_t args[3] = {
+            {DNNL_ARG_DIFF_DST, p->ddst_p}, {DNNL_ARG_DIFF_SRC, p->dsrc_p}, {DNNL_ARG_WORKSPACE, p->ws}};
+        DOB_DNNL(dnnl_primitive_execute(p->bwd, s, p->ws ? 3 : 2, args));
+    }
     DOB_DNNL(run_reorder(p->r_dsrc, s, p->dsrc_p, p->dsrc));
 fail:
     return st;
@@ -146,6 +301,8 @@ static void plan_destroy(pool_plan *p) {
         if (prims[i]) dnnl_primitive_destroy(prims[i]);
     for (size_t i = 0; i < sizeof mems / sizeof *mems; i++)
         if (mems[i]) dnnl_memory_destroy(mems[i]);
+    if (p->hand) free(p->hand->ws);
+    free(p->hand);
 }
 
 static dob_status check_4d(const dob_layer *l) {
@@ -189,8 +346,8 @@ static dob_status pool_build(dob_layer *l, int64_t batch) {
     dob_pad_out(x->dims[3], c->kw, c->sw, c->pad, &lf, &rt);
     dnnl_dims_t sd = {batch, x->dims[1], x->dims[2], x->dims[3]}, dd = {batch, y->dims[1], y->dims[2], y->dims[3]};
     dnnl_dims_t k = {c->kh, c->kw}, s = {c->sh, c->sw}, pl = {tl, lf}, pr = {bl, rt};
-    dnnl_alg_kind_t alg = c->kind == DOB_POOL_MAX ? dnnl_pooling_max : dnnl_pooling_avg_exclude_padding;
-    return plan_build(l->priv, l, alg, sd, dd, k, s, pl, pr);
+    if (c->kind == DOB_POOL_MAX) return max_build(l->priv, l, sd, dd, k, s, pl);
+    return plan_build(l->priv, l, dnnl_pooling_avg_exclude_padding, sd, dd, k, s, pl, pr);
 }
 
 static dob_status pool_forward(dob_layer *l, int training) {
