@@ -1,5 +1,9 @@
-/* fs.c: mkdir -p and existence checks, with messages that name the path and the reason. */
+/* fs.c: mkdir -p, existence and same-file checks and directory names, with messages that name the path and the
+ * reason. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -34,18 +38,31 @@ dob_status dob_io_mkdirs(const char *path) {
     return DOB_OK;
 }
 
+dob_status dob_io_dirname(const char *path, char *dir, size_t cap) {
+    const char *slash = strrchr(path, '/');
+    size_t n = !slash ? 0 : slash == path ? 1 : (size_t)(slash - path);
+    if ((n ? n : 1) >= cap) return DOB_FAIL(DOB_EINVAL, "path too long: %s", path);
+    if (n)
+        memcpy(dir, path, n);
+    else
+        dir[n++] = '.';
+    dir[n] = '\0';
+    return DOB_OK;
+}
+
+int dob_io_same_file(const char *a, const char *b) {
+    if (!strcmp(a, b)) return 1;
+    char da[PATH_MAX], db[PATH_MAX], ra[PATH_MAX], rb[PATH_MAX];
+    if (dob_io_dirname(a, da, sizeof da) != DOB_OK || dob_io_dirname(b, db, sizeof db) != DOB_OK) return 0;
+    if (!realpath(da, ra) || !realpath(db, rb)) return 0;
+    const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+    return !strcmp(ra, rb) && !strcmp(sa ? sa + 1 : a, sb ? sb + 1 : b);
+}
+
 dob_status dob_io_check_dir_of(const char *path, const char *what, double need_bytes) {
     char dir[4096];
-    size_t n = strlen(path);
-    if (n >= sizeof dir) return DOB_FAIL(DOB_EINVAL, "path too long: %s", path);
-    memcpy(dir, path, n + 1);
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        strcpy(dir, ".");
-    else if (slash == dir)
-        dir[1] = '\0';
-    else
-        *slash = '\0';
+    dob_status st = dob_io_dirname(path, dir, sizeof dir);
+    if (st != DOB_OK) return st;
     struct stat sb;
     struct statvfs vfs;
     if (stat(dir, &sb) != 0)

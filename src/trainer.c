@@ -246,14 +246,16 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
         /* a resumed epoch goes on counting from its time before the checkpoint */
         double t_epoch = now() - (e == e0 && isfinite(o->epoch_seconds[e]) ? o->epoch_seconds[e] : 0.0);
         if (e >= o->evaluated) {
+            const double t_round = now();
             r.poll_eval = 1;
             DOB_TRY(eval_round(&r, e));
             r.poll_eval = 0;
             if (r.stopped) {
-                /* stopped inside the round: drop its partial values; a resumed run evaluates epoch e again */
+                /* stopped inside the round: drop its partial values and its time; a resumed run evaluates
+                 * epoch e again */
                 o->train_losses[e] = o->valid_losses[e] = o->test_losses[e] = NAN;
                 o->train_accuracies[e] = o->valid_accuracies[e] = o->test_accuracies[e] = NAN;
-                o->epoch_seconds[e] = now() - t_epoch;
+                o->epoch_seconds[e] = t_round - t_epoch;
                 if (c->hooks.checkpoint) c->hooks.checkpoint(c->hooks.ctx, o);
                 o->status = DOB_TRAIN_STOPPED;
                 goto done;

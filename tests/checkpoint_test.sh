@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # checkpoint_test.sh DOB: `dob run --checkpoint` on real Fashion-MNIST (fmnist_mlp, 2 epochs).
 # A run stopped by SIGTERM mid-epoch, and one killed with SIGKILL after periodic checkpoints, each continued by
-# rerunning the same command, must give result files bitwise equal to the uninterrupted run's. Also: a
+# rerunning the same command, must give result files bitwise equal to the uninterrupted run's; so must a run
+# whose save at the stop failed (continued from its previous checkpoint). Also: a
 # checkpoint of other settings, a damaged one and an unwritable location are refused with one clear message.
 # Prints "N passed, M failed" and exits with the number of failures.
 set -u
@@ -62,6 +63,23 @@ if [ -f ck2.h5 ] && [ ! -e res2.h5 ]; then ok; else bad "SIGKILL: expected ck2.h
 "${RUN[@]}" --checkpoint ck2.h5 --checkpoint_interval 1 --out res2.h5 > resume2.log 2>&1; rc=$?
 if [ $rc -eq 0 ] && [ ! -e ck2.h5 ]; then ok; else bad "resume after SIGKILL: got $rc: $(cat resume2.log)"; fi
 /usr/bin/python3 "$HERE/compare_runs.py" ref.h5 res2.h5 && ok || bad "run resumed after SIGKILL differs"
+
+# 4b. the save at the stop fails (a directory sits on its temporary name): the earlier periodic checkpoint is
+#     the resume point, no result file is written (it would block the rerun), and the rerun still ends bitwise
+#     equal to the reference
+"${RUN[@]}" --checkpoint ck4.h5 --checkpoint_interval 1 --out res4.h5 > fail.log 2>&1 &
+pid=$!
+wait_for ck4.h5 || bad "no checkpoint (failed save test)"
+sleep 1.5
+mkdir "ck4.h5.tmp-$pid"
+kill -TERM $pid
+wait $pid; rc=$?
+rmdir "ck4.h5.tmp-$pid"
+if [ $rc -eq 3 ] && [ -f ck4.h5 ] && [ ! -e res4.h5 ] && grep -q "could not be saved" fail.log; then ok
+else bad "failed save at the stop: expected exit 3, ck4.h5 and no res4.h5; got $rc: $(cat fail.log)"; fi
+"${RUN[@]}" --checkpoint ck4.h5 --out res4.h5 > resume4.log 2>&1; rc=$?
+if [ $rc -eq 0 ] && [ -f res4.h5 ] && [ ! -e ck4.h5 ]; then ok; else bad "rerun after a failed save: $rc: $(cat resume4.log)"; fi
+/usr/bin/python3 "$HERE/compare_runs.py" ref.h5 res4.h5 && ok || bad "run resumed after a failed save differs"
 
 # 5. the result file cannot be written at the end (its directory vanished): the finished state stays in the
 #    checkpoint, and the rerun only writes the file

@@ -20,5 +20,10 @@ dob_status dob_io_mkdirs(const char *path);
 dob_status dob_io_check_dir_of(const char *path, const char *what, double need_bytes);
 /** @return 1 if path exists (any type). */
 int dob_io_exists(const char *path);
+/** The directory part of path into dir: "." when path has no '/', "/" for a file in the root. DOB_EINVAL when
+ *  it does not fit in cap bytes. */
+dob_status dob_io_dirname(const char *path, char *dir, size_t cap);
+/** 1 if paths a and b name the same file: the same real directory and base name (b need not exist). */
+int dob_io_same_file(const char *a, const char *b);
 
 #endif

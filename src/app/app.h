@@ -91,6 +91,7 @@ typedef struct app_ctx {
     double last_ckpt;                 /* dob_comm_wtime of the last save (rank 0) */
     int threads, ckpt_ok;             /* ckpt_ok: the last save succeeded */
     int64_t ckpt_steps;               /* steps_done of the last successful save */
+    int ckpt_have;                    /* a checkpoint of this run is on disk: saved by it, or resumed from */
 } app_ctx;
 dob_status app_hook_sum_float(void *ctx, float *x, size_t n);
 dob_status app_hook_sum_double(void *ctx, double *x, size_t n);

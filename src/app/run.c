@@ -76,15 +76,21 @@ static void run_usage(FILE *f) {
           f);
 }
 
-/* Do paths a and b name the same file (b need not exist)? Compares the real directories and the base names. */
-static int same_file(const char *a, const char *b) {
-    if (!strcmp(a, b)) return 1;
-    char da[PATH_MAX], db[PATH_MAX], ra[PATH_MAX], rb[PATH_MAX];
-    const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
-    snprintf(da, sizeof da, "%.*s", sa ? (int)(sa - a) + (sa == a) : 1, sa ? a : ".");
-    snprintf(db, sizeof db, "%.*s", sb ? (int)(sb - b) + (sb == b) : 1, sb ? b : ".");
-    if (!realpath(da, ra) || !realpath(db, rb)) return 0;
-    return !strcmp(ra, rb) && !strcmp(sa ? sa + 1 : a, sb ? sb + 1 : b);
+/* The settings that fix a run's trajectory, as the checkpoint's config string: compared exactly on resume, so a
+ * checkpoint continues only the run that saved it. (The schedule was once printed with %g epochs: the same text
+ * for the whole-number epochs a schedule has.) */
+static void ckpt_config(const run_opts *o, const dob_problem_spec *p, const dob_optim_api *opt, const double *hp,
+                        double wd, int nranks, char *buf, size_t cap) {
+    size_t l = (size_t)snprintf(buf, cap, "problem=%s optimizer=%s lr=%.17g", p->name, opt->name, o->lr);
+    for (int i = 0; i < opt->n_hparams && l < cap; i++)
+        l += (size_t)snprintf(buf + l, cap - l, " %s=%.17g", opt->hparams[i].name, hp[i]);
+    if (l < cap)
+        l += (size_t)snprintf(buf + l, cap - l,
+                              " batch_size=%lld num_epochs=%lld seed=%lld weight_decay=%.17g train_log_interval=%lld "
+                              "valid=%d max_steps=%lld sync_bn=%d ranks=%d sched=",
+                              (long long)o->bs, (long long)o->epochs, (long long)o->seed, p->has_l2 ? wd : 0.0,
+                              (long long)o->log_interval, o->valid, (long long)o->max_steps, o->sync_bn, nranks);
+    if (l < cap) app_sched_str(o->n_sched_epochs, o->sched_epochs, o->sched_factors, buf + l, cap - l);
 }
 
 /* With --checkpoint, when the result file cannot be written: save the finished state, so that rerunning the
@@ -215,24 +221,9 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
 #ifdef _OPENMP
     threads = omp_get_max_threads();
 #endif
-    /* checkpoint: the settings that fix the trajectory, compared exactly on resume */
     char ckcfg[2048];
     int resume = 0;
-    {
-        size_t l = (size_t)snprintf(ckcfg, sizeof ckcfg, "problem=%s optimizer=%s lr=%.17g", p->name, opt->name,
-                                    o.lr);
-        for (int i = 0; i < opt->n_hparams && l < sizeof ckcfg; i++)
-            l += (size_t)snprintf(ckcfg + l, sizeof ckcfg - l, " %s=%.17g", opt->hparams[i].name, hp[i]);
-        if (l < sizeof ckcfg)
-            l += (size_t)snprintf(ckcfg + l, sizeof ckcfg - l,
-                                  " batch_size=%lld num_epochs=%lld seed=%lld weight_decay=%.17g "
-                                  "train_log_interval=%lld valid=%d max_steps=%lld sync_bn=%d ranks=%d sched=",
-                                  (long long)o.bs, (long long)o.epochs, (long long)o.seed, p->has_l2 ? wd : 0.0,
-                                  (long long)o.log_interval, o.valid, (long long)o.max_steps, o.sync_bn, nranks);
-        for (int i = 0; i < o.n_sched_epochs && l < sizeof ckcfg; i++)
-            l += (size_t)snprintf(ckcfg + l, sizeof ckcfg - l, "%s%g:%.17g", i ? "," : "", o.sched_epochs[i],
-                                  o.sched_factors[i]);
-    }
+    ckpt_config(&o, p, opt, hp, wd, nranks, ckcfg, sizeof ckcfg);
     /* rank 0 decides (a node-local path would otherwise split the ranks between resuming and starting afresh);
      * every rank then reads the checkpoint, and one that cannot fails the launch cleanly */
     int ck_exists = o.checkpoint && app_is_root(world) && dob_io_exists(o.checkpoint);
@@ -263,7 +254,7 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
         resume = 1;
     }
 
-    if (o.checkpoint && o.out && same_file(o.checkpoint, o.out)) {
+    if (o.checkpoint && o.out && dob_io_same_file(o.checkpoint, o.out)) {
         app_error(world, "--checkpoint and --out are both '%s': the checkpoint needs a file of its own (e.g. %s.ckpt)",
                   o.out, o.out);
         return DOB_EXIT_USAGE;
@@ -344,8 +335,9 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
             app_status_error(world, st != DOB_OK ? NULL : "--checkpoint (on another rank)");
             goto cleanup;
         }
-        actx.ckpt_ok = 1;
+        actx.ckpt_ok = actx.ckpt_have = 1;
         actx.ckpt_steps = from.steps_done;
+        actx.printed_minibatch = from.n_logged; /* --print_train_iter: those were printed by the first part */
         if (app_is_root(world) && !o.quiet) {
             int64_t spe = train.n / o.bs;
             fprintf(stderr, "dob: resuming from %s: %lld of %lld steps done (epoch %lld, step %lld of %lld)\n",
@@ -406,9 +398,11 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
         goto cleanup;
     }
     double secs = dob_comm_wtime() - t_train;
-    /* stopped with a fresh checkpoint: the checkpoint holds the curves; the result file comes with the end */
-    const int parked = out.status == DOB_TRAIN_STOPPED && o.checkpoint && actx.ckpt_ok &&
-                       actx.ckpt_steps == out.steps_done;
+    /* stopped with --checkpoint: the checkpoint holds the curves, the result file comes with the end. When the
+     * save at the stop failed, an earlier checkpoint of this run (periodic, or the one it resumed from) is still
+     * a resume point: the rerun repeats the steps since. Only a run with no checkpoint at all writes its curves
+     * to an INTERRUPTED result file (which a rerun cannot continue). */
+    const int parked = out.status == DOB_TRAIN_STOPPED && o.checkpoint && actx.ckpt_have;
     if (parked) {
         if (res) dob_results_abort(res);
         res = NULL;
@@ -421,6 +415,10 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
                 if (p->has_accuracy) printf(", test acc %.2f%%", 100 * out.test_accuracies[N]);
                 printf(")");
             }
+            if (actx.ckpt_steps != out.steps_done)
+                printf("\n  the state at the stop could not be saved (see above): the checkpoint %s holds step %lld, "
+                       "so the rerun repeats %lld steps", o.checkpoint, (long long)actx.ckpt_steps,
+                       (long long)(out.steps_done - actx.ckpt_steps));
             printf("\n  checkpoint: %s (curves so far under /curves); run the same command again to continue\n",
                    o.checkpoint);
             fflush(stdout);

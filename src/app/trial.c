@@ -120,7 +120,10 @@ void app_hook_checkpoint(void *vctx, const dob_train_out *o) {
     int bad = st != DOB_OK;
     if (dob_comm_allreduce_max_int(c->comm, &bad) != DOB_OK) bad = 1;
     c->ckpt_ok = !bad;
-    if (!bad) c->ckpt_steps = o->steps_done;
+    if (!bad) {
+        c->ckpt_steps = o->steps_done;
+        c->ckpt_have = 1;
+    }
     if (rank == 0) {
         c->last_ckpt = dob_comm_wtime();
         if (bad) {
