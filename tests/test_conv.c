@@ -302,9 +302,9 @@ static void test_conv_params(void) {
 /* (7) layout propagation: conv -> max pool 3x3/2 (overlapping windows) -> conv -> avg pool -> conv exchanges blocked layouts between the
  * oneDNN layers; output, input grad, parameter grads and the plain view of every intermediate tensor equal the
  * all-plain net's (within 1e-5); the intermediate buffers really hold another layout; read errors. */
-static dob_net *chain_net(int64_t ic, int in_grad, int propagate, int *ids) {
+static dob_net *chain_net(int64_t ic, int64_t oc, int in_grad, int propagate, int *ids) {
     const dob_init w = {DOB_INIT_TRUNC_NORMAL, 0.0f, 0.2f}, b = {DOB_INIT_CONST, 0.05f, 0};
-    dob_conv_cfg c = {.out_channels = 16, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .pad = DOB_PAD_SAME, .bias = 1,
+    dob_conv_cfg c = {.out_channels = oc, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .pad = DOB_PAD_SAME, .bias = 1,
                       .w_init = w, .b_init = b, .act = DOB_ACT_RELU};
     dob_net *net;
     int x;
@@ -344,10 +344,11 @@ fail:
 
 /* ic 1 without input grad takes the fmnist conv1 path on AVX2: nChw8c dst handed on, nhwc diff_dst for
  * bwd-weights (the ReLU mask changes the layout); with input grad the two backward primitives want different
- * diff_dst layouts; ic 3 keeps nChw8c on both sides. */
-static void check_propagation(int64_t ic, int in_grad) {
+ * diff_dst layouts; ic 3 keeps nChw8c on both sides; oc 8 is a single channel block, the pooling loops get the
+ * nChw8c md and must hand nChw8c on (not nhwc, which has the same memory order). */
+static void check_propagation(int64_t ic, int64_t oc, int in_grad) {
     int ia[5], ib[5];
-    dob_net *a = chain_net(ic, in_grad, 1, ia), *b = chain_net(ic, in_grad, 0, ib);
+    dob_net *a = chain_net(ic, oc, in_grad, 1, ia), *b = chain_net(ic, oc, in_grad, 0, ib);
     CU_ASSERT_FATAL(a && b);
     const dob_tensor *oa = dob_net_output(a), *ob = dob_net_output(b);
     TC_ASSERT_CLOSE("output", oa->data, ob->data, oa->count, 1e-5);
@@ -386,9 +387,10 @@ static void check_propagation(int64_t ic, int in_grad) {
 }
 
 static void test_layout_propagation(void) {
-    check_propagation(1, 0);
-    check_propagation(1, 1);
-    check_propagation(3, 1);
+    check_propagation(1, 16, 0);
+    check_propagation(1, 16, 1);
+    check_propagation(3, 16, 1);
+    check_propagation(3, 8, 1); /* one channel block: nChw8c has nhwc's memory order, but keeps its own md */
 }
 
 static CU_TestInfo tests[] = {

@@ -200,8 +200,9 @@ static void max_hand_backward(const max_hand *h, const float *restrict dy, float
     }
 }
 
-/* Channels per pixel run of md (dims sd) if it is nhwc (C), nChw8c (8) or nChw16c (16); 0 for other layouts. */
-static int64_t inner_channels(const dnnl_memory_desc_t *md, const dnnl_dims_t sd) {
+/* Channels per pixel run of md (dims sd) if it is nhwc (C), nChw8c (8) or nChw16c (16), with its tag in *tag;
+ * 0 for other layouts. */
+static int64_t inner_channels(const dnnl_memory_desc_t *md, const dnnl_dims_t sd, dnnl_format_tag_t *tag) {
     static const struct {
         dnnl_format_tag_t tag;
         int64_t cb;
@@ -209,8 +210,10 @@ static int64_t inner_channels(const dnnl_memory_desc_t *md, const dnnl_dims_t sd
     for (size_t i = 0; i < sizeof L / sizeof *L; i++) {
         dnnl_memory_desc_t m;
         if (dnnl_memory_desc_init_by_tag(&m, 4, sd, dnnl_f32, L[i].tag) == dnnl_success &&
-            dnnl_memory_desc_equal(&m, md))
+            dnnl_memory_desc_equal(&m, md)) {
+            *tag = L[i].tag;
             return L[i].cb ? L[i].cb : sd[1];
+        }
     }
     return 0;
 }
@@ -229,11 +232,11 @@ static dob_status max_build(pool_plan *p, dob_layer *l, const dnnl_dims_t sd, co
     DOB_DNNL(dnnl_memory_desc_init_by_tag(&d_plain, 4, dd, dnnl_f32, dnnl_abcd));
     DOB_DNNL(dnnl_memory_desc_init_by_tag(&s_nhwc, 4, sd, dnnl_f32, dnnl_acdb));
     const dnnl_memory_desc_t *s_user = in_md ? in_md : &s_plain;
-    int64_t cb = in_md ? inner_channels(in_md, sd) : 0;
+    dnnl_format_tag_t tag = dnnl_acdb; /* dst takes the layout the loops run on */
+    int64_t cb = in_md ? inner_channels(in_md, sd, &tag) : 0;
     const dnnl_memory_desc_t *s_prim = cb ? in_md : &s_nhwc;
     if (!cb) cb = sd[1];
-    DOB_DNNL(dnnl_memory_desc_init_by_tag(&d_prim, 4, dd, dnnl_f32,
-                                          cb == sd[1] ? dnnl_acdb : cb == 8 ? dnnl_aBcd8b : dnnl_aBcd16b));
+    DOB_DNNL(dnnl_memory_desc_init_by_tag(&d_prim, 4, dd, dnnl_f32, tag));
     const dnnl_memory_desc_t *d_user = in_md && dob_net_set_out_md(l, &d_prim) ? &d_prim : &d_plain;
     DOB_DNNL(pair(&p->src, &p->src_p, &p->r_src, eng, s_user, s_prim, l->in[0]->data, NULL, 1));
     DOB_DNNL(pair(&p->dst, &p->dst_p, &p->r_dst, eng, d_user, &d_prim, l->out->data, NULL, 0));
