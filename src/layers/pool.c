@@ -57,7 +57,6 @@ typedef struct pool_plan {
     dnnl_memory_t src_p, dst_p;          /* primitive-layout src/dst (== the user memories' buffers if no reorder) */
     dnnl_memory_t ddst_p, dsrc_p;        /* primitive-layout diff_dst/diff_src: reuse dst_p/src_p's buffers */
     dnnl_primitive_t r_src, r_dst, r_ddst, r_dsrc;  /* user <-> primitive layout; NULL when equal */
-    dnnl_memory_t ws;                    /* oneDNN max pooling workspace, NULL for avg and hand max */
     max_hand *hand;                      /* hand max pooling (every max pooling), NULL for avg */
 } pool_plan;
 
@@ -93,39 +92,54 @@ static dnnl_status_t pair(dnnl_memory_t *u, dnnl_memory_t *p, dnnl_primitive_t *
     return to_prim ? make_reorder(r, eng, user, prim) : make_reorder(r, eng, prim, user);
 }
 
-/* Build forward/backward pooling on src dims sd -> dst dims dd (both 4-D). The primitives run on the input's
- * propagated layout when it has one (dst in the same layout, handed on to the reader when it takes it),
- * otherwise on nhwc copies of the plain tensors. */
-static dob_status plan_build(pool_plan *p, dob_layer *l, dnnl_alg_kind_t alg, const dnnl_dims_t sd,
-                             const dnnl_dims_t dd, const dnnl_dims_t kernel, const dnnl_dims_t strides,
-                             const dnnl_dims_t pad_l, const dnnl_dims_t pad_r) {
+/* The plan's memories for src dims sd -> dst dims dd, the pooling running on layouts s_prim -> d_prim: the
+ * user side is the input's propagated layout (else plain) and, for dst, d_prim when the reader takes it (else
+ * plain); reorders where the two sides differ. Backward reads neither src nor dst: their primitive-layout
+ * buffers carry diff_src and diff_dst. */
+static dob_status plan_memories(pool_plan *p, dob_layer *l, const dnnl_dims_t sd, const dnnl_dims_t dd,
+                                const dnnl_memory_desc_t *s_prim, const dnnl_memory_desc_t *d_prim) {
     dob_status st = DOB_OK;
     dnnl_engine_t eng = dob_net_engine(l->net);
-    dnnl_memory_desc_t s_plain, d_plain, s_nhwc, d_prim;
-    dnnl_pooling_desc_t fd, bd;
-    dnnl_primitive_desc_t fpd = NULL, bpd = NULL;
+    dnnl_memory_desc_t s_plain, d_plain;
     const dnnl_memory_desc_t *in_md = dob_net_in_md(l, 0);
     DOB_DNNL(dnnl_memory_desc_init_by_tag(&s_plain, 4, sd, dnnl_f32, dnnl_abcd));
     DOB_DNNL(dnnl_memory_desc_init_by_tag(&d_plain, 4, dd, dnnl_f32, dnnl_abcd));
+    const dnnl_memory_desc_t *s_user = in_md ? in_md : &s_plain;
+    const dnnl_memory_desc_t *d_user = in_md && dob_net_set_out_md(l, d_prim) ? d_prim : &d_plain;
+    DOB_DNNL(pair(&p->src, &p->src_p, &p->r_src, eng, s_user, s_prim, l->in[0]->data, NULL, 1));
+    DOB_DNNL(pair(&p->dst, &p->dst_p, &p->r_dst, eng, d_user, d_prim, l->out->data, NULL, 0));
+    DOB_DNNL(pair(&p->ddst, &p->ddst_p, &p->r_ddst, eng, d_user, d_prim, l->out->diff, p->dst_p, 1));
+    DOB_DNNL(pair(&p->dsrc, &p->dsrc_p, &p->r_dsrc, eng, s_user, s_prim, l->in_diff[0], p->src_p, 0));
+fail:
+    return st;
+}
+
+/* Average pooling (TF: padding excluded) through oneDNN forward_training and backward (forward pd as hint) on
+ * src dims sd -> dst dims dd. The primitives run on the input's propagated layout when it has one (dst in the
+ * layout oneDNN picks, handed on to the reader when it takes it), otherwise on nhwc copies of the plain tensors.
+ * Average pooling has no workspace. */
+static dob_status avg_build(pool_plan *p, dob_layer *l, const dnnl_dims_t sd, const dnnl_dims_t dd,
+                            const dnnl_dims_t kernel, const dnnl_dims_t strides, const dnnl_dims_t pad_l,
+                            const dnnl_dims_t pad_r) {
+    const dnnl_alg_kind_t alg = dnnl_pooling_avg_exclude_padding;
+    dob_status st = DOB_OK;
+    dnnl_engine_t eng = dob_net_engine(l->net);
+    dnnl_memory_desc_t s_nhwc, d_prim;
+    dnnl_pooling_desc_t fd, bd;
+    dnnl_primitive_desc_t fpd = NULL, bpd = NULL;
+    const dnnl_memory_desc_t *in_md = dob_net_in_md(l, 0);
     DOB_DNNL(dnnl_memory_desc_init_by_tag(&s_nhwc, 4, sd, dnnl_f32, dnnl_acdb));
     DOB_DNNL(dnnl_memory_desc_init_by_tag(&d_prim, 4, dd, dnnl_f32, in_md ? dnnl_format_tag_any : dnnl_acdb));
-    const dnnl_memory_desc_t *s_user = in_md ? in_md : &s_plain, *s_prim = in_md ? in_md : &s_nhwc;
+    const dnnl_memory_desc_t *s_prim = in_md ? in_md : &s_nhwc;
     DOB_DNNL(dnnl_pooling_forward_desc_init(&fd, dnnl_forward_training, alg, s_prim, &d_prim, strides, kernel,
                                             pad_l, pad_r));
     DOB_DNNL(dnnl_primitive_desc_create(&fpd, &fd, NULL, eng, NULL));
     DOB_DNNL(dnnl_primitive_create(&p->fwd, fpd));
     d_prim = *dnnl_primitive_desc_query_md(fpd, dnnl_query_dst_md, 0);
-    const dnnl_memory_desc_t *d_user = in_md && dob_net_set_out_md(l, &d_prim) ? &d_prim : &d_plain;
     DOB_DNNL(dnnl_pooling_backward_desc_init(&bd, alg, s_prim, &d_prim, strides, kernel, pad_l, pad_r));
     DOB_DNNL(dnnl_primitive_desc_create(&bpd, &bd, NULL, eng, fpd));
     DOB_DNNL(dnnl_primitive_create(&p->bwd, bpd));
-    const dnnl_memory_desc_t *ws = dnnl_primitive_desc_query_md(fpd, dnnl_query_workspace_md, 0);
-    if (ws && dnnl_memory_desc_get_size(ws) > 0) DOB_DNNL(dnnl_memory_create(&p->ws, ws, eng, DNNL_MEMORY_ALLOCATE));
-    /* backward reads neither src nor dst: their primitive-layout buffers carry diff_src and diff_dst */
-    DOB_DNNL(pair(&p->src, &p->src_p, &p->r_src, eng, s_user, s_prim, l->in[0]->data, NULL, 1));
-    DOB_DNNL(pair(&p->dst, &p->dst_p, &p->r_dst, eng, d_user, &d_prim, l->out->data, NULL, 0));
-    DOB_DNNL(pair(&p->ddst, &p->ddst_p, &p->r_ddst, eng, d_user, &d_prim, l->out->diff, p->dst_p, 1));
-    DOB_DNNL(pair(&p->dsrc, &p->dsrc_p, &p->r_dsrc, eng, s_user, s_prim, l->in_diff[0], p->src_p, 0));
+    st = plan_memories(p, l, sd, dd, s_prim, &d_prim);
 fail:
     if (fpd) dnnl_primitive_desc_destroy(fpd);
     if (bpd) dnnl_primitive_desc_destroy(bpd);
@@ -133,6 +147,15 @@ fail:
 }
 
 /* ---- hand max pooling ------------------------------------------------------------------------------- */
+/* One axis of output position o's window: it starts at input *start (negative inside the leading padding) and
+ * its valid taps are [*lo, *hi) of 0 .. k-1 (n inputs, stride s, leading padding pad). */
+static void window(int64_t o, int64_t s, int64_t pad, int64_t k, int64_t n, int64_t *start, int64_t *lo,
+                   int64_t *hi) {
+    *start = o * s - pad;
+    *lo = *start < 0 ? -*start : 0;
+    *hi = *start + k > n ? n - *start : k;
+}
+
 /* y = max over the valid (non-padded) window elements, the first maximum in window order winning (strict >);
  * a NaN input wins and propagates, so a diverging run still shows NaN downstream. ws = the winning window
  * position. Vectorizes over the cb channels of one pixel (selects, no branches). */
@@ -143,9 +166,11 @@ static void max_hand_forward(const max_hand *h, const float *restrict x, float *
     for (int64_t o = 0; o < h->planes; o++)
         for (int64_t oh = 0; oh < OH; oh++) {
             const float *xo = x + o * H * W * cb;
-            const int64_t h0 = oh * h->sh - h->pt, i0 = h0 < 0 ? -h0 : 0, i1 = h0 + h->kh > H ? H - h0 : h->kh;
+            int64_t h0, i0, i1;
+            window(oh, h->sh, h->pt, h->kh, H, &h0, &i0, &i1);
             for (int64_t ow = 0; ow < OW; ow++) {
-                const int64_t w0 = ow * h->sw - h->pl, j0 = w0 < 0 ? -w0 : 0, j1 = w0 + h->kw > W ? W - w0 : h->kw;
+                int64_t w0, j0, j1;
+                window(ow, h->sw, h->pl, h->kw, W, &w0, &j0, &j1);
                 const int64_t at = ((o * OH + oh) * OW + ow) * cb;
                 float *restrict yp = y + at;
                 int32_t *restrict wp = ws + at;
@@ -180,9 +205,11 @@ static void max_hand_backward(const max_hand *h, const float *restrict dy, float
         float *dxo = dx + o * H * W * cb;
         memset(dxo, 0, (size_t)(H * W * cb) * sizeof(float));
         for (int64_t oh = 0; oh < OH; oh++) {
-            const int64_t h0 = oh * h->sh - h->pt, i0 = h0 < 0 ? -h0 : 0, i1 = h0 + h->kh > H ? H - h0 : h->kh;
+            int64_t h0, i0, i1;
+            window(oh, h->sh, h->pt, h->kh, H, &h0, &i0, &i1);
             for (int64_t ow = 0; ow < OW; ow++) {
-                const int64_t w0 = ow * h->sw - h->pl, j0 = w0 < 0 ? -w0 : 0, j1 = w0 + h->kw > W ? W - w0 : h->kw;
+                int64_t w0, j0, j1;
+                window(ow, h->sw, h->pl, h->kw, W, &w0, &j0, &j1);
                 const int64_t at = ((o * OH + oh) * OW + ow) * cb;
                 const float *restrict dyp = dy + at;
                 const int32_t *restrict wp = ws + at;
@@ -225,23 +252,15 @@ static int64_t inner_channels(const dnnl_memory_desc_t *md, const dnnl_dims_t sd
 static dob_status max_build(pool_plan *p, dob_layer *l, const dnnl_dims_t sd, const dnnl_dims_t dd,
                             const dnnl_dims_t kernel, const dnnl_dims_t strides, const dnnl_dims_t pad_l) {
     dob_status st = DOB_OK;
-    dnnl_engine_t eng = dob_net_engine(l->net);
-    dnnl_memory_desc_t s_plain, d_plain, s_nhwc, d_prim;
+    dnnl_memory_desc_t s_nhwc, d_prim;
     const dnnl_memory_desc_t *in_md = dob_net_in_md(l, 0);
-    DOB_DNNL(dnnl_memory_desc_init_by_tag(&s_plain, 4, sd, dnnl_f32, dnnl_abcd));
-    DOB_DNNL(dnnl_memory_desc_init_by_tag(&d_plain, 4, dd, dnnl_f32, dnnl_abcd));
     DOB_DNNL(dnnl_memory_desc_init_by_tag(&s_nhwc, 4, sd, dnnl_f32, dnnl_acdb));
-    const dnnl_memory_desc_t *s_user = in_md ? in_md : &s_plain;
     dnnl_format_tag_t tag = dnnl_acdb; /* dst takes the layout the loops run on */
     int64_t cb = in_md ? inner_channels(in_md, sd, &tag) : 0;
     const dnnl_memory_desc_t *s_prim = cb ? in_md : &s_nhwc;
     if (!cb) cb = sd[1];
     DOB_DNNL(dnnl_memory_desc_init_by_tag(&d_prim, 4, dd, dnnl_f32, tag));
-    const dnnl_memory_desc_t *d_user = in_md && dob_net_set_out_md(l, &d_prim) ? &d_prim : &d_plain;
-    DOB_DNNL(pair(&p->src, &p->src_p, &p->r_src, eng, s_user, s_prim, l->in[0]->data, NULL, 1));
-    DOB_DNNL(pair(&p->dst, &p->dst_p, &p->r_dst, eng, d_user, &d_prim, l->out->data, NULL, 0));
-    DOB_DNNL(pair(&p->ddst, &p->ddst_p, &p->r_ddst, eng, d_user, &d_prim, l->out->diff, p->dst_p, 1));
-    DOB_DNNL(pair(&p->dsrc, &p->dsrc_p, &p->r_dsrc, eng, s_user, s_prim, l->in_diff[0], p->src_p, 0));
+    if ((st = plan_memories(p, l, sd, dd, s_prim, &d_prim)) != DOB_OK) return st;
     max_hand *h = calloc(1, sizeof *h);
     if (!h) return DOB_FAIL(DOB_ENOMEM, "out of memory for the max pooling plan");
     p->hand = h;
@@ -271,8 +290,8 @@ static dob_status plan_forward(pool_plan *p, dob_layer *l) {
     if (p->hand) {
         max_hand_forward(p->hand, handle(p->src_p), handle(p->dst_p));
     } else {
-        dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, p->src_p}, {DNNL_ARG_DST, p->dst_p}, {DNNL_ARG_WORKSPACE, p->ws}};
-        DOB_DNNL(dnnl_primitive_execute(p->fwd, s, p->ws ? 3 : 2, args));
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, p->src_p}, {DNNL_ARG_DST, p->dst_p}};
+        DOB_DNNL(dnnl_primitive_execute(p->fwd, s, 2, args));
     }
     DOB_DNNL(run_reorder(p->r_dst, s, p->dst_p, p->dst));
 fail:
@@ -288,9 +307,8 @@ static dob_status plan_backward(pool_plan *p, dob_layer *l) {
     if (p->hand) {
         max_hand_backward(p->hand, handle(p->ddst_p), handle(p->dsrc_p));
     } else {
-        dnnl_exec_arg_t args[3] = {
-            {DNNL_ARG_DIFF_DST, p->ddst_p}, {DNNL_ARG_DIFF_SRC, p->dsrc_p}, {DNNL_ARG_WORKSPACE, p->ws}};
-        DOB_DNNL(dnnl_primitive_execute(p->bwd, s, p->ws ? 3 : 2, args));
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_DIFF_DST, p->ddst_p}, {DNNL_ARG_DIFF_SRC, p->dsrc_p}};
+        DOB_DNNL(dnnl_primitive_execute(p->bwd, s, 2, args));
     }
     DOB_DNNL(run_reorder(p->r_dsrc, s, p->dsrc_p, p->dsrc));
 fail:
@@ -299,7 +317,7 @@ fail:
 
 static void plan_destroy(pool_plan *p) {
     dnnl_primitive_t prims[] = {p->fwd, p->bwd, p->r_src, p->r_dst, p->r_ddst, p->r_dsrc};
-    dnnl_memory_t mems[] = {p->src, p->dst, p->ddst, p->dsrc, p->src_p, p->dst_p, p->ddst_p, p->dsrc_p, p->ws};
+    dnnl_memory_t mems[] = {p->src, p->dst, p->ddst, p->dsrc, p->src_p, p->dst_p, p->ddst_p, p->dsrc_p};
     for (size_t i = 0; i < sizeof prims / sizeof *prims; i++)
         if (prims[i]) dnnl_primitive_destroy(prims[i]);
     for (size_t i = 0; i < sizeof mems / sizeof *mems; i++)
@@ -350,7 +368,7 @@ static dob_status pool_build(dob_layer *l, int64_t batch) {
     dnnl_dims_t sd = {batch, x->dims[1], x->dims[2], x->dims[3]}, dd = {batch, y->dims[1], y->dims[2], y->dims[3]};
     dnnl_dims_t k = {c->kh, c->kw}, s = {c->sh, c->sw}, pl = {tl, lf}, pr = {bl, rt};
     if (c->kind == DOB_POOL_MAX) return max_build(l->priv, l, sd, dd, k, s, pl);
-    return plan_build(l->priv, l, dnnl_pooling_avg_exclude_padding, sd, dd, k, s, pl, pr);
+    return avg_build(l->priv, l, sd, dd, k, s, pl, pr);
 }
 
 static dob_status pool_forward(dob_layer *l, int training) {
