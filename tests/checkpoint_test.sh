@@ -2,8 +2,8 @@
 # checkpoint_test.sh DOB: `dob run --checkpoint` on real Fashion-MNIST (fmnist_mlp, 2 epochs).
 # A run stopped by SIGTERM mid-epoch, and one killed with SIGKILL after periodic checkpoints, each continued by
 # rerunning the same command, must give result files bitwise equal to the uninterrupted run's; so must a run
-# whose save at the stop failed (continued from its previous checkpoint). Also: a
-# checkpoint of other settings, a damaged one and an unwritable location are refused with one clear message.
+# whose save at the stop failed (continued from its previous checkpoint). Also: a checkpoint of other settings,
+# a damaged one and an unwritable location are refused with one clear message.
 # Prints "N passed, M failed" and exits with the number of failures.
 set -u
 DOB=$(realpath "${1:?usage: checkpoint_test.sh path/to/dob}")
@@ -78,7 +78,8 @@ rmdir "ck4.h5.tmp-$pid"
 if [ $rc -eq 3 ] && [ -f ck4.h5 ] && [ ! -e res4.h5 ] && grep -q "could not be saved" fail.log; then ok
 else bad "failed save at the stop: expected exit 3, ck4.h5 and no res4.h5; got $rc: $(cat fail.log)"; fi
 "${RUN[@]}" --checkpoint ck4.h5 --out res4.h5 > resume4.log 2>&1; rc=$?
-if [ $rc -eq 0 ] && [ -f res4.h5 ] && [ ! -e ck4.h5 ]; then ok; else bad "rerun after a failed save: $rc: $(cat resume4.log)"; fi
+if [ $rc -eq 0 ] && [ -f res4.h5 ] && [ ! -e ck4.h5 ]; then ok
+else bad "rerun after a failed save: $rc: $(cat resume4.log)"; fi
 /usr/bin/python3 "$HERE/compare_runs.py" ref.h5 res4.h5 && ok || bad "run resumed after a failed save differs"
 
 # 5. the result file cannot be written at the end (its directory vanished): the finished state stays in the

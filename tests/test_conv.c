@@ -299,9 +299,10 @@ static void test_conv_params(void) {
     dob_net_destroy(net);
 }
 
-/* (7) layout propagation: conv -> max pool 3x3/2 (overlapping windows) -> conv -> avg pool -> conv exchanges blocked layouts between the
- * oneDNN layers; output, input grad, parameter grads and the plain view of every intermediate tensor equal the
- * all-plain net's (within 1e-5); the intermediate buffers really hold another layout; read errors. */
+/* (7) layout propagation: conv -> max pool 3x3/2 (overlapping windows) -> conv -> avg pool -> conv exchanges
+ * blocked layouts between the layers; output, input grad, parameter grads and the plain view of every
+ * intermediate tensor equal the all-plain net's (within 1e-5); the intermediate buffers really hold another
+ * layout; read errors. */
 static dob_net *chain_net(int64_t ic, int64_t oc, int in_grad, int propagate, int *ids) {
     const dob_init w = {DOB_INIT_TRUNC_NORMAL, 0.0f, 0.2f}, b = {DOB_INIT_CONST, 0.05f, 0};
     dob_conv_cfg c = {.out_channels = oc, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .pad = DOB_PAD_SAME, .bias = 1,

@@ -3,8 +3,8 @@
  * own TF padding arithmetic), finite differences of the input gradient, overwrite-not-accumulate. Max pooling
  * inputs are a random permutation of distinct values spaced 2.5 eps apart, so no window has a tie and no finite
  * difference step crosses one. Hand cases: 3x3/2 SAME on 28x28 (pads 0 top/left, 1 bottom/right), the avg SAME
- * divisor (valid elements only), GAP means, max pooling with NaN, ties and -inf. Error paths: bad kind/window/padding, VALID window larger than the
- * input, non-4-D inputs. */
+ * divisor (valid elements only), GAP means, max pooling with NaN, ties and -inf. Error paths: bad
+ * kind/window/padding, VALID window larger than the input, non-4-D inputs. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
