@@ -355,6 +355,9 @@ void dob_net_set_output(dob_net *net, int id) {
     net->output = id;
     if (net->tensors[id]->blocked) unbuild(net); /* the output must be plain: re-plan at the next build */
 }
+int dob_net_tensor_blocked(const dob_net *net, int id) {
+    return id >= 0 && id < net->n_tensors && net->tensors[id]->blocked;
+}
 int dob_net_layer_count(const dob_net *net) { return net->n_layers; }
 dob_layer *dob_net_layer(dob_net *net, int i) { return (i >= 0 && i < net->n_layers) ? net->layers[i] : NULL; }
 void dob_net_set_input_grad(dob_net *net, int on) {

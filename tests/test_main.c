@@ -1,6 +1,11 @@
-/* test_main.c: one CUnit runner for every suite. `dob_tests [-s suite] [-t test] [-l]`.
- * Exit code: the number of failed asserts + failed tests (0 = all passed), never CUnit's framework status. */
+/* test_main.c: one CUnit runner for every suite. `dob_tests [-s suite] [-t test] [-l] [--isa NAME]`.
+ * Exit code: the number of failed asserts + failed tests (0 = all passed), never CUnit's framework status.
+ * --isa NAME (with ONEDNN_MAX_CPU_ISA=NAME in the environment, as the CTest label `isa` sets it) first checks that
+ * oneDNN really runs at that ISA: on a CPU below it the run is skipped with exit code 77 (CTest's skip code), so
+ * one machine tests every ISA it can emulate downwards and says which it could not. */
 #include <CUnit/Basic.h>
+#include <oneapi/dnnl/dnnl.h>
+#include <oneapi/dnnl/dnnl_debug.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,17 +19,42 @@ static const CU_SuiteInfo *suite_list[] = {
 #define N_SUITES (sizeof suite_list / sizeof suite_list[0])
 static CU_SuiteInfo all_suites[N_SUITES + 1];
 
+/* 1 if oneDNN's effective ISA is NAME (ONEDNN_MAX_CPU_ISA caps it; a CPU below NAME keeps its own). */
+static int isa_is_effective(const char *name) {
+    static const struct {
+        const char *name;
+        dnnl_cpu_isa_t isa;
+    } isas[] = {{"AVX2", dnnl_cpu_isa_avx2},
+                {"AVX512_CORE", dnnl_cpu_isa_avx512_core},
+                {"AVX512_CORE_VNNI", dnnl_cpu_isa_avx512_core_vnni},
+                {"AVX512_CORE_BF16", dnnl_cpu_isa_avx512_core_bf16},
+                {"AVX512_CORE_AMX", dnnl_cpu_isa_avx512_core_amx}};
+    dnnl_cpu_isa_t have = dnnl_get_effective_cpu_isa();
+    for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++)
+        if (!strcmp(isas[i].name, name)) {
+            if (have == isas[i].isa) {
+                printf("oneDNN ISA: %s\n", dnnl_cpu_isa2str(have));
+                return 1;
+            }
+            printf("skipped: this CPU runs oneDNN at %s, below %s\n", dnnl_cpu_isa2str(have), name);
+            return 0;
+        }
+    printf("skipped: unknown ISA name %s\n", name);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     for (size_t i = 0; i < N_SUITES; i++) all_suites[i] = *suite_list[i];
     all_suites[N_SUITES] = (CU_SuiteInfo)CU_SUITE_INFO_NULL;
-    const char *suite = NULL, *test = NULL;
+    const char *suite = NULL, *test = NULL, *isa = NULL;
     int list = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-s") && i + 1 < argc) suite = argv[++i];
+        else if (!strcmp(argv[i], "--isa") && i + 1 < argc) isa = argv[++i];
         else if (!strcmp(argv[i], "-t") && i + 1 < argc) test = argv[++i];
         else if (!strcmp(argv[i], "-l")) list = 1;
         else {
-            fprintf(stderr, "usage: %s [-s suite] [-t test] [-l]\n", argv[0]);
+            fprintf(stderr, "usage: %s [-s suite] [-t test] [-l] [--isa NAME]\n", argv[0]);
             return 2;
         }
     }
@@ -32,6 +62,7 @@ int main(int argc, char **argv) {
         for (CU_SuiteInfo *s = all_suites; s->pName; s++) printf("%s\n", s->pName);
         return 0;
     }
+    if (isa && !isa_is_effective(isa)) return 77;
     if (CU_initialize_registry() != CUE_SUCCESS) return 1;
     if (CU_register_suites(all_suites) != CUE_SUCCESS) {
         fprintf(stderr, "cannot register suites: %s\n", CU_get_error_msg());

@@ -70,6 +70,9 @@ dob_tensor *dob_net_input_tensor(dob_net *net);
  *  undoes the build (call dob_net_build again). */
 dob_tensor *dob_net_output(dob_net *net);
 void dob_net_set_output(dob_net *net, int id);
+/** 1 if tensor id holds a blocked (non-plain) layout in the current build: which layout oneDNN picks depends on
+ *  the CPU's ISA, so tests ask instead of assuming. 0 for plain tensors and bad ids. */
+int dob_net_tensor_blocked(const dob_net *net, int id);
 int dob_net_layer_count(const dob_net *net);
 dob_layer *dob_net_layer(dob_net *net, int i);
 int64_t dob_net_batch(const dob_net *net);

@@ -1,6 +1,7 @@
 /* main.c: the dob program: subcommand dispatch, `list`, `export-json`, `version`. MPI is initialised for every
  * command (a singleton without mpirun) so `run` is data-parallel whenever launched with mpirun. */
 #include <oneapi/dnnl/dnnl.h>
+#include <oneapi/dnnl/dnnl_debug.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -84,9 +85,9 @@ static int cmd_version(dob_comm *world) {
 #ifdef _OPENMP
     threads = omp_get_max_threads();
 #endif
-    printf("dob %s (git %s)\noneDNN %d.%d.%d, CPU runtime %s, ISA code %d\nranks %d, threads per rank %d\n",
+    printf("dob %s (git %s)\noneDNN %d.%d.%d, CPU runtime %s, ISA %s\nranks %d, threads per rank %d\n",
            DOB_VERSION, DOB_GIT_REV, v->major, v->minor, v->patch,
-           v->cpu_runtime == DNNL_RUNTIME_OMP ? "OpenMP" : "other", (int)dnnl_get_effective_cpu_isa(),
+           v->cpu_runtime == DNNL_RUNTIME_OMP ? "OpenMP" : "other", dnnl_cpu_isa2str(dnnl_get_effective_cpu_isa()),
            dob_comm_size(world), threads);
     return 0;
 }
