@@ -8,8 +8,8 @@
  *             dW = dz^T x, db = sum_n dz   OVERWRITE the arena grads
  * Saved for backward: x (the input tensor), y (for act'), and the weights in the forward primitive's layout.
  *
- * Invariants: the arena holds W plain (oi). oneDNN picks its own weights layout ('any') unless the same
- * implementation also runs on oi (see ip_pd); when the layout differs, the layer reorders W in (forward, and
+ * Invariants: the arena holds W plain (oi). The primitives run on oi unless only a reference kernel would take
+ * it (see ip_pd); then oneDNN picks its own weights layout ('any') and the layer reorders W in (forward, and
  * bwd-data when that wants yet another layout) and dW out (bwd-weights) every step. Everything
  * is created in build, with every handle (activations and arena views, which never move after dob_arena_alloc);
  * forward/backward only execute. The activation is a oneDNN post-op in
@@ -64,28 +64,29 @@ static dob_status dense_reserve(dob_layer *l, dob_arena *a) {
 }
 
 /* Primitive descriptor for an inner product op desc with weights 'any' (d_any) or plain oi (d_plain): take the
- * plain one when oneDNN runs it with the same implementation as the 'any' one (gemm:jit on AVX2 takes oi as well
- * as its preferred io), so the step needs no weight reorder; keep 'any' when the plain layout would demote the
- * implementation (brgemm on AVX-512 wants blocked weights). Measured on a 2-core AVX2 EPYC, 1 thread, CPU time:
- * mnist_mlp fwd+bwd 27.4 ms/step with 'any' (io + transposes) vs 23.9 ms plain. */
+ * plain one whenever oneDNN runs it with an optimized (non-reference) implementation, so the step needs no
+ * weight reorder; keep 'any' only when plain would fall back to a reference kernel.
+ * Why: the arena holds W plain (oi). On AVX2, gemm:jit takes oi as well as its preferred io: mnist_mlp fwd+bwd
+ * 27.4 ms/step with 'any' (io + transposes) vs 23.9 ms plain (2-core Zen 1, 1 thread, CPU time). On AVX-512,
+ * 'any' picks brgemm with AB16b64a weights, and the reorders of W in and dW out every step cost more than brgemm
+ * gains over gemm:jit on oi. bench/bench_ip on a 2-core Zen 5 (avx512_core_bf16), 2 threads, min of 40:
+ * 784->1000 fwd/bwd_d/bwd_w 0.49/0.40/0.40 ms plain (gemm:jit) vs 0.39/0.44/0.43 ms brgemm, plus 0.44 ms of
+ * reorders for 'any' (ONEDNN_VERBOSE); 3136->1024 5.35 ms plain vs 5.00 ms brgemm + ~1.8 ms reorders.
+ * This stops holding if the arena ever keeps W in the primitive's own layout (DESIGN.md section 4): then 'any'
+ * wins by brgemm's margin. */
 static dnnl_status_t ip_pd(dnnl_primitive_desc_t *pd, const dnnl_inner_product_desc_t *d_any,
                            const dnnl_inner_product_desc_t *d_plain, const_dnnl_primitive_attr_t attr,
                            dnnl_engine_t eng, const_dnnl_primitive_desc_t hint) {
-    dnnl_primitive_desc_t pa = NULL, pp = NULL;
-    dnnl_status_t s = dnnl_primitive_desc_create(&pa, d_any, attr, eng, hint);
-    if (s != dnnl_success) return s;
-    const char *ia = NULL, *ip = NULL;
+    dnnl_primitive_desc_t pp = NULL;
+    const char *ip = NULL;
     if (dnnl_primitive_desc_create(&pp, d_plain, attr, eng, hint) == dnnl_success &&
-        dnnl_primitive_desc_query(pa, dnnl_query_impl_info_str, 0, &ia) == dnnl_success &&
-        dnnl_primitive_desc_query(pp, dnnl_query_impl_info_str, 0, &ip) == dnnl_success && ia && ip &&
-        !strcmp(ia, ip)) {
-        dnnl_primitive_desc_destroy(pa);
+        dnnl_primitive_desc_query(pp, dnnl_query_impl_info_str, 0, &ip) == dnnl_success && ip &&
+        strncmp(ip, "ref", 3) != 0) {
         *pd = pp;
         return dnnl_success;
     }
     if (pp) dnnl_primitive_desc_destroy(pp);
-    *pd = pa;
-    return dnnl_success;
+    return dnnl_primitive_desc_create(pd, d_any, attr, eng, hint);
 }
 
 static dob_status dense_build(dob_layer *l, int64_t batch) {
