@@ -4,6 +4,7 @@
 
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct dob_comm {
     MPI_Comm comm;
@@ -26,9 +27,20 @@ static dob_status mpi_fail(int rc, const char *what) {
         if (rc_ != MPI_SUCCESS) return mpi_fail(rc_, what); \
     } while (0)
 
+/* Open MPI 4.1's "lockedfile" shared-file-pointer component formats the path of every file MPI_File_open opens
+ * into a fixed buffer: a result path of 241+ characters overflowed it (glibc's __sprintf_chk aborted the run in
+ * H5Fcreate, issue 14). HDF5 never uses shared file pointers, and the "sm"/"individual" components take any path
+ * (measured up to 3827 characters), so the component is left out unless the user chose the components
+ * themselves. Set before MPI_Init: Open MPI reads OMPI_MCA_* from the environment then. */
+static void avoid_lockedfile_sharedfp(void) {
+    const char *v = getenv("OMPI_MCA_sharedfp");
+    if (!v || !*v) setenv("OMPI_MCA_sharedfp", "^lockedfile", 1);
+}
+
 dob_status dob_comm_init(int *argc, char ***argv, dob_comm **world) {
     int inited = 0, provided = 0;
     MPI_Initialized(&inited);
+    if (!inited) avoid_lockedfile_sharedfp();
     if (!inited) MPI_TRY(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "init");
     world_comm.comm = MPI_COMM_WORLD;
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
