@@ -285,29 +285,30 @@ fail:
 /* What marks a directory as holding a data set's files, and how to get them. */
 typedef struct known_set {
     const char *name;
+    const char *alt;          /* the directory the official archive unpacks to, tried after <name>; or NULL */
     const char *markers[3];
     const char *how;
 } known_set;
 
 static const known_set known[] = {
-    {"mnist", {"train-images-idx3-ubyte.gz", "train-images-idx3-ubyte", NULL},
+    {"mnist", NULL, {"train-images-idx3-ubyte.gz", "train-images-idx3-ubyte", NULL},
      "use DeepOBS's `deepobs_prepare_data.sh -o mnist` layout: the four gz files train-images-idx3-ubyte.gz, "
      "train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz from "
      "yann.lecun.com/exdb/mnist in <data_dir>/mnist, then pass --data_dir <data_dir>"},
-    {"fmnist", {"train-images-idx3-ubyte.gz", "train-images-idx3-ubyte", NULL},
+    {"fmnist", NULL, {"train-images-idx3-ubyte.gz", "train-images-idx3-ubyte", NULL},
      "`apt-get install dataset-fashion-mnist` (files in /usr/share/datasets/fashion-mnist, found without flags), "
      "or DeepOBS's `deepobs_prepare_data.sh -o fmnist` layout: the four gz files of the Fashion-MNIST site in "
      "<data_dir>/fmnist, then pass --data_dir <data_dir>"},
-    {"cifar-10", {"data_batch_1.bin", NULL, NULL},
+    {"cifar-10", "cifar-10-batches-bin", {"data_batch_1.bin", NULL, NULL},
      "unpack the CIFAR-10 binary version (cifar-10-binary.tar.gz, www.cs.toronto.edu/~kriz/cifar.html) so that "
      "<data_dir>/cifar-10 holds data_batch_1.bin .. data_batch_5.bin and test_batch.bin (DeepOBS layout)"},
-    {"cifar-100", {"train.bin", NULL, NULL},
+    {"cifar-100", "cifar-100-binary", {"train.bin", NULL, NULL},
      "unpack the CIFAR-100 binary version (cifar-100-binary.tar.gz, www.cs.toronto.edu/~kriz/cifar.html) so that "
      "<data_dir>/cifar-100 holds train.bin and test.bin (DeepOBS layout)"},
-    {"svhn", {"data_batch_0.bin", "train_32x32.mat", NULL},
+    {"svhn", NULL, {"data_batch_0.bin", "train_32x32.mat", NULL},
      "put train_32x32.mat and test_32x32.mat (ufldl.stanford.edu/housenumbers) or DeepOBS's prepared "
      "data_batch_*.bin + test_batch.bin in <data_dir>/svhn"},
-    {"tolstoi", {"train.npy", NULL, NULL},
+    {"tolstoi", NULL, {"train.npy", NULL, NULL},
      "run DeepOBS's `deepobs_prepare_data.sh -o tolstoi` so that <data_dir>/tolstoi holds train.npy and test.npy"},
 };
 
@@ -354,6 +355,11 @@ static int try_root(const char *root, const char *dataset, const known_set *ks, 
     char sub[PATH_LEN], what[2 * PATH_LEN];
     if (join(sub, sizeof sub, root, dataset) && is_dir(sub)) {
         snprintf(hit, PATH_LEN, "%s", sub);
+        return 1;
+    }
+    char alt[PATH_LEN];
+    if (ks && ks->alt && join(alt, sizeof alt, root, ks->alt) && is_dir(alt)) {
+        snprintf(hit, PATH_LEN, "%s", alt);
         return 1;
     }
     if (holds_files(root, ks)) {

@@ -1,29 +1,108 @@
-/* problem_data.c: which reader and which splits each test problem's data set uses (DeepOBS §4).
- * MNIST and Fashion-MNIST: IDX files; train 60 000 (v1.1) or 50 000 + valid 10 000 (v1.2, --valid); test
- * 10 000. Does not: shuffle or batch (the trainer does, with the counter RNG). */
+/* problem_data.c: the table of data sets (DeepOBS §4): for each key a problem names, the directory it lives in,
+ * the reader of its train and test files, and how its v1.2 validation split is made. A new data set is one row.
+ * Splits: train (v1.1: the whole training file set) or, with --valid, v1.2's valid = the first train_eval_size
+ * training examples in file order and train = the rest; test. Does not: shuffle, batch or preprocess (the
+ * trainer does, with the counter RNG and the problem's dob_preproc). */
 #include <string.h>
 
 #include "dob/datasets.h"
 #include "dob/io.h"
 
-dob_status dob_problem_data_load(const dob_problem_spec *p, const char *data_dir, int use_valid, dob_dataset *train,
-                                 dob_dataset *valid, dob_dataset *test) {
+typedef struct data_set {
+    const char *key;   /* dob_problem_spec.dataset */
+    const char *dir;   /* directory name (DeepOBS layout) for dob_data_dir_resolve */
+    /** Read split "train" or "test" from the resolved directory. */
+    dob_status (*load)(const char *dir, const dob_data_opts *o, const char *split, dob_dataset *out);
+} data_set;
+
+static dob_status load_mnist(const char *dir, const dob_data_opts *o, const char *split, dob_dataset *out) {
+    (void)o;
+    return dob_mnist_load(dir, split, out);
+}
+
+static dob_status load_cifar10(const char *dir, const dob_data_opts *o, const char *split, dob_dataset *out) {
+    (void)o;
+    return dob_cifar10_load(dir, split, out);
+}
+
+static dob_status load_cifar100(const char *dir, const dob_data_opts *o, const char *split, dob_dataset *out) {
+    return dob_cifar100_load(dir, split, o->cifar100_fix_offset, out);
+}
+
+static const data_set sets[] = {
+    {"mnist", "mnist", load_mnist},
+    {"fmnist", "fmnist", load_mnist},
+    {"cifar10", "cifar-10", load_cifar10},
+    {"cifar100", "cifar-100", load_cifar100},
+};
+
+static const data_set *find_set(const char *key) {
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
+        if (key && !strcmp(sets[i].key, key)) return &sets[i];
+    return NULL;
+}
+
+int dob_data_known(const char *dataset) { return find_set(dataset) != NULL; }
+
+dob_status dob_data_load_split(const char *dataset, const char *data_dir, const dob_data_opts *o, const char *split,
+                               int64_t n_valid, dob_dataset *out) {
     dob_status st = DOB_OK;
+    static const dob_data_opts defaults = {0};
+    const data_set *s = find_set(dataset);
+    char dir[4096];
+    memset(out, 0, sizeof *out);
+    if (!s) return DOB_FAIL(DOB_EINVAL, "data set '%s' has no reader", dataset ? dataset : "(null)");
+    if (!o) o = &defaults;
+    const int is_train = split && !strcmp(split, "train"), is_valid = split && !strcmp(split, "valid");
+    if (!is_train && !is_valid && !(split && !strcmp(split, "test")))
+        return DOB_FAIL(DOB_EINVAL, "data set %s: expected split train, valid or test, found '%s'", dataset,
+                        split ? split : "(null)");
+    if (is_valid && n_valid <= 0)
+        return DOB_FAIL(DOB_EINVAL, "data set %s: the valid split needs n_valid > 0, found %lld", dataset,
+                        (long long)n_valid);
+    DOB_TRY(dob_data_dir_resolve(data_dir, s->dir, dir, sizeof dir));
+    DOB_TRY(s->load(dir, o, is_valid ? "train" : split, out));
+    if (is_valid || (is_train && n_valid > 0)) {
+        dob_dataset valid;
+        DOB_TRY(dob_dataset_split_valid(out, n_valid, &valid));
+        if (is_valid) {
+            dob_dataset_free(out);
+            *out = valid;
+        } else {
+            dob_dataset_free(&valid);
+        }
+    }
+    return DOB_OK;
+fail:
+    dob_dataset_free(out);
+    return st;
+}
+
+dob_status dob_problem_data_load_opts(const dob_problem_spec *p, const char *data_dir, const dob_data_opts *o,
+                                      int use_valid, dob_dataset *train, dob_dataset *valid, dob_dataset *test) {
+    dob_status st = DOB_OK;
+    static const dob_data_opts defaults = {0};
+    const data_set *s = find_set(p->dataset);
     char dir[4096];
     memset(train, 0, sizeof *train);
     memset(valid, 0, sizeof *valid);
     memset(test, 0, sizeof *test);
-    if (!strcmp(p->dataset, "mnist") || !strcmp(p->dataset, "fmnist")) {
-        DOB_TRY(dob_data_dir_resolve(data_dir, p->dataset, dir, sizeof dir));
-        DOB_TRY(dob_mnist_load(dir, "train", train));
-        DOB_TRY(dob_mnist_load(dir, "test", test));
-        if (use_valid) DOB_TRY(dob_dataset_split_valid(train, p->train_eval_size, valid));
-        return DOB_OK;
-    }
-    return DOB_FAIL(DOB_EINVAL, "data set '%s' of problem %s has no reader yet", p->dataset, p->name);
+    if (!s) return DOB_FAIL(DOB_EINVAL, "data set '%s' of problem %s has no reader yet", p->dataset, p->name);
+    if (!o) o = &defaults;
+    /* one directory lookup and one read of the training files, even with --valid */
+    DOB_TRY(dob_data_dir_resolve(data_dir, s->dir, dir, sizeof dir));
+    DOB_TRY(s->load(dir, o, "train", train));
+    DOB_TRY(s->load(dir, o, "test", test));
+    if (use_valid) DOB_TRY(dob_dataset_split_valid(train, p->train_eval_size, valid));
+    return DOB_OK;
 fail:
     dob_dataset_free(train);
     dob_dataset_free(valid);
     dob_dataset_free(test);
     return st;
+}
+
+dob_status dob_problem_data_load(const dob_problem_spec *p, const char *data_dir, int use_valid, dob_dataset *train,
+                                 dob_dataset *valid, dob_dataset *test) {
+    return dob_problem_data_load_opts(p, data_dir, NULL, use_valid, train, valid, test);
 }

@@ -15,6 +15,7 @@
     X(optim)       \
     X(sched)       \
     X(idx)         \
+    X(cifar)       \
     X(results)     \
     X(problems)    \
     X(trainer)     \

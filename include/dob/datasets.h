@@ -41,6 +41,18 @@ void dob_idx_free(dob_idx *idx);
  *  (C,H,W); y one-hot with k = 10. Serves MNIST and Fashion-MNIST (same format, DeepOBS §4.1/4.2). */
 dob_status dob_mnist_load(const char *dir, const char *split, dob_dataset *out);
 
+/* ---- CIFAR-10 / CIFAR-100 binary (io/cifar.c) ---------------------------------------------------------- */
+
+/** CIFAR-10 binary version from dir: split "train" = data_batch_1.bin .. data_batch_5.bin in that order, "test" =
+ *  test_batch.bin. x = pixel bytes as float32 0..255 (not rescaled, as DeepOBS), dims {3,32,32}; y one-hot k = 10.
+ *  @return DOB_ENOENT (missing file, with how to get it), DOB_EFORMAT (not whole 3 073-byte records, empty, more
+ *  records than the official file, batch files of different counts, label > 9), DOB_EIO, DOB_ENOMEM. */
+dob_status dob_cifar10_load(const char *dir, const char *split, dob_dataset *out);
+/** CIFAR-100 binary version: "train" = train.bin, "test" = test.bin, 3 074-byte records (coarse, fine label,
+ *  pixels); y = fine label one-hot k = 100. fix_offset = 0 reproduces DeepOBS TF, which reads the image from
+ *  record byte 1 (fine label as the first red value, last blue value lost); 1 reads byte 2, the correct image. */
+dob_status dob_cifar100_load(const char *dir, const char *split, int fix_offset, dob_dataset *out);
+
 /* ---- data directory ----------------------------------------------------------------------------------- */
 
 /** Find the directory holding `dataset` ("mnist", "fmnist", "cifar-10", "cifar-100", "svhn", "tolstoi",

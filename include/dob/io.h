@@ -8,6 +8,22 @@
 #include "dob/problem.h"
 #include "dob/status.h"
 
+/** Reader options that change what a data set decodes to (recorded with the results). */
+typedef struct dob_data_opts {
+    int cifar100_fix_offset;  /* 1: read CIFAR-100 images from the correct byte (DeepOBS TF reads one early) */
+} dob_data_opts;
+
+/** Load one split ("train", "valid", "test") of a data set by its key (dob_problem_spec.dataset: "mnist",
+ *  "cifar10", ...): "valid" is DeepOBS v1.2's validation split (the first n_valid training examples in file
+ *  order, or its own draw for the synthetic sets), "train" is then the rest when n_valid > 0, the whole training
+ *  set when n_valid == 0. o may be NULL (defaults). @return DOB_EINVAL for an unknown set or split. */
+dob_status dob_data_load_split(const char *dataset, const char *data_dir, const dob_data_opts *o, const char *split,
+                               int64_t n_valid, dob_dataset *out);
+/** 1 if `dataset` is a key of the data-set table. */
+int dob_data_known(const char *dataset);
+/** dob_problem_data_load with reader options (o may be NULL). */
+dob_status dob_problem_data_load_opts(const dob_problem_spec *p, const char *data_dir, const dob_data_opts *o,
+                                      int use_valid, dob_dataset *train, dob_dataset *valid, dob_dataset *test);
 /** Load a problem's splits. use_valid = 1 carves DeepOBS v1.2's validation split (the first train_eval_size
  *  training examples) off the training set; 0 keeps DeepOBS v1.1's full training set (valid left empty).
  *  data_dir may be NULL (DOB_DATA_DIR, then the data set's default location). */

@@ -1,0 +1,201 @@
+/* test_cifar.c: the CIFAR-10 and CIFAR-100 binary readers on files written here in exactly the official format
+ * (3 073 / 3 074-byte records, channel-major pixels), the CIFAR-100 offset quirk and its fix, every error path
+ * (missing, truncated, empty, mixed record counts, labels out of range) on status and message, the directory
+ * names of the official archives and of DeepOBS, and the data-set table's splits. */
+#define _XOPEN_SOURCE 700 /* nftw, mkdtemp */
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dob/datasets.h"
+#include "dob/io.h"
+#include "tc.h"
+
+static char tmp[64];
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static int suite_init(void) {
+    snprintf(tmp, sizeof tmp, "/tmp/dob_cifar_XXXXXX");
+    return mkdtemp(tmp) ? 0 : -1;
+}
+
+static int suite_clean(void) { return nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+static const char *tp(const char *rel) {
+    static char bufs[8][512];
+    static int k;
+    char *b = bufs[k++ % 8];
+    snprintf(b, 512, "%s/%s", tmp, rel);
+    return b;
+}
+
+/* Known content: byte j (0..3071, channel-major) of image i of file f. */
+static uint8_t pix(int f, int i, int j) { return (uint8_t)((f * 97 + i * 31 + j * 7) % 251); }
+static uint8_t label10(int f, int i) { return (uint8_t)((f * 3 + i) % 10); }
+static uint8_t fine(int i) { return (uint8_t)((i * 37 + 5) % 100); }
+
+/* A CIFAR-10 file of n records; bad_label_at >= 0 writes label 10 there; cut drops bytes at the end. */
+static void write_c10(const char *path, int f, int n, int bad_label_at, int cut) {
+    FILE *o = fopen(path, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    for (int i = 0; i < n; i++) {
+        uint8_t rec[3073];
+        rec[0] = i == bad_label_at ? 10 : label10(f, i);
+        for (int j = 0; j < 3072; j++) rec[1 + j] = pix(f, i, j);
+        size_t len = i == n - 1 ? sizeof rec - (size_t)cut : sizeof rec;
+        CU_ASSERT_EQUAL(fwrite(rec, 1, len, o), len);
+    }
+    fclose(o);
+}
+
+static void write_c100(const char *path, int n, int bad_coarse_at, int bad_fine_at) {
+    FILE *o = fopen(path, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    for (int i = 0; i < n; i++) {
+        uint8_t rec[3074];
+        rec[0] = i == bad_coarse_at ? 20 : (uint8_t)(fine(i) / 5);
+        rec[1] = i == bad_fine_at ? 100 : fine(i);
+        for (int j = 0; j < 3072; j++) rec[2 + j] = pix(7, i, j);
+        CU_ASSERT_EQUAL(fwrite(rec, 1, sizeof rec, o), sizeof rec);
+    }
+    fclose(o);
+}
+
+/* <tmp>/<sub> holding a full CIFAR-10 layout with n records per file. */
+static void make_c10_tree(const char *sub, int n) {
+    char p[512];
+    mkdir(tp(sub), 0755);
+    for (int f = 1; f <= 5; f++) {
+        snprintf(p, sizeof p, "%s/%s/data_batch_%d.bin", tmp, sub, f);
+        write_c10(p, f, n, -1, 0);
+    }
+    snprintf(p, sizeof p, "%s/%s/test_batch.bin", tmp, sub);
+    write_c10(p, 0, n, -1, 0);
+}
+
+static int label_of(const dob_dataset *d, int64_t i) {
+    for (int64_t k = 0; k < d->k; k++)
+        if (d->y[i * d->k + k] == 1.0f) return (int)k;
+    return -1;
+}
+
+static void test_cifar10_read(void) {
+    make_c10_tree("c10", 4);
+    dob_dataset tr, te;
+    TC_ASSERT_OK(dob_cifar10_load(tp("c10"), "train", &tr));
+    TC_ASSERT_OK(dob_cifar10_load(tp("c10"), "test", &te));
+    CU_ASSERT_EQUAL(tr.n, 20);
+    CU_ASSERT_EQUAL(te.n, 4);
+    CU_ASSERT_EQUAL(tr.k, 10);
+    CU_ASSERT(tr.x_ndim == 3 && tr.x_dims[0] == 3 && tr.x_dims[1] == 32 && tr.x_dims[2] == 32);
+    int bad = 0;
+    for (int f = 1; f <= 5; f++)
+        for (int i = 0; i < 4; i++) {
+            const int64_t e = (f - 1) * 4 + i;
+            bad += label_of(&tr, e) != label10(f, i);
+            /* channel-major file order = C,H,W: value (c=2, h=31, w=0) is byte 2*1024 + 31*32 */
+            bad += tr.x[e * 3072 + 2 * 1024 + 31 * 32] != (float)pix(f, i, 2 * 1024 + 31 * 32);
+            bad += tr.x[e * 3072] != (float)pix(f, i, 0);
+            bad += tr.x[e * 3072 + 3071] != (float)pix(f, i, 3071);
+        }
+    CU_ASSERT_EQUAL(bad, 0);
+    CU_ASSERT_EQUAL(label_of(&te, 3), label10(0, 3));
+    dob_dataset_free(&tr);
+    dob_dataset_free(&te);
+}
+
+static void test_cifar100_offset(void) {
+    mkdir(tp("c100"), 0755);
+    write_c100(tp("c100/train.bin"), 6, -1, -1);
+    write_c100(tp("c100/test.bin"), 3, -1, -1);
+    dob_dataset q, fx;
+    TC_ASSERT_OK(dob_cifar100_load(tp("c100"), "train", 0, &q));
+    TC_ASSERT_OK(dob_cifar100_load(tp("c100"), "train", 1, &fx));
+    CU_ASSERT_EQUAL(q.n, 6);
+    CU_ASSERT_EQUAL(q.k, 100);
+    int bad = 0;
+    for (int i = 0; i < 6; i++) {
+        bad += label_of(&q, i) != fine(i) || label_of(&fx, i) != fine(i);
+        /* DeepOBS quirk: value 0 is the fine-label byte, value j is pixel j - 1 */
+        bad += q.x[i * 3072] != (float)fine(i);
+        for (int j = 1; j < 3072; j++) bad += q.x[i * 3072 + j] != (float)pix(7, i, j - 1);
+        for (int j = 0; j < 3072; j++) bad += fx.x[i * 3072 + j] != (float)pix(7, i, j);
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    dob_dataset_free(&q);
+    dob_dataset_free(&fx);
+}
+
+static void test_errors(void) {
+    dob_dataset d;
+    mkdir(tp("e"), 0755);
+    TC_ASSERT_FAILS(dob_cifar10_load(tp("e"), "train", &d), DOB_ENOENT, "data_batch_1.bin: no such file");
+    TC_ASSERT_FAILS(dob_cifar10_load(tp("e"), "train", &d), DOB_ENOENT, "cifar-10-binary.tar.gz");
+    make_c10_tree("e", 3);
+    write_c10(tp("e/data_batch_3.bin"), 3, 3, -1, 100);
+    TC_ASSERT_FAILS(dob_cifar10_load(tp("e"), "train", &d), DOB_EFORMAT, "data_batch_3.bin: expected a whole number");
+    write_c10(tp("e/data_batch_3.bin"), 3, 2, -1, 0);
+    TC_ASSERT_FAILS(dob_cifar10_load(tp("e"), "train", &d), DOB_EFORMAT, "data_batch_3.bin: expected 3 records");
+    write_c10(tp("e/data_batch_3.bin"), 3, 3, 1, 0);
+    TC_ASSERT_FAILS(dob_cifar10_load(tp("e"), "train", &d), DOB_EFORMAT, "record 1: expected a label 0..9, found 10");
+    write_c10(tp("e/data_batch_3.bin"), 3, 0, -1, 0);
+    TC_ASSERT_FAILS(dob_cifar10_load(tp("e"), "train", &d), DOB_EFORMAT, "data_batch_3.bin: empty file");
+    write_c10(tp("e/data_batch_3.bin"), 3, 3, -1, 0);
+    unlink(tp("e/data_batch_5.bin"));
+    TC_ASSERT_FAILS(dob_cifar10_load(tp("e"), "train", &d), DOB_ENOENT, "data_batch_5.bin");
+    TC_ASSERT_FAILS(dob_cifar10_load(tp("e"), "valid", &d), DOB_EINVAL, "expected split");
+    write_c100(tp("e/train.bin"), 4, 2, -1);
+    TC_ASSERT_FAILS(dob_cifar100_load(tp("e"), "train", 0, &d), DOB_EFORMAT, "record 2: expected a coarse label");
+    write_c100(tp("e/train.bin"), 4, -1, 3);
+    TC_ASSERT_FAILS(dob_cifar100_load(tp("e"), "train", 0, &d), DOB_EFORMAT, "record 3: expected a fine label 0..99");
+    /* a CIFAR-10 file where CIFAR-100 is expected: 3 073-byte records are not whole 3 074-byte ones */
+    write_c10(tp("e/train.bin"), 0, 4, -1, 0);
+    TC_ASSERT_FAILS(dob_cifar100_load(tp("e"), "train", 0, &d), DOB_EFORMAT, "3074-byte CIFAR-100 records");
+    CU_ASSERT_PTR_NULL(d.x);
+}
+
+/* The data-set table: the official archive directory names, DeepOBS's names, and the v1.2 valid split. */
+static void test_table(void) {
+    mkdir(tp("root"), 0755);
+    make_c10_tree("root/cifar-10-batches-bin", 4);
+    dob_dataset tr, va, te;
+    TC_ASSERT_OK(dob_data_load_split("cifar10", tp("root"), NULL, "train", 0, &tr));
+    CU_ASSERT_EQUAL(tr.n, 20);
+    dob_dataset_free(&tr);
+    TC_ASSERT_OK(dob_data_load_split("cifar10", tp("root"), NULL, "train", 6, &tr));
+    TC_ASSERT_OK(dob_data_load_split("cifar10", tp("root"), NULL, "valid", 6, &va));
+    TC_ASSERT_OK(dob_data_load_split("cifar10", tp("root"), NULL, "test", 6, &te));
+    CU_ASSERT(tr.n == 14 && va.n == 6 && te.n == 4);
+    /* valid = the first 6 records in file order: file 1's four, then file 2's first two */
+    CU_ASSERT_EQUAL(label_of(&va, 5), label10(2, 1));
+    CU_ASSERT_EQUAL(label_of(&tr, 0), label10(2, 2));
+    dob_dataset_free(&tr);
+    dob_dataset_free(&va);
+    dob_dataset_free(&te);
+    mkdir(tp("root/cifar-100-binary"), 0755);
+    write_c100(tp("root/cifar-100-binary/train.bin"), 5, -1, -1);
+    dob_data_opts fix = {.cifar100_fix_offset = 1};
+    TC_ASSERT_OK(dob_data_load_split("cifar100", tp("root"), &fix, "train", 0, &tr));
+    CU_ASSERT_EQUAL(tr.x[0], (float)pix(7, 0, 0));
+    dob_dataset_free(&tr);
+    TC_ASSERT_FAILS(dob_data_load_split("cifar100", tp("root"), NULL, "test", 0, &te), DOB_ENOENT, "test.bin");
+    TC_ASSERT_FAILS(dob_data_load_split("nope", tp("root"), NULL, "test", 0, &te), DOB_EINVAL, "no reader");
+    TC_ASSERT_FAILS(dob_data_load_split("cifar10", tp("root"), NULL, "dev", 0, &te), DOB_EINVAL, "found 'dev'");
+    CU_ASSERT(dob_data_known("cifar100") && !dob_data_known("cifar"));
+}
+
+static CU_TestInfo tests[] = {
+    {"cifar10_official_format", test_cifar10_read},
+    {"cifar100_offset_quirk_and_fix", test_cifar100_offset},
+    {"error_paths", test_errors},
+    {"table_dirs_and_splits", test_table},
+    CU_TEST_INFO_NULL,
+};
+CU_SuiteInfo cifar_suite = {"cifar", suite_init, suite_clean, NULL, NULL, tests};
