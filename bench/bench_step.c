@@ -1,6 +1,6 @@
 /* bench_step.c: training-step throughput of a test problem (forward + loss + backward + SGD update, the work
  * of one DeepOBS step without data loading), on synthetic input.
- * usage: bench_step PROBLEM [batch=128] [steps=30] [warmup=5] [--profile]
+ * usage: bench_step PROBLEM [batch=128] [steps=30] [warmup=5] [--profile] [--precision f32|bf16]
  * Prints one line: "dob PROBLEM bs B: S steps/s (median of R rounds), F ms fwd, W ms bwd, ...". Threads come
  * from OMP_NUM_THREADS. --profile adds a table of mean forward/backward milliseconds per layer. Never run by CTest: speed is reported, not asserted. */
 #include <math.h>
@@ -63,17 +63,31 @@ int main(int argc, char **argv) {
         return 2;
     }
     int profile = 0;
-    for (int i = 2; i < argc; i++)
+    dob_precision prec = DOB_F32;
+    for (int i = 2; i < argc;) { /* flags anywhere after PROBLEM; the rest stay positional */
+        int take = 0;
         if (!strcmp(argv[i], "--profile")) {
             profile = 1;
-            for (int j = i; j + 1 < argc; j++) argv[j] = argv[j + 1];
-            argc--;
-            break;
+            take = 1;
+        } else if (!strcmp(argv[i], "--precision") && i + 1 < argc) {
+            if (dob_precision_parse(argv[i + 1], &prec) != DOB_OK || dob_precision_check(prec) != DOB_OK) {
+                fprintf(stderr, "bench_step: %s\n", dob_last_error());
+                return 2;
+            }
+            take = 2;
         }
+        if (!take) {
+            i++;
+            continue;
+        }
+        for (int j = i; j + take < argc; j++) argv[j] = argv[j + take];
+        argc -= take;
+    }
     int64_t B = argc > 2 ? atoll(argv[2]) : 128;
     int steps = argc > 3 ? atoi(argv[3]) : 30, warm = argc > 4 ? atoi(argv[4]) : 5;
     dob_net *net;
-    if (dob_problem_net(p, &net) != DOB_OK || dob_net_build(net, B) != DOB_OK) {
+    if (dob_problem_net(p, &net) != DOB_OK || dob_net_set_precision(net, prec) != DOB_OK ||
+        dob_net_build(net, B) != DOB_OK) {
         fprintf(stderr, "%s\n", dob_last_error());
         return 1;
     }
@@ -112,9 +126,9 @@ int main(int argc, char **argv) {
     threads = omp_get_max_threads();
 #endif
     const double gf = step_flops(net) * 1e-9;
-    printf("dob %s bs %lld threads %d: %.2f steps/s (median step %.2f ms, min %.2f ms); mean fwd+loss %.2f ms, "
+    printf("dob %s%s bs %lld threads %d: %.2f steps/s (median step %.2f ms, min %.2f ms); mean fwd+loss %.2f ms, "
            "bwd %.2f ms, sgd %.2f ms; %.3f GFLOP/step, %.1f GFLOP/s\n",
-           p->name, (long long)B, threads, 1.0 / ts[steps / 2], 1e3 * ts[steps / 2], 1e3 * ts[0], 1e3 * tf / steps,
+           p->name, prec == DOB_BF16 ? " bf16" : "", (long long)B, threads, 1.0 / ts[steps / 2], 1e3 * ts[steps / 2], 1e3 * ts[0], 1e3 * tf / steps,
            1e3 * tb / steps, 1e3 * to / steps, gf, gf / ts[steps / 2]);
     if (profile) {
         double sf = 0, sb = 0;

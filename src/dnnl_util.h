@@ -3,6 +3,8 @@
 #define DOB_DNNL_UTIL_H
 
 #include <oneapi/dnnl/dnnl.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "dob/layer.h"
 
@@ -23,6 +25,15 @@ dnnl_stream_t dob_net_stream(const dob_net *net);
 dnnl_status_t dob_md_plain(dnnl_memory_desc_t *md, int ndim, const int64_t *dims);
 /** Plain tag for ndim (dnnl_a .. dnnl_abcde). */
 dnnl_format_tag_t dob_tag_plain(int ndim);
+
+/** f32 -> bf16 bits, round to nearest even (what oneDNN's reorders do); a NaN stays a (quiet) NaN. */
+static inline uint16_t dob_bf16_of(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
 
 /* ---- layout propagation between layers (net.c) ---- */
 /** 1 if l->out may take a blocked layout: propagation on, not the net output, exactly one reader, which reads

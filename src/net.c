@@ -12,6 +12,8 @@
 #include "dob/layer.h"
 #include "dnnl_util.h"
 
+#include <oneapi/dnnl/dnnl_debug.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +45,7 @@ struct dob_net {
     void *sum_ctx;
     int input_grad;    /* give the input tensor a diff (tests, input-gradient tools) */
     int no_propagation; /* keep every tensor plain (dob_net_set_layout_propagation(net, 0)) */
+    dob_precision precision; /* of conv/dense/pool: read by their build */
     double *prof;       /* 2 per layer (forward, backward seconds) while profiling, else NULL */
     int cap_prof;
 };
@@ -461,3 +464,37 @@ dob_status dob_layer_param(dob_layer *l, dob_arena *a, const char *suffix, int n
     if (id) *id = pid;
     return DOB_OK;
 }
+
+/* ---- precision ------------------------------------------------------------------------------------------ */
+const char *dob_precision_name(dob_precision p) {
+    return p == DOB_F32 ? "f32" : p == DOB_BF16 ? "bf16" : NULL;
+}
+
+dob_status dob_precision_parse(const char *s, dob_precision *p) {
+    if (!strcmp(s, "f32")) *p = DOB_F32;
+    else if (!strcmp(s, "bf16")) *p = DOB_BF16;
+    else return DOB_FAIL(DOB_EINVAL, "precision: expected f32 or bf16, found '%s'", s);
+    return DOB_OK;
+}
+
+dob_status dob_precision_check(dob_precision p) {
+    if (p == DOB_F32) return DOB_OK;
+    if (p != DOB_BF16) return DOB_FAIL(DOB_EINVAL, "precision: unknown precision %d", (int)p);
+    /* the ISA values are bit sets: avx512_core_bf16 (0xe7) is contained in every ISA that has it (AMX 0x3e7);
+     * avx2_vnni (0x407) is not above it */
+    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    if (((unsigned)isa & (unsigned)dnnl_cpu_isa_avx512_core_bf16) != (unsigned)dnnl_cpu_isa_avx512_core_bf16)
+        return DOB_FAIL(DOB_EINVAL, "precision bf16 needs a CPU with native bf16 (oneDNN ISA avx512_core_bf16 or "
+                        "above), found %s", dnnl_cpu_isa2str(isa));
+    return DOB_OK;
+}
+
+dob_status dob_net_set_precision(dob_net *net, dob_precision p) {
+    dob_status st = dob_precision_check(p);
+    if (st != DOB_OK) return st;
+    if (p != net->precision) unbuild(net); /* every oneDNN plan changes: re-plan at the next build */
+    net->precision = p;
+    return DOB_OK;
+}
+
+dob_precision dob_net_precision(const dob_net *net) { return net->precision; }

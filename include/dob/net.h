@@ -28,6 +28,12 @@ typedef struct dob_net dob_net;
 typedef struct dob_layer dob_layer;
 typedef struct dob_layer_ops dob_layer_ops;
 
+/** Compute precision of the oneDNN layers (conv, dense, pooling). DOB_F32 is the default and the reference
+ *  (DeepOBS's numbers are f32). DOB_BF16: those layers round their inputs and weight copies to bf16 and run
+ *  oneDNN's bf16 kernels (f32 accumulation, f32 outputs and f32 weight/bias gradients); parameters, gradients,
+ *  optimizer state, losses, batch-norm statistics and metrics stay f32. Needs a CPU with native bf16. */
+typedef enum dob_precision { DOB_F32 = 0, DOB_BF16 = 1 } dob_precision;
+
 /** A plain float tensor: dims[0] is the batch N (0 until dob_net_build). */
 typedef struct dob_tensor {
     int ndim;
@@ -96,5 +102,17 @@ typedef dob_status (*dob_sum_hook)(void *ctx, double *x, size_t n);
 void dob_net_set_sum_hook(dob_net *net, dob_sum_hook fn, void *ctx);
 dob_status dob_net_sum(dob_net *net, double *x, size_t n);
 int dob_net_has_sum_hook(const dob_net *net);
+
+/** "f32" / "bf16" (NULL for other values). */
+const char *dob_precision_name(dob_precision p);
+/** Parse "f32" / "bf16" into *p; an error naming the two accepted values otherwise. */
+dob_status dob_precision_parse(const char *s, dob_precision *p);
+/** DOB_OK if this CPU (as oneDNN sees it, ONEDNN_MAX_CPU_ISA included) computes in precision p natively; for bf16
+ *  that is oneDNN's ISA avx512_core_bf16 or above (Zen 4/5, Cooper Lake, Sapphire Rapids AMX). Otherwise an error
+ *  saying which ISA was found. */
+dob_status dob_precision_check(dob_precision p);
+/** Set the precision of the oneDNN layers (after dob_precision_check); takes effect at the next build. */
+dob_status dob_net_set_precision(dob_net *net, dob_precision p);
+dob_precision dob_net_precision(const dob_net *net);
 
 #endif

@@ -18,6 +18,11 @@
  * Layout propagation (net.c): the src (and diff_src) may arrive in the producer's layout (dob_net_in_md), and
  * when the only reader of dst takes blocked input (pool, conv) dst and diff_dst stay in the forward's dst layout
  * (nChw8c on AVX2): no dst reorder, and the ReLU mask is one flat pass over equal layouts.
+ * Precision bf16 (dob_net_set_precision): src, weights and diff_dst are bf16 in the primitives' layouts (the
+ * reorders from the f32 tensors and the f32 master weights convert, round to nearest even); dst, diff_src,
+ * diff_weights and diff_bias are written f32 by oneDNN's bf16 kernels (f32 accumulation), so every tensor outside
+ * this layer, the arena and its grads stay f32. The fused ReLU mask writes bf16 diff_dst directly when dst's
+ * layout is diff_dst's (else mask into an f32 scratch + converting reorder).
  * Backward OVERWRITES the arena grads of weights/bias and in_diff[0].
  * Does not: fuse tanh/sigmoid/leaky ReLU (use a separate act layer), dilate, group, or use winograd. */
 #include "dnnl_util.h"
@@ -42,6 +47,7 @@ typedef struct conv_priv {
     int direct_mask;    /* fused ReLU: the mask loop writes ddst.prim in layout `lay` (dst plain) */
     int flat_mask;      /* fused ReLU: dst, its diff and ddst.prim share one layout: elementwise mask */
     int relayout_mask;  /* fused ReLU: dst/diff in layout `ylay` (propagated), ddst.prim in `lay` */
+    int flat_bf16;      /* fused ReLU, bf16: dst and its diff (f32) share ddst.prim's (bf16) layout */
     struct act_layout {
         int64_t blk, cpad;          /* channel block (1 = none) and channels padded to it */
         int64_t sn, sc, sh, sw;     /* element (n, c, h, w) is at n sn + (c / blk) sc + c % blk + h sh + w sw */
@@ -114,9 +120,9 @@ static int act_layout_of(const dnnl_memory_desc_t *md, struct act_layout *l) {
  * if a non-reference implementation takes them. */
 static dnnl_status_t make_bwd_w(dnnl_primitive_desc_t *pd, dnnl_engine_t eng, const dnnl_primitive_desc_t fpd,
                                 const dnnl_convolution_desc_t *fd, const dnnl_memory_desc_t *any_w,
-                                const dnnl_memory_desc_t *b_md, int *nhwc) {
+                                const dnnl_memory_desc_t *b_md, const dnnl_memory_desc_t *any_ddst, int *nhwc) {
     dnnl_convolution_desc_t d;
-    dnnl_memory_desc_t src = fd->src_desc, dst = fd->dst_desc;
+    dnnl_memory_desc_t src = fd->src_desc, dst = *any_ddst;
     dnnl_status_t s;
     *nhwc = 0;
     s = dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &src, any_w, b_md, &dst,
@@ -127,8 +133,9 @@ static dnnl_status_t make_bwd_w(dnnl_primitive_desc_t *pd, dnnl_engine_t eng, co
         return dnnl_success;
     dnnl_primitive_desc_t alt = NULL;
     const char *impl = "ref";
-    if (dnnl_memory_desc_init_by_tag(&src, 4, fd->src_desc.dims, dnnl_f32, dnnl_acdb) != dnnl_success ||
-        dnnl_memory_desc_init_by_tag(&dst, 4, fd->dst_desc.dims, dnnl_f32, dnnl_acdb) != dnnl_success ||
+    if (dnnl_memory_desc_init_by_tag(&src, 4, fd->src_desc.dims, fd->src_desc.data_type, dnnl_acdb) !=
+            dnnl_success ||
+        dnnl_memory_desc_init_by_tag(&dst, 4, any_ddst->dims, any_ddst->data_type, dnnl_acdb) != dnnl_success ||
         dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &src, any_w, b_md, &dst,
                                                     fd->strides, fd->padding[0], fd->padding[1]) != dnnl_success ||
         dnnl_primitive_desc_create(&alt, &d, NULL, eng, fpd) != dnnl_success ||
@@ -151,7 +158,7 @@ static dob_status conv_build(dob_layer *l, int64_t batch) {
     dnnl_engine_t eng = dob_net_engine(l->net);
     const dob_tensor *x = l->in[0], *y = l->out;
     const dob_param_info *wi = dob_arena_info(l->arena, l->param[0]);
-    dnnl_memory_desc_t src_md, dst_md, w_md, b_md, any_src, any_dst, any_w;
+    dnnl_memory_desc_t src_md, dst_md, w_md, b_md, any_src, any_dst, any_w, any_ddst, any_dsrc;
     dnnl_convolution_desc_t fd, bdd;
     dnnl_primitive_desc_t fpd = NULL, bdpd = NULL, bwpd = NULL;
     dnnl_primitive_attr_t attr = NULL;
@@ -172,9 +179,14 @@ static dob_status conv_build(dob_layer *l, int64_t batch) {
     DOB_DNNL(dob_md_plain(&dst_md, 4, y->dims));
     DOB_DNNL(dob_md_plain(&w_md, 4, wi->dims));
     DOB_DNNL(dob_md_plain(&b_md, 1, &c->out_channels));
-    DOB_DNNL(dnnl_memory_desc_init_by_tag(&any_src, 4, xd, dnnl_f32, dnnl_format_tag_any));
+    /* bf16: the primitives read bf16 src, weights and diff_dst (the reorders from the f32 tensors and the f32
+     * arena round to nearest even) and write f32 dst, diff_src and diff_weights (f32 accumulation inside) */
+    const dnnl_data_type_t lo = dob_net_precision(l->net) == DOB_BF16 ? dnnl_bf16 : dnnl_f32;
+    DOB_DNNL(dnnl_memory_desc_init_by_tag(&any_src, 4, xd, lo, dnnl_format_tag_any));
     DOB_DNNL(dnnl_memory_desc_init_by_tag(&any_dst, 4, yd, dnnl_f32, dnnl_format_tag_any));
-    DOB_DNNL(dnnl_memory_desc_init_by_tag(&any_w, 4, wdims, dnnl_f32, dnnl_format_tag_any));
+    DOB_DNNL(dnnl_memory_desc_init_by_tag(&any_w, 4, wdims, lo, dnnl_format_tag_any));
+    DOB_DNNL(dnnl_memory_desc_init_by_tag(&any_ddst, 4, yd, lo, dnnl_format_tag_any));
+    DOB_DNNL(dnnl_memory_desc_init_by_tag(&any_dsrc, 4, xd, dnnl_f32, dnnl_format_tag_any));
 
     /* forward (+ relu post-op) */
     DOB_DNNL(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &any_src,
@@ -202,14 +214,16 @@ static dob_status conv_build(dob_layer *l, int64_t batch) {
 
     /* backward weights (+ bias) */
     int nhwc;
-    DOB_DNNL(make_bwd_w(&bwpd, eng, fpd, &fd, &any_w, c->bias ? &b_md : NULL, &nhwc));
+    dnnl_memory_desc_t any_dw = any_w;
+    any_dw.data_type = dnnl_f32; /* f32 weight gradients straight into the arena, also in bf16 */
+    DOB_DNNL(make_bwd_w(&bwpd, eng, fpd, &fd, &any_dw, c->bias ? &b_md : NULL, &any_ddst, &nhwc));
     DOB_DNNL(dnnl_primitive_create(&p->bwd_w, bwpd));
     const dnnl_memory_desc_t *w_src = dnnl_primitive_desc_query_md(bwpd, dnnl_query_src_md, 0);
     if (!dnnl_memory_desc_equal(w_src, f_src)) {
         /* with one channel nhwc and nchw are the same bytes: wrap the input, no reorder */
         dnnl_memory_desc_t same;
         int one = nhwc && x->dims[1] == 1 && x_md == &src_md;
-        if (one) DOB_DNNL(dnnl_memory_desc_init_by_tag(&same, 4, xd, dnnl_f32, dnnl_acdb));
+        if (one) DOB_DNNL(dnnl_memory_desc_init_by_tag(&same, 4, xd, dnnl_f32, dnnl_acdb)); /* converts if bf16 */
         DOB_DNNL(dob_mem_init(&p->src_w, eng, one ? &same : x_md, w_src, x->data, 1));
     }
     DOB_DNNL(dob_mem_init(&p->dw, eng, &w_md, dnnl_primitive_desc_query_md(bwpd, dnnl_query_diff_weights_md, 0),
@@ -219,8 +233,8 @@ static dob_status conv_build(dob_layer *l, int64_t batch) {
     /* backward data, only when someone needs d loss / d src */
     const dnnl_memory_desc_t *ddst_md = w_ddst;
     if (l->in_diff[0]) {
-        DOB_DNNL(dnnl_convolution_backward_data_desc_init(&bdd, dnnl_convolution_direct, &any_src, &any_w, &any_dst,
-                                                          strides, pad_l, pad_r));
+        DOB_DNNL(dnnl_convolution_backward_data_desc_init(&bdd, dnnl_convolution_direct, &any_dsrc, &any_w,
+                                                          &any_ddst, strides, pad_l, pad_r));
         DOB_DNNL(dnnl_primitive_desc_create(&bdpd, &bdd, NULL, eng, fpd));
         DOB_DNNL(dnnl_primitive_create(&p->bwd_d, bdpd));
         DOB_DNNL(dob_mem_init(&p->w_bd, eng, &w_md, dnnl_primitive_desc_query_md(bdpd, dnnl_query_weights_md, 0),
@@ -232,21 +246,27 @@ static dob_status conv_build(dob_layer *l, int64_t batch) {
 
     /* diff_dst: the fused ReLU mask loop writes the primitive layout directly (the mask is the "reorder");
      * otherwise (no ReLU, or an exotic layout) the plain diff (or masked scratch) is reordered */
-    if (c->act == DOB_ACT_RELU) {
+    if (c->act == DOB_ACT_RELU && lo == dnnl_bf16) {
+        /* the mask loops below write f32; in bf16 only the flat one has a converting twin, else mask + reorder */
+        dnnl_memory_desc_t yb = *y_md;
+        yb.data_type = dnnl_bf16;
+        p->flat_bf16 = dnnl_memory_desc_equal(&yb, ddst_md);
+    } else if (c->act == DOB_ACT_RELU) {
         p->flat_mask = dnnl_memory_desc_equal(y_md, ddst_md);
         p->direct_mask = !p->flat_mask && y_md == &dst_md && act_layout_of(ddst_md, &p->lay);
         /* e.g. conv1 on AVX2: nChw8c dst handed to pool1, nhwc diff_dst for its 1-channel bwd-weights */
         p->relayout_mask = !p->flat_mask && !p->direct_mask && act_layout_of(y_md, &p->ylay) &&
                            act_layout_of(ddst_md, &p->lay);
     }
-    if (c->act == DOB_ACT_RELU && !p->direct_mask && !p->flat_mask && !p->relayout_mask) {
+    const int fused = p->direct_mask || p->flat_mask || p->relayout_mask || p->flat_bf16;
+    if (c->act == DOB_ACT_RELU && !fused) {
         size_t bytes = (y->count * sizeof(float) + 63) / 64 * 64;
         if (!(p->mask_buf = aligned_alloc(64, bytes))) {
             st = DOB_FAIL(DOB_ENOMEM, "out of memory for the ReLU mask buffer (%zu bytes)", bytes);
             goto fail;
         }
     }
-    if (p->direct_mask || p->flat_mask || p->relayout_mask)
+    if (fused)
         DOB_DNNL(dob_mem_init(&p->ddst, eng, ddst_md, NULL, DNNL_MEMORY_ALLOCATE, 1));
     else
         DOB_DNNL(dob_mem_init(&p->ddst, eng, y_md, ddst_md, p->mask_buf ? p->mask_buf : y->diff, 1));
@@ -291,6 +311,15 @@ static void relu_mask_plain(const float *dst, const float *diff, float *g, size_
     for (size_t i = 0; i < n; i++) {
         const float d = dst[i], e = diff[i]; /* both loaded: a select, not a branch (vectorizes) */
         g[i] = d > 0.0f ? e : 0.0f;
+    }
+}
+
+/* Same, rounded to bf16 (bf16 mode: the backward primitives read a bf16 diff_dst in dst's layout). */
+static void relu_mask_plain_bf16(const float *dst, const float *diff, uint16_t *g, size_t n) {
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        const float d = dst[i], e = diff[i];
+        g[i] = dob_bf16_of(d > 0.0f ? e : 0.0f);
     }
 }
 
@@ -397,6 +426,10 @@ static dob_status conv_backward(dob_layer *l) {
         void *g;
         DOB_DNNL(dnnl_memory_get_data_handle(p->ddst.prim, &g));
         relu_mask_plain(y->data, y->diff, g, y->count);
+    } else if (p->flat_bf16) {
+        void *g;
+        DOB_DNNL(dnnl_memory_get_data_handle(p->ddst.prim, &g));
+        relu_mask_plain_bf16(y->data, y->diff, g, y->count);
     } else if (p->relayout_mask) {
         void *g;
         DOB_DNNL(dnnl_memory_get_data_handle(p->ddst.prim, &g));

@@ -36,6 +36,10 @@
  * GAP: y[n,c] = mean of x[n,c,:,:] (double sum per plane, thread-count independent) and dx = dy / (H*W)
  * broadcast. Hand loops because each output reads one contiguous plane: on 128x256x8x8 they take 0.6 / 0.4 ms
  * against 1.4 / 2.4 ms for oneDNN avg pooling on plain nchw and 1.8 / 1.7 ms on nhwc + reorders.
+ * Precision bf16 (dob_net_set_precision): average pooling runs oneDNN's bf16 pooling on bf16 copies (f32 in and
+ * out). Max pooling stays on the f32 loops: rounding to bf16 is monotone, so round(max x) = max round(x) and the
+ * next bf16 layer, which rounds its input, sees exactly the values a bf16 max pooling would give; the argmax (the
+ * gradient route) is the f32 one, which a bf16 pooling could only blur by ties.
  * Backward OVERWRITES in_diff[0] (skipped when NULL: the layer reads the net input and no one wants its grad).
  * Does not: dilate, pool over the batch or channel dims, or implement avg pooling that counts padding. */
 #include "dnnl_util.h"
@@ -128,9 +132,14 @@ static dob_status avg_build(pool_plan *p, dob_layer *l, const dnnl_dims_t sd, co
     dnnl_pooling_desc_t fd, bd;
     dnnl_primitive_desc_t fpd = NULL, bpd = NULL;
     const dnnl_memory_desc_t *in_md = dob_net_in_md(l, 0);
-    DOB_DNNL(dnnl_memory_desc_init_by_tag(&s_nhwc, 4, sd, dnnl_f32, dnnl_acdb));
-    DOB_DNNL(dnnl_memory_desc_init_by_tag(&d_prim, 4, dd, dnnl_f32, in_md ? dnnl_format_tag_any : dnnl_acdb));
-    const dnnl_memory_desc_t *s_prim = in_md ? in_md : &s_nhwc;
+    /* bf16: the primitives run on bf16 copies in the same layouts (the reorders convert); a bf16 dst is never
+     * handed on (dob_net_set_out_md takes f32 layouts only), so it comes back f32 through the dst reorder */
+    const dnnl_data_type_t lo = dob_net_precision(l->net) == DOB_BF16 ? dnnl_bf16 : dnnl_f32;
+    DOB_DNNL(dnnl_memory_desc_init_by_tag(&s_nhwc, 4, sd, lo, dnnl_acdb));
+    dnnl_memory_desc_t s_in = in_md ? *in_md : s_nhwc;
+    s_in.data_type = lo;
+    DOB_DNNL(dnnl_memory_desc_init_by_tag(&d_prim, 4, dd, lo, in_md ? dnnl_format_tag_any : dnnl_acdb));
+    const dnnl_memory_desc_t *s_prim = in_md ? &s_in : &s_nhwc;
     DOB_DNNL(dnnl_pooling_forward_desc_init(&fd, dnnl_forward_training, alg, s_prim, &d_prim, strides, kernel,
                                             pad_l, pad_r));
     DOB_DNNL(dnnl_primitive_desc_create(&fpd, &fd, NULL, eng, NULL));
