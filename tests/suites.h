@@ -19,7 +19,8 @@
     X(results)     \
     X(problems)    \
     X(trainer)     \
-    X(sweep)
+    X(sweep)       \
+    X(bf16)
 
 #define X(name) extern CU_SuiteInfo name##_suite;
 DOB_SUITES
