@@ -6,6 +6,7 @@
 #define DOB_SUITES \
     X(core)        \
     X(conv)        \
+    X(deconv)      \
     X(pool)        \
     X(dense)       \
     X(bnorm)       \

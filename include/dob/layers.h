@@ -33,6 +33,14 @@ typedef struct dob_conv_cfg {
 extern const dob_layer_ops dob_conv_ops;
 dob_status dob_net_conv(dob_net *net, const char *name, int in, const dob_conv_cfg *cfg, int *out);
 
+/* ---- 2-D transposed convolution (TF conv2d_transpose; src/layers/deconv.c) ---------------------------------
+ * Same cfg as conv: out_channels, kernel, strides, SAME/VALID, bias, inits, l2, act NONE or RELU. Weights OC,IC,KH,KW
+ * (oihw). Output: SAME H*stride; VALID H*stride + max(K - stride, 0). Requires K >= stride. */
+extern const dob_layer_ops dob_deconv_ops;
+dob_status dob_net_deconv(dob_net *net, const char *name, int in, const dob_conv_cfg *cfg, int *out);
+/** TF transposed-conv output size of one spatial dim and the padding (pad_l/pad_r may be NULL). */
+int64_t dob_deconv_out(int64_t in, int64_t k, int64_t stride, dob_padding pad, int64_t *pad_l, int64_t *pad_r);
+
 /* ---- pooling ---------------------------------------------------------------------------------------- */
 typedef enum dob_pool_kind { DOB_POOL_MAX = 0, DOB_POOL_AVG = 1 } dob_pool_kind;
 typedef struct dob_pool_cfg {
