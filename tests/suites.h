@@ -7,6 +7,7 @@
     X(core)        \
     X(conv)        \
     X(deconv)      \
+    X(embed)       \
     X(pool)        \
     X(dense)       \
     X(bnorm)       \

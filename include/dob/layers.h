@@ -88,6 +88,15 @@ typedef struct dob_dropout_cfg {
 extern const dob_layer_ops dob_dropout_ops;
 dob_status dob_net_dropout(dob_net *net, const char *name, int in, const dob_dropout_cfg *cfg, int *out);
 
+/* ---- embedding lookup (src/layers/embed.c) --------------------------------------------------------------
+ * in: integer ids held as floats, any shape per example; out: the same shape + dim. Parameter "embedding" [V, E]. */
+typedef struct dob_embed_cfg {
+    int64_t vocab, dim;
+    dob_init init;         /* TF default: glorot_uniform with fan_in = V, fan_out = E */
+} dob_embed_cfg;
+extern const dob_layer_ops dob_embed_ops;
+dob_status dob_net_embed(dob_net *net, const char *name, int in, const dob_embed_cfg *cfg, int *out);
+
 /* ---- structure --------------------------------------------------------------------------------------- */
 extern const dob_layer_ops dob_add_ops;     /* residual: out = in[0] + in[1], same shapes */
 dob_status dob_net_add2(dob_net *net, const char *name, int a, int b, int *out);
