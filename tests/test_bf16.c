@@ -213,6 +213,26 @@ static void test_conv_bf16(void) {
     run_cases(cs, sizeof cs / sizeof cs[0]);
 }
 
+static layer_case dense_case(const char *what, int64_t n, int64_t c, int64_t h, int64_t w, int64_t out, int bias,
+                             dob_act_kind act) {
+    layer_case lc = {.what = what, .kind = 1, .n = n, .c = c, .h = h, .w = w, .relu = act == DOB_ACT_RELU};
+    lc.dense = (dob_dense_cfg){.out_features = out, .bias = bias, .w_init = W_INIT, .b_init = B_INIT, .act = act};
+    int64_t in = c * h * w;
+    lc.k = in > out ? in : out;
+    if (n > lc.k) lc.k = n;
+    return lc;
+}
+
+static void test_dense_bf16(void) {
+    if (!bf16_ready("dense_bf16")) return;
+    const layer_case cs[] = {
+        dense_case("784->100 bias relu (mnist_mlp fc1 shape, narrower)", 16, 1, 28, 28, 100, 1, DOB_ACT_RELU),
+        dense_case("64x3x3 -> 10 bias (a conv output flattened)", 8, 64, 3, 3, 10, 1, DOB_ACT_NONE),
+        dense_case("37 -> 19, no bias, odd sizes", 5, 37, 1, 1, 19, 0, DOB_ACT_NONE),
+    };
+    run_cases(cs, sizeof cs / sizeof cs[0]);
+}
+
 static void test_avg_pool_bf16(void) {
     if (!bf16_ready("avg_pool_bf16")) return;
     layer_case lc = {.what = "avg 3x3/2 SAME 2x16x9x9", .kind = 2, .n = 2, .c = 16, .h = 9, .w = 9, .k = 9,
@@ -301,6 +321,7 @@ static void test_chain_bf16(void) {
 static CU_TestInfo tests[] = {
     {"precision_api", test_precision_api},
     {"conv_bf16", test_conv_bf16},
+    {"dense_bf16", test_dense_bf16},
     {"avg_pool_bf16", test_avg_pool_bf16},
     {"max_pool_bf16", test_max_pool_bf16},
     {"chain_bf16", test_chain_bf16},

@@ -14,6 +14,10 @@
  * is created in build, with every handle (activations and arena views, which never move after dob_arena_alloc);
  * forward/backward only execute. The activation is a oneDNN post-op in
  * forward; act' is a hand loop from y (ReLU: y > 0, tanh: 1 - y^2, sigmoid: y (1 - y)).
+ * Precision bf16 (dob_net_set_precision): forward and bwd-data read bf16 copies of x, dz and W ('any' layout:
+ * the f32 -> bf16 weight reorder runs every step anyway, so the primitive's own layout costs nothing more) and
+ * write f32 y and dx; bwd-weights reads the bf16 x and dz and writes f32 dW and db (plain unless only a reference
+ * kernel would take it, as in f32). oneDNN accumulates in f32.
  * Does not: support leaky ReLU as a fused activation (the cfg carries no slope; use an act layer), or keep a
  * separate inference primitive (forward_training serves both modes: an inner product has no mode-dependent work). */
 #include "dnnl_util.h"
@@ -30,6 +34,9 @@ typedef struct dense_priv {
     int w_bwd_shared;     /* bwd-data reads w_fwd.prim (same layout as forward, filled by forward) */
     dob_mem dw;           /* bwd-weights layout -> arena grads (reordered every backward) */
     float *dz_buf;        /* N x OUT scratch owned by p->dz (NULL when act is NONE) */
+    int bf16;             /* precision bf16: the primitives read the bf16 copies below */
+    dob_mem src16;        /* in[0]->data (f32) -> bf16 ab, each forward; read by forward and bwd-weights */
+    dob_mem dz16;         /* dz (f32: out->diff, or the act' scratch) -> bf16 ab, each backward */
 } dense_priv;
 
 static int64_t per_example(const dob_tensor *t) {
@@ -111,6 +118,10 @@ static dob_status dense_build(dob_layer *l, int64_t batch) {
     DOB_DNNL(dnnl_memory_desc_init_by_tag(&w_any, 2, (dnnl_dims_t){p->out_f, p->in_f}, dnnl_f32,
                                           dnnl_format_tag_any));
     DOB_DNNL(dob_md_plain(&b_md, 1, &p->out_f));
+    p->bf16 = dob_net_precision(l->net) == DOB_BF16;
+    dnnl_memory_desc_t src16_md = src_md, dst16_md = dst_md, w16_any = w_any;
+    src16_md.data_type = dst16_md.data_type = w16_any.data_type = dnnl_bf16;
+    const dnnl_memory_desc_t *x_md = p->bf16 ? &src16_md : &src_md, *dz_md = p->bf16 ? &dst16_md : &dst_md;
 
     /* forward_training, with the activation as a post-op */
     dnnl_inner_product_desc_t fd, fdp, dd, ddp, wd, wdp;   /* weights 'any' / plain */
@@ -127,11 +138,18 @@ static dob_status dense_build(dob_layer *l, int64_t batch) {
         DOB_DNNL(dnnl_post_ops_append_eltwise(po, 1.0f, alg, 0.0f, 0.0f));
         DOB_DNNL(dnnl_primitive_attr_set_post_ops(attr, po));
     }
-    DOB_DNNL(ip_pd(&fpd, &fd, &fdp, attr, eng, NULL));
+    if (p->bf16) {
+        DOB_DNNL(dnnl_inner_product_forward_desc_init(&fd, dnnl_forward_training, &src16_md, &w16_any,
+                                                      c->bias ? &b_md : NULL, &dst_md));
+        DOB_DNNL(dnnl_primitive_desc_create(&fpd, &fd, attr, eng, NULL));
+    } else {
+        DOB_DNNL(ip_pd(&fpd, &fd, &fdp, attr, eng, NULL));
+    }
     DOB_DNNL(dnnl_primitive_create(&p->fwd, fpd));
     const dnnl_memory_desc_t *w_fwd_md = dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0);
     DOB_DNNL(dob_mem_init(&p->w_fwd, eng, &w_plain, w_fwd_md, w, 1));
     DOB_DNNL(dnnl_memory_create(&p->src, &src_md, eng, l->in[0]->data));
+    if (p->bf16) DOB_DNNL(dob_mem_init(&p->src16, eng, &src_md, &src16_md, l->in[0]->data, 1));
     DOB_DNNL(dnnl_memory_create(&p->dst, &dst_md, eng, l->out->data));
     if (c->bias) DOB_DNNL(dnnl_memory_create(&p->bias, &b_md, eng, b));
 
@@ -148,7 +166,12 @@ static dob_status dense_build(dob_layer *l, int64_t batch) {
     if (l->in_diff[0]) {
         DOB_DNNL(dnnl_inner_product_backward_data_desc_init(&dd, &src_md, &w_any, &dst_md));
         DOB_DNNL(dnnl_inner_product_backward_data_desc_init(&ddp, &src_md, &w_plain, &dst_md));
-        DOB_DNNL(ip_pd(&dpd, &dd, &ddp, NULL, eng, fpd));
+        if (p->bf16) {
+            DOB_DNNL(dnnl_inner_product_backward_data_desc_init(&dd, &src_md, &w16_any, &dst16_md));
+            DOB_DNNL(dnnl_primitive_desc_create(&dpd, &dd, NULL, eng, fpd));
+        } else {
+            DOB_DNNL(ip_pd(&dpd, &dd, &ddp, NULL, eng, fpd));
+        }
         DOB_DNNL(dnnl_primitive_create(&p->bwd_d, dpd));
         const dnnl_memory_desc_t *w_bwd_md = dnnl_primitive_desc_query_md(dpd, dnnl_query_weights_md, 0);
         p->w_bwd_shared = dnnl_memory_desc_equal(w_bwd_md, w_fwd_md);
@@ -157,14 +180,14 @@ static dob_status dense_build(dob_layer *l, int64_t batch) {
     }
 
     /* backward weights (+ bias) */
-    DOB_DNNL(dnnl_inner_product_backward_weights_desc_init(&wd, &src_md, &w_any, c->bias ? &b_md : NULL, &dst_md));
-    DOB_DNNL(dnnl_inner_product_backward_weights_desc_init(&wdp, &src_md, &w_plain, c->bias ? &b_md : NULL,
-                                                           &dst_md));
+    DOB_DNNL(dnnl_inner_product_backward_weights_desc_init(&wd, x_md, &w_any, c->bias ? &b_md : NULL, dz_md));
+    DOB_DNNL(dnnl_inner_product_backward_weights_desc_init(&wdp, x_md, &w_plain, c->bias ? &b_md : NULL, dz_md));
     DOB_DNNL(ip_pd(&wpd, &wd, &wdp, NULL, eng, fpd));
     DOB_DNNL(dnnl_primitive_create(&p->bwd_w, wpd));
     DOB_DNNL(dob_mem_init(&p->dw, eng, &w_plain, dnnl_primitive_desc_query_md(wpd, dnnl_query_diff_weights_md, 0),
                           dw, 0));
     if (c->bias) DOB_DNNL(dnnl_memory_create(&p->diff_bias, &b_md, eng, db));
+    if (p->bf16) DOB_DNNL(dob_mem_init(&p->dz16, eng, &dst_md, &dst16_md, p->dz_buf ? p->dz_buf : l->out->diff, 1));
 fail:
     if (fpd) dnnl_primitive_desc_destroy(fpd);
     if (dpd) dnnl_primitive_desc_destroy(dpd);
@@ -180,7 +203,8 @@ static dob_status dense_forward(dob_layer *l, int training) {
     dense_priv *p = l->priv;
     dnnl_stream_t s = dob_net_stream(l->net);
     DOB_DNNL(dob_mem_sync(&p->w_fwd, s, NULL));
-    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, p->src}, {DNNL_ARG_WEIGHTS, p->w_fwd.prim}, {DNNL_ARG_DST, p->dst},
+    if (p->bf16) DOB_DNNL(dob_mem_sync(&p->src16, s, NULL));
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, p->bf16 ? p->src16.prim : p->src}, {DNNL_ARG_WEIGHTS, p->w_fwd.prim}, {DNNL_ARG_DST, p->dst},
                                {DNNL_ARG_BIAS, p->bias}};
     DOB_DNNL(dnnl_primitive_execute(p->fwd, s, p->bias ? 4 : 3, args));
 fail:
@@ -218,6 +242,10 @@ static dob_status dense_backward(dob_layer *l) {
         act_grad(c->act, l->out->data, l->out->diff, p->dz_buf, p->n * p->out_f);
         dz = p->dz;
     }
+    if (p->bf16) {
+        DOB_DNNL(dob_mem_sync(&p->dz16, s, NULL));
+        dz = p->dz16.prim;
+    }
     if (p->bwd_d) {
         dnnl_memory_t wm = p->w_fwd.prim;
         if (!p->w_bwd_shared) {
@@ -227,7 +255,7 @@ static dob_status dense_backward(dob_layer *l) {
         dnnl_exec_arg_t args[3] = {{DNNL_ARG_DIFF_DST, dz}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DIFF_SRC, p->diff_src}};
         DOB_DNNL(dnnl_primitive_execute(p->bwd_d, s, 3, args));
     }
-    dnnl_exec_arg_t wargs[4] = {{DNNL_ARG_SRC, p->src},
+    dnnl_exec_arg_t wargs[4] = {{DNNL_ARG_SRC, p->bf16 ? p->src16.prim : p->src},
                                 {DNNL_ARG_DIFF_DST, dz},
                                 {DNNL_ARG_DIFF_WEIGHTS, p->dw.prim},
                                 {DNNL_ARG_DIFF_BIAS, p->diff_bias}};
@@ -248,6 +276,8 @@ static void dense_destroy(dob_layer *l) {
     dob_mem_destroy(&p->w_fwd);
     dob_mem_destroy(&p->w_bwd);
     dob_mem_destroy(&p->dw);
+    dob_mem_destroy(&p->src16);
+    dob_mem_destroy(&p->dz16);
 }
 
 const dob_layer_ops dob_dense_ops = {
