@@ -21,6 +21,7 @@
 
 #include "dob/io.h"
 #include "h5util.h"
+#include "seal.h"
 
 #ifndef DOB_VERSION
 #define DOB_VERSION "unknown"
@@ -83,7 +84,7 @@ dob_status dob_checkpoint_save(const char *path, const dob_ckpt_meta *m, dob_are
     if (!tmp) return DOB_FAIL(DOB_ENOMEM, "out of memory");
     snprintf(tmp, tl, "%s.tmp-%ld", path, (long)getpid());
     dob_h5_quiet();
-    hid_t f = -1, g = -1;
+    hid_t f = -1, g = -1, fcpl = -1;
     int created = 0;
     char created_at[40], host[256] = "unknown";
     time_t now = time(NULL);
@@ -92,7 +93,10 @@ dob_status dob_checkpoint_save(const char *path, const dob_ckpt_meta *m, dob_are
         snprintf(created_at, sizeof created_at, "1970-01-01T00:00:00+0000");
     if (gethostname(host, sizeof host - 1) != 0) snprintf(host, sizeof host, "unknown");
 
-    DOB_H5(f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), "create checkpoint '%s'", tmp);
+    /* the user block holds the checksums (seal.h): one line per dataset, about 16 */
+    DOB_H5(fcpl = H5Pcreate(H5P_FILE_CREATE), "file creation properties");
+    DOB_H5(H5Pset_userblock(fcpl, dob_seal_ub_size(16 + ns)), "file creation properties");
+    DOB_H5(f = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT), "create checkpoint '%s'", tmp);
     created = 1;
     DOB_TRY(dob_h5_put_str(f, "format", "dob-checkpoint"));
     DOB_TRY(dob_h5_put_i32(f, "version", DOB_CHECKPOINT_VERSION));
@@ -139,13 +143,16 @@ dob_status dob_checkpoint_save(const char *path, const dob_ckpt_meta *m, dob_are
     hid_t ff = f;
     f = -1;
     DOB_H5(H5Fclose(ff), "close checkpoint '%s'", tmp);
+    DOB_TRY(dob_seal_file(tmp));
     if (rename(tmp, path) != 0) {
         st = DOB_FAIL(DOB_EIO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
         goto fail;
     }
     free(tmp);
+    H5Pclose(fcpl);
     return DOB_OK;
 fail:
+    if (fcpl >= 0) H5Pclose(fcpl);
     if (g >= 0) H5Gclose(g);
     if (f >= 0) H5Fclose(f);
     if (created) unlink(tmp);
@@ -158,10 +165,13 @@ static dob_status open_checked(const char *path, hid_t *out) {
     hid_t f = -1;
     char fmt[64];
     int64_t ver = 0;
+    dob_seal_state seal;
     dob_h5_quiet();
     if (access(path, R_OK) != 0)
         return DOB_FAIL(errno == ENOENT ? DOB_ENOENT : DOB_EIO, "cannot read checkpoint '%s': %s", path,
                         strerror(errno));
+    /* every byte is verified before HDF5 parses any: a damaged checkpoint is refused, never resumed from */
+    DOB_TRY(dob_seal_check(path, "checkpoint", 1, &seal, NULL));
     if (H5Fis_hdf5(path) <= 0)
         return DOB_FAIL(DOB_EFORMAT, "'%s' is not an HDF5 file (damaged or truncated checkpoint?)", path);
     DOB_H5(f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), "open checkpoint '%s'", path);

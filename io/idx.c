@@ -215,8 +215,18 @@ static dob_status pick_file(const char *dir, const char *base, char *path, size_
     if (snprintf(gz, sizeof gz, "%s.gz", base) >= (int)sizeof gz || !join(path, sz, dir, gz))
         return DOB_FAIL(DOB_EINVAL, "%s: expected a path shorter than %zu bytes", dir, sz);
     if (is_file(path)) return DOB_OK;
-    join(path, sz, dir, base);
-    if (is_file(path)) return DOB_OK;
+    char raw[PATH_LEN];
+    join(raw, sizeof raw, dir, base);
+    if (is_file(raw)) {
+        snprintf(path, sz, "%s", raw);
+        return DOB_OK;
+    }
+    /* something else under either name (a directory, a device) is not "missing": say what is there */
+    struct stat sb;
+    const char *there = stat(path, &sb) == 0 ? path : stat(raw, &sb) == 0 ? raw : NULL;
+    if (there)
+        return DOB_FAIL(DOB_EFORMAT, "%s is %s, expected the IDX file %s (gzip or raw)", there,
+                        S_ISDIR(sb.st_mode) ? "a directory" : "not a regular file", base);
     return DOB_FAIL(DOB_ENOENT, "%s: missing %s.gz (or %s): expected the MNIST-format IDX files "
                     "train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, "
                     "t10k-labels-idx1-ubyte.gz in this directory (see --data_dir)", dir, base, base);

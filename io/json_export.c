@@ -40,6 +40,7 @@
 
 #include "dob/results.h"
 #include "h5util.h"
+#include "seal.h"
 
 /* ---- names ----------------------------------------------------------------------------------------------- */
 /* DeepOBS float2str: "{:.10e}" with trailing zeros of the mantissa removed. */
@@ -333,6 +334,8 @@ dob_status dob_results_export_json(const char *h5_path, const char *out_dir, int
         st = DOB_FAIL(errno == ENOENT ? DOB_ENOENT : DOB_EIO, "cannot read '%s': %s", h5_path, strerror(errno));
         goto fail;
     }
+    dob_seal_state seal;
+    if ((st = dob_seal_check(h5_path, "result file", 0, &seal, NULL)) != DOB_OK) goto fail;
     if (H5Fis_hdf5(h5_path) <= 0) {
         st = DOB_FAIL(DOB_EFORMAT, "'%s' is not an HDF5 file", h5_path);
         goto fail;

@@ -48,6 +48,7 @@
 #include "dob/io.h"
 #include "dob/results.h"
 #include "h5util.h"
+#include "seal.h"
 
 #ifndef DOB_VERSION
 #define DOB_VERSION "unknown"
@@ -392,7 +393,7 @@ static dob_status create_impl(const char *path, int overwrite, const dob_results
                               const dob_sweep_meta *sw, dob_comm *comm, dob_results **out) {
     dob_status st = DOB_OK;
     dob_results *r = NULL;
-    hid_t fapl = -1, trials = -1;
+    hid_t fapl = -1, fcpl = -1, trials = -1;
     plists pl = {-1, -1, -1, -1};
     static create_info ci; /* ~1.3 KB, broadcast from rank 0 */
     int rank = 0;
@@ -426,14 +427,18 @@ static dob_status create_impl(const char *path, int overwrite, const dob_results
     r->overwrite = overwrite;
     r->n_trials = meta->n_trials;
 
-    /* Phase 1: the file. */
+    /* Phase 1: the file, with a user block for its checksums (seal.h), marked open until it is closed. */
     st = DOB_OK;
+    const hsize_t ub = dob_seal_ub_size((long long)meta->n_trials * (long long)(N_DSETS + N_SWEEP_DSETS) + 8);
     if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 ||
-        H5Pset_fapl_mpio(fapl, dob_comm_native(comm), MPI_INFO_NULL) < 0)
-        st = dob_h5_fail_at(__FILE__, __LINE__, "file access properties (MPI-IO) for '%s'", r->tmp);
-    else if ((r->file = H5Fcreate(r->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0)
+        H5Pset_fapl_mpio(fapl, dob_comm_native(comm), MPI_INFO_NULL) < 0 ||
+        (fcpl = H5Pcreate(H5P_FILE_CREATE)) < 0 || H5Pset_userblock(fcpl, ub) < 0)
+        st = dob_h5_fail_at(__FILE__, __LINE__, "file properties (MPI-IO, user block) for '%s'", r->tmp);
+    else if ((r->file = H5Fcreate(r->tmp, H5F_ACC_TRUNC, fcpl, fapl)) < 0)
         st = dob_h5_fail_at(__FILE__, __LINE__, "create '%s' (temporary name of '%s')", r->tmp, path);
     st = agree(comm, st);
+    if (st != DOB_OK) goto fail;
+    st = agree(comm, rank == 0 ? dob_seal_mark_open(r->tmp, ub) : DOB_OK);
     if (st != DOB_OK) goto fail;
 
     /* Phase 2: /meta, /trials and every trial's datasets, agreeing after each piece. */
@@ -468,6 +473,7 @@ static dob_status create_impl(const char *path, int overwrite, const dob_results
     if (st != DOB_OK) goto fail;
     plists_close(&pl);
     H5Pclose(fapl);
+    H5Pclose(fcpl);
     r->in_place = sw && sw->in_place;
     *out = r;
     return DOB_OK;
@@ -476,6 +482,7 @@ fail:
     plists_close(&pl);
     if (trials >= 0) H5Gclose(trials);
     if (fapl >= 0) H5Pclose(fapl);
+    if (fcpl >= 0) H5Pclose(fcpl);
     if (r) {
         discard(r);
         free(r->path);
@@ -527,6 +534,15 @@ fail:
     return st;
 }
 
+/* Rank 0 before a reopen for writing: verify a sealed file, then mark it open (its checksums go stale with the
+ * first write; dob_results_close seals it again). */
+static dob_status open_seal(const char *path) {
+    dob_seal_state seal;
+    hsize_t ub = 0;
+    dob_status st = dob_seal_check(path, "result file", 0, &seal, &ub);
+    return st == DOB_OK ? dob_seal_mark_open(path, ub) : st;
+}
+
 dob_status dob_results_open(const char *path, dob_comm *comm, dob_results **out) {
     dob_status st = DOB_OK;
     dob_results *r = NULL;
@@ -542,7 +558,7 @@ dob_status dob_results_open(const char *path, dob_comm *comm, dob_results **out)
             st = DOB_FAIL(errno == ENOENT ? DOB_ENOENT : DOB_EIO, "result file '%s': %s", path, strerror(errno));
         else if (!S_ISREG(sb.st_mode))
             st = DOB_FAIL(DOB_EFORMAT, "result file '%s' is not a regular file", path);
-        else if (H5Fis_hdf5(path) <= 0)
+        else if ((st = open_seal(path)) == DOB_OK && H5Fis_hdf5(path) <= 0)
             st = DOB_FAIL(DOB_EFORMAT, "result file '%s' is not an HDF5 file", path);
     }
     st = agree(comm, st);
@@ -690,6 +706,7 @@ static dob_status close_in_place(dob_results *r) {
     if (r->file >= 0 && H5Fclose(r->file) < 0) cst = dob_h5_fail_at(__FILE__, __LINE__, "close '%s'", r->path);
     r->file = -1;
     cst = agree(r->comm, cst);
+    if (cst == DOB_OK) cst = agree(r->comm, r->rank == 0 ? dob_seal_file(r->path) : DOB_OK);
     dob_status st = cst != DOB_OK ? cst : wst;
     if (st != DOB_OK) dob_error_prefix("result file '%s' (kept: its statuses say which trials finished): ", r->path);
     free(r->path);
@@ -733,6 +750,7 @@ dob_status dob_results_close(dob_results *r) {
         r->file = -1;
         st = agree(r->comm, st);
     }
+    if (st == DOB_OK) st = agree(r->comm, r->rank == 0 ? dob_seal_file(r->tmp) : DOB_OK);
     if (st == DOB_OK) {
         dob_status pst = r->rank == 0 ? publish(r) : DOB_OK;
         st = agree(r->comm, pst);
@@ -767,6 +785,8 @@ dob_status dob_results_read_status(const char *path, int cap, dob_trial_status *
     dob_h5_quiet();
     if (stat(path, &sb) != 0)
         return DOB_FAIL(errno == ENOENT ? DOB_ENOENT : DOB_EIO, "result file '%s': %s", path, strerror(errno));
+    dob_seal_state seal;
+    DOB_TRY(dob_seal_check(path, "result file", 0, &seal, NULL));
     htri_t is = H5Fis_hdf5(path);
     if (is <= 0) return DOB_FAIL(DOB_EFORMAT, "result file '%s' is not an HDF5 file", path);
     DOB_H5(f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), "open '%s'", path);

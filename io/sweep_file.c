@@ -22,6 +22,7 @@
 
 #include "dob/results.h"
 #include "h5util.h"
+#include "seal.h"
 
 #define LONG_STR 65536
 
@@ -144,6 +145,8 @@ dob_status dob_results_read_sweep(const char *path, dob_sweep_desc *d) {
         return DOB_FAIL(path && errno == ENOENT ? DOB_ENOENT : DOB_EIO, "sweep file '%s': %s", path ? path : "",
                         path ? strerror(errno) : "no path");
     if (!S_ISREG(sb.st_mode)) return DOB_FAIL(DOB_EFORMAT, "sweep file '%s' is not a regular file", path);
+    dob_seal_state seal;
+    DOB_TRY(dob_seal_check(path, "sweep file", 0, &seal, NULL));
     if (H5Fis_hdf5(path) <= 0) return DOB_FAIL(DOB_EFORMAT, "'%s' is not an HDF5 file", path);
     DOB_H5(f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), "open '%s'", path);
     DOB_TRY(read_meta(f, path, d));

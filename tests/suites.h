@@ -22,7 +22,8 @@
     X(problems)    \
     X(trainer)     \
     X(sweep)       \
-    X(bf16)
+    X(bf16)        \
+    X(integrity)
 
 #define X(name) extern CU_SuiteInfo name##_suite;
 DOB_SUITES

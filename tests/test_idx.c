@@ -357,6 +357,11 @@ static void test_mnist_errors(void) {
     TC_ASSERT_FAILS(dob_mnist_load(tp("mis"), "train", &d), DOB_EFORMAT,
                     "expected labels 0..9, found 12 at index 4");
     TC_ASSERT_FAILS(dob_mnist_load(tp("mis"), "test", &d), DOB_ENOENT, "missing t10k-images-idx3-ubyte.gz");
+    /* a directory in place of the file is named as such, not as missing (issue 14) */
+    mkdir_p("mis/t10k-images-idx3-ubyte.gz");
+    TC_ASSERT_FAILS(dob_mnist_load(tp("mis"), "test", &d), DOB_EFORMAT,
+                    "t10k-images-idx3-ubyte.gz is a directory, expected the IDX file t10k-images-idx3-ubyte");
+    rmdir(tp("mis/t10k-images-idx3-ubyte.gz"));
     TC_ASSERT_FAILS(dob_mnist_load(tp("mis"), "valid", &d), DOB_EINVAL, "expected split \"train\" or \"test\"");
     /* images of the wrong size, and a labels file where the images should be */
     uint8_t *img = make_images(7);

@@ -468,7 +468,7 @@ static void test_bad_targets(void) {
 }
 
 /* A full disk as far as HDF5 can tell: a file-size limit (RLIMIT_FSIZE, SIGXFSZ ignored) makes every write past
- * 2 KiB fail with EFBIG. create must fail with an HDF5 error, remove its temporary file and leave the old file
+ * 2 KiB (after the checksum user block) fail with EFBIG. create must fail with an HDF5 error, remove its temporary file and leave the old file
  * untouched. It runs in a child process (this binary re-executed with DOB_RESULTS_DISK_FULL=<path>): HDF5 1.10.8
  * crashes at library termination after a file close whose flush failed, so the child reports by exit code and
  * leaves with _exit before MPI_Finalize/HDF5 termination. The statvfs free-space check is tested in-process with an
@@ -479,7 +479,7 @@ static int disk_full_child(const char *p) {
     struct rlimit lim;
     signal(SIGXFSZ, SIG_IGN);
     if (getrlimit(RLIMIT_FSIZE, &lim) != 0) return 10;
-    lim.rlim_cur = 2048;
+    lim.rlim_cur = 131072 + 2048; /* past the 128 KiB checksum block of 40 trials: HDF5 must hit the limit */
     if (setrlimit(RLIMIT_FSIZE, &lim) != 0) return 11;
     dob_results *r = NULL;
     dob_status st = dob_results_create(p, 1, &m, world, &r);

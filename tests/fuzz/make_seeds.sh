@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# make_seeds.sh DOB FUZZ_CHECKPOINT: (re)make the seed corpora of tests/fuzz/corpus/ from real files: small IDX
+# files (raw and gzip), dob run and dob sweep result files of fmnist_logreg (needs Fashion-MNIST), and
+# checkpoints written by the harness itself through dob_checkpoint_save. Rerun after a file format changes.
+set -euo pipefail
+DOB=$(realpath "${1:?usage: make_seeds.sh path/to/dob path/to/fuzz_checkpoint}")
+FZ=$(realpath "${2:?usage: make_seeds.sh path/to/dob path/to/fuzz_checkpoint}")
+C=$(cd "$(dirname "$0")" && pwd)/corpus
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+rm -rf "$C"; mkdir -p "$C"/{idx,mnist,results,checkpoint}
+
+/usr/bin/python3 - "$C" <<'PY'
+import gzip, struct, sys
+c = sys.argv[1]
+def idx(dims, payload):
+    return bytes([0, 0, 8, len(dims)]) + b"".join(struct.pack(">I", d) for d in dims) + payload
+img = idx([3, 28, 28], bytes((i * 7) % 256 for i in range(3 * 28 * 28)))
+lab = idx([3], bytes([0, 9, 4]))
+small = idx([2, 2, 3], bytes(range(12)))
+for name, body in [("labels", lab), ("images", img), ("small4d", idx([1, 2, 2, 2], bytes(8)))]:
+    open(f"{c}/idx/raw_{name}", "wb").write(b"\0" + body)            # raw IDX
+    open(f"{c}/idx/gzfile_{name}", "wb").write(b"\0" + gzip.compress(body))  # a .gz stream, mutated as it is
+    open(f"{c}/idx/zip_{name}", "wb").write(b"\1" + body)            # the harness gzips it
+open(f"{c}/idx/raw_small", "wb").write(b"\0" + small)
+open(f"{c}/mnist/train3", "wb").write(struct.pack("<I", len(img)) + img + lab)
+PY
+
+cd "$work"
+"$DOB" run fmnist_logreg --optimizer momentum --lr 0.1 -N 1 --max_steps 3 --no_json --quiet --out run.h5 >/dev/null
+"$DOB" sweep fmnist_logreg --optimizer sgd --lr 0.01,0.1 -N 1 --max_steps 2 --quiet --out sweep.h5 >/dev/null
+"$DOB" sweep fmnist_logreg --optimizer sgd --lr 0.01,0.1 -N 1 --max_steps 2 --quiet --trials 1:1 --out part.h5 >/dev/null
+cp run.h5 sweep.h5 part.h5 "$C/results/"
+DOB_FUZZ_MAKE_SEEDS="$C/checkpoint" ASAN_OPTIONS=detect_leaks=0 "$FZ"
+ls -l "$C"/*
