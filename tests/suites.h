@@ -8,6 +8,7 @@
     X(conv)        \
     X(deconv)      \
     X(embed)       \
+    X(latent)      \
     X(pool)        \
     X(dense)       \
     X(bnorm)       \

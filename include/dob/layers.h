@@ -97,6 +97,19 @@ typedef struct dob_embed_cfg {
 extern const dob_layer_ops dob_embed_ops;
 dob_status dob_net_embed(dob_net *net, const char *name, int in, const dob_embed_cfg *cfg, int *out);
 
+/* ---- Gaussian latent of a VAE (src/layers/latent.c) --------------------------------------------------------
+ * Inputs mean [N, L] and r [N, L] with log sigma = scale * r. gauss_sample: z = mean + eps exp(scale r), eps from
+ * the counter RNG in every phase (DeepOBS samples in evaluation too); gauss_kl: [N, 1] = -0.5 sum(1 + 2 log sigma
+ * - mean^2 - sigma^2). */
+typedef struct dob_latent_cfg {
+    float scale;           /* DeepOBS: 0.5 */
+} dob_latent_cfg;
+extern const dob_layer_ops dob_gauss_sample_ops, dob_gauss_kl_ops;
+dob_status dob_net_gauss_sample(dob_net *net, const char *name, int mean, int log_sigma, const dob_latent_cfg *cfg,
+                                int *out);
+dob_status dob_net_gauss_kl(dob_net *net, const char *name, int mean, int log_sigma, const dob_latent_cfg *cfg,
+                            int *out);
+
 /* ---- structure --------------------------------------------------------------------------------------- */
 extern const dob_layer_ops dob_add_ops;     /* residual: out = in[0] + in[1], same shapes */
 dob_status dob_net_add2(dob_net *net, const char *name, int a, int b, int *out);
@@ -114,9 +127,13 @@ dob_status dob_net_flatten(dob_net *net, const char *name, int in, int *out);
 typedef enum dob_loss_kind {
     DOB_LOSS_SOFTMAX_CE = 0,  /* -sum_k t_k log softmax(x)_k; t may be smoothed */
     DOB_LOSS_SIGMOID_CE,      /* sum_k [max(x,0) - x t + log(1 + exp(-|x|))] */
-    DOB_LOSS_SQUARED          /* sum_k (x - t)^2 */
+    DOB_LOSS_SQUARED,         /* sum_k (x - t)^2 */
+    DOB_LOSS_VAE              /* sum_k (x - t)^2 + x_k: pred rows are k + 1 wide (reconstruction, then the
+                                 example's KL term), targets are the net input (the trainer copies it) */
 } dob_loss_kind;
-/** loss[i] for i < n, from pred [n x k] and target [n x k]. */
+/** Width of a prediction row for targets of width k (k, or k + 1 for DOB_LOSS_VAE). */
+int64_t dob_loss_pred_width(dob_loss_kind kind, int64_t k);
+/** loss[i] for i < n, from pred [n x dob_loss_pred_width(kind, k)] and target [n x k]. */
 void dob_loss_forward(dob_loss_kind kind, const float *pred, const float *target, int64_t n, int64_t k,
                       float *loss);
 /** diff[i,j] = scale * d loss[i] / d pred[i,j] (overwrite). For the batch mean use scale = 1/n_global. */

@@ -8,6 +8,8 @@
  * SIGMOID_CE: loss_i = sum_k max(x,0) - x t + log1p(exp(-|x|))  (TF sigmoid_cross_entropy_with_logits);
  *             d/dx = sigmoid(x) - t.
  * SQUARED:    loss_i = sum_k (x - t)^2; d/dx = 2 (x - t).
+ * VAE:        pred rows hold k reconstruction values and then the example's KL term (DeepOBS mnist_vae: img_loss
+ *             + latent_loss); loss_i = sum_k (x - t)^2 + x_ik; d/dx = 2 (x - t), and 1 for the KL column.
  * Invariants: rows are independent and each row is computed in double by one thread in index order, so the
  * results do not depend on the thread count. dob_mean sums fixed chunks of MEAN_CHUNK elements and combines the
  * chunk sums in index order (same property).
@@ -35,11 +37,14 @@ static double sigmoid(double x) {
     return e / (1.0 + e);
 }
 
+int64_t dob_loss_pred_width(dob_loss_kind kind, int64_t k) { return kind == DOB_LOSS_VAE ? k + 1 : k; }
+
 void dob_loss_forward(dob_loss_kind kind, const float *pred, const float *target, int64_t n, int64_t k,
                       float *loss) {
+    const int64_t pk = dob_loss_pred_width(kind, k);
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; i++) {
-        const float *x = pred + i * k, *t = target + i * k;   /* [k] each */
+        const float *x = pred + i * pk, *t = target + i * k;  /* [pk], [k] */
         double s = 0.0;
         if (kind == DOB_LOSS_SOFTMAX_CE) {
             double lse = row_lse(x, k);
@@ -54,6 +59,7 @@ void dob_loss_forward(dob_loss_kind kind, const float *pred, const float *target
                 double d = (double)x[j] - t[j];
                 s += d * d;
             }
+            if (kind == DOB_LOSS_VAE) s += x[k];
         }
         loss[i] = (float)s;
     }
@@ -61,10 +67,11 @@ void dob_loss_forward(dob_loss_kind kind, const float *pred, const float *target
 
 void dob_loss_backward(dob_loss_kind kind, const float *pred, const float *target, int64_t n, int64_t k,
                        float scale, float *diff) {
+    const int64_t pk = dob_loss_pred_width(kind, k);
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; i++) {
-        const float *x = pred + i * k, *t = target + i * k;   /* [k] each */
-        float *d = diff + i * k;                             /* [k] */
+        const float *x = pred + i * pk, *t = target + i * k;  /* [pk], [k] */
+        float *d = diff + i * pk;                            /* [pk] */
         if (kind == DOB_LOSS_SOFTMAX_CE) {
             double lse = row_lse(x, k), tsum = 0.0;
             for (int64_t j = 0; j < k; j++) tsum += t[j];
@@ -73,6 +80,7 @@ void dob_loss_backward(dob_loss_kind kind, const float *pred, const float *targe
             for (int64_t j = 0; j < k; j++) d[j] = (float)(scale * (sigmoid(x[j]) - t[j]));
         } else {
             for (int64_t j = 0; j < k; j++) d[j] = (float)(scale * 2.0 * ((double)x[j] - t[j]));
+            if (kind == DOB_LOSS_VAE) d[k] = scale;
         }
     }
 }
