@@ -6,10 +6,12 @@
 extern const dob_problem_spec dob_problem_mnist_logreg, dob_problem_fmnist_logreg;
 extern const dob_problem_spec dob_problem_mnist_mlp, dob_problem_fmnist_mlp;
 extern const dob_problem_spec dob_problem_mnist_2c2d, dob_problem_fmnist_2c2d;
+extern const dob_problem_spec dob_problem_mnist_vae, dob_problem_fmnist_vae;
 
 static const dob_problem_spec *const problems[] = {
     &dob_problem_mnist_logreg, &dob_problem_fmnist_logreg, &dob_problem_mnist_mlp,
     &dob_problem_fmnist_mlp,   &dob_problem_mnist_2c2d,    &dob_problem_fmnist_2c2d,
+    &dob_problem_mnist_vae,    &dob_problem_fmnist_vae,
 };
 
 int dob_problem_count(void) { return (int)(sizeof problems / sizeof problems[0]); }

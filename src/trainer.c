@@ -49,9 +49,11 @@ static dob_status check_split(const dob_train_cfg *c, const dob_dataset *d, cons
     if (dob_dataset_example_size(d) != per)
         return DOB_FAIL(DOB_EINVAL, "%s split: examples have %lld values, the net expects %lld", name,
                         (long long)dob_dataset_example_size(d), (long long)per);
-    if (d->k != y->dims[1])
-        return DOB_FAIL(DOB_EINVAL, "%s split: targets have %lld classes, the net outputs %lld", name,
-                        (long long)d->k, (long long)y->dims[1]);
+    /* an autoencoder's targets are its inputs */
+    const int64_t k = c->loss == DOB_LOSS_VAE ? per : d->k;
+    if (dob_loss_pred_width(c->loss, k) != y->dims[1])
+        return DOB_FAIL(DOB_EINVAL, "%s split: targets have %lld values, the net outputs %lld (expected %lld)", name,
+                        (long long)k, (long long)y->dims[1], (long long)dob_loss_pred_width(c->loss, k));
     if (d->n < c->batch_size)
         return DOB_FAIL(DOB_EINVAL, "%s split has %lld examples, fewer than one batch of %lld", name,
                         (long long)d->n, (long long)c->batch_size);
@@ -94,6 +96,17 @@ typedef struct run {
     dob_train_out *o;
 } run;
 
+/* Gather the local batch idx[0..b) of d into the net input and r->y; an autoencoder's targets are its inputs. */
+static void gather(run *r, const dob_dataset *d, const uint32_t *idx) {
+    dob_tensor *x = dob_net_input_tensor(r->net);
+    if (r->c->loss == DOB_LOSS_VAE) {
+        dob_dataset_gather(d, idx, r->b, x->data, NULL);
+        memcpy(r->y, x->data, (size_t)(r->b * r->k) * sizeof(float));
+    } else {
+        dob_dataset_gather(d, idx, r->b, x->data, r->y);
+    }
+}
+
 static dob_status sum_double(const dob_train_cfg *c, double *x, size_t n) {
     return c->hooks.sum_double ? c->hooks.sum_double(c->hooks.ctx, x, n) : DOB_OK;
 }
@@ -101,16 +114,20 @@ static dob_status sum_double(const dob_train_cfg *c, double *x, size_t n) {
 /* Mean loss (+ regulariser) and accuracy over nb full global batches of d; idx maps positions to examples
  * (NULL = identity). */
 static dob_status evaluate(run *r, const dob_dataset *d, const uint32_t *idx, int64_t n_use, double reg,
-                           double *loss, double *acc) {
+                           uint64_t eval_key, double *loss, double *acc) {
     const dob_train_cfg *c = r->c;
     int64_t B = c->batch_size, nb = n_use / B;
     double sums[2] = {0.0, 0.0};
-    dob_tensor *x = dob_net_input_tensor(r->net), *out = dob_net_output(r->net);
+    dob_tensor *out = dob_net_output(r->net);
     uint32_t *local = r->local;
     for (int64_t j = 0; j < nb; j++) {
         int64_t first = j * B + c->rank * r->b;
         for (int64_t i = 0; i < r->b; i++) local[i] = idx ? idx[first + i] : (uint32_t)(first + i);
-        dob_dataset_gather(d, local, r->b, x->data, r->y);
+        gather(r, d, local);
+        /* layers that sample in evaluation (the VAE's latent) key on this batch: bit 39 keeps these steps apart
+         * from training steps, then (round, split, batch) */
+        dob_net_set_context(r->net, (dob_net_ctx){.seed = c->seed, .step = eval_key | (uint64_t)j,
+                                                  .example_offset = (uint64_t)first});
         dob_status st = dob_net_forward(r->net, 0);
         if (st != DOB_OK) return st;
         dob_loss_forward(c->loss, out->data, r->y, r->b, r->k, r->loss);
@@ -140,15 +157,16 @@ static dob_status eval_round(run *r, int64_t e) {
     double reg = regulariser(c, r->arena);
     int64_t te = c->train_eval_size < c->train->n ? c->train_eval_size : c->train->n;
     dob_status st;
-    if ((st = evaluate(r, c->train, r->eval_idx, te, reg, &o->train_losses[e], &o->train_accuracies[e])) != DOB_OK ||
+    const uint64_t key = ((uint64_t)1 << 39) | ((uint64_t)e << 20);
+    if ((st = evaluate(r, c->train, r->eval_idx, te, reg, key, &o->train_losses[e], &o->train_accuracies[e])) !=
+            DOB_OK ||
         r->stopped)
         return st;
-    if (c->valid &&
-        ((st = evaluate(r, c->valid, NULL, c->valid->n, reg, &o->valid_losses[e], &o->valid_accuracies[e])) !=
-             DOB_OK ||
-         r->stopped))
+    if (c->valid && ((st = evaluate(r, c->valid, NULL, c->valid->n, reg, key | (1u << 18), &o->valid_losses[e],
+                                    &o->valid_accuracies[e])) != DOB_OK ||
+                     r->stopped))
         return st;
-    return evaluate(r, c->test, NULL, c->test->n, reg, &o->test_losses[e], &o->test_accuracies[e]);
+    return evaluate(r, c->test, NULL, c->test->n, reg, key | (2u << 18), &o->test_losses[e], &o->test_accuracies[e]);
 }
 
 /* Copy a checkpoint's curves and counters into o (allocated for this configuration) after checking they fit. */
@@ -190,7 +208,7 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
     const int64_t B = c->batch_size, spe = steps_per_epoch(c), N = c->num_epochs;
     const int64_t iv = c->train_log_interval;
     r.b = B / c->nranks;
-    r.k = c->train->k;
+    r.k = c->loss == DOB_LOSS_VAE ? dob_dataset_example_size(c->train) : c->train->k;
     o->num_epochs = N;
     o->steps_per_epoch = spe;
     o->n_minibatch = dob_train_n_minibatch(c);
@@ -231,7 +249,7 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
     if (c->optim->init && !c->resume) c->optim->init(r.state, n, c->hp);
     DOB_TRY(dob_net_build(r.net, r.b));
     float *params = dob_arena_params(r.arena), *grads = dob_arena_grads(r.arena);
-    dob_tensor *x = dob_net_input_tensor(r.net), *out = dob_net_output(r.net);
+    dob_tensor *out = dob_net_output(r.net);
 
     /* train_eval: a fixed subset of the training set, the size of the test set, without augmentation */
     dob_rng eval_rng = {c->seed, DOB_RNG_SHUFFLE, (uint64_t)1 << 40};
@@ -287,7 +305,7 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
             double t0 = now();
             int64_t first = s * B + c->rank * r.b;
             memcpy(local, r.perm + first, (size_t)r.b * sizeof *local);
-            dob_dataset_gather(c->train, local, r.b, x->data, r.y);
+            gather(&r, c->train, local);
             dob_net_set_context(r.net, (dob_net_ctx){.seed = c->seed, .step = (uint64_t)gstep,
                                                      .example_offset = (uint64_t)first});
             double t1 = now();

@@ -62,7 +62,10 @@ static void test_registry(void) {
         CU_ASSERT_EQUAL(count, (size_t)p->n_params);
         TC_ASSERT_OK(dob_net_build(net, 3));
         CU_ASSERT_EQUAL(dob_net_output(net)->ndim, 2);
-        CU_ASSERT_EQUAL(dob_net_output(net)->dims[1], p->n_classes);
+        int64_t per = 1;
+        for (int d = 0; d < p->in_ndim; d++) per *= p->in_dims[d];
+        CU_ASSERT_EQUAL(dob_net_output(net)->dims[1], dob_loss_pred_width(p->loss, p->loss == DOB_LOSS_VAE ? per
+                                                                                                      : p->n_classes));
         dob_net_destroy(net);
     }
 }
