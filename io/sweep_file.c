@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "dob/results.h"
+#include "dob/sweep.h"
 #include "h5util.h"
 #include "seal.h"
 
@@ -304,31 +305,138 @@ static int cmp_entry(const void *x, const void *y) {
     return (a->file > b->file) - (a->file < b->file);
 }
 
+/* ---- trials in none of the inputs (issue 14: a merge missing a slice lost them silently) -------------------- */
+/* "ids 3..5, 9" (the first few ranges) of the ids in [0, total) that no pick holds; picks ascend by gid. */
+static void describe_missing(const entry *pick, int n_pick, int64_t total, char *buf, size_t cap) {
+    size_t n = 0;
+    int ranges = 0, k = 0;
+    buf[0] = '\0';
+    for (int64_t g = 0; g < total && ranges < 8;) {
+        while (k < n_pick && pick[k].gid < g) k++;
+        if (k < n_pick && pick[k].gid == g) {
+            g++;
+            continue;
+        }
+        int64_t end = k < n_pick ? pick[k].gid : total; /* [g, end) missing */
+        if (end - g == 1) n += (size_t)snprintf(buf + n, cap - n, "%s%lld", ranges ? ", " : "", (long long)g);
+        else n += (size_t)snprintf(buf + n, cap - n, "%s%lld..%lld", ranges ? ", " : "", (long long)g,
+                                  (long long)end - 1);
+        if (n >= cap) return;
+        ranges++;
+        g = end;
+    }
+    if (ranges == 8) snprintf(buf + n, cap - n, ", ...");
+}
+
+/* The slice files a job-array sweep lacks: "slice 1 of 2 (FILE.slice1.h5) missing?" or "". */
+static void describe_slices(const dob_sweep_desc *d, int n_in, char *buf, size_t cap) {
+    buf[0] = '\0';
+    int count = d[0].slice_count;
+    if (count < 1 || count > 100000) return;
+    size_t n = 0;
+    int listed = 0;
+    for (int s = 0; s < count && listed < 8; s++) {
+        int have = 0;
+        for (int k = 0; k < n_in; k++) have |= d[k].slice_id == s && d[k].slice_count == count;
+        if (!have) n += (size_t)snprintf(buf + n, cap - n, "%s%d", listed++ ? ", " : "", s);
+        if (n >= cap) return;
+    }
+    if (listed)
+        snprintf(buf + n, cap - n, " of %d %s (FILE.slice<i>.h5 of the job array)", count,
+                 listed == 1 ? "is not among the inputs" : "are not among the inputs");
+}
+
+/* Rebuild every trial's hyperparameters and seed from the sweep_spec "name=GRID;...;seeds=SEEDS" (the grids as
+ * `dob sweep` was given them, expanded by the same code): what a missing trial would have run. */
+static dob_status expand_spec(const dob_sweep_desc *d, double **hp, int64_t **seeds) {
+    dob_status st = DOB_OK;
+    dob_grid g[64] = {{0}};
+    int64_t *sv = NULL, n = 0;
+    int ns = 0;
+    char *spec = strdup(d->spec ? d->spec : "");
+    if (!spec) return DOB_FAIL(DOB_ENOMEM, "out of memory");
+    if (d->n_hp < 1 || d->n_hp > 64) {
+        st = DOB_FAIL(DOB_EFORMAT, "%d hyperparameters", d->n_hp);
+        goto fail;
+    }
+    for (char *save = NULL, *it = strtok_r(spec, ";", &save); it; it = strtok_r(NULL, ";", &save)) {
+        char *eq = strchr(it, '=');
+        if (!eq) continue;
+        *eq = '\0';
+        if (!strcmp(it, "seeds")) {
+            DOB_TRY(dob_seeds_parse("seeds", eq + 1, &sv, &ns));
+            continue;
+        }
+        for (int k = 0; k < d->n_hp; k++)
+            if (!strcmp(it, d->hp_names[k]) && !g[k].v) DOB_TRY(dob_grid_parse(it, eq + 1, &g[k]));
+    }
+    for (int k = 0; k < d->n_hp; k++)
+        if (!g[k].v) {
+            st = DOB_FAIL(DOB_EFORMAT, "sweep_spec '%s' has no grid for %s", d->spec, d->hp_names[k]);
+            goto fail;
+        }
+    if (!sv) {
+        st = DOB_FAIL(DOB_EFORMAT, "sweep_spec '%s' has no seeds", d->spec);
+        goto fail;
+    }
+    DOB_TRY(dob_sweep_expand(d->n_hp, g, sv, ns, hp, seeds, &n));
+    if (n != d->n_trials_total) {
+        st = DOB_FAIL(DOB_EFORMAT, "sweep_spec '%s' expands to %lld trials, the file says %lld", d->spec,
+                      (long long)n, (long long)d->n_trials_total);
+        free(*hp), free(*seeds);
+        *hp = NULL, *seeds = NULL;
+    }
+fail:
+    for (int k = 0; k < 64; k++) dob_grid_free(&g[k]);
+    free(sv);
+    free(spec);
+    return st;
+}
+
+/* Picks plus one pending entry (file -1, idx = global id) per missing trial, ascending; *all malloc'd. */
+static dob_status fill_missing(const entry *pick, int n_pick, int64_t total, entry **all, int *n_all) {
+    entry *v = malloc(sizeof *v * (size_t)(total + 1));
+    if (!v) return DOB_FAIL(DOB_ENOMEM, "out of memory for %lld trials", (long long)total);
+    int k = 0, m = 0;
+    for (int64_t g = 0; g < total; g++) {
+        if (k < n_pick && pick[k].gid == g) v[m++] = pick[k++];
+        else v[m++] = (entry){g, -1, (int)g};
+    }
+    *all = v;
+    *n_all = m;
+    return DOB_OK;
+}
+
 static int finished(dob_trial_status s) { return s == DOB_TRIAL_DONE || s == DOB_TRIAL_DIVERGED; }
 /* done/diverged > failed > running > pending */
 static int rank_of(dob_trial_status s) {
     return finished(s) ? 3 : s == DOB_TRIAL_FAILED ? 2 : s == DOB_TRIAL_RUNNING ? 1 : 0;
 }
 
-dob_status dob_results_merge(const char *out, int n_in, const char *const *in, int overwrite, dob_comm *comm,
-                             int *n_trials, int *n_finished) {
+dob_status dob_results_merge(const char *out, int n_in, const char *const *in, int overwrite, int allow_missing,
+                             dob_comm *comm, int *n_trials, int *n_finished, int *n_missing) {
     dob_status st = DOB_OK;
     dob_sweep_desc *d = NULL;
     hid_t *fh = NULL;
-    entry *e = NULL, *pick = NULL;
-    int n_e = 0, n_pick = 0, nfin = 0;
-    int64_t *ids = NULL, *seeds = NULL;
-    double *hp = NULL;
+    entry *e = NULL, *pick = NULL, *all = NULL;
+    int n_e = 0, n_pick = 0, nfin = 0, n_all = 0;
+    int64_t *ids = NULL, *seeds = NULL, *full_seeds = NULL;
+    double *hp = NULL, *full_hp = NULL;
     dob_results *res = NULL;
     tbuf ta = {0}, tb = {0};
     if (n_trials) *n_trials = 0;
     if (n_finished) *n_finished = 0;
+    if (n_missing) *n_missing = 0;
     dob_h5_quiet();
     if (n_in < 1 || !in || !out || !*out)
         return DOB_FAIL(DOB_EINVAL, "merge: expected an output file and at least one input file");
     for (int k = 0; k < n_in; k++)
         if (!strcmp(in[k], out))
             return DOB_FAIL(DOB_EINVAL, "merge: the output '%s' is also an input; choose another output name", out);
+    struct stat osb;
+    if (!overwrite && lstat(out, &osb) == 0) /* before any other check: the first thing a user must know */
+        return DOB_FAIL(DOB_EEXIST, "result file '%s' already exists; refusing to overwrite it (pass --overwrite to "
+                                    "replace it, or choose another output)", out);
     d = calloc((size_t)n_in, sizeof *d);
     fh = malloc(sizeof(hid_t) * (size_t)n_in);
     if (!d || !fh) {
@@ -390,6 +498,29 @@ dob_status dob_results_merge(const char *out, int n_in, const char *const *in, i
         a = b;
     }
 
+    /* trials of the sweep that no input holds: refused, or (allow_missing) written as pending */
+    const int64_t total = d[0].n_trials_total;
+    if (n_pick < total) {
+        char ids_txt[256], slices[256];
+        describe_missing(pick, n_pick, total, ids_txt, sizeof ids_txt);
+        describe_slices(d, n_in, slices, sizeof slices);
+        if (!allow_missing) {
+            st = DOB_FAIL(DOB_EINVAL, "%lld of the sweep's %lld trials are in none of the inputs (ids %s)%s%s; "
+                                      "add the missing file(s), or pass --allow-missing to write them as pending "
+                                      "(then `dob sweep --resume OUT` runs them)",
+                          (long long)(total - n_pick), (long long)total, ids_txt, slices[0] ? ": slice " : "",
+                          slices);
+            goto fail;
+        }
+        DOB_TRY(expand_spec(&d[0], &full_hp, &full_seeds));
+        DOB_TRY(fill_missing(pick, n_pick, total, &all, &n_all));
+        if (n_missing) *n_missing = (int)(total - n_pick);
+        free(pick);
+        pick = all;
+        all = NULL;
+        n_pick = n_all;
+    }
+
     /* the output: identities of the picked trials, then their data (rank 0) */
     ids = malloc(sizeof(int64_t) * (size_t)(n_pick + 1));
     seeds = malloc(sizeof(int64_t) * (size_t)(n_pick + 1));
@@ -399,8 +530,14 @@ dob_status dob_results_merge(const char *out, int n_in, const char *const *in, i
         goto fail;
     }
     for (int i = 0; i < n_pick; i++) {
-        const dob_sweep_desc *dk = &d[pick[i].file];
         ids[i] = pick[i].gid;
+        if (pick[i].file < 0) { /* missing: the identity the sweep gave it, status pending */
+            seeds[i] = full_seeds[pick[i].gid];
+            memcpy(hp + (size_t)i * (size_t)nh, full_hp + (size_t)pick[i].gid * (size_t)nh,
+                   sizeof(double) * (size_t)nh);
+            continue;
+        }
+        const dob_sweep_desc *dk = &d[pick[i].file];
         seeds[i] = dk->seeds[pick[i].idx];
         memcpy(hp + (size_t)i * (size_t)nh, dk->hp + (size_t)pick[i].idx * (size_t)nh, sizeof(double) * (size_t)nh);
         nfin += finished(dk->status[pick[i].idx]);
@@ -421,6 +558,7 @@ dob_status dob_results_merge(const char *out, int n_in, const char *const *in, i
     dob_status wst = DOB_OK;
     if (dob_comm_rank(comm) == 0) {
         for (int i = 0; i < n_pick && wst == DOB_OK; i++) {
+            if (pick[i].file < 0) continue; /* pending, as created */
             const dob_sweep_desc *dk = &d[pick[i].file];
             int j = pick[i].idx;
             wst = tbuf_read(fh[pick[i].file], j, &ta);
@@ -464,6 +602,9 @@ fail:
     free(fh);
     free(e);
     free(pick);
+    free(all);
+    free(full_hp);
+    free(full_seeds);
     free(ids);
     free(seeds);
     free(hp);

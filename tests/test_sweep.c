@@ -356,7 +356,7 @@ static void test_merge(void) {
     TC_ASSERT_OK(write_slice(c, 2, 2, spec, 10, 0)); /* overlaps both, all pending */
     const char *in[] = {b, c, a};
     int n = 0, nf = 0;
-    TC_ASSERT_OK(dob_results_merge(o, 3, in, 0, world, &n, &nf));
+    TC_ASSERT_OK(dob_results_merge(o, 3, in, 0, 0, world, &n, &nf, NULL));
     CU_ASSERT(n == 6 && nf == 6);
     dob_sweep_desc d;
     TC_ASSERT_OK(dob_results_read_sweep(o, &d));
@@ -369,20 +369,48 @@ static void test_merge(void) {
     CU_ASSERT(d.slice_id == -1 && d.slice_count == -1);
     dob_sweep_desc_free(&d);
     /* refusals, and no output file left */
-    TC_ASSERT_FAILS(dob_results_merge(o, 3, in, 0, world, &n, &nf), DOB_EEXIST, "already exists");
+    TC_ASSERT_FAILS(dob_results_merge(o, 3, in, 0, 0, world, &n, &nf, NULL), DOB_EEXIST, "already exists");
     const char *self[] = {a, o};
-    TC_ASSERT_FAILS(dob_results_merge(o, 2, self, 1, world, &n, &nf), DOB_EINVAL, "is also an input");
+    TC_ASSERT_FAILS(dob_results_merge(o, 2, self, 1, 0, world, &n, &nf, NULL), DOB_EINVAL, "is also an input");
     TC_ASSERT_OK(write_slice(x, 0, 3, "learning_rate=0.5;seeds=42", 10, 1));
     const char *other[] = {a, x};
     char o2[320];
     snprintf(o2, sizeof o2, "%s/merged2.h5", tmpdir);
-    TC_ASSERT_FAILS(dob_results_merge(o2, 2, other, 0, world, &n, &nf), DOB_EINVAL,
+    TC_ASSERT_FAILS(dob_results_merge(o2, 2, other, 0, 0, world, &n, &nf, NULL), DOB_EINVAL,
                     "are not slices of the same sweep: grid (sweep_spec) differs");
     unlink(x);
     TC_ASSERT_OK(write_slice(x, 1, 2, spec, 20, 1)); /* trials 1, 2 done with other curves */
-    TC_ASSERT_FAILS(dob_results_merge(o2, 2, other, 0, world, &n, &nf), DOB_EINVAL,
+    TC_ASSERT_FAILS(dob_results_merge(o2, 2, other, 0, 0, world, &n, &nf, NULL), DOB_EINVAL,
                     "trial 1 finished in both");
     CU_ASSERT_NOT_EQUAL(access(o2, F_OK), 0);
+}
+
+/* issue 14: merging without one slice lost its trials silently; now refused naming them, or (allow_missing) the
+ * trials are written pending with the identities the sweep_spec gives them */
+static void test_merge_missing_slice(void) {
+    char a[320], o[320];
+    const char *spec = "learning_rate=lin:0.1:0.3:3;momentum=0.9;seeds=42:43";
+    snprintf(a, sizeof a, "%s/ms0.h5", tmpdir);
+    snprintf(o, sizeof o, "%s/ms_merged.h5", tmpdir);
+    TC_ASSERT_OK(write_slice(a, 0, 3, spec, 10, 1));
+    const char *in[] = {a};
+    int n = -1, nf = -1, nm = -1;
+    TC_ASSERT_FAILS(dob_results_merge(o, 1, in, 0, 0, world, &n, &nf, &nm), DOB_EINVAL,
+                    "3 of the sweep's 6 trials are in none of the inputs (ids 3..5)");
+    CU_ASSERT_NOT_EQUAL(access(o, F_OK), 0);
+    TC_ASSERT_OK(dob_results_merge(o, 1, in, 0, 1, world, &n, &nf, &nm));
+    CU_ASSERT(n == 6 && nf == 3 && nm == 3);
+    dob_sweep_desc d;
+    TC_ASSERT_OK(dob_results_read_sweep(o, &d));
+    CU_ASSERT_EQUAL_FATAL(d.n_trials, 6);
+    for (int i = 0; i < 6; i++) {
+        CU_ASSERT_EQUAL(d.trial_ids[i], i);
+        CU_ASSERT_EQUAL(d.status[i], i < 3 ? DOB_TRIAL_DONE : DOB_TRIAL_PENDING);
+        CU_ASSERT_EQUAL(d.seeds[i], 42 + i % 2);
+        CU_ASSERT_DOUBLE_EQUAL(d.hp[2 * i], 0.1 * (1 + i / 2), 1e-12);
+        CU_ASSERT_DOUBLE_EQUAL(d.hp[2 * i + 1], 0.9, 0);
+    }
+    dob_sweep_desc_free(&d);
 }
 
 static CU_TestInfo tests[] = {
@@ -398,6 +426,7 @@ static CU_TestInfo tests[] = {
     {"file: in place, read, resume", test_file_in_place},
     {"file: not a sweep file", test_file_not_sweep},
     {"file: merge", test_merge},
+    {"merge: a missing slice", test_merge_missing_slice},
     CU_TEST_INFO_NULL,
 };
 CU_SuiteInfo sweep_suite = {"sweep", suite_init, suite_cleanup, NULL, NULL, tests};

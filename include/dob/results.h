@@ -160,8 +160,12 @@ void dob_sweep_desc_free(dob_sweep_desc *d);
  *  most advanced status (failed > running > pending). The same id with different hyperparameters or seed, or
  *  finished in two inputs with different curves, is an error. out is written under a temporary name and
  *  renamed (never replaces an existing file unless overwrite). Collective over comm; rank 0 writes.
- *  @param n_trials out: trials in out; @param n_finished out: done or diverged among them */
-dob_status dob_results_merge(const char *out, int n_in, const char *const *in, int overwrite, dob_comm *comm,
-                             int *n_trials, int *n_finished);
+ *  Trials of the sweep (n_trials_total) that no input holds (a slice file left out) are an error naming them and
+ *  the missing slices, unless allow_missing: then they are written as pending with the hyperparameters and
+ *  seed the sweep_spec gives them, so that `dob sweep --resume out` runs them.
+ *  @param n_trials out: trials in out; @param n_finished out: done or diverged among them;
+ *  @param n_missing out: trials written as pending because no input held them */
+dob_status dob_results_merge(const char *out, int n_in, const char *const *in, int overwrite, int allow_missing,
+                             dob_comm *comm, int *n_trials, int *n_finished, int *n_missing);
 
 #endif
