@@ -4,6 +4,8 @@
  * Prints one line: "dob PROBLEM bs B: S steps/s (median of R rounds), F ms fwd, W ms bwd, ...". Threads come
  * from OMP_NUM_THREADS. --profile adds a table of mean forward/backward milliseconds per layer. Never run by CTest: speed is reported, not asserted. */
 #include <math.h>
+#include <oneapi/dnnl/dnnl.h>
+#include <oneapi/dnnl/dnnl_debug.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,9 +129,10 @@ int main(int argc, char **argv) {
 #endif
     const double gf = step_flops(net) * 1e-9;
     printf("dob %s%s bs %lld threads %d: %.2f steps/s (median step %.2f ms, min %.2f ms); mean fwd+loss %.2f ms, "
-           "bwd %.2f ms, sgd %.2f ms; %.3f GFLOP/step, %.1f GFLOP/s\n",
-           p->name, prec == DOB_BF16 ? " bf16" : "", (long long)B, threads, 1.0 / ts[steps / 2], 1e3 * ts[steps / 2], 1e3 * ts[0], 1e3 * tf / steps,
-           1e3 * tb / steps, 1e3 * to / steps, gf, gf / ts[steps / 2]);
+           "bwd %.2f ms, sgd %.2f ms; %.3f GFLOP/step, %.1f GFLOP/s; isa %s\n",
+           p->name, prec == DOB_BF16 ? " bf16" : "", (long long)B, threads, 1.0 / ts[steps / 2], 1e3 * ts[steps / 2],
+           1e3 * ts[0], 1e3 * tf / steps, 1e3 * tb / steps, 1e3 * to / steps, gf, gf / ts[steps / 2],
+           dnnl_cpu_isa2str(dnnl_get_effective_cpu_isa()));
     if (profile) {
         double sf = 0, sb = 0;
         printf("  %-14s %-10s %9s %9s\n", "layer", "type", "fwd ms", "bwd ms");

@@ -34,8 +34,9 @@ for p in $PROBLEMS; do
     tmin+=("$(printf '%s' "$tline" | sed -E 's/.*min ([0-9.]+) ms.*/\1/')")
   done
   dm=$(printf '%s\n' "${d[@]}" | median); tm=$(printf '%s\n' "${t[@]}" | median)
-  printf '%-14s bs 128, %s threads: dob %8.2f steps/s [%s]  torch %8.2f steps/s [%s]  ratio %.2f\n' "$p" "$THREADS" \
-    "$dm" "${d[*]}" "$tm" "${t[*]}" "$(echo "$dm / $tm" | bc -l)"
+  isa=$(printf '%s' "$line" | sed -E 's/.*isa ([a-z0-9_]+).*/\1/')
+  printf '%-14s bs 128, %s threads, %s: dob %8.2f steps/s [%s]  torch %8.2f steps/s [%s]  ratio %.2f\n' "$p" \
+    "$THREADS" "$isa" "$dm" "${d[*]}" "$tm" "${t[*]}" "$(echo "$dm / $tm" | bc -l)"
   # the fastest single step of all rounds: the least disturbed measurement on a shared host
   bd=$(printf '%s\n' "${dmin[@]}" | sort -g | head -1); bt=$(printf '%s\n' "${tmin[@]}" | sort -g | head -1)
   printf '%-14s fastest step: dob %.3f ms, torch %.3f ms, ratio %.2f\n' "" "$bd" "$bt" "$(echo "$bt / $bd" | bc -l)"

@@ -41,6 +41,7 @@ struct dob_net {
     dob_net_ctx ctx;
     void **bufs;       /* every buffer allocated at build */
     int n_bufs, cap_bufs;
+    size_t buf_bytes;  /* their total size */
     dob_sum_hook sum_hook;
     void *sum_ctx;
     int input_grad;    /* give the input tensor a diff (tests, input-gradient tools) */
@@ -120,6 +121,7 @@ fail:
 static void free_bufs(dob_net *net) {
     for (int i = 0; i < net->n_bufs; i++) free(net->bufs[i]);
     net->n_bufs = 0;
+    net->buf_bytes = 0;
 }
 
 static void unbuild(dob_net *net) {
@@ -233,6 +235,7 @@ static float *net_alloc(dob_net *net, size_t n) {
     if (!b) return NULL;
     memset(b, 0, bytes);
     net->bufs[net->n_bufs++] = b;
+    net->buf_bytes += bytes;
     return b;
 }
 
@@ -368,6 +371,12 @@ void dob_net_set_input_grad(dob_net *net, int on) {
     unbuild(net); /* buffers change: rebuild at the next dob_net_build */
 }
 int64_t dob_net_batch(const dob_net *net) { return net->batch; }
+size_t dob_net_buffer_bytes(const dob_net *net) { return net->buf_bytes; }
+int dob_net_stateful(const dob_net *net) {
+    for (int i = 0; i < net->n_layers; i++)
+        if (net->layers[i]->ops->stateful) return 1;
+    return 0;
+}
 void dob_net_set_layout_propagation(dob_net *net, int on) {
     net->no_propagation = !on;
     unbuild(net); /* layouts change: re-plan at the next build */

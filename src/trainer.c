@@ -87,23 +87,24 @@ typedef struct run {
     dob_arena *arena;
     int64_t b;          /* local batch */
     int64_t k;          /* classes */
-    float *y;           /* local targets [b x k] */
-    float *loss;        /* per-example [b] */
-    uint32_t *perm, *eval_idx, *local;
+    float *y;           /* local targets [eval_cap x k] */
+    float *loss;        /* per-example [eval_cap] */
+    int64_t eval_cap;   /* largest local evaluation batch (>= b) */
+    uint32_t *perm, *eval_idx, *local;  /* local: [eval_cap] */
     int poll_eval;      /* evaluation rounds poll should_stop after every batch */
     int stopped;        /* ... and one said DOB_POLL_STOP: the round is abandoned */
     float *state[DOB_OPTIM_MAX_STATE];
     dob_train_out *o;
 } run;
 
-/* Gather the local batch idx[0..b) of d into the net input and r->y; an autoencoder's targets are its inputs. */
-static void gather(run *r, const dob_dataset *d, const uint32_t *idx) {
+/* Gather the n examples idx[0..n) of d into the net input and r->y; an autoencoder's targets are its inputs. */
+static void gather(run *r, const dob_dataset *d, const uint32_t *idx, int64_t n) {
     dob_tensor *x = dob_net_input_tensor(r->net);
     if (r->c->loss == DOB_LOSS_VAE) {
-        dob_dataset_gather(d, idx, r->b, x->data, NULL);
-        memcpy(r->y, x->data, (size_t)(r->b * r->k) * sizeof(float));
+        dob_dataset_gather(d, idx, n, x->data, NULL);
+        memcpy(r->y, x->data, (size_t)(n * r->k) * sizeof(float));
     } else {
-        dob_dataset_gather(d, idx, r->b, x->data, r->y);
+        dob_dataset_gather(d, idx, n, x->data, r->y);
     }
 }
 
@@ -111,35 +112,62 @@ static dob_status sum_double(const dob_train_cfg *c, double *x, size_t n) {
     return c->hooks.sum_double ? c->hooks.sum_double(c->hooks.ctx, x, n) : DOB_OK;
 }
 
+/* ---- evaluation at a larger batch ---------------------------------------------------------------------------
+ * An evaluation round is forward-only and per example (batch norm uses its moving statistics, dropout is off), so
+ * its per-example losses do not depend on how examples are grouped into batches. It evaluates the same nb full
+ * global batches of B as DeepOBS (remainder dropped), but k consecutive ones at a time: fewer, larger oneDNN
+ * calls (k*b examples per rank). k is the largest divisor of nb with k*b <= the cap below, so the examples are
+ * exactly those of the training-batch round and the sums differ only in float summation order. The net is
+ * re-planned for the evaluation batch and back (oneDNN's primitive cache makes that cheap). Nets that carry
+ * state from batch to batch (dob_net_stateful) keep the training batch. */
+#define EVAL_MAX_LOCAL 1024                  /* examples per rank and evaluation batch */
+#define EVAL_MAX_BYTES ((size_t)256 << 20)   /* activation buffers of the evaluation build, unless training's
+                                                are larger already */
+
+/* The largest local evaluation batch: cfg's, or from the training build's buffer bytes per example (the same on
+ * every rank). */
+static int64_t eval_cap(const dob_train_cfg *c, dob_net *net, int64_t b) {
+    if (dob_net_stateful(net)) return b;
+    if (c->eval_max_batch > 0) return c->eval_max_batch > b ? c->eval_max_batch : b;
+    size_t per = dob_net_buffer_bytes(net) / (size_t)b;
+    int64_t cap = EVAL_MAX_LOCAL;
+    if (per > 0 && (size_t)cap * per > EVAL_MAX_BYTES) cap = (int64_t)(EVAL_MAX_BYTES / per);
+    return cap > b ? cap : b;
+}
+
 /* Mean loss (+ regulariser) and accuracy over nb full global batches of d; idx maps positions to examples
  * (NULL = identity). */
 static dob_status evaluate(run *r, const dob_dataset *d, const uint32_t *idx, int64_t n_use, double reg,
                            uint64_t eval_key, double *loss, double *acc) {
     const dob_train_cfg *c = r->c;
-    int64_t B = c->batch_size, nb = n_use / B;
+    int64_t B = c->batch_size, nb = n_use / B, k = r->eval_cap / r->b;
+    while (k > 1 && nb % k) k--;
+    const int64_t lb = k * r->b, G = k * B; /* local and global evaluation batch */
     double sums[2] = {0.0, 0.0};
+    dob_status st = dob_net_build(r->net, lb);
+    if (st != DOB_OK) return st;
     dob_tensor *out = dob_net_output(r->net);
     uint32_t *local = r->local;
-    for (int64_t j = 0; j < nb; j++) {
-        int64_t first = j * B + c->rank * r->b;
-        for (int64_t i = 0; i < r->b; i++) local[i] = idx ? idx[first + i] : (uint32_t)(first + i);
-        gather(r, d, local);
-        /* layers that sample in evaluation (the VAE's latent) key on this batch: bit 39 keeps these steps apart
-         * from training steps, then (round, split, batch) */
-        dob_net_set_context(r->net, (dob_net_ctx){.seed = c->seed, .step = eval_key | (uint64_t)j,
+    for (int64_t j = 0; j < nb / k; j++) {
+        int64_t first = j * G + c->rank * lb;
+        for (int64_t i = 0; i < lb; i++) local[i] = idx ? idx[first + i] : (uint32_t)(first + i);
+        gather(r, d, local, lb);
+        /* layers that sample in evaluation (the VAE's latent) key on (round, split) and the global position of
+         * each example: bit 39 keeps these steps apart from training steps. So the noise does not depend on how
+         * examples are grouped into evaluation batches or split over ranks. */
+        dob_net_set_context(r->net, (dob_net_ctx){.seed = c->seed, .step = eval_key,
                                                   .example_offset = (uint64_t)first});
-        dob_status st = dob_net_forward(r->net, 0);
-        if (st != DOB_OK) return st;
-        dob_loss_forward(c->loss, out->data, r->y, r->b, r->k, r->loss);
-        sums[0] += dob_mean(r->loss, r->b) * (double)r->b;
-        if (c->has_accuracy) sums[1] += (double)dob_accuracy_count(out->data, r->y, r->b, r->k);
+        if ((st = dob_net_forward(r->net, 0)) != DOB_OK) return st;
+        dob_loss_forward(c->loss, out->data, r->y, lb, r->k, r->loss);
+        sums[0] += dob_mean(r->loss, lb) * (double)lb;
+        if (c->has_accuracy) sums[1] += (double)dob_accuracy_count(out->data, r->y, lb, r->k);
         /* a stop (Slurm's warning signal) need not wait for the end of a long evaluation round */
         if (r->poll_eval && c->hooks.should_stop && c->hooks.should_stop(c->hooks.ctx) == DOB_POLL_STOP) {
             r->stopped = 1;
             return DOB_OK;
         }
     }
-    dob_status st = sum_double(c, sums, 2);
+    st = sum_double(c, sums, 2);
     if (st != DOB_OK) return st;
     double total = (double)(nb * B);
     *loss = sums[0] / total + reg;
@@ -220,11 +248,13 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
     o->test_accuracies = nan_array(N + 1);
     o->epoch_seconds = nan_array(N + 1);
     o->minibatch_train_losses = nan_array(o->n_minibatch);
-    r.y = malloc((size_t)(r.b * r.k) * sizeof(float));
-    r.loss = malloc((size_t)r.b * sizeof(float));
+    DOB_TRY(dob_net_build(r.net, r.b)); /* the training plans first: their size bounds the evaluation batch */
+    r.eval_cap = eval_cap(c, r.net, r.b);
+    r.y = malloc((size_t)(r.eval_cap * r.k) * sizeof(float));
+    r.loss = malloc((size_t)r.eval_cap * sizeof(float));
     r.perm = malloc((size_t)(c->train->n > r.b ? c->train->n : r.b) * sizeof(uint32_t));
     r.eval_idx = malloc((size_t)c->train->n * sizeof(uint32_t));
-    r.local = malloc((size_t)r.b * sizeof(uint32_t));
+    r.local = malloc((size_t)r.eval_cap * sizeof(uint32_t));
     if (!o->train_losses || !o->valid_losses || !o->test_losses || !o->train_accuracies || !o->valid_accuracies ||
         !o->test_accuracies || !o->epoch_seconds || !o->minibatch_train_losses || !r.y || !r.loss || !r.perm ||
         !r.eval_idx || !r.local) {
@@ -247,7 +277,6 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
     size_t n = dob_arena_size(r.arena);
     for (int k = 0; k < c->optim->state_count; k++) r.state[k] = dob_arena_state(r.arena, k);
     if (c->optim->init && !c->resume) c->optim->init(r.state, n, c->hp);
-    DOB_TRY(dob_net_build(r.net, r.b));
     float *params = dob_arena_params(r.arena), *grads = dob_arena_grads(r.arena);
     dob_tensor *out = dob_net_output(r.net);
 
@@ -268,6 +297,7 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
             r.poll_eval = 1;
             DOB_TRY(eval_round(&r, e));
             r.poll_eval = 0;
+            DOB_TRY(dob_net_build(r.net, r.b)); /* back to the training plans */
             if (r.stopped) {
                 /* stopped inside the round: drop its partial values and its time; a resumed run evaluates
                  * epoch e again */
@@ -305,7 +335,7 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
             double t0 = now();
             int64_t first = s * B + c->rank * r.b;
             memcpy(local, r.perm + first, (size_t)r.b * sizeof *local);
-            gather(&r, c->train, local);
+            gather(&r, c->train, local, r.b);
             dob_net_set_context(r.net, (dob_net_ctx){.seed = c->seed, .step = (uint64_t)gstep,
                                                      .example_offset = (uint64_t)first});
             double t1 = now();

@@ -40,6 +40,37 @@ static dob_train_cfg tiny_cfg(dob_net *net, const dob_dataset *tr, const dob_dat
     return c;
 }
 
+/* Evaluation at a larger batch (automatic: 4 batches of 16 at once) gives the curves of evaluation at the
+ * training batch: the same examples, losses equal up to summation order, accuracies exactly. */
+static void test_eval_batch(void) {
+    dob_net *a = tiny_net(), *b = tiny_net();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    dob_dataset tr, te;
+    tiny_data(&tr, 200, 1);
+    tiny_data(&te, 70, 2); /* 4 batches of 16, 6 examples dropped at either batch */
+    dob_train_cfg ca = tiny_cfg(a, &tr, &te), cb = tiny_cfg(b, &tr, &te);
+    cb.eval_max_batch = 16;
+    dob_train_out oa, ob;
+    TC_ASSERT_OK(dob_train(&ca, &oa));
+    TC_ASSERT_OK(dob_train(&cb, &ob));
+    for (int e = 0; e <= 4; e++) {
+        CU_ASSERT_DOUBLE_EQUAL(oa.test_losses[e], ob.test_losses[e], 1e-6 * fabs(ob.test_losses[e]));
+        CU_ASSERT_DOUBLE_EQUAL(oa.train_losses[e], ob.train_losses[e], 1e-6 * fabs(ob.train_losses[e]));
+        CU_ASSERT(isfinite(oa.test_losses[e]));
+    }
+    CU_ASSERT_EQUAL(memcmp(oa.test_accuracies, ob.test_accuracies, 5 * sizeof(double)), 0);
+    CU_ASSERT_EQUAL(memcmp(oa.minibatch_train_losses, ob.minibatch_train_losses,
+                           (size_t)oa.n_minibatch * sizeof(double)), 0); /* training itself is untouched */
+    CU_ASSERT_EQUAL(dob_net_batch(a), 16); /* left at the training batch */
+    dob_train_out_free(&oa);
+    dob_train_out_free(&ob);
+    dob_net_destroy(a);
+    dob_net_destroy(b);
+    dob_dataset_free(&tr);
+    dob_dataset_free(&te);
+}
+
 static void test_protocol(void) {
     dob_net *net = tiny_net();
     CU_ASSERT_PTR_NOT_NULL_FATAL(net);
@@ -290,6 +321,7 @@ static void check_resume(int64_t stop_at, int64_t ckpt_at, int64_t want_steps, i
     int64_t ep[1] = {2};
     double fac[1] = {0.1};
     dob_train_cfg c = tiny_cfg(ref_net, &tr, &te);
+    c.eval_max_batch = 16; /* several polls inside each part of an evaluation round (call_after_step) */
     c.optim = dob_optim_find("adam");
     dob_optim_defaults(c.optim, c.hp);
     TC_ASSERT_OK(dob_sched_piecewise(&c.sched, 0.01, 1, ep, fac));
@@ -332,8 +364,8 @@ static void check_resume(int64_t stop_at, int64_t ckpt_at, int64_t want_steps, i
 }
 
 /* should_stop is polled after every step and after every evaluation batch: with 12 steps per epoch and 8
- * evaluation batches per round (4 train_eval + 4 test), the poll after step k (1-based) is call
- * k + 8 * (rounds done before it). */
+ * evaluation batches per round (4 train_eval + 4 test, evaluated at the training batch: eval_max_batch 16 in
+ * check_resume), the poll after step k (1-based) is call k + 8 * (rounds done before it). */
 static int64_t call_after_step(int64_t k) { return k + 8 * ((k - 1) / 12 + 1); }
 
 static void test_resume_mid_epoch(void) { check_resume(call_after_step(17), 0, 17, 2); }
@@ -377,6 +409,7 @@ static void test_resume_rejects_other_run(void) {
 
 static CU_TestInfo tests[] = {
     {"protocol_curves", test_protocol},
+    {"eval_at_larger_batch", test_eval_batch},
     {"divergence_is_a_status", test_divergence_is_a_status},
     {"config_errors", test_config_errors},
     {"half_batch_gradients_sum", test_half_batch_gradients_sum},

@@ -27,6 +27,8 @@ struct dob_layer_ops {
     dob_status (*backward)(dob_layer *l);
     void (*destroy)(dob_layer *l);
     int in_blocked;  /* reads in[0] in its producer's oneDNN layout (dob_net_in_md) and writes in_diff[0] in it */
+    int stateful;    /* carries state from batch to batch (RNN h, c): the trainer then evaluates at the training
+                        batch; every other net may be evaluated at a larger batch (same examples, same losses) */
 };
 
 struct dob_layer {

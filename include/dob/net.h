@@ -82,6 +82,11 @@ int dob_net_tensor_blocked(const dob_net *net, int id);
 int dob_net_layer_count(const dob_net *net);
 dob_layer *dob_net_layer(dob_net *net, int i);
 int64_t dob_net_batch(const dob_net *net);
+/** Bytes of the activation buffers (data and diff) of the current build; 0 when not built. */
+size_t dob_net_buffer_bytes(const dob_net *net);
+/** 1 if a layer carries state from one batch to the next (an RNN's h and c): such a net is evaluated at the
+ *  training batch, in the training batch's order. */
+int dob_net_stateful(const dob_net *net);
 /** Give the input tensor a diff buffer (filled by backward); takes effect at the next build. */
 void dob_net_set_input_grad(dob_net *net, int on);
 /** Let layers exchange blocked layouts (default on); off keeps every tensor plain. Takes effect at the next build. */

@@ -73,6 +73,9 @@ typedef struct dob_train_cfg {
     uint64_t seed;
     int rank, nranks;                  /* this process's place in the data-parallel job */
     const dob_dataset *train, *valid, *test;  /* valid may be NULL */
+    int64_t eval_max_batch;            /* largest per-rank batch of an evaluation round; 0: automatic (up to 1024
+                                          examples, activation buffers within 256 MiB; the training batch for
+                                          stateful nets). The same examples are evaluated at any value. */
     int64_t max_steps;                 /* > 0: stop training after this many steps (tests, benchmarks) and
                                           evaluate once more; the run counts as done */
     /** NULL: a fresh run (the trainer initialises parameters and optimizer state). Otherwise continue a
