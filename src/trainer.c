@@ -78,6 +78,11 @@ dob_status dob_train_check(const dob_train_cfg *c) {
     if ((st = check_split(c, c->train, "train")) != DOB_OK) return st;
     if ((st = check_split(c, c->test, "test")) != DOB_OK) return st;
     if (c->valid && (st = check_split(c, c->valid, "valid")) != DOB_OK) return st;
+    const dob_tensor *in = dob_net_input_tensor(c->net);
+    if (c->preproc && (in->ndim != 4 || (c->preproc->sat_hi > c->preproc->sat_lo && in->dims[1] != 3)))
+        return DOB_FAIL(DOB_EINVAL, "image preprocessing needs C,H,W input%s, found %d dims with %lld channels",
+                        c->preproc->sat_hi > c->preproc->sat_lo ? " with 3 channels (saturation)" : "",
+                        in->ndim - 1, in->ndim > 1 ? (long long)in->dims[1] : 0LL);
     return dob_optim_check(c->optim, dob_sched_lr(&c->sched, 0), c->hp);
 }
 
@@ -91,21 +96,24 @@ typedef struct run {
     float *loss;        /* per-example [eval_cap] */
     int64_t eval_cap;   /* largest local evaluation batch (>= b) */
     uint32_t *perm, *eval_idx, *local;  /* local: [eval_cap] */
+    float *raw;         /* gathered training images before augmentation [b x example] (with preproc) */
     int poll_eval;      /* evaluation rounds poll should_stop after every batch */
     int stopped;        /* ... and one said DOB_POLL_STOP: the round is abandoned */
     float *state[DOB_OPTIM_MAX_STATE];
     dob_train_out *o;
 } run;
 
-/* Gather the n examples idx[0..n) of d into the net input and r->y; an autoencoder's targets are its inputs. */
-static void gather(run *r, const dob_dataset *d, const uint32_t *idx, int64_t n) {
+/* Gather the n examples idx[0..n) of d into the net input and r->y, through the problem's image preprocessing
+ * (augment = 1: training, example i keyed by its global position first + i); an autoencoder's targets are its
+ * (preprocessed) inputs. */
+static void gather(run *r, const dob_dataset *d, const uint32_t *idx, int64_t n, int augment, uint64_t first) {
     dob_tensor *x = dob_net_input_tensor(r->net);
-    if (r->c->loss == DOB_LOSS_VAE) {
-        dob_dataset_gather(d, idx, n, x->data, NULL);
-        memcpy(r->y, x->data, (size_t)(n * r->k) * sizeof(float));
-    } else {
-        dob_dataset_gather(d, idx, n, x->data, r->y);
-    }
+    const dob_preproc *pp = r->c->preproc;
+    float *dst = pp && augment ? r->raw : x->data;
+    const int vae = r->c->loss == DOB_LOSS_VAE;
+    dob_dataset_gather(d, idx, n, dst, vae ? NULL : r->y);
+    if (pp) dob_preproc_apply(pp, augment, r->c->seed, first, dst, x->data, n, x->dims[1], x->dims[2], x->dims[3]);
+    if (vae) memcpy(r->y, x->data, (size_t)(n * r->k) * sizeof(float));
 }
 
 static dob_status sum_double(const dob_train_cfg *c, double *x, size_t n) {
@@ -151,7 +159,7 @@ static dob_status evaluate(run *r, const dob_dataset *d, const uint32_t *idx, in
     for (int64_t j = 0; j < nb / k; j++) {
         int64_t first = j * G + c->rank * lb;
         for (int64_t i = 0; i < lb; i++) local[i] = idx ? idx[first + i] : (uint32_t)(first + i);
-        gather(r, d, local, lb);
+        gather(r, d, local, lb, 0, 0);
         /* layers that sample in evaluation (the VAE's latent) key on (round, split) and the global position of
          * each example: bit 39 keeps these steps apart from training steps. So the noise does not depend on how
          * examples are grouped into evaluation batches or split over ranks. */
@@ -255,9 +263,11 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
     r.perm = malloc((size_t)(c->train->n > r.b ? c->train->n : r.b) * sizeof(uint32_t));
     r.eval_idx = malloc((size_t)c->train->n * sizeof(uint32_t));
     r.local = malloc((size_t)r.eval_cap * sizeof(uint32_t));
+    if (c->preproc)
+        r.raw = malloc((size_t)(r.b * dob_dataset_example_size(c->train)) * sizeof(float));
     if (!o->train_losses || !o->valid_losses || !o->test_losses || !o->train_accuracies || !o->valid_accuracies ||
         !o->test_accuracies || !o->epoch_seconds || !o->minibatch_train_losses || !r.y || !r.loss || !r.perm ||
-        !r.eval_idx || !r.local) {
+        !r.eval_idx || !r.local || (c->preproc && !r.raw)) {
         st = DOB_FAIL(DOB_ENOMEM, "trainer: out of memory");
         goto fail;
     }
@@ -335,7 +345,7 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
             double t0 = now();
             int64_t first = s * B + c->rank * r.b;
             memcpy(local, r.perm + first, (size_t)r.b * sizeof *local);
-            gather(&r, c->train, local, r.b);
+            gather(&r, c->train, local, r.b, 1, (uint64_t)(gstep * B + c->rank * r.b));
             dob_net_set_context(r.net, (dob_net_ctx){.seed = c->seed, .step = (uint64_t)gstep,
                                                      .example_offset = (uint64_t)first});
             double t1 = now();
@@ -412,5 +422,6 @@ fail:
     free(r.perm);
     free(r.eval_idx);
     free(r.local);
+    free(r.raw);
     return st;
 }

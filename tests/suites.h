@@ -19,6 +19,7 @@
     X(sched)       \
     X(idx)         \
     X(cifar)       \
+    X(augment)     \
     X(results)     \
     X(problems)    \
     X(trainer)     \

@@ -34,7 +34,7 @@ static void run_steps(const dob_problem_spec *p, int64_t bs, int k, double lr, d
     dob_train_cfg c = {.net = net, .loss = p->loss, .has_accuracy = p->has_accuracy, .train_eval_size = bs,
                        .optim = dob_optim_find("sgd"), .batch_size = bs, .num_epochs = 1, .train_log_interval = 1,
                        .weight_decay = p->has_l2 ? p->weight_decay : 0.0, .seed = 42, .rank = 0, .nranks = 1,
-                       .train = &train, .test = &test};
+                       .train = &train, .test = &test, .preproc = p->preproc};
     TC_ASSERT_OK(dob_sched_constant(&c.sched, lr));
     dob_train_out o;
     TC_ASSERT_OK(dob_train(&c, &o));

@@ -29,4 +29,26 @@ dob_status dob_dataset_slice(const dob_dataset *src, int64_t first, int64_t coun
 /** Copy examples idx[0..b) into x [b x size] and y [b x k] (OpenMP over examples). */
 void dob_dataset_gather(const dob_dataset *d, const uint32_t *idx, int64_t b, float *x, float *y);
 
+/** DeepOBS's image preprocessing (src/data/augment.c, TF order): in training, zero-pad + random crop, random
+ *  left-right flip, random brightness, saturation and contrast; in every split, per-image standardisation.
+ *  A field at 0 switches its step off. Images are C,H,W; saturation needs C == 3. */
+typedef struct dob_preproc {
+    int standardize;          /* tf.image.per_image_standardization, every split */
+    int64_t pad;              /* train: pad each side, random crop back (CIFAR/SVHN: 2, 32 -> 36 -> 32) */
+    int flip;                 /* train: random left-right flip, p = 0.5 */
+    float brightness;         /* train: add U[-b, b) (DeepOBS: 63/255 on the 0..255 scale) */
+    float sat_lo, sat_hi;     /* train: saturation factor U[lo, hi) (DeepOBS: 0.5, 1.5) */
+    float con_lo, con_hi;     /* train: contrast factor U[lo, hi) (DeepOBS: 0.2, 1.8) */
+} dob_preproc;
+
+/** Preprocess n images src -> dst [n x c x h x w]. augment = 1: the training steps, example i keyed by the Philox
+ *  stream (seed, DOB_RNG_AUGMENT, first + i) with first = its global position in the run, then standardisation;
+ *  augment = 0: standardisation only (dst may equal src). With augment, src and dst must not overlap.
+ *  OpenMP over examples; results do not depend on the thread count. */
+void dob_preproc_apply(const dob_preproc *p, int augment, uint64_t seed, uint64_t first, const float *src,
+                       float *dst, int64_t n, int64_t c, int64_t h, int64_t w);
+/** One example's training steps (no standardisation), global index `index`: for tests and `dob data`. */
+void dob_preproc_example(const dob_preproc *p, uint64_t seed, uint64_t index, const float *src, float *dst,
+                         int64_t c, int64_t h, int64_t w);
+
 #endif

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "dob/data.h"
 #include "dob/layers.h"
 #include "dob/net.h"
 
@@ -24,6 +25,8 @@ typedef struct dob_problem_spec {
     dob_loss_kind loss;
     int64_t train_eval_size;   /* examples evaluated as train_eval (DeepOBS: the test-set size) */
     int64_t n_params;          /* DeepOBS's trainable parameter count (checked by the tests) */
+    const dob_preproc *preproc; /* image preprocessing of its data set (augmentation in training), or NULL */
+    const char *notes;         /* deliberate decisions on DeepOBS quirks, for `dob list --notes`, or NULL */
     /** Add the layers to net (created with in_dims); *logits gets the output tensor id. */
     dob_status (*build)(dob_net *net, int *logits);
 } dob_problem_spec;

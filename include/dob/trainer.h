@@ -76,6 +76,7 @@ typedef struct dob_train_cfg {
     int64_t eval_max_batch;            /* largest per-rank batch of an evaluation round; 0: automatic (up to 1024
                                           examples, activation buffers within 256 MiB; the training batch for
                                           stateful nets). The same examples are evaluated at any value. */
+    const dob_preproc *preproc;        /* image preprocessing (augmentation in training only), or NULL */
     int64_t max_steps;                 /* > 0: stop training after this many steps (tests, benchmarks) and
                                           evaluate once more; the run counts as done */
     /** NULL: a fresh run (the trainer initialises parameters and optimizer state). Otherwise continue a

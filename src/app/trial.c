@@ -210,6 +210,7 @@ void app_trial_cfg(const app_trial *t, app_ctx *ctx, int progress, dob_train_cfg
     cfg->train = t->train;
     cfg->valid = t->valid;
     cfg->test = t->test;
+    cfg->preproc = p->preproc;
     cfg->max_steps = t->max_steps;
     cfg->hooks = (dob_train_hooks){.ctx = ctx, .sum_float = nranks > 1 ? app_hook_sum_float : NULL,
                                    .sum_double = nranks > 1 ? app_hook_sum_double : NULL,
