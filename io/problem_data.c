@@ -2,7 +2,8 @@
  * the reader of its train and test files, and how its v1.2 validation split is made. A new data set is one row.
  * Splits: train (v1.1: the whole training file set) or, with --valid, v1.2's valid = the first train_eval_size
  * training examples in file order and train = the rest; test. Does not: shuffle, batch or preprocess (the
- * trainer does, with the counter RNG and the problem's dob_preproc). */
+ * trainer does, with the counter RNG and the problem's dob_preproc). The synthetic sets (quadratic, two_d) are
+ * drawn here with numpy's RandomState seeds, as DeepOBS does, and have their own valid draw. */
 #include <string.h>
 
 #include "dob/datasets.h"
@@ -10,9 +11,10 @@
 
 typedef struct data_set {
     const char *key;   /* dob_problem_spec.dataset */
-    const char *dir;   /* directory name (DeepOBS layout) for dob_data_dir_resolve */
-    /** Read split "train" or "test" from the resolved directory. */
+    const char *dir;   /* directory name (DeepOBS layout) for dob_data_dir_resolve; NULL: drawn, no files */
+    /** Read split "train" or "test" (and "valid" when own_valid) from the resolved directory (NULL if none). */
     dob_status (*load)(const char *dir, const dob_data_opts *o, const char *split, dob_dataset *out);
+    int own_valid;     /* 1: v1.2's valid split is a separate draw, not carved off the training set */
 } data_set;
 
 static dob_status load_mnist(const char *dir, const dob_data_opts *o, const char *split, dob_dataset *out) {
@@ -29,11 +31,26 @@ static dob_status load_cifar100(const char *dir, const dob_data_opts *o, const c
     return dob_cifar100_load(dir, split, o->cifar100_fix_offset, out);
 }
 
+/* DeepOBS quadratic: 1 000 x 100, N(0, 0.6^2), numpy seeds train 42, test 43, valid 44 */
+static dob_status load_quadratic(const char *dir, const dob_data_opts *o, const char *split, dob_dataset *out) {
+    (void)dir, (void)o;
+    const uint32_t seed = !strcmp(split, "train") ? 42u : !strcmp(split, "test") ? 43u : 44u;
+    return dob_quadratic_data(seed, 1000, 100, 0.6, out);
+}
+
+/* DeepOBS two_d: 10 000 pairs, N(0, 1), seeds train 42, valid 44; test all zeros */
+static dob_status load_two_d(const char *dir, const dob_data_opts *o, const char *split, dob_dataset *out) {
+    (void)dir, (void)o;
+    return dob_two_d_data(!strcmp(split, "train") ? 42u : 44u, 10000, 1.0, !strcmp(split, "test"), out);
+}
+
 static const data_set sets[] = {
-    {"mnist", "mnist", load_mnist},
-    {"fmnist", "fmnist", load_mnist},
-    {"cifar10", "cifar-10", load_cifar10},
-    {"cifar100", "cifar-100", load_cifar100},
+    {"mnist", "mnist", load_mnist, 0},
+    {"fmnist", "fmnist", load_mnist, 0},
+    {"cifar10", "cifar-10", load_cifar10, 0},
+    {"cifar100", "cifar-100", load_cifar100, 0},
+    {"quadratic", NULL, load_quadratic, 1},
+    {"two_d", NULL, load_two_d, 1},
 };
 
 static const data_set *find_set(const char *key) {
@@ -60,9 +77,9 @@ dob_status dob_data_load_split(const char *dataset, const char *data_dir, const 
     if (is_valid && n_valid <= 0)
         return DOB_FAIL(DOB_EINVAL, "data set %s: the valid split needs n_valid > 0, found %lld", dataset,
                         (long long)n_valid);
-    DOB_TRY(dob_data_dir_resolve(data_dir, s->dir, dir, sizeof dir));
-    DOB_TRY(s->load(dir, o, is_valid ? "train" : split, out));
-    if (is_valid || (is_train && n_valid > 0)) {
+    if (s->dir) DOB_TRY(dob_data_dir_resolve(data_dir, s->dir, dir, sizeof dir));
+    DOB_TRY(s->load(s->dir ? dir : NULL, o, is_valid && !s->own_valid ? "train" : split, out));
+    if (!s->own_valid && (is_valid || (is_train && n_valid > 0))) {
         dob_dataset valid;
         DOB_TRY(dob_dataset_split_valid(out, n_valid, &valid));
         if (is_valid) {
@@ -90,10 +107,11 @@ dob_status dob_problem_data_load_opts(const dob_problem_spec *p, const char *dat
     if (!s) return DOB_FAIL(DOB_EINVAL, "data set '%s' of problem %s has no reader yet", p->dataset, p->name);
     if (!o) o = &defaults;
     /* one directory lookup and one read of the training files, even with --valid */
-    DOB_TRY(dob_data_dir_resolve(data_dir, s->dir, dir, sizeof dir));
-    DOB_TRY(s->load(dir, o, "train", train));
-    DOB_TRY(s->load(dir, o, "test", test));
-    if (use_valid) DOB_TRY(dob_dataset_split_valid(train, p->train_eval_size, valid));
+    if (s->dir) DOB_TRY(dob_data_dir_resolve(data_dir, s->dir, dir, sizeof dir));
+    DOB_TRY(s->load(s->dir ? dir : NULL, o, "train", train));
+    DOB_TRY(s->load(s->dir ? dir : NULL, o, "test", test));
+    if (use_valid && s->own_valid) DOB_TRY(s->load(NULL, o, "valid", valid));
+    else if (use_valid) DOB_TRY(dob_dataset_split_valid(train, p->train_eval_size, valid));
     return DOB_OK;
 fail:
     dob_dataset_free(train);

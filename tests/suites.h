@@ -20,6 +20,7 @@
     X(idx)         \
     X(cifar)       \
     X(augment)     \
+    X(synthetic)   \
     X(results)     \
     X(problems)    \
     X(trainer)     \

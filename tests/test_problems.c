@@ -49,7 +49,7 @@ static void run_steps(const dob_problem_spec *p, int64_t bs, int k, double lr, d
 }
 
 static void test_registry(void) {
-    CU_ASSERT(dob_problem_count() >= 6);
+    CU_ASSERT(dob_problem_count() >= 10);
     CU_ASSERT_PTR_NULL(dob_problem_find("no_such_problem"));
     for (int i = 0; i < dob_problem_count(); i++) {
         const dob_problem_spec *p = dob_problem_at(i);

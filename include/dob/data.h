@@ -29,6 +29,30 @@ dob_status dob_dataset_slice(const dob_dataset *src, int64_t first, int64_t coun
 /** Copy examples idx[0..b) into x [b x size] and y [b x k] (OpenMP over examples). */
 void dob_dataset_gather(const dob_dataset *d, const uint32_t *idx, int64_t b, float *x, float *y);
 
+/* ---- numpy's legacy RandomState and DeepOBS's synthetic data sets (src/data/np_random.c) ---------------- */
+
+/** numpy.random.RandomState (MT19937 + the cached polar Box-Muller), for data DeepOBS draws with fixed seeds. */
+typedef struct dob_np_rng {
+    uint32_t mt[624];
+    int mti;
+    int has_gauss;
+    double gauss;
+} dob_np_rng;
+/** RandomState(seed) for an integer seed (init_genrand). */
+void dob_np_seed(dob_np_rng *r, uint32_t seed);
+uint32_t dob_np_u32(dob_np_rng *r);
+/** random_sample(): 53-bit double in [0, 1). */
+double dob_np_random(dob_np_rng *r);
+/** uniform(lo, hi). */
+double dob_np_uniform(dob_np_rng *r, double lo, double hi);
+/** One standard normal as RandomState.normal draws it (legacy gauss, second value cached). */
+double dob_np_gauss(dob_np_rng *r);
+/** DeepOBS quadratic data: float32(RandomState(seed).normal(0, noise, (n, dim))); y one zero column. */
+dob_status dob_quadratic_data(uint32_t seed, int64_t n, int64_t dim, double noise, dob_dataset *out);
+/** DeepOBS two_d data: examples (x_i, y_i), x = normal(0, noise, n) then y = normal(0, noise, n) from
+ *  RandomState(seed); zeros = 1 gives the all-zero test set. y one zero column. */
+dob_status dob_two_d_data(uint32_t seed, int64_t n, double noise, int zeros, dob_dataset *out);
+
 /** DeepOBS's image preprocessing (src/data/augment.c, TF order): in training, zero-pad + random crop, random
  *  left-right flip, random brightness, saturation and contrast; in every split, per-image standardisation.
  *  A field at 0 switches its step off. Images are C,H,W; saturation needs C == 3. */

@@ -123,13 +123,34 @@ extern const dob_layer_ops dob_reshape_ops; /* view with a new shape, same eleme
 dob_status dob_net_reshape(dob_net *net, const char *name, int in, const dob_reshape_cfg *cfg, int *out);
 dob_status dob_net_flatten(dob_net *net, const char *name, int in, int *out);
 
+/* ---- synthetic problems: the layer computes the per-example loss (use DOB_LOSS_IDENTITY) ---------------- */
+typedef struct dob_quadratic_cfg {
+    int64_t dim;
+    dob_init theta_init;   /* quadratic_deep: constant 1 */
+    /** Fill h [dim x dim] (row-major, symmetric) with the Hessian; called at every build, must be deterministic. */
+    void (*make)(double *h, int64_t dim);
+} dob_quadratic_cfg;
+/** out_i = 0.5 (theta - x_i)^T H (theta - x_i): N x dim -> N x 1 (theta is the only parameter). */
+extern const dob_layer_ops dob_quadratic_ops;
+dob_status dob_net_quadratic(dob_net *net, const char *name, int in, const dob_quadratic_cfg *cfg, int *out);
+
+typedef enum dob_two_d_kind { DOB_TWO_D_ROSENBROCK = 0, DOB_TWO_D_BEALE, DOB_TWO_D_BRANIN } dob_two_d_kind;
+typedef struct dob_two_d_cfg {
+    dob_two_d_kind kind;
+    float u0, v0;          /* start point (TF variables "weight" and "bias") */
+} dob_two_d_cfg;
+/** out_i = f(u, v) + u x_i + v y_i: N x 2 -> N x 1, parameters u, v. */
+extern const dob_layer_ops dob_two_d_ops;
+dob_status dob_net_two_d(dob_net *net, const char *name, int in, const dob_two_d_cfg *cfg, int *out);
+
 /* ---- per-example losses and accuracy (hand-written; plain N x K arrays) ------------------------------ */
 typedef enum dob_loss_kind {
     DOB_LOSS_SOFTMAX_CE = 0,  /* -sum_k t_k log softmax(x)_k; t may be smoothed */
     DOB_LOSS_SIGMOID_CE,      /* sum_k [max(x,0) - x t + log(1 + exp(-|x|))] */
     DOB_LOSS_SQUARED,         /* sum_k (x - t)^2 */
-    DOB_LOSS_VAE              /* sum_k (x - t)^2 + x_k: pred rows are k + 1 wide (reconstruction, then the
+    DOB_LOSS_VAE,             /* sum_k (x - t)^2 + x_k: pred rows are k + 1 wide (reconstruction, then the
                                  example's KL term), targets are the net input (the trainer copies it) */
+    DOB_LOSS_IDENTITY         /* sum_k x: the net already outputs the per-example loss (targets ignored) */
 } dob_loss_kind;
 /** Width of a prediction row for targets of width k (k, or k + 1 for DOB_LOSS_VAE). */
 int64_t dob_loss_pred_width(dob_loss_kind kind, int64_t k);

@@ -10,6 +10,7 @@
  * SQUARED:    loss_i = sum_k (x - t)^2; d/dx = 2 (x - t).
  * VAE:        pred rows hold k reconstruction values and then the example's KL term (DeepOBS mnist_vae: img_loss
  *             + latent_loss); loss_i = sum_k (x - t)^2 + x_ik; d/dx = 2 (x - t), and 1 for the KL column.
+ * IDENTITY:   loss_i = sum_k x (synthetic problems whose net computes the loss); d/dx = 1.
  * Invariants: rows are independent and each row is computed in double by one thread in index order, so the
  * results do not depend on the thread count. dob_mean sums fixed chunks of MEAN_CHUNK elements and combines the
  * chunk sums in index order (same property).
@@ -54,6 +55,8 @@ void dob_loss_forward(dob_loss_kind kind, const float *pred, const float *target
                 double xj = x[j];
                 s += (xj > 0 ? xj : 0.0) - xj * t[j] + log1p(exp(-fabs(xj)));
             }
+        } else if (kind == DOB_LOSS_IDENTITY) {
+            for (int64_t j = 0; j < k; j++) s += x[j];
         } else {
             for (int64_t j = 0; j < k; j++) {
                 double d = (double)x[j] - t[j];
@@ -78,6 +81,8 @@ void dob_loss_backward(dob_loss_kind kind, const float *pred, const float *targe
             for (int64_t j = 0; j < k; j++) d[j] = (float)(scale * (exp(x[j] - lse) * tsum - t[j]));
         } else if (kind == DOB_LOSS_SIGMOID_CE) {
             for (int64_t j = 0; j < k; j++) d[j] = (float)(scale * (sigmoid(x[j]) - t[j]));
+        } else if (kind == DOB_LOSS_IDENTITY) {
+            for (int64_t j = 0; j < k; j++) d[j] = scale;
         } else {
             for (int64_t j = 0; j < k; j++) d[j] = (float)(scale * 2.0 * ((double)x[j] - t[j]));
             if (kind == DOB_LOSS_VAE) d[k] = scale;
