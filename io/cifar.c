@@ -77,7 +77,8 @@ static dob_status slurp(const char *path, const char *how, uint8_t **buf, size_t
 /* Number of records in a file of `size` bytes, or a DOB_EFORMAT naming the file. */
 static dob_status count_records(const char *path, const cifar_fmt *fmt, size_t size, int64_t max, int64_t *n) {
     const size_t rec = (size_t)(fmt->label_bytes + IMG_BYTES);
-    if (size == 0) return DOB_FAIL(DOB_EFORMAT, "%s: empty file: expected %s records of %zu bytes", path, fmt->set, rec);
+    if (size == 0)
+        return DOB_FAIL(DOB_EFORMAT, "%s: empty file: expected %s records of %zu bytes", path, fmt->set, rec);
     if (size % rec)
         return DOB_FAIL(DOB_EFORMAT, "%s: expected a whole number of %zu-byte %s records, found %zu bytes (%zu "
                         "records and %zu bytes more: truncated or not the binary version)", path, rec, fmt->set,
@@ -166,7 +167,8 @@ dob_status dob_cifar10_load(const char *dir, const char *split, dob_dataset *out
     memset(out, 0, sizeof *out);
     if (split && !strcmp(split, "train")) return load_files(dir, train, 5, &C10, C10.max_per_file_train, 0, out);
     if (split && !strcmp(split, "test")) return load_files(dir, test, 1, &C10, C10.max_per_file_test, 0, out);
-    return DOB_FAIL(DOB_EINVAL, "cifar10: expected split \"train\" or \"test\", found \"%s\"", split ? split : "(null)");
+    return DOB_FAIL(DOB_EINVAL, "cifar10: expected split \"train\" or \"test\", found \"%s\"",
+                    split ? split : "(null)");
 }
 
 dob_status dob_cifar100_load(const char *dir, const char *split, int fix_offset, dob_dataset *out) {

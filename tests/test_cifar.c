@@ -4,6 +4,7 @@
  * names of the official archives and of DeepOBS, and the data-set table's splits. */
 #define _XOPEN_SOURCE 700 /* nftw, mkdtemp */
 #include <ftw.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,8 @@
 
 #include "dob/datasets.h"
 #include "dob/io.h"
+#include "dob/problem.h"
+#include "dob/trainer.h"
 #include "tc.h"
 
 static char tmp[64];
@@ -191,7 +194,59 @@ static void test_table(void) {
     CU_ASSERT(dob_data_known("cifar100") && !dob_data_known("cifar"));
 }
 
+/* Golden: 5 SGD steps (lr 0.05, batch 16, seed 42, augmentation on) of the 3c3d problems on generated files in the
+ * official format, read through the data-set table; recorded with this code (2 threads). */
+static void golden_run(const char *problem, const char *root, const dob_data_opts *o, double l[5]) {
+    const dob_problem_spec *p = dob_problem_find(problem);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    dob_dataset tr, va, te;
+    TC_ASSERT_OK(dob_problem_data_load_opts(p, root, o, 0, &tr, &va, &te));
+    dob_net *net;
+    TC_ASSERT_OK(dob_problem_net(p, &net));
+    dob_train_cfg c = {.net = net, .loss = p->loss, .has_accuracy = 1, .train_eval_size = 16,
+                       .optim = dob_optim_find("sgd"), .batch_size = 16, .num_epochs = 1, .train_log_interval = 1,
+                       .weight_decay = p->weight_decay, .seed = 42, .rank = 0, .nranks = 1, .train = &tr,
+                       .test = &te, .max_steps = 5, .preproc = p->preproc};
+    TC_ASSERT_OK(dob_sched_constant(&c.sched, 0.05));
+    dob_train_out out;
+    TC_ASSERT_OK(dob_train(&c, &out));
+    for (int i = 0; i < 5; i++) l[i] = out.minibatch_train_losses[i];
+    dob_train_out_free(&out);
+    dob_net_destroy(net);
+    dob_dataset_free(&tr);
+    dob_dataset_free(&te);
+}
+
+static void check_golden(const char *what, const double got[5], const double want[5]) {
+    if (getenv("DOB_RECORD_GOLDEN")) {
+        printf("\n    %s: {%.9g, %.9g, %.9g, %.9g, %.9g}", what, got[0], got[1], got[2], got[3], got[4]);
+        return;
+    }
+    float g[5], w[5];
+    for (int i = 0; i < 5; i++) g[i] = (float)got[i], w[i] = (float)want[i];
+    TC_ASSERT_CLOSE(what, g, w, 5, 1e-4);
+}
+
+static void test_golden_files(void) {
+    mkdir(tp("g"), 0755);
+    make_c10_tree("g/cifar-10", 32);
+    mkdir(tp("g/cifar-100"), 0755);
+    write_c100(tp("g/cifar-100/train.bin"), 160, -1, -1);
+    write_c100(tp("g/cifar-100/test.bin"), 32, -1, -1);
+    double l[5];
+    golden_run("cifar10_3c3d", tp("g"), NULL, l);
+    check_golden("cifar10_3c3d", l, (const double[]){3.54233394, 3.76018913, 3.68418436, 3.56121233, 3.61517825});
+    golden_run("cifar100_3c3d", tp("g"), NULL, l);
+    check_golden("cifar100_3c3d", l, (const double[]){5.99156823, 6.03521314, 6.06691489, 6.03586765, 6.10097498});
+    double f[5];
+    golden_run("cifar100_3c3d", tp("g"), &(dob_data_opts){.cifar100_fix_offset = 1}, f);
+    check_golden("cifar100_3c3d fixed offset", f,
+                 (const double[]){5.99892088, 6.04652893, 6.07551685, 6.03046861, 6.07771257});
+    CU_ASSERT(fabs(f[1] - l[1]) > 1e-6); /* the corrected images are other images */
+}
+
 static CU_TestInfo tests[] = {
+    {"golden_3c3d_on_generated_files", test_golden_files},
     {"cifar10_official_format", test_cifar10_read},
     {"cifar100_offset_quirk_and_fix", test_cifar100_offset},
     {"error_paths", test_errors},

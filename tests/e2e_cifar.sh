@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# e2e_cifar.sh DOB: `dob run cifar10_3c3d --data_dir DIR` on a generated CIFAR-10 tree in the official archive
+# layout (tests/gen_cifar.py: 5 x 1000 training records with a learnable pattern, 1000 test records): one epoch
+# with evaluation writes its result file and reaches well above chance (> 50 %, chance 10 %); a missing and a
+# truncated batch file each give a one-line error naming the file and leave no result file. Prints "N passed,
+# M failed".
+set -u
+DOB=$(realpath "${1:?usage: e2e_cifar.sh path/to/dob}")
+HERE=$(dirname "$(realpath "$0")")
+PY=/usr/bin/python3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0 failed=0
+check() { if eval "$1"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $2"; fi; }
+
+"$PY" "$HERE/gen_cifar.py" "$work/data" 1000 || { echo "0 passed, 1 failed (generator)"; exit 1; }
+bin="$work/data/cifar-10-batches-bin"
+"$DOB" run cifar10_3c3d --data_dir "$work/data" -N 1 --optimizer momentum --lr 0.01 --out "$work/run.h5" \
+  --output_dir "$work/results" --quiet 2>"$work/err"
+check '[ $? -eq 0 ]' "run exits 0: $(cat "$work/err")"
+"$PY" - "$work/run.h5" <<'PYEOF'
+import sys, math
+import h5py
+with h5py.File(sys.argv[1], "r") as f:
+    t = f["trials/0"]
+    acc = t["test_accuracies"][:]; tl = t["test_losses"][:]; tra = t["train_accuracies"][:]
+    print("test accuracies", [round(float(a), 4) for a in acc], "test losses", [round(float(a), 4) for a in tl])
+    ok = len(acc) == 2 and abs(acc[0] - 0.1) < 0.08 and acc[1] > 0.5 and tra[1] > 0.5 and tl[1] < tl[0]
+    ok = ok and int(t["status"][()]) == 2 and f["meta"].attrs["problem"] in ("cifar10_3c3d", b"cifar10_3c3d")
+    sys.exit(0 if ok else 1)
+PYEOF
+check '[ $? -eq 0 ]' "one epoch learns the generated pattern (test accuracy > 0.5) and the file is complete"
+
+mv "$bin/data_batch_3.bin" "$work/keep.bin"
+"$DOB" run cifar10_3c3d --data_dir "$work/data" -N 1 --optimizer sgd --lr 0.01 --out "$work/missing.h5" \
+  --output_dir "$work/results2" --quiet 2>"$work/err"
+rc=$?
+check '[ $rc -ne 0 ] && grep -q "data_batch_3.bin: no such file" "$work/err" && [ ! -e "$work/missing.h5" ] && \
+  [ ! -e "$work/results2" ]' \
+  "missing batch file: rc $rc, error '$(cat "$work/err")', no result file"
+check '[ $(wc -l < "$work/err") -le 2 ]' "the error is short: $(cat "$work/err")"
+mv "$work/keep.bin" "$bin/data_batch_3.bin"
+head -c 3000000 "$bin/data_batch_2.bin" > "$work/cut.bin" && mv "$work/cut.bin" "$bin/data_batch_2.bin"
+"$DOB" run cifar10_3c3d --data_dir "$work/data" -N 1 --optimizer sgd --lr 0.01 --out "$work/cut.h5" \
+  --output_dir "$work/results2" --quiet 2>"$work/err"
+rc=$?
+check '[ $rc -ne 0 ] && grep -q "data_batch_2.bin: expected a whole number of 3073-byte" "$work/err" && \
+  [ ! -e "$work/cut.h5" ] && [ ! -e "$work/results2" ]' \
+  "truncated batch file: rc $rc, error '$(cat "$work/err")', no result file"
+echo "$passed passed, $failed failed"
+exit $failed

@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""gen_cifar.py DIR [N_PER_FILE] [--cifar100]: write a CIFAR-10 (or CIFAR-100) tree in exactly the official binary
+layout of the archives (DIR/cifar-10-batches-bin/data_batch_1..5.bin + test_batch.bin, or
+DIR/cifar-100-binary/train.bin + test.bin) with a learnable pattern: class c is a horizontal sine wave of c + 1
+cycles per image height (unchanged by crops, flips and colour jitter up to its phase and contrast) plus uniform noise.
+Records: label byte(s), then 1024 R, 1024 G, 1024 B bytes, row-major. Pure standard library, deterministic."""
+import math, os, random, sys
+
+def image(c, rnd):
+    phase = rnd.random() * 2 * math.pi
+    amp = 60 + 40 * rnd.random()
+    rows = [128 + amp * math.sin(2 * math.pi * (c % 10 + 1) * y / 32 + phase) for y in range(32)]
+    out = bytearray(3072)
+    for ch in range(3):
+        tint = rnd.uniform(-30, 30)
+        for y in range(32):
+            base = rows[y] + tint
+            for x in range(32):
+                v = base + rnd.uniform(-40, 40)
+                out[ch * 1024 + y * 32 + x] = max(0, min(255, int(v)))
+    return out
+
+def write(path, n, classes, seed):
+    rnd = random.Random(seed)
+    with open(path, "wb") as f:
+        for i in range(n):
+            c = rnd.randrange(classes)
+            head = bytes([c]) if classes == 10 else bytes([c // 5, c])
+            f.write(head + image(c, rnd))
+
+def main():
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    c100 = "--cifar100" in sys.argv
+    root, n = args[0], int(args[1]) if len(args) > 1 else 1000
+    if c100:
+        d = os.path.join(root, "cifar-100-binary")
+        os.makedirs(d, exist_ok=True)
+        write(os.path.join(d, "train.bin"), 5 * n, 100, 1)
+        write(os.path.join(d, "test.bin"), n, 100, 2)
+    else:
+        d = os.path.join(root, "cifar-10-batches-bin")
+        os.makedirs(d, exist_ok=True)
+        for k in range(1, 6):
+            write(os.path.join(d, "data_batch_%d.bin" % k), n, 10, k)
+        write(os.path.join(d, "test_batch.bin"), n, 10, 99)
+
+main()
