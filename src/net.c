@@ -308,6 +308,12 @@ dob_status dob_net_forward(dob_net *net, int training) {
     return DOB_OK;
 }
 
+void dob_net_reset_state(dob_net *net) {
+    if (!net->batch) return; /* nothing built: nothing carried */
+    for (int i = 0; i < net->n_layers; i++)
+        if (net->layers[i]->ops->reset) net->layers[i]->ops->reset(net->layers[i]);
+}
+
 /* Sum the readers' private diff buffers of tensor id into its diff (fixed order: deterministic). */
 static void gather_diff(dob_net *net, int id) {
     tensor_meta *m = net->tensors[id];

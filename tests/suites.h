@@ -9,6 +9,7 @@
     X(deconv)      \
     X(embed)       \
     X(latent)      \
+    X(lstm)        \
     X(pool)        \
     X(dense)       \
     X(bnorm)       \

@@ -48,7 +48,8 @@ void tc_fill_away0(float *x, size_t n, uint64_t seed, uint64_t stream, float lo,
 }
 
 /* loss = sum r_i y_i in double */
-static double weighted_out(dob_net *net, const float *r, int training) {
+static double weighted_out(dob_net *net, const float *r, int training, int reset) {
+    if (reset) dob_net_reset_state(net);
     if (dob_net_forward(net, training) != DOB_OK) {
         fprintf(stderr, "\n    forward failed: %s\n", dob_last_error());
         return NAN;
@@ -68,9 +69,9 @@ static int check_coords(dob_net *net, float *x, const float *analytic, size_t n,
         size_t i = n <= (size_t)o.max_coords ? c : (size_t)(dob_rng_uniform_double(&rr, c) * (double)n);
         float x0 = x[i];
         x[i] = (float)(x0 + o.eps);
-        double lp = weighted_out(net, r, o.training);
+        double lp = weighted_out(net, r, o.training, o.reset_state);
         x[i] = (float)(x0 - o.eps);
-        double lm = weighted_out(net, r, o.training);
+        double lm = weighted_out(net, r, o.training, o.reset_state);
         x[i] = x0;
         double num = (lp - lm) / (2.0 * o.eps), a = analytic[i];
         double err = fabs(a - num) / fmax(1.0, fmax(fabs(a), fabs(num)));
@@ -97,6 +98,7 @@ int tc_gradcheck(dob_net *net, tc_gc_opts o, const char *what) {
     float *gp = malloc((np ? np : 1) * sizeof *gp), *gx = malloc(x->count * sizeof *gx);
     tc_fill(r, y->count, 99, 1, -1.0f, 1.0f);
     int bad = 0;
+    if (o.reset_state) dob_net_reset_state(net);
     if (dob_net_forward(net, o.training) != DOB_OK) {
         fprintf(stderr, "\n    %s: forward failed: %s\n", what, dob_last_error());
         bad = 1;

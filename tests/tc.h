@@ -37,6 +37,7 @@ typedef struct tc_gc_opts {
     double tol;      /* |a - n| <= tol * max(1, |a|, |n|) (default 1e-2) */
     int max_coords;  /* per tensor (default 200) */
     int training;    /* forward mode during the check */
+    int reset_state; /* dob_net_reset_state before every forward (layers that carry state, e.g. LSTM) */
 } tc_gc_opts;
 /** Finite-difference check of d(sum r_i y_i)/d(input) and /d(every parameter) for a built net whose input data
  *  is filled (dob_net_set_input_grad(net, 1) before build). @return number of coordinates out of tolerance. */

@@ -29,6 +29,7 @@ struct dob_layer_ops {
     int in_blocked;  /* reads in[0] in its producer's oneDNN layout (dob_net_in_md) and writes in_diff[0] in it */
     int stateful;    /* carries state from batch to batch (RNN h, c): the trainer then evaluates at the training
                         batch; every other net may be evaluated at a larger batch (same examples, same losses) */
+    void (*reset)(dob_layer *l); /* NULL, or: forget state carried between forwards (LSTM); dob_net_reset_state */
 };
 
 struct dob_layer {

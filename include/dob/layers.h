@@ -97,6 +97,18 @@ typedef struct dob_embed_cfg {
 extern const dob_layer_ops dob_embed_ops;
 dob_status dob_net_embed(dob_net *net, const char *name, int in, const dob_embed_cfg *cfg, int *out);
 
+/* ---- LSTM layer (src/layers/lstm.c) ----------------------------------------------------------------------
+ * in N,T,C -> out N,T,H; TF LSTMCell semantics with forget_bias; the (c, h) state carries over from batch to batch
+ * (reset by dob_net_reset_state). Parameters weights_layer [C,4,H], weights_iter [H,4,H], bias [4,H], gate order
+ * oneDNN's (i, f, c~, o); TF's kernel [C+H, 4H] in order (i, c~, f, o) is the same numbers permuted. */
+typedef struct dob_lstm_cfg {
+    int64_t hidden;
+    float forget_bias;     /* TF LSTMCell default 1.0, added to the forget gate's pre-activation */
+    dob_init w_init, b_init;
+} dob_lstm_cfg;
+extern const dob_layer_ops dob_lstm_ops;
+dob_status dob_net_lstm(dob_net *net, const char *name, int in, const dob_lstm_cfg *cfg, int *out);
+
 /* ---- Gaussian latent of a VAE (src/layers/latent.c) --------------------------------------------------------
  * Inputs mean [N, L] and r [N, L] with log sigma = scale * r. gauss_sample: z = mean + eps exp(scale r), eps from
  * the counter RNG in every phase (DeepOBS samples in evaluation too); gauss_kl: [N, 1] = -0.5 sum(1 + 2 log sigma

@@ -65,6 +65,9 @@ dob_status dob_net_alloc(dob_net *net);
 dob_status dob_net_build(dob_net *net, int64_t batch);
 /** Run every layer forward. @param training 1 = training mode (dropout on, batch statistics). */
 dob_status dob_net_forward(dob_net *net, int training);
+/** Reset the state layers carry from one forward to the next (an LSTM's c and h) to zero; the trainer calls it
+ *  at the start of every phase (train epoch, train_eval, valid, test), as DeepOBS's init ops do. */
+void dob_net_reset_state(dob_net *net);
 /** Run every layer backward; the output tensor's diff must hold d loss / d output. Overwrites the grads. */
 dob_status dob_net_backward(dob_net *net);
 

@@ -1,0 +1,138 @@
+/* test_lstm.c: the LSTM layer (src/layers/lstm.c): forward against the naive double reference
+ * (tests/ref/ref_lstm.c) including forget_bias and a state carried into the next batch; finite differences for
+ * input and parameters through 3 time steps and 2 stacked layers (oneDNN accumulates RNN weight gradients: a
+ * missing zeroing fails here and in the overwrite check); reset; rebuild; parameter shapes, fans and errors. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ref/ref_lstm.h"
+#include "tc.h"
+
+static dob_lstm_cfg cfg_h(int64_t h) {
+    return (dob_lstm_cfg){.hidden = h, .forget_bias = 1.0f, .w_init = {DOB_INIT_GLOROT_UNIFORM, 0, 0},
+                          .b_init = {DOB_INIT_UNIFORM, -0.3f, 0.3f}};
+}
+
+/* input T x C -> lstm(H1) [-> lstm(H2)] */
+static dob_net *make_net(int64_t n, int64_t t, int64_t c, int64_t h1, int64_t h2, uint64_t seed) {
+    dob_net *net = NULL;
+    int y;
+    dob_lstm_cfg c1 = cfg_h(h1), c2 = cfg_h(h2);
+    dob_status st = dob_net_create(&net, 2, (int64_t[]){t, c});
+    if (st == DOB_OK) st = dob_net_lstm(net, "lstm1", dob_net_input(net), &c1, &y);
+    if (st == DOB_OK && h2) st = dob_net_lstm(net, "lstm2", y, &c2, &y);
+    if (st == DOB_OK) st = dob_net_alloc(net);
+    if (st == DOB_OK) {
+        dob_arena_init(dob_net_arena(net), seed);
+        dob_net_set_input_grad(net, 1);
+        st = dob_net_build(net, n);
+    }
+    if (st != DOB_OK) {
+        fprintf(stderr, "\n    lstm net: %s\n", dob_last_error());
+        dob_net_destroy(net);
+        return NULL;
+    }
+    tc_fill(dob_net_input_tensor(net)->data, dob_net_input_tensor(net)->count, 17, seed, -1.0f, 1.0f);
+    return net;
+}
+
+/* forward vs reference from the zero state, then a second batch that continues from the first's final state */
+static void test_lstm_forward_carry(void) {
+    const int64_t N = 3, T = 4, C = 5, H = 6;
+    dob_net *net = make_net(N, T, C, H, 0, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    dob_arena *a = dob_net_arena(net);
+    dob_tensor *x = dob_net_input_tensor(net), *y = dob_net_output(net);
+    const float *wl = dob_arena_param(a, 0), *wi = dob_arena_param(a, 1), *b = dob_arena_param(a, 2);
+    float want[3 * 4 * 6], h1[18], c1[18], want2[3 * 4 * 6];
+    TC_ASSERT_OK(dob_net_forward(net, 1));
+    ref_lstm_forward(N, T, C, H, x->data, wl, wi, b, 1.0f, NULL, NULL, want, h1, c1);
+    TC_ASSERT_CLOSE("lstm forward", y->data, want, y->count, 1e-5);
+    /* next batch: carried state (training and inference alike) */
+    tc_fill(x->data, x->count, 17, 99, -1.0f, 1.0f);
+    TC_ASSERT_OK(dob_net_forward(net, 0));
+    ref_lstm_forward(N, T, C, H, x->data, wl, wi, b, 1.0f, h1, c1, want2, NULL, NULL);
+    TC_ASSERT_CLOSE("lstm forward, carried state", y->data, want2, y->count, 1e-5);
+    /* reset: back to the zero state */
+    dob_net_reset_state(net);
+    TC_ASSERT_OK(dob_net_forward(net, 1));
+    ref_lstm_forward(N, T, C, H, x->data, wl, wi, b, 1.0f, NULL, NULL, want2, NULL, NULL);
+    TC_ASSERT_CLOSE("lstm forward after reset", y->data, want2, y->count, 1e-5);
+    /* without forget_bias the output differs (the bias is really added) */
+    ref_lstm_forward(N, T, C, H, x->data, wl, wi, b, 0.0f, NULL, NULL, want, NULL, NULL);
+    double dmax = 0;
+    for (size_t i = 0; i < y->count; i++) dmax = fmax(dmax, fabs((double)y->data[i] - want[i]));
+    CU_ASSERT(dmax > 1e-2);
+    dob_net_destroy(net);
+}
+
+/* finite differences through 3 time steps and 2 layers, from the zero state and from a carried one */
+static void test_lstm_gradcheck(void) {
+    dob_net *net = make_net(2, 3, 4, 5, 6, 3);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    CU_ASSERT_EQUAL(tc_gradcheck(net, (tc_gc_opts){.eps = 1e-3, .tol = 2e-3, .reset_state = 1, .training = 1},
+                                 "lstm 2 layers, 3 steps"),
+                    0);
+    CU_ASSERT(tc_overwrite_check(net, "lstm 2 layers"));
+    dob_net_destroy(net);
+}
+
+static void test_lstm_backward_twice(void) {
+    dob_net *net = make_net(2, 3, 4, 5, 0, 4);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    TC_ASSERT_OK(dob_net_forward(net, 1)); /* leaves a non-zero state for the next forward */
+    /* backward twice after a forward that started from a carried state: identical gradients (oneDNN's RNN
+     * accumulation is undone, and backward reads only what that forward saved) */
+    dob_tensor *y = dob_net_output(net);
+    tc_fill(y->diff, y->count, 8, 8, -1.0f, 1.0f);
+    TC_ASSERT_OK(dob_net_forward(net, 1));
+    TC_ASSERT_OK(dob_net_backward(net));
+    size_t n = dob_arena_size(dob_net_arena(net));
+    float *g1 = malloc(n * sizeof *g1);
+    memcpy(g1, dob_arena_grads(dob_net_arena(net)), n * sizeof *g1);
+    TC_ASSERT_OK(dob_net_backward(net));
+    TC_ASSERT_CLOSE("backward twice", dob_arena_grads(dob_net_arena(net)), g1, n, 0.0);
+    free(g1);
+    dob_net_destroy(net);
+}
+
+static void test_lstm_rebuild_params_errors(void) {
+    dob_net *net = make_net(2, 3, 4, 5, 0, 5);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    dob_arena *a = dob_net_arena(net);
+    CU_ASSERT_EQUAL(dob_arena_tensor_count(a), 3);
+    const dob_param_info *wl = dob_arena_info(a, 0), *wi = dob_arena_info(a, 1), *b = dob_arena_info(a, 2);
+    CU_ASSERT_STRING_EQUAL(wl->name, "lstm1/weights_layer");
+    CU_ASSERT(wl->dims[0] == 4 && wl->dims[1] == 4 && wl->dims[2] == 5 && wl->fan_in == 9 && wl->fan_out == 20);
+    CU_ASSERT(wi->dims[0] == 5 && wi->fan_in == 9 && wi->fan_out == 20);
+    CU_ASSERT(b->dims[0] == 4 && b->dims[1] == 5);
+    CU_ASSERT_EQUAL(dob_arena_param_count(a), (size_t)((4 + 5) * 20 + 20)); /* TF: kernel [C+H, 4H] + bias */
+    /* another batch size: a new plan, zero state */
+    TC_ASSERT_OK(dob_net_build(net, 7));
+    dob_tensor *x = dob_net_input_tensor(net), *y = dob_net_output(net);
+    tc_fill(x->data, x->count, 3, 3, -1.0f, 1.0f);
+    float *want = malloc(y->count * sizeof *want);
+    TC_ASSERT_OK(dob_net_forward(net, 1));
+    ref_lstm_forward(7, 3, 4, 5, x->data, dob_arena_param(a, 0), dob_arena_param(a, 1), dob_arena_param(a, 2), 1.0f,
+                     NULL, NULL, want, NULL, NULL);
+    TC_ASSERT_CLOSE("lstm after rebuild", y->data, want, y->count, 1e-5);
+    free(want);
+    dob_lstm_cfg c = cfg_h(0);
+    TC_ASSERT_FAILS(dob_net_lstm(net, "l", 1, &c, NULL), DOB_EINVAL, "layer l (lstm): hidden size must be > 0, found 0");
+    dob_net_destroy(net);
+    TC_ASSERT_OK(dob_net_create(&net, 1, (int64_t[]){10}));
+    c.hidden = 3;
+    TC_ASSERT_FAILS(dob_net_lstm(net, "l", 0, &c, NULL), DOB_EINVAL, "expected an N,T,C input (3-D), found 2-D");
+    dob_net_destroy(net);
+}
+
+static CU_TestInfo tests[] = {
+    {"lstm_forward_carry", test_lstm_forward_carry},
+    {"lstm_gradcheck_2_layers_3_steps", test_lstm_gradcheck},
+    {"lstm_backward_no_accumulation", test_lstm_backward_twice},
+    {"lstm_rebuild_params_errors", test_lstm_rebuild_params_errors},
+    CU_TEST_INFO_NULL,
+};
+CU_SuiteInfo lstm_suite = {"lstm", NULL, NULL, NULL, NULL, tests};
