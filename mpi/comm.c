@@ -6,9 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define MAX_PENDING 64 /* nonblocking sums in flight per comm; one more waits for the oldest first */
+
 struct dob_comm {
     MPI_Comm comm;
     int rank, size, owned;
+    MPI_Request pending[MAX_PENDING]; /* dob_comm_isum_float, completed by dob_comm_wait_sums */
+    int n_pending;
 };
 
 static dob_comm world_comm;
@@ -93,6 +97,40 @@ dob_status dob_comm_allreduce_float(dob_comm *c, float *x, size_t n) {
         int m = (int)(n - off < (size_t)INT_MAX ? n - off : (size_t)INT_MAX);
         MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, x + off, m, MPI_FLOAT, MPI_SUM, c->comm), "Allreduce(float)");
     }
+    return DOB_OK;
+}
+
+/* Nonblocking sums: MPI_Iallreduce per chunk of at most INT_MAX. Open MPI moves a nonblocking collective on only
+ * inside MPI calls, so the caller drives it with dob_comm_progress between pieces of work. */
+dob_status dob_comm_isum_float(dob_comm *c, float *x, size_t n) {
+    if (c->size == 1) return DOB_OK;
+    for (size_t off = 0; off < n; off += INT_MAX) {
+        int m = (int)(n - off < (size_t)INT_MAX ? n - off : (size_t)INT_MAX);
+        if (c->n_pending == MAX_PENDING) {
+            MPI_TRY(MPI_Wait(&c->pending[0], MPI_STATUS_IGNORE), "Wait");
+            memmove(c->pending, c->pending + 1, (size_t)(MAX_PENDING - 1) * sizeof *c->pending);
+            c->n_pending--;
+        }
+        MPI_TRY(MPI_Iallreduce(MPI_IN_PLACE, x + off, m, MPI_FLOAT, MPI_SUM, c->comm, &c->pending[c->n_pending]),
+                "Iallreduce(float)");
+        c->n_pending++;
+    }
+    return DOB_OK;
+}
+
+dob_status dob_comm_progress(dob_comm *c) {
+    if (!c->n_pending) return DOB_OK;
+    int done = 0;
+    MPI_TRY(MPI_Testall(c->n_pending, c->pending, &done, MPI_STATUSES_IGNORE), "Testall");
+    if (done) c->n_pending = 0;
+    return DOB_OK;
+}
+
+dob_status dob_comm_wait_sums(dob_comm *c) {
+    if (!c->n_pending) return DOB_OK;
+    int n = c->n_pending;
+    c->n_pending = 0;
+    MPI_TRY(MPI_Waitall(n, c->pending, MPI_STATUSES_IGNORE), "Waitall");
     return DOB_OK;
 }
 

@@ -42,6 +42,8 @@ struct dob_net {
     void **bufs;       /* every buffer allocated at build */
     int n_bufs, cap_bufs;
     size_t buf_bytes;  /* their total size */
+    void (*bwd_hook)(void *ctx, int layer); /* after each layer's backward (dob_net_set_backward_hook) */
+    void *bwd_ctx;
     dob_sum_hook sum_hook;
     void *sum_ctx;
     int input_grad;    /* give the input tensor a diff (tests, input-gradient tools) */
@@ -351,6 +353,7 @@ dob_status dob_net_backward(dob_net *net) {
             dob_error_prefix("layer %s (%s): backward: ", l->name, l->ops->type);
             return st;
         }
+        if (net->bwd_hook) net->bwd_hook(net->bwd_ctx, i);
     }
     gather_diff(net, 0);
     return DOB_OK;
@@ -460,6 +463,10 @@ const dob_net_ctx *dob_net_context(const dob_net *net) { return &net->ctx; }
 void dob_net_set_sum_hook(dob_net *net, dob_sum_hook fn, void *ctx) {
     net->sum_hook = fn;
     net->sum_ctx = ctx;
+}
+void dob_net_set_backward_hook(dob_net *net, void (*fn)(void *ctx, int layer), void *ctx) {
+    net->bwd_hook = fn;
+    net->bwd_ctx = ctx;
 }
 int dob_net_has_sum_hook(const dob_net *net) { return net->sum_hook != NULL; }
 dob_status dob_net_sum(dob_net *net, double *x, size_t n) {

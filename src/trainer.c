@@ -8,6 +8,11 @@
 #include <time.h>
 
 #include "dob/layer.h"
+#include "grad_sync.h"
+
+/* Floats per bucket of the overlapped gradient sum (grad_sync.h): 1 Mi floats = 4 MiB, large enough that a
+ * message runs at the transport's bandwidth, small enough to leave several buckets in a large dense layer. */
+#define GRAD_BUCKET ((size_t)1 << 20)
 
 static double now(void) {
     struct timespec ts;
@@ -238,6 +243,7 @@ static dob_status resume_out(const dob_train_cfg *c, dob_train_out *o) {
 dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
     dob_status st = DOB_OK;
     run r = {.c = c, .net = c->net, .arena = dob_net_arena(c->net), .o = o};
+    grad_sync gs = {0}; /* gs.ready != NULL: gradient sums overlap backward */
     memset(o, 0, sizeof *o);
     o->diverged_step = -1;
     DOB_TRY(dob_train_check(c));
@@ -289,6 +295,8 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
     if (c->optim->init && !c->resume) c->optim->init(r.state, n, c->hp);
     float *params = dob_arena_params(r.arena), *grads = dob_arena_grads(r.arena);
     dob_tensor *out = dob_net_output(r.net);
+    if (c->hooks.sum_float_start && c->hooks.sum_float_progress && c->hooks.sum_float_wait)
+        DOB_TRY(grad_sync_init(&gs, r.net, &c->hooks, GRAD_BUCKET));
 
     /* train_eval: a fixed subset of the training set, the size of the test set, without augmentation */
     dob_rng eval_rng = {c->seed, DOB_RNG_SHUFFLE, (uint64_t)1 << 40};
@@ -355,10 +363,16 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
                 dob_loss_backward(c->loss, out->data, r.y, r.b, r.k, 1.0f / (float)B, out->diff);
             }
             double t2 = now();
+            grad_sync_begin(&gs);
             if (st == DOB_OK) st = dob_net_backward(r.net);
             double t3 = now();
             double msum = dob_mean(r.loss, r.b) * (double)r.b;
-            if (st == DOB_OK && c->hooks.sum_float) st = c->hooks.sum_float(c->hooks.ctx, grads, n);
+            if (gs.ready) {
+                dob_status sst = grad_sync_finish(&gs); /* also after a failed backward: complete what started */
+                if (st == DOB_OK) st = sst;
+            } else if (st == DOB_OK && c->hooks.sum_float) {
+                st = c->hooks.sum_float(c->hooks.ctx, grads, n);
+            }
             if (st == DOB_OK) st = sum_double(c, &msum, 1);
             if (st != DOB_OK) goto fail;
             double t4 = now();
@@ -417,6 +431,7 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
     o->status = DOB_TRAIN_DONE;
 done:
 fail:
+    grad_sync_free(&gs, r.net);
     free(r.y);
     free(r.loss);
     free(r.perm);

@@ -7,6 +7,7 @@
 
 #include "dob/problem.h"
 #include "dob/trainer.h"
+#include "grad_sync.h"
 #include "tc.h"
 
 /* A tiny linear-softmax problem on separable synthetic data: 4 features, 3 classes */
@@ -69,6 +70,69 @@ static void test_eval_batch(void) {
     dob_net_destroy(b);
     dob_dataset_free(&tr);
     dob_dataset_free(&te);
+}
+
+/* The overlapped gradient sum: buckets started during backward tile the arena exactly once, highest offsets first,
+ * the first one before the first layer's backward has run; the summed gradient is the same as without overlap. */
+typedef struct fake_sums {
+    const float *base; /* the arena's gradients */
+    size_t lo[16], n[16];
+    int count, waited, progressed;
+} fake_sums;
+static dob_status fake_start(void *ctx, float *x, size_t n) {
+    fake_sums *f = ctx;
+    if (f->count < 16) {
+        f->lo[f->count] = (size_t)(x - f->base);
+        f->n[f->count] = n;
+    }
+    f->count++;
+    return DOB_OK;
+}
+static dob_status fake_progress(void *ctx) {
+    ((fake_sums *)ctx)->progressed++;
+    return DOB_OK;
+}
+static dob_status fake_wait(void *ctx) {
+    ((fake_sums *)ctx)->waited++;
+    return DOB_OK;
+}
+
+static void test_grad_sync(void) {
+    dob_net *net;
+    int h1, h2, h3;
+    TC_ASSERT_OK(dob_net_create(&net, 1, (int64_t[]){20}));
+    dob_dense_cfg c = {.out_features = 30, .bias = 1, .w_init = {DOB_INIT_GLOROT_UNIFORM, 0, 0}};
+    TC_ASSERT_OK(dob_net_dense(net, "fc1", 0, &c, &h1)); /* 630 floats */
+    c.out_features = 40;
+    TC_ASSERT_OK(dob_net_dense(net, "fc2", h1, &c, &h2)); /* 1240 */
+    c.out_features = 5;
+    TC_ASSERT_OK(dob_net_dense(net, "fc3", h2, &c, &h3)); /* 205 */
+    TC_ASSERT_OK(dob_net_alloc(net));
+    dob_arena_init(dob_net_arena(net), 3);
+    TC_ASSERT_OK(dob_net_build(net, 4));
+    fake_sums f = {.base = dob_arena_grads(dob_net_arena(net))};
+    dob_train_hooks hooks = {.ctx = &f, .sum_float_start = fake_start, .sum_float_progress = fake_progress,
+                             .sum_float_wait = fake_wait};
+    grad_sync g;
+    TC_ASSERT_OK(grad_sync_init(&g, net, &hooks, 1000)); /* fc3 + fc2 fill a bucket before fc1 runs backward */
+    tc_fill(dob_net_input_tensor(net)->data, 80, 1, 1, -1, 1);
+    TC_ASSERT_OK(dob_net_forward(net, 1));
+    tc_fill(dob_net_output(net)->diff, 20, 1, 2, -1, 1);
+    grad_sync_begin(&g);
+    TC_ASSERT_OK(dob_net_backward(net));
+    CU_ASSERT_EQUAL(f.count, 1); /* started during backward */
+    TC_ASSERT_OK(grad_sync_finish(&g));
+    CU_ASSERT_EQUAL(f.count, 2);
+    CU_ASSERT_EQUAL(f.waited, 1);
+    CU_ASSERT_EQUAL(f.progressed, 3); /* after each layer */
+    size_t n = dob_arena_size(dob_net_arena(net));
+    CU_ASSERT(f.count == 2 && f.lo[0] + f.n[0] == n && f.lo[1] == 0 && f.n[1] == f.lo[0]); /* tiles [0, n) */
+    CU_ASSERT(f.n[0] >= 1000);
+    grad_sync_free(&g, net);
+    f.count = 0;
+    TC_ASSERT_OK(dob_net_backward(net)); /* unhooked */
+    CU_ASSERT_EQUAL(f.count, 0);
+    dob_net_destroy(net);
 }
 
 static void test_protocol(void) {
@@ -410,6 +474,7 @@ static void test_resume_rejects_other_run(void) {
 static CU_TestInfo tests[] = {
     {"protocol_curves", test_protocol},
     {"eval_at_larger_batch", test_eval_batch},
+    {"gradient_sum_buckets", test_grad_sync},
     {"divergence_is_a_status", test_divergence_is_a_status},
     {"config_errors", test_config_errors},
     {"half_batch_gradients_sum", test_half_batch_gradients_sum},

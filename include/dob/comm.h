@@ -25,6 +25,13 @@ void dob_comm_destroy(dob_comm *c);
 /** In-place sums over the comm. */
 dob_status dob_comm_allreduce_float(dob_comm *c, float *x, size_t n);
 dob_status dob_comm_allreduce_double(dob_comm *c, double *x, size_t n);
+/** Start an in-place sum of x[0..n) over the comm and return; x must not be touched until dob_comm_wait_sums.
+ *  Every rank starts the same sums in the same order. */
+dob_status dob_comm_isum_float(dob_comm *c, float *x, size_t n);
+/** Let the started sums advance (MPI moves them on only inside MPI calls); never blocks. */
+dob_status dob_comm_progress(dob_comm *c);
+/** Complete every started sum. */
+dob_status dob_comm_wait_sums(dob_comm *c);
 /** Max of an int (ranks agree on failure: pass a nonzero status). */
 dob_status dob_comm_allreduce_max_int(dob_comm *c, int *x);
 dob_status dob_comm_bcast(dob_comm *c, void *buf, size_t bytes, int root);

@@ -110,6 +110,9 @@ typedef dob_status (*dob_sum_hook)(void *ctx, double *x, size_t n);
 void dob_net_set_sum_hook(dob_net *net, dob_sum_hook fn, void *ctx);
 dob_status dob_net_sum(dob_net *net, double *x, size_t n);
 int dob_net_has_sum_hook(const dob_net *net);
+/** Call fn(ctx, i) in dob_net_backward right after layer i's backward (layers run last to first): its
+ *  parameter gradients are final then. NULL fn: none. */
+void dob_net_set_backward_hook(dob_net *net, void (*fn)(void *ctx, int layer), void *ctx);
 
 /** "f32" / "bf16" (NULL for other values). */
 const char *dob_precision_name(dob_precision p);

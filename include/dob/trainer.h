@@ -39,6 +39,14 @@ typedef struct dob_train_hooks {
     void *ctx;
     /** Sum float gradients over the job's ranks in place. NULL: one rank. */
     dob_status (*sum_float)(void *ctx, float *x, size_t n);
+    /** Overlap of the gradient sum with backward, optional (all three, or none: then sum_float sums the whole
+     *  gradient after backward). sum_float_start(x, n) starts summing x[0..n) over the job's ranks and returns;
+     *  the trainer calls it during backward for each bucket of final gradients, highest arena offsets first,
+     *  the same buckets on every rank. sum_float_progress lets started sums advance (after every layer's
+     *  backward); sum_float_wait completes them all before the optimizer step. */
+    dob_status (*sum_float_start)(void *ctx, float *x, size_t n);
+    dob_status (*sum_float_progress)(void *ctx);
+    dob_status (*sum_float_wait)(void *ctx);
     /** Sum doubles (metric sums) over the job's ranks in place. NULL: one rank. */
     dob_status (*sum_double)(void *ctx, double *x, size_t n);
     /** Progress report: about every 2 s of training and after each evaluation round. May be NULL. */

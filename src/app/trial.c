@@ -78,6 +78,14 @@ dob_status app_hook_sum_float(void *ctx, float *x, size_t n) {
 dob_status app_hook_sum_double(void *ctx, double *x, size_t n) {
     return dob_comm_allreduce_double(((app_ctx *)ctx)->comm, x, n);
 }
+/* the gradient sum overlapped with backward (trainer.h); DOB_GRAD_OVERLAP=0 turns it off (bench/bench_mpi.sh) */
+static dob_status hook_isum(void *ctx, float *x, size_t n) { return dob_comm_isum_float(((app_ctx *)ctx)->comm, x, n); }
+static dob_status hook_sums_progress(void *ctx) { return dob_comm_progress(((app_ctx *)ctx)->comm); }
+static dob_status hook_sums_wait(void *ctx) { return dob_comm_wait_sums(((app_ctx *)ctx)->comm); }
+static int grad_overlap(void) {
+    const char *v = getenv("DOB_GRAD_OVERLAP");
+    return !v || strcmp(v, "0") != 0;
+}
 
 static int hook_should_stop(void *vctx) {
     app_ctx *c = vctx;
@@ -216,6 +224,11 @@ void app_trial_cfg(const app_trial *t, app_ctx *ctx, int progress, dob_train_cfg
                                    .sum_double = nranks > 1 ? app_hook_sum_double : NULL,
                                    .progress = progress ? hook_progress : NULL, .should_stop = hook_should_stop,
                                    .checkpoint = ctx->ckpt_path ? app_hook_checkpoint : NULL};
+    if (nranks > 1 && grad_overlap()) {
+        cfg->hooks.sum_float_start = hook_isum;
+        cfg->hooks.sum_float_progress = hook_sums_progress;
+        cfg->hooks.sum_float_wait = hook_sums_wait;
+    }
     for (int i = 0; i < t->opt->n_hparams && i < DOB_OPTIM_MAX_HP; i++) cfg->hp[i] = t->hp[i];
 }
 
