@@ -9,9 +9,6 @@
  * off-by-one byte offset unless --cifar100-fix-offset. */
 #include "dob/problem.h"
 
-const dob_preproc dob_preproc_cifar = {.standardize = 1, .pad = 2, .flip = 1, .brightness = 63.0f / 255.0f,
-                                       .sat_lo = 0.5f, .sat_hi = 1.5f, .con_lo = 0.2f, .con_hi = 1.8f};
-
 static dob_status build_3c3d(dob_net *net, int64_t classes, int *logits) {
     dob_status st = DOB_OK;
     const dob_init gn = {DOB_INIT_GLOROT_NORMAL, 0, 0}, gu = {DOB_INIT_GLOROT_UNIFORM, 0, 0};

@@ -243,10 +243,12 @@ static void test_golden_files(void) {
     check_golden("cifar100_3c3d fixed offset", f,
                  (const double[]){5.99892088, 6.04652893, 6.07551685, 6.03046861, 6.07771257});
     CU_ASSERT(fabs(f[1] - l[1]) > 1e-6); /* the corrected images are other images */
+    golden_run("cifar100_allcnnc", tp("g"), NULL, l);
+    check_golden("cifar100_allcnnc", l, (const double[]){4.93339089, 4.95803722, 4.9565689, 4.95295541, 4.91795115});
 }
 
 static CU_TestInfo tests[] = {
-    {"golden_3c3d_on_generated_files", test_golden_files},
+    {"golden_on_generated_files", test_golden_files},
     {"cifar10_official_format", test_cifar10_read},
     {"cifar100_offset_quirk_and_fix", test_cifar100_offset},
     {"error_paths", test_errors},

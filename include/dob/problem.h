@@ -34,6 +34,9 @@ typedef struct dob_problem_spec {
 const dob_problem_spec *dob_problem_find(const char *name);
 int dob_problem_count(void);
 const dob_problem_spec *dob_problem_at(int i);
+/** DeepOBS's preprocessing of CIFAR-10/100 (crop, flip, colour jitter, standardisation) and of SVHN (the same
+ *  without the flip), problems/preproc.c. */
+extern const dob_preproc dob_preproc_cifar, dob_preproc_svhn;
 /** quadratic_deep's Hessian (DeepOBS v1.1 TF), [100 x 100] row-major in float64; dim must be 100. */
 void dob_quadratic_deep_hessian(double *h, int64_t dim);
 /** Create the net of a problem (input, layers, arena allocated, not initialised, not built). */
