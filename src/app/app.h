@@ -32,37 +32,79 @@ dob_status app_parse_double_list(const char *flag, const char *s, double *out, i
 /** @return the closest name in names[0..n) to s by edit distance if it is close, else NULL. */
 const char *app_suggest(const char *s, const char *const *names, int n);
 
-/** One flag of a subcommand's table. */
-typedef enum { APP_STR, APP_INT, APP_DOUBLE, APP_SWITCH, APP_LIST } app_opt_kind;
-typedef struct app_opt {
-    const char *names;  /* the flag and its aliases, space-separated; the first names it in messages */
-    app_opt_kind kind;
-    void *dst;          /* const char **, int64_t *, double *, int * (switch: set to 1), double[max] (list) */
-    int *given;         /* optional: set to 1 when the flag is given; APP_LIST: the number of values (required) */
-    int max;            /* APP_LIST: capacity of dst */
-} app_opt;
-/** What is not in the table: the positional argument and `--name VALUE` pairs (optimizer hyperparameters). */
-typedef struct app_args {
-    const char *positional;
-    const char *hp_names[DOB_OPTIM_MAX_HP + 8];
-    const char *hp_values[DOB_OPTIM_MAX_HP + 8];
-    int n_hp;
-} app_args;
-/** Parse argv by the table: `--flag VALUE`, `--flag=VALUE`, switches; APP_LIST takes "a,b" and the plain
- * numbers that follow it (DeepOBS passes lists as separate tokens). Unknown `--name VALUE` pairs go to
- * args->hp_* (checked later by app_hp_index); anything else unknown is an error. */
-dob_status app_parse_opts(int argc, char **argv, const app_opt *opts, int n_opts, app_args *args);
-/** The index of hyperparameter name in opt's table, or -1 after printing "unknown option ... did you mean"
- * (suggestions from opt's hyperparameters and the flags of opts). cmd: "run" or "sweep", for the hint. */
-int app_hp_index(dob_comm *world, const char *cmd, const dob_optim_api *opt, const char *name, const app_opt *opts,
-                 int n_opts);
-/** The L2 factor: the problem's, or --weight_decay if given (>= 0; ignored with a warning if the problem has no
- * regulariser, as in DeepOBS). @return 0, or -1 after printing the error. */
-int app_weight_decay(dob_comm *world, const dob_problem_spec *p, int have_wd, double wd, double *out);
+/* ---- the command and option tables (options.c) ------------------------------------------------------- */
+/** The commands, as bits: an option row names the commands that take it. */
+enum { APP_RUN = 1u << 0, APP_SWEEP = 1u << 1, APP_MERGE = 1u << 2, APP_EXPORT = 1u << 3, APP_LIST = 1u << 4,
+       APP_VERSION = 1u << 5, APP_ALL = (1u << 6) - 1 };
+/** Maximum positional arguments (dob merge's input files). */
+#define APP_MAX_POS 4097
+#define APP_MAX_HP_ARGS (DOB_OPTIM_MAX_HP + 8)
 
-int cmd_run(dob_comm *world, int argc, char **argv);
-int cmd_sweep(dob_comm *world, int argc, char **argv);
-int cmd_merge(dob_comm *world, int argc, char **argv);
+/** Every command's options, filled by app_parse_opts from the rows of its command (defaults first). A field is
+ * "given" (app_given) when a row writing it appeared on the command line: no sentinel values. */
+typedef struct app_opts {
+    const char *optimizer, *optimizer_lib, *data_dir, *output_dir, *out, *checkpoint;
+    const char *lr_grid, *seeds, *trials, *resume;   /* dob sweep */
+    double lr, wd, ckpt_interval;
+    int64_t bs, epochs, seed, log_interval, max_steps, ranks_per_trial;
+    double sched_epochs[DOB_SCHED_MAX], sched_factors[DOB_SCHED_MAX];
+    int n_sched_epochs, n_sched_factors;
+    int print_train_iter, no_logs, quiet, overwrite, valid, no_json, sync_bn, allow_missing, help;
+    /* what is not in the table: positional arguments, and `--name VALUE` pairs (optimizer hyperparameters) */
+    const char *pos[APP_MAX_POS];
+    int n_pos;
+    const char *hp_names[APP_MAX_HP_ARGS], *hp_values[APP_MAX_HP_ARGS];
+    int n_hp;
+    char hp_buf[1024];                /* the names of `--name=VALUE` pairs */
+    unsigned char given[64];          /* by row of the option table */
+} app_opts;
+
+typedef struct app_cmd app_cmd;
+/** A command: runs with the parsed options and the raw arguments (for the command line stored in results).
+ * Returns the exit code. */
+typedef int (*app_cmd_fn)(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **argv);
+struct app_cmd {
+    const char *name;
+    unsigned bit;                     /* its rows in the option table */
+    app_cmd_fn fn;
+    int min_pos, max_pos;             /* positional arguments */
+    int hparams;                      /* unknown `--name VALUE` pairs are optimizer hyperparameters */
+    const char *synopsis, *summary;   /* the line of `dob --help` */
+    const char *synopsis2, *summary2; /* optional second line */
+    const char *usage;                /* `dob CMD --help`: before the option list */
+    const char *notes;                /* after it (may be NULL) */
+};
+/** The command table (main.c) and its size. */
+extern const app_cmd app_cmds[];
+extern const int app_n_cmds;
+
+/** Parse argv by the option rows of cmd: `--flag VALUE`, `--flag=VALUE`, switches; bounds checked; a list row
+ * takes "a,b" and the plain numbers that follow it (DeepOBS passes lists as separate tokens). Unknown `--name
+ * VALUE` pairs go to o->hp_* if cmd->hparams (checked later by app_hp_index); anything else unknown is an error.
+ * argv is not modified. */
+dob_status app_parse_opts(const app_cmd *cmd, int argc, char **argv, app_opts *o);
+/** 1 if an option writing field (a member of o) was given on the command line. */
+int app_given(const app_opts *o, const void *field);
+/** The name (first alias) of the first option row, of the commands in mask, that was given, or NULL: rows are
+ * skipped when their names appear in allowed (space-separated). */
+const char *app_given_except(const app_opts *o, unsigned mask, const char *allowed);
+/** `dob CMD --help`: the usage text, the generated option list, the notes. */
+void app_cmd_usage(const app_cmd *cmd, FILE *f);
+/** `dob --help`: the command list. */
+void app_usage(FILE *f);
+/** The index of hyperparameter name in opt's table, or -1 after printing "unknown option ... did you mean"
+ * (suggestions from opt's hyperparameters and the flags of cmd). */
+int app_hp_index(dob_comm *world, const app_cmd *cmd, const dob_optim_api *opt, const char *name);
+/** The L2 factor: the problem's, or --weight_decay if given (ignored with a warning if the problem has no
+ * regulariser, as in DeepOBS). */
+double app_weight_decay(dob_comm *world, const dob_problem_spec *p, const app_opts *o);
+
+int cmd_run(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **argv);
+int cmd_sweep(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **argv);
+int cmd_merge(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **argv);
+int cmd_list(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **argv);
+int cmd_export_json(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **argv);
+int cmd_version(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **argv);
 
 /* ---- one trial (trial.c): shared by run and sweep ------------------------------------------------------- */
 /** The last of SIGINT/SIGTERM/SIGUSR1 received (0: none); set by the handlers of app_catch_signals. */

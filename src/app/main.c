@@ -1,95 +1,115 @@
-/* main.c: the dob program: subcommand dispatch, `list`, `export-json`, `version`. MPI is initialised for every
- * command (a singleton without mpirun) so `run` is data-parallel whenever launched with mpirun. */
-#include <oneapi/dnnl/dnnl.h>
-#include <oneapi/dnnl/dnnl_debug.h>
+/* main.c: the dob program: the command table and the dispatch. MPI is initialised for every command (a
+ * singleton without mpirun) so `run` is data-parallel whenever launched with mpirun.
+ *
+ * Adding a command: a file src/app/<name>.c with its cmd_<name> (declared in app.h), a bit in app.h's command
+ * enum, one row below, and its options as rows of the option table (options.c). Every command parses through
+ * that table here: --help, unknown options and bad values are handled once, before the command runs. */
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "app.h"
-#include "dob/optim.h"
-#include "dob/problem.h"
-#include "dob/results.h"
 
-static void usage(FILE *f) {
-    fputs("dob: the DeepOBS deep-learning optimizer benchmark in C (oneDNN, OpenMP, MPI, parallel HDF5)\n"
-          "\n"
-          "usage: dob <command> [options]\n"
-          "\n"
-          "commands:\n"
-          "  run PROBLEM --optimizer NAME --lr X [...]   train one test problem (DeepOBS protocol), write HDF5 + JSON\n"
-          "  sweep PROBLEM --optimizer NAME --lr GRID    hyperparameter x seed sweep packed on the MPI ranks, one file\n"
-          "  sweep --resume FILE.h5                      run the trials of a sweep file that did not finish\n"
-          "  merge OUT.h5 IN1.h5 IN2.h5 ...              join the slice files of one sweep (job arrays)\n"
-          "  list                                        test problems with their DeepOBS defaults, and optimizers\n"
-          "  export-json FILE.h5 DIR                     write DeepOBS JSON files for every finished trial\n"
-          "  version                                     versions of dob, oneDNN and the CPU ISA in use\n"
-          "\n"
-          "`dob <command> --help` shows a command's options. Example (real Fashion-MNIST, DeepOBS baseline):\n"
-          "  dob run fmnist_2c2d --optimizer momentum --momentum 0.99 --lr 2.51e-3 -N 100\n"
-          "Multi-process (data-parallel): mpirun -np 2 --bind-to none dob run ...\n",
-          f);
+/* clang-format off */
+const app_cmd app_cmds[] = {
+    {"run", APP_RUN, cmd_run, 0, 1, 1,
+     "run PROBLEM --optimizer NAME --lr X [...]", "train one test problem (DeepOBS protocol), write HDF5 + JSON",
+     NULL, NULL,
+     "usage: dob run PROBLEM --optimizer NAME --lr LR [options] [--<hyperparameter> VALUE ...]\n"
+     "\n"
+     "Train one DeepOBS test problem with the DeepOBS protocol: evaluate train_eval, (valid,) test before\n"
+     "training and after every epoch, log the mini-batch loss every --train_log_interval steps.\n"
+     "Launched with mpirun, the run is data-parallel over all ranks (use --bind-to none).\n"
+     "\n"
+     "  PROBLEM                      test problem (`dob list` shows them and their defaults)",
+     "Optimizer hyperparameters are flags named after them (`dob run --optimizer adam --help` lists them)."},
+    {"sweep", APP_SWEEP, cmd_sweep, 0, 1, 1,
+     "sweep PROBLEM --optimizer NAME --lr GRID", "hyperparameter x seed sweep packed on the MPI ranks, one file",
+     "sweep --resume FILE.h5", "run the trials of a sweep file that did not finish",
+     "usage: dob sweep PROBLEM --optimizer NAME --lr GRID [--<hyperparameter> GRID ...] [--seeds SEEDS]\n"
+     "                 --out FILE.h5 [options]\n"
+     "       dob sweep --resume FILE.h5 [--ranks-per-trial G] [--data_dir DIR] [--quiet]\n"
+     "\n"
+     "Run every combination of the hyperparameter grids and seeds (the trials) with the DeepOBS protocol,\n"
+     "packed onto the MPI ranks of one launch: groups of G ranks each train one trial at a time (data-parallel)\n"
+     "and take the next trial from a shared counter. All trials go to one HDF5 file, created at the start with\n"
+     "every trial 'pending'; a killed sweep leaves it readable and --resume runs what did not finish.\n"
+     "Options shared with dob run mean the same (same defaults); a schedule's factors multiply each trial's\n"
+     "learning rate.",
+     "Trial order: the grids as nested loops (--lr outermost, the optimizer's hyperparameters in the order of\n"
+     "its table, the last fastest), seeds innermost: trial = setting * n_seeds + seed index.\n"
+     "Job arrays: with SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT set (and no --trials), task i of C runs\n"
+     "the i-th of C contiguous slices of the trial list into FILE.slice<i>.h5; `dob merge` joins them.\n"
+     "Example: mpirun -np 4 --bind-to none dob sweep fmnist_2c2d --optimizer momentum --lr log:1e-5:1e2:36 \\\n"
+     "           --momentum 0.9,0.99 --seeds 42:51 --out sweep.h5"},
+    {"merge", APP_MERGE, cmd_merge, 2, APP_MAX_POS, 0,
+     "merge OUT.h5 IN1.h5 IN2.h5 ...", "join the slice files of one sweep (job arrays)", NULL, NULL,
+     "usage: dob merge [--overwrite] [--allow-missing] OUT.h5 IN1.h5 IN2.h5 ...\n\n"
+     "Join sweep files of one sweep (e.g. the FILE.slice<i>.h5 of a job array) into OUT.h5: one trial\n"
+     "per global trial id, taken from an input where it finished (done or diverged) if any. Inputs\n"
+     "of different sweeps (problem, optimizer, settings, grids), a trial id with different\n"
+     "hyperparameters or seed, or a trial finished twice with different results are errors.\n"
+     "OUT.h5 is written under a temporary name and appears only when complete.",
+     NULL},
+    {"list", APP_LIST, cmd_list, 0, 0, 0,
+     "list", "test problems with their DeepOBS defaults, and optimizers", NULL, NULL,
+     "usage: dob list\n\nThe test problems with their DeepOBS defaults, and the built-in optimizers with their\n"
+     "hyperparameters.", NULL},
+    {"export-json", APP_EXPORT, cmd_export_json, 2, 2, 0,
+     "export-json FILE.h5 DIR", "write DeepOBS JSON files for every finished trial", NULL, NULL,
+     "usage: dob export-json FILE.h5 OUTPUT_DIR\n\nWrites one DeepOBS JSON file per finished trial as\n"
+     "OUTPUT_DIR/<problem>/<optimizer>/<setting>/random_seed__<seed>__<time>.json (DeepOBS 1.1 layout),\n"
+     "readable by DeepOBS's analyzer. Existing JSON files are never overwritten.", NULL},
+    {"version", APP_VERSION, cmd_version, 0, 0, 0,
+     "version", "versions of dob, oneDNN and the CPU ISA in use", NULL, NULL,
+     "usage: dob version\n\nThe versions of dob (and its git revision), oneDNN, the CPU ISA oneDNN uses, and the\n"
+     "ranks and threads of this launch.", NULL},
+};
+/* clang-format on */
+const int app_n_cmds = (int)(sizeof app_cmds / sizeof app_cmds[0]);
+
+static const app_cmd *find_cmd(dob_comm *world, const char *name) {
+    const char *names[32 + 1];
+    for (int i = 0; i < app_n_cmds; i++) {
+        if (!strcmp(app_cmds[i].name, name)) return &app_cmds[i];
+        names[i] = app_cmds[i].name;
+    }
+    names[app_n_cmds] = "help";
+    const char *s = app_suggest(name, names, app_n_cmds + 1);
+    app_error(world, "unknown command '%s'%s%s%s (dob --help lists the commands)", name, s ? ", did you mean '" : "",
+              s ? s : "", s ? "'?" : "");
+    return NULL;
 }
 
-static int cmd_list(dob_comm *world) {
-    if (!app_is_root(world)) return 0;
-    printf("%-16s %-8s %6s %7s %8s %11s  %s\n", "problem", "data", "bs", "epochs", "L2", "parameters", "description");
-    for (int i = 0; i < dob_problem_count(); i++) {
-        const dob_problem_spec *p = dob_problem_at(i);
-        char wd[16];
-        if (p->has_l2)
-            snprintf(wd, sizeof wd, "%g", p->weight_decay);
-        else
-            snprintf(wd, sizeof wd, "-");
-        printf("%-16s %-8s %6lld %7lld %8s %11lld  %s\n", p->name, p->dataset, (long long)p->batch_size,
-               (long long)p->num_epochs, wd, (long long)p->n_params, p->summary);
-    }
-    printf("\n%-10s %-25s %s\n", "optimizer", "DeepOBS name", "hyperparameters (default)");
-    for (int i = 0; i < dob_optim_builtin_count(); i++) {
-        const dob_optim_api *o = dob_optim_builtin(i);
-        printf("%-10s %-25s lr", o->name, o->deepobs_name);
-        for (int k = 0; k < o->n_hparams; k++) printf(", %s (%g)", o->hparams[k].name, o->hparams[k].def);
-        printf("\n");
-    }
-    return 0;
-}
-
-static int cmd_export_json(dob_comm *world, int argc, char **argv) {
-    if (argc == 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) {
-        if (app_is_root(world))
-            puts("usage: dob export-json FILE.h5 OUTPUT_DIR\n\nWrites one DeepOBS JSON file per finished trial as\n"
-                 "OUTPUT_DIR/<problem>/<optimizer>/<setting>/random_seed__<seed>__<time>.json (DeepOBS 1.1 layout),\n"
-                 "readable by DeepOBS's analyzer. Existing JSON files are never overwritten.");
-        return 0;
-    }
-    if (argc != 2) {
-        app_error(world, "usage: dob export-json FILE.h5 OUTPUT_DIR");
-        return DOB_EXIT_USAGE;
-    }
-    if (!app_is_root(world)) return 0;
-    int n = 0;
-    if (dob_results_export_json(argv[0], argv[1], &n) != DOB_OK) {
-        app_status_error(world, "export-json");
+/* Parse the command's options and run it. --help prints the command's usage (and, for commands that take
+ * optimizer hyperparameters, those of --optimizer if it is known). */
+static int dispatch(dob_comm *world, const app_cmd *c, int argc, char **argv) {
+    app_opts *o = calloc(1, sizeof *o);
+    if (!o) {
+        app_error(world, "out of memory");
         return DOB_EXIT_FAIL;
     }
-    printf("wrote %d JSON file%s under %s\n", n, n == 1 ? "" : "s", argv[1]);
-    return 0;
-}
-
-static int cmd_version(dob_comm *world) {
-    if (!app_is_root(world)) return 0;
-    const dnnl_version_t *v = dnnl_version();
-    int threads = 1;
-#ifdef _OPENMP
-    threads = omp_get_max_threads();
-#endif
-    printf("dob %s (git %s)\noneDNN %d.%d.%d, CPU runtime %s, ISA %s\nranks %d, threads per rank %d\n",
-           DOB_VERSION, DOB_GIT_REV, v->major, v->minor, v->patch,
-           v->cpu_runtime == DNNL_RUNTIME_OMP ? "OpenMP" : "other", dnnl_cpu_isa2str(dnnl_get_effective_cpu_isa()),
-           dob_comm_size(world), threads);
-    return 0;
+    int rc;
+    dob_status st = app_parse_opts(c, argc, argv, o);
+    if (o->help) {
+        const dob_optim_api *opt = NULL;
+        if (c->hparams && st == DOB_OK) app_find_optimizer(o->optimizer, o->optimizer_lib, &opt);
+        if (app_is_root(world)) {
+            app_cmd_usage(c, stdout);
+            if (opt) app_optim_help(opt, stdout);
+        }
+        rc = DOB_EXIT_OK;
+    } else if (st != DOB_OK) {
+        app_status_error(world, NULL);
+        if (app_is_root(world)) fprintf(stderr, "(dob %s --help lists the options)\n", c->name);
+        rc = DOB_EXIT_USAGE;
+    } else if (o->n_pos < c->min_pos) {
+        app_error(world, "usage: dob %s (dob %s --help explains it)", c->synopsis, c->name);
+        rc = DOB_EXIT_USAGE;
+    } else {
+        rc = c->fn(world, c, o, argc, argv);
+    }
+    free(o);
+    return rc;
 }
 
 int main(int argc, char **argv) {
@@ -98,29 +118,14 @@ int main(int argc, char **argv) {
         fprintf(stderr, "dob: error: cannot initialise MPI: %s\n", dob_last_error());
         return DOB_EXIT_FAIL;
     }
-    int rc;
-    const char *cmd = argc > 1 ? argv[1] : NULL;
-    if (!cmd || !strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
-        if (app_is_root(world)) usage(cmd ? stdout : stderr);
-        rc = cmd ? DOB_EXIT_OK : DOB_EXIT_USAGE;
-    } else if (!strcmp(cmd, "run")) {
-        rc = cmd_run(world, argc - 2, argv + 2);
-    } else if (!strcmp(cmd, "sweep")) {
-        rc = cmd_sweep(world, argc - 2, argv + 2);
-    } else if (!strcmp(cmd, "merge")) {
-        rc = cmd_merge(world, argc - 2, argv + 2);
-    } else if (!strcmp(cmd, "list")) {
-        rc = cmd_list(world);
-    } else if (!strcmp(cmd, "export-json")) {
-        rc = cmd_export_json(world, argc - 2, argv + 2);
-    } else if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
-        rc = cmd_version(world);
+    int rc = DOB_EXIT_USAGE;
+    const char *name = argc > 1 ? argv[1] : NULL;
+    if (!name || !strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+        if (app_is_root(world)) app_usage(name ? stdout : stderr);
+        rc = name ? DOB_EXIT_OK : DOB_EXIT_USAGE;
     } else {
-        static const char *const cmds[] = {"run", "sweep", "merge", "list", "export-json", "version", "help"};
-        const char *s = app_suggest(cmd, cmds, 7);
-        app_error(world, "unknown command '%s'%s%s%s (dob --help lists the commands)", cmd, s ? ", did you mean '" : "",
-                  s ? s : "", s ? "'?" : "");
-        rc = DOB_EXIT_USAGE;
+        const app_cmd *c = find_cmd(world, !strcmp(name, "--version") ? "version" : name);
+        if (c) rc = dispatch(world, c, argc - 2, argv + 2);
     }
     dob_comm_finalize();
     return rc;

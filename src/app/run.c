@@ -24,62 +24,10 @@
 #include "dob/sched.h"
 #include "dob/trainer.h"
 
-typedef struct run_opts {
-    const char *problem, *optimizer, *optimizer_lib, *data_dir, *output_dir, *out, *checkpoint;
-    double ckpt_interval;
-    double lr;
-    int have_lr;
-    int64_t bs, epochs, seed, log_interval, max_steps;
-    double wd;
-    int have_wd;
-    double sched_epochs[DOB_SCHED_MAX], sched_factors[DOB_SCHED_MAX];
-    int n_sched_epochs, n_sched_factors;
-    int print_train_iter, no_logs, quiet, overwrite, valid, no_json, sync_bn;
-} run_opts;
-
-static void run_usage(FILE *f) {
-    fputs("usage: dob run PROBLEM --optimizer NAME --lr LR [options] [--<hyperparameter> VALUE ...]\n"
-          "\n"
-          "Train one DeepOBS test problem with the DeepOBS protocol: evaluate train_eval, (valid,) test before\n"
-          "training and after every epoch, log the mini-batch loss every --train_log_interval steps.\n"
-          "Launched with mpirun, the run is data-parallel over all ranks (use --bind-to none).\n"
-          "\n"
-          "  PROBLEM                    test problem (`dob list` shows them and their defaults)\n"
-          "  --optimizer NAME           sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad, adadelta\n"
-          "  --optimizer-lib PATH.so    load an external optimizer (C ABI of include/dob/optim.h)\n"
-          "  --lr, --learning_rate X    learning rate (required)\n"
-          "  --bs, --batch_size N       global batch size (default: the problem's)\n"
-          "  -N, --num_epochs N         epochs (default: the problem's)\n"
-          "  -r, --random_seed N        seed of init, shuffling and dropout (default 42)\n"
-          "  --weight_decay, --wd X     L2 factor of the problem's regulariser (default: the problem's)\n"
-          "  --lr_sched_epochs E1,E2    epochs at which the learning rate changes (DeepOBS schedule)\n"
-          "  --lr_sched_factors F1,F2   factors (relative to --lr) from those epochs on\n"
-          "  --train_log_interval N     log the mini-batch loss every N steps (default 10)\n"
-          "  --print_train_iter         print every logged mini-batch loss\n"
-          "  --data_dir DIR             data root (default $DOB_DATA_DIR, then the data set's install location)\n"
-          "  --valid                    carve DeepOBS 1.2's validation split off the training set\n"
-          "  --output_dir DIR           where results go (default ./results)\n"
-          "  --out FILE.h5              exact result file (default OUTPUT_DIR/PROBLEM__OPT__lr..__seed..__TIME.h5)\n"
-          "  --overwrite                replace an existing result file\n"
-          "  --no_json                  do not also write DeepOBS JSON\n"
-          "  --no_logs                  write no result files\n"
-          "  --sync-bn                  batch-norm statistics over all ranks (default: per rank)\n"
-          "  --max_steps N              stop after N training steps and evaluate (tests, benchmarks)\n"
-          "  --checkpoint FILE          save the run's state to FILE after every epoch, every --checkpoint_interval\n"
-          "                             and on SIGINT/SIGTERM/SIGUSR1 (then exit 3, no result file yet); if FILE\n"
-          "                             exists, continue the run it holds (bit-identical at equal ranks/threads):\n"
-          "                             rerun the same command. Removed once the result file is written\n"
-          "  --checkpoint_interval S    seconds between checkpoints within an epoch (default 1800; 0: epochs only)\n"
-          "  --quiet                    print only errors and the final summary\n"
-          "\n"
-          "Optimizer hyperparameters are flags named after them (`dob run --optimizer adam --help` lists them).\n",
-          f);
-}
-
 /* The settings that fix a run's trajectory, as the checkpoint's config string: compared exactly on resume, so a
  * checkpoint continues only the run that saved it. (The schedule was once printed with %g epochs: the same text
  * for the whole-number epochs a schedule has.) */
-static void ckpt_config(const run_opts *o, const dob_problem_spec *p, const dob_optim_api *opt, const double *hp,
+static void ckpt_config(const app_opts *o, const dob_problem_spec *p, const dob_optim_api *opt, const double *hp,
                         double wd, int nranks, char *buf, size_t cap) {
     size_t l = (size_t)snprintf(buf, cap, "problem=%s optimizer=%s lr=%.17g", p->name, opt->name, o->lr);
     for (int i = 0; i < opt->n_hparams && l < cap; i++)
@@ -113,109 +61,58 @@ static void format_lr(double x, char *buf, size_t n) {
     snprintf(buf, n, "%.4g", x);
 }
 
-int cmd_run(dob_comm *world, int argc, char **argv) {
-    run_opts o = {.bs = -1, .epochs = -1, .seed = 42, .log_interval = 10, .output_dir = "results",
-                  .ckpt_interval = 1800};
-    int help = 0, rc = DOB_EXIT_FAIL;
-    app_args args = {0};
-    /* the flags of `dob run`: DeepOBS's names first, then dob's aliases */
-    const app_opt opts[] = {
-        {"--optimizer", APP_STR, &o.optimizer, NULL, 0},
-        {"--optimizer-lib --optimizer_lib", APP_STR, &o.optimizer_lib, NULL, 0},
-        {"--lr --learning_rate", APP_DOUBLE, &o.lr, &o.have_lr, 0},
-        {"--bs --batch_size", APP_INT, &o.bs, NULL, 0},
-        {"--num_epochs -N", APP_INT, &o.epochs, NULL, 0},
-        {"--random_seed -r --seed", APP_INT, &o.seed, NULL, 0},
-        {"--weight_decay --wd", APP_DOUBLE, &o.wd, &o.have_wd, 0},
-        {"--lr_sched_epochs", APP_LIST, o.sched_epochs, &o.n_sched_epochs, DOB_SCHED_MAX},
-        {"--lr_sched_factors", APP_LIST, o.sched_factors, &o.n_sched_factors, DOB_SCHED_MAX},
-        {"--train_log_interval", APP_INT, &o.log_interval, NULL, 0},
-        {"--data_dir", APP_STR, &o.data_dir, NULL, 0},
-        {"--output_dir", APP_STR, &o.output_dir, NULL, 0},
-        {"--out", APP_STR, &o.out, NULL, 0},
-        {"--max_steps", APP_INT, &o.max_steps, NULL, 0},
-        {"--checkpoint", APP_STR, &o.checkpoint, NULL, 0},
-        {"--checkpoint_interval", APP_DOUBLE, &o.ckpt_interval, NULL, 0},
-        {"--print_train_iter", APP_SWITCH, &o.print_train_iter, NULL, 0},
-        {"--no_logs", APP_SWITCH, &o.no_logs, NULL, 0},
-        {"--quiet", APP_SWITCH, &o.quiet, NULL, 0},
-        {"--overwrite", APP_SWITCH, &o.overwrite, NULL, 0},
-        {"--valid", APP_SWITCH, &o.valid, NULL, 0},
-        {"--no_json", APP_SWITCH, &o.no_json, NULL, 0},
-        {"--sync-bn --sync_bn", APP_SWITCH, &o.sync_bn, NULL, 0},
-        {"--help -h", APP_SWITCH, &help, NULL, 0},
-    };
-    const int n_opts = (int)(sizeof opts / sizeof opts[0]);
-    dob_status st = app_parse_opts(argc, argv, opts, n_opts, &args);
-    o.problem = args.positional;
+int cmd_run(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **argv) {
+    int rc = DOB_EXIT_FAIL;
+    const char *problem = o->n_pos ? o->pos[0] : NULL;
     const dob_optim_api *opt = NULL;
-    if (st == DOB_OK) st = app_find_optimizer(o.optimizer, o.optimizer_lib, &opt);
-    if (help) {
-        if (app_is_root(world)) {
-            run_usage(stdout);
-            if (opt) app_optim_help(opt, stdout);
-        }
-        return DOB_EXIT_OK;
-    }
+    dob_status st = app_find_optimizer(o->optimizer, o->optimizer_lib, &opt);
     if (st != DOB_OK) {
         app_status_error(world, NULL);
         if (app_is_root(world)) fputs("(dob run --help lists the options)\n", stderr);
         return DOB_EXIT_USAGE;
     }
-    if (!o.problem) {
+    if (!problem) {
         app_error(world, "missing PROBLEM (dob list shows the test problems; dob run --help the options)");
         return DOB_EXIT_USAGE;
     }
-    const dob_problem_spec *p = app_find_problem(world, o.problem);
+    const dob_problem_spec *p = app_find_problem(world, problem);
     if (!p) return DOB_EXIT_USAGE;
     if (!opt) {
         app_error(world, "missing --optimizer NAME (or --optimizer-lib PATH.so)");
         return DOB_EXIT_USAGE;
     }
-    if (!o.have_lr) {
+    if (!app_given(o, &o->lr)) {
         app_error(world, "missing --lr (the learning rate; DeepOBS tunes it on a log grid, e.g. --lr 1e-2)");
         return DOB_EXIT_USAGE;
     }
     /* hyperparameters: defaults, then flags; every flag must name one */
     double hp[DOB_OPTIM_MAX_HP];
     for (int i = 0; i < opt->n_hparams; i++) hp[i] = opt->hparams[i].def;
-    for (int i = 0; i < args.n_hp; i++) {
-        int k = app_hp_index(world, "run", opt, args.hp_names[i], opts, n_opts);
+    for (int i = 0; i < o->n_hp; i++) {
+        int k = app_hp_index(world, cmd, opt, o->hp_names[i]);
         if (k < 0) return DOB_EXIT_USAGE;
-        if ((st = app_parse_double(args.hp_names[i], args.hp_values[i], &hp[k])) != DOB_OK) {
+        if ((st = app_parse_double(o->hp_names[i], o->hp_values[i], &hp[k])) != DOB_OK) {
             app_status_error(world, NULL);
             return DOB_EXIT_USAGE;
         }
     }
-    if (o.bs < 0) o.bs = p->batch_size;
-    if (o.epochs < 0) o.epochs = p->num_epochs;
-    if (o.bs <= 0) {
-        app_error(world, "--bs must be > 0, found %lld", (long long)o.bs);
+    if (!app_given(o, &o->bs)) o->bs = p->batch_size;
+    if (!app_given(o, &o->epochs)) o->epochs = p->num_epochs;
+    if (o->no_logs && (app_given(o, &o->out) || app_given(o, &o->output_dir))) {
+        app_error(world, "--no_logs writes no result file, so --%s is contradictory: drop one of them",
+                  app_given(o, &o->out) ? "out" : "output_dir");
         return DOB_EXIT_USAGE;
     }
-    if (o.seed < 0) {
-        app_error(world, "--random_seed must be >= 0, found %lld", (long long)o.seed);
-        return DOB_EXIT_USAGE;
-    }
-    double wd;
-    if (app_weight_decay(world, p, o.have_wd, o.wd, &wd)) return DOB_EXIT_USAGE;
+    double wd = app_weight_decay(world, p, o);
     dob_sched sched;
-    if (app_make_sched(world, o.lr, o.n_sched_epochs, o.sched_epochs, o.n_sched_factors, o.sched_factors, &sched))
+    if (app_make_sched(world, o->lr, o->n_sched_epochs, o->sched_epochs, o->n_sched_factors, o->sched_factors, &sched))
         return DOB_EXIT_USAGE;
-    st = dob_optim_check(opt, o.lr, hp);
+    st = dob_optim_check(opt, o->lr, hp);
     if (st != DOB_OK) {
         app_status_error(world, NULL);
         return DOB_EXIT_USAGE;
     }
 
-    if (o.ckpt_interval < 0) {
-        app_error(world, "--checkpoint_interval must be >= 0 seconds, found %g", o.ckpt_interval);
-        return DOB_EXIT_USAGE;
-    }
-    if (o.max_steps < 0) {
-        app_error(world, "--max_steps must be >= 0, found %lld", (long long)o.max_steps);
-        return DOB_EXIT_USAGE;
-    }
     int nranks = dob_comm_size(world);
     int threads = 1;
 #ifdef _OPENMP
@@ -223,43 +120,43 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
 #endif
     char ckcfg[2048];
     int resume = 0;
-    ckpt_config(&o, p, opt, hp, wd, nranks, ckcfg, sizeof ckcfg);
+    ckpt_config(o, p, opt, hp, wd, nranks, ckcfg, sizeof ckcfg);
     /* rank 0 decides (a node-local path would otherwise split the ranks between resuming and starting afresh);
      * every rank then reads the checkpoint, and one that cannot fails the launch cleanly */
-    int ck_exists = o.checkpoint && app_is_root(world) && dob_io_exists(o.checkpoint);
+    int ck_exists = o->checkpoint && app_is_root(world) && dob_io_exists(o->checkpoint);
     dob_comm_bcast(world, &ck_exists, sizeof ck_exists, 0);
     if (ck_exists) {
         char theirs[2048] = "";
         int cranks = 0, cthreads = 0;
-        st = dob_checkpoint_read_meta(o.checkpoint, theirs, sizeof theirs, &cranks, &cthreads);
+        st = dob_checkpoint_read_meta(o->checkpoint, theirs, sizeof theirs, &cranks, &cthreads);
         int bad = st != DOB_OK;
         dob_comm_allreduce_max_int(world, &bad);
         if (bad) {
             app_status_error(world, st != DOB_OK ? NULL : "--checkpoint (on another rank)");
             if (app_is_root(world))
                 fprintf(stderr, "(--checkpoint %s exists but cannot be resumed; move it away to start afresh)\n",
-                        o.checkpoint);
+                        o->checkpoint);
             return DOB_EXIT_FAIL;
         }
         if (strcmp(theirs, ckcfg)) {
             app_error(world, "checkpoint '%s' belongs to another run; it was saved by\n  %s\nand this command "
                       "asks for\n  %s\n(rerun the original command to continue it, or use another --checkpoint)",
-                      o.checkpoint, theirs, ckcfg);
+                      o->checkpoint, theirs, ckcfg);
             return DOB_EXIT_USAGE;
         }
-        if (cthreads != threads && app_is_root(world) && !o.quiet)
+        if (cthreads != threads && app_is_root(world) && !o->quiet)
             fprintf(stderr, "dob: note: checkpoint saved with %d thread%s per rank, now %d: the continued run is "
                     "equal up to float summation order, not bit-identical\n", cthreads, cthreads == 1 ? "" : "s",
                     threads);
         resume = 1;
     }
 
-    if (o.checkpoint && o.out && dob_io_same_file(o.checkpoint, o.out)) {
+    if (o->checkpoint && o->out && dob_io_same_file(o->checkpoint, o->out)) {
         app_error(world, "--checkpoint and --out are both '%s': the checkpoint needs a file of its own (e.g. %s.ckpt)",
-                  o.out, o.out);
+                  o->out, o->out);
         return DOB_EXIT_USAGE;
     }
-    if (o.checkpoint && !resume && (st = dob_io_check_dir_of(o.checkpoint, "checkpoint", 0)) != DOB_OK) {
+    if (o->checkpoint && !resume && (st = dob_io_check_dir_of(o->checkpoint, "checkpoint", 0)) != DOB_OK) {
         app_status_error(world, "--checkpoint");
         return DOB_EXIT_FAIL;
     }
@@ -271,18 +168,18 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
     localtime_r(&now, &tmv);
     strftime(stamp, sizeof stamp, "%Y-%m-%d-%H-%M-%S", &tmv);
     char lrs[32];
-    format_lr(o.lr, lrs, sizeof lrs);
-    if (o.out)
-        snprintf(path, sizeof path, "%s", o.out);
+    format_lr(o->lr, lrs, sizeof lrs);
+    if (o->out)
+        snprintf(path, sizeof path, "%s", o->out);
     else
-        snprintf(path, sizeof path, "%s/%s__%s__lr_%s__seed_%lld__%s.h5", o.output_dir, p->name, opt->name, lrs,
-                 (long long)o.seed, stamp);
-    if (!o.no_logs) {
-        if (!o.out && (st = dob_io_mkdirs(o.output_dir)) != DOB_OK) {
+        snprintf(path, sizeof path, "%s/%s__%s__lr_%s__seed_%lld__%s.h5", o->output_dir, p->name, opt->name, lrs,
+                 (long long)o->seed, stamp);
+    if (!o->no_logs) {
+        if (!o->out && (st = dob_io_mkdirs(o->output_dir)) != DOB_OK) {
             app_status_error(world, "--output_dir");
             return DOB_EXIT_FAIL;
         }
-        if (dob_io_exists(path) && !o.overwrite) {
+        if (dob_io_exists(path) && !o->overwrite) {
             app_error(world, "result file '%s' already exists; refusing to overwrite it (use --overwrite or another "
                       "--out)", path);
             return DOB_EXIT_FAIL;
@@ -294,41 +191,41 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
     dob_net *net = NULL;
     dob_results *res = NULL;
     dob_train_out out = {0}, from = {0};
-    app_ctx actx = {.comm = world, .quiet = o.quiet, .tty = isatty(2), .print_train_iter = o.print_train_iter,
+    app_ctx actx = {.comm = world, .quiet = o->quiet, .tty = isatty(2), .print_train_iter = o->print_train_iter,
                     .threads = threads};
     double t0 = dob_comm_wtime();
-    if (app_is_root(world) && !o.quiet)
+    if (app_is_root(world) && !o->quiet)
         fprintf(stderr, "dob: %s with %s (lr %g), batch %lld, %lld epochs, seed %lld, %d rank%s x %d thread%s\n",
-                p->name, opt->name, o.lr, (long long)o.bs, (long long)o.epochs, (long long)o.seed, nranks,
+                p->name, opt->name, o->lr, (long long)o->bs, (long long)o->epochs, (long long)o->seed, nranks,
                 nranks > 1 ? "s" : "", threads, threads > 1 ? "s" : "");
-    st = dob_problem_data_load(p, o.data_dir, o.valid, &train, &valid, &test);
+    st = dob_problem_data_load(p, o->data_dir, o->valid, &train, &valid, &test);
     if (st != DOB_OK) {
         app_status_error(world, p->name);
         goto cleanup;
     }
-    if (app_is_root(world) && !o.quiet)
+    if (app_is_root(world) && !o->quiet)
         fprintf(stderr, "dob: data: %lld train, %lld valid, %lld test examples (%.1f s)\n", (long long)train.n,
                 (long long)valid.n, (long long)test.n, dob_comm_wtime() - t0);
     if ((st = dob_problem_net(p, &net)) != DOB_OK) {
         app_status_error(world, NULL);
         goto cleanup;
     }
-    if (o.sync_bn && nranks > 1) dob_net_set_sum_hook(net, app_hook_sum_double, &actx);
+    if (o->sync_bn && nranks > 1) dob_net_set_sum_hook(net, app_hook_sum_double, &actx);
 
-    app_trial trial = {.p = p, .opt = opt, .hp = hp, .sched = sched, .bs = o.bs, .epochs = o.epochs,
-                       .log_interval = o.log_interval, .max_steps = o.max_steps, .seed = o.seed, .wd = wd,
-                       .train = &train, .valid = o.valid ? &valid : NULL, .test = &test, .net = net};
-    if (o.checkpoint) {
-        actx.ckpt_path = o.checkpoint;
+    app_trial trial = {.p = p, .opt = opt, .hp = hp, .sched = sched, .bs = o->bs, .epochs = o->epochs,
+                       .log_interval = o->log_interval, .max_steps = o->max_steps, .seed = o->seed, .wd = wd,
+                       .train = &train, .valid = o->valid ? &valid : NULL, .test = &test, .net = net};
+    if (o->checkpoint) {
+        actx.ckpt_path = o->checkpoint;
         actx.ckpt_config = ckcfg;
         actx.arena = dob_net_arena(net);
-        actx.ckpt_interval = o.ckpt_interval;
+        actx.ckpt_interval = o->ckpt_interval;
         actx.last_ckpt = dob_comm_wtime();
     }
     if (resume) {
         /* the arena takes the checkpoint's parameters, optimizer state and this rank's buffers */
         st = dob_arena_set_state_count(dob_net_arena(net), opt->state_count);
-        if (st == DOB_OK) st = dob_checkpoint_load(o.checkpoint, dob_comm_rank(world), dob_net_arena(net), &from);
+        if (st == DOB_OK) st = dob_checkpoint_load(o->checkpoint, dob_comm_rank(world), dob_net_arena(net), &from);
         int bad = st != DOB_OK;
         dob_comm_allreduce_max_int(world, &bad);
         if (bad) {
@@ -338,10 +235,10 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
         actx.ckpt_ok = actx.ckpt_have = 1;
         actx.ckpt_steps = from.steps_done;
         actx.printed_minibatch = from.n_logged; /* --print_train_iter: those were printed by the first part */
-        if (app_is_root(world) && !o.quiet) {
-            int64_t spe = train.n / o.bs;
+        if (app_is_root(world) && !o->quiet) {
+            int64_t spe = train.n / o->bs;
             fprintf(stderr, "dob: resuming from %s: %lld of %lld steps done (epoch %lld, step %lld of %lld)\n",
-                    o.checkpoint, (long long)from.steps_done, (long long)(spe * o.epochs),
+                    o->checkpoint, (long long)from.steps_done, (long long)(spe * o->epochs),
                     (long long)(spe ? from.steps_done / spe : 0), (long long)(spe ? from.steps_done % spe : 0),
                     (long long)spe);
         }
@@ -360,7 +257,7 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
     const char *hp_names[DOB_OPTIM_MAX_HP + 1];
     double hp_vals[DOB_OPTIM_MAX_HP + 1];
     hp_names[0] = "learning_rate";
-    hp_vals[0] = o.lr;
+    hp_vals[0] = o->lr;
     for (int i = 0; i < opt->n_hparams; i++) {
         hp_names[i + 1] = opt->hparams[i].name;
         hp_vals[i + 1] = hp[i];
@@ -372,13 +269,13 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
     }
     dob_results_meta meta = {
         .problem = p->name, .optimizer = opt->name, .optimizer_deepobs_name = opt->deepobs_name,
-        .command_line = cmdline, .batch_size = o.bs, .num_epochs = o.epochs, .train_log_interval = o.log_interval,
-        .weight_decay = o.have_wd && p->has_l2 ? wd : NAN, .n_hp = opt->n_hparams + 1, .hp_names = hp_names,
+        .command_line = cmdline, .batch_size = o->bs, .num_epochs = o->epochs, .train_log_interval = o->log_interval,
+        .weight_decay = app_given(o, &o->wd) && p->has_l2 ? wd : NAN, .n_hp = opt->n_hparams + 1, .hp_names = hp_names,
         .n_trials = 1, .n_minibatch = dob_train_n_minibatch(&cfg), .ranks = nranks, .threads = threads,
-        .has_accuracy = p->has_accuracy, .has_valid = o.valid,
+        .has_accuracy = p->has_accuracy, .has_valid = o->valid,
     };
-    if (!o.no_logs && !o.checkpoint) {
-        if ((st = dob_results_create(path, o.overwrite, &meta, world, &res)) != DOB_OK) {
+    if (!o->no_logs && !o->checkpoint) {
+        if ((st = dob_results_create(path, o->overwrite, &meta, world, &res)) != DOB_OK) {
             app_status_error(world, NULL);
             goto cleanup;
         }
@@ -389,7 +286,7 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
     actx.out = &out;
     double t_train = dob_comm_wtime();
     st = dob_train(&cfg, &out);
-    if (actx.tty && app_is_root(world) && !o.quiet) fputs("\r\033[K", stderr);
+    if (actx.tty && app_is_root(world) && !o->quiet) fputs("\r\033[K", stderr);
     if (st != DOB_OK) {
         app_status_error(world, "training failed");
         if (res && app_is_root(world)) dob_results_set_status(res, 0, DOB_TRIAL_FAILED);
@@ -402,14 +299,14 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
      * save at the stop failed, an earlier checkpoint of this run (periodic, or the one it resumed from) is still
      * a resume point: the rerun repeats the steps since. Only a run with no checkpoint at all writes its curves
      * to an INTERRUPTED result file (which a rerun cannot continue). */
-    const int parked = out.status == DOB_TRAIN_STOPPED && o.checkpoint && actx.ckpt_have;
+    const int parked = out.status == DOB_TRAIN_STOPPED && o->checkpoint && actx.ckpt_have;
     if (parked) {
         if (res) dob_results_abort(res);
         res = NULL;
         if (app_is_root(world)) {
             int64_t N = out.evaluated - 1;
-            printf("%s  %s  lr %g  seed %lld: INTERRUPTED by signal %d after %lld steps", p->name, opt->name, o.lr,
-                   (long long)o.seed, (int)app_stop_signal, (long long)out.steps_done);
+            printf("%s  %s  lr %g  seed %lld: INTERRUPTED by signal %d after %lld steps", p->name, opt->name, o->lr,
+                   (long long)o->seed, (int)app_stop_signal, (long long)out.steps_done);
             if (N >= 0) {
                 printf(" (last evaluated epoch %lld: test loss %.4f", (long long)N, out.test_losses[N]);
                 if (p->has_accuracy) printf(", test acc %.2f%%", 100 * out.test_accuracies[N]);
@@ -417,18 +314,18 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
             }
             if (actx.ckpt_steps != out.steps_done)
                 printf("\n  the state at the stop could not be saved (see above): the checkpoint %s holds step %lld, "
-                       "so the rerun repeats %lld steps", o.checkpoint, (long long)actx.ckpt_steps,
+                       "so the rerun repeats %lld steps", o->checkpoint, (long long)actx.ckpt_steps,
                        (long long)(out.steps_done - actx.ckpt_steps));
             printf("\n  checkpoint: %s (curves so far under /curves); run the same command again to continue\n",
-                   o.checkpoint);
+                   o->checkpoint);
             fflush(stdout);
         }
         rc = DOB_EXIT_INTERRUPTED;
         goto cleanup;
     }
-    if (!o.no_logs && o.checkpoint && (st = dob_results_create(path, o.overwrite, &meta, world, &res)) != DOB_OK) {
+    if (!o->no_logs && o->checkpoint && (st = dob_results_create(path, o->overwrite, &meta, world, &res)) != DOB_OK) {
         app_status_error(world, NULL);
-        save_final(&actx, &out, o.max_steps > 0);
+        save_final(&actx, &out, o->max_steps > 0);
         goto cleanup;
     }
 
@@ -440,7 +337,7 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
             .train_accuracies = out.train_accuracies, .valid_accuracies = out.valid_accuracies,
             .test_accuracies = out.test_accuracies, .minibatch_train_losses = out.minibatch_train_losses,
             .epoch_seconds = out.epoch_seconds, .phase_seconds = out.phase_seconds, .hp = hp_vals,
-            .random_seed = o.seed, .epochs_done = out.epochs_done, .status = ts,
+            .random_seed = o->seed, .epochs_done = out.epochs_done, .status = ts,
         };
         if (app_is_root(world)) st = dob_results_write_trial(res, 0, &tr);
         int bad = st != DOB_OK;
@@ -449,25 +346,25 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
             app_status_error(world, "writing results");
             dob_results_abort(res);
             res = NULL;
-            save_final(&actx, &out, o.max_steps > 0);
+            save_final(&actx, &out, o->max_steps > 0);
             goto cleanup;
         }
         st = dob_results_close(res);
         res = NULL;
         if (st != DOB_OK) {
             app_status_error(world, "closing the result file");
-            save_final(&actx, &out, o.max_steps > 0);
+            save_final(&actx, &out, o->max_steps > 0);
             goto cleanup;
         }
     }
     /* the result file is complete (or none was asked for): the checkpoint of a finished run has served */
-    if (o.checkpoint && ts != DOB_TRIAL_FAILED && app_is_root(world) && dob_io_exists(o.checkpoint) &&
-        unlink(o.checkpoint) != 0)
-        fprintf(stderr, "dob: warning: cannot remove the checkpoint '%s': %s\n", o.checkpoint, strerror(errno));
+    if (o->checkpoint && ts != DOB_TRIAL_FAILED && app_is_root(world) && dob_io_exists(o->checkpoint) &&
+        unlink(o->checkpoint) != 0)
+        fprintf(stderr, "dob: warning: cannot remove the checkpoint '%s': %s\n", o->checkpoint, strerror(errno));
 
     if (app_is_root(world)) {
         int64_t N = out.epochs_done > 0 ? out.epochs_done : 0;
-        printf("%s  %s  lr %g  seed %lld: ", p->name, opt->name, o.lr, (long long)o.seed);
+        printf("%s  %s  lr %g  seed %lld: ", p->name, opt->name, o->lr, (long long)o->seed);
         if (ts == DOB_TRIAL_DIVERGED)
             printf("DIVERGED at step %lld (non-finite loss); curves up to epoch %lld kept\n",
                    (long long)out.diverged_step, (long long)N);
@@ -479,18 +376,18 @@ int cmd_run(dob_comm *world, int argc, char **argv) {
                out.test_losses[N]);
         if (p->has_accuracy)
             printf(", train acc %.2f%%, test acc %.2f%%", 100 * out.train_accuracies[N], 100 * out.test_accuracies[N]);
-        if (o.valid) printf(", valid loss %.4f", out.valid_losses[N]);
+        if (o->valid) printf(", valid loss %.4f", out.valid_losses[N]);
         int64_t steps = out.steps_done - (resume ? from.steps_done : 0); /* this process's steps */
         printf("\n  %.1f s training, %.1f steps/s (forward %.1f s, backward %.1f s, allreduce %.1f s, optimizer %.1f s,"
                " data %.1f s)\n",
                secs, secs > 0 ? (double)steps / secs : 0.0, out.phase_seconds[0], out.phase_seconds[1],
                out.phase_seconds[2], out.phase_seconds[3], out.phase_seconds[4]);
-        if (!o.no_logs) {
+        if (!o->no_logs) {
             printf("  results: %s\n", path);
-            if (!o.no_json) {
+            if (!o->no_json) {
                 int nw = 0;
-                if (dob_results_export_json(path, o.output_dir, &nw) == DOB_OK)
-                    printf("  DeepOBS JSON: %d file%s under %s/%s/\n", nw, nw == 1 ? "" : "s", o.output_dir, p->name);
+                if (dob_results_export_json(path, o->output_dir, &nw) == DOB_OK)
+                    printf("  DeepOBS JSON: %d file%s under %s/%s/\n", nw, nw == 1 ? "" : "s", o->output_dir, p->name);
                 else
                     fprintf(stderr, "dob: warning: JSON export failed: %s (the HDF5 file is complete; retry with "
                             "dob export-json %s DIR)\n", dob_last_error(), path);

@@ -35,53 +35,6 @@
 
 enum { SLOT_NEXT = 0, SLOT_FINISHED, SLOT_STOP, N_SLOTS };
 
-typedef struct sweep_opts {
-    const char *problem, *optimizer, *optimizer_lib, *data_dir, *out, *resume, *lr, *seeds, *trials;
-    int64_t bs, epochs, log_interval, max_steps, ranks_per_trial;
-    double wd;
-    int have_wd, valid, overwrite, quiet, sync_bn;
-    double sched_epochs[DOB_SCHED_MAX], sched_factors[DOB_SCHED_MAX];
-    int n_sched_epochs, n_sched_factors;
-    app_args args;                      /* the problem and the optimizer hyperparameter grids */
-    const app_opt *opts;
-    int n_opts;
-} sweep_opts;
-
-static void sweep_usage(FILE *f) {
-    fputs("usage: dob sweep PROBLEM --optimizer NAME --lr GRID [--<hyperparameter> GRID ...] [--seeds SEEDS]\n"
-          "                 --out FILE.h5 [options]\n"
-          "       dob sweep --resume FILE.h5 [--ranks-per-trial G] [--data_dir DIR] [--quiet]\n"
-          "\n"
-          "Run every combination of the hyperparameter grids and seeds (the trials) with the DeepOBS protocol,\n"
-          "packed onto the MPI ranks of one launch: groups of G ranks each train one trial at a time (data-parallel)\n"
-          "and take the next trial from a shared counter. All trials go to one HDF5 file, created at the start with\n"
-          "every trial 'pending'; a killed sweep leaves it readable and --resume runs what did not finish.\n"
-          "\n"
-          "  GRID                       log:LO:HI:N (N log-spaced values, ends included; DeepOBS's learning-rate\n"
-          "                             grid is log:1e-5:1e2:36), lin:LO:HI:N, a list A,B,C, or one value\n"
-          "  --seeds SEEDS              A:B (inclusive), A,B,C or A (default 42); alias --random_seed\n"
-          "  --out FILE.h5              the result file (required; job-array slice i writes FILE.slice<i>.h5)\n"
-          "  --ranks-per-trial G        ranks per trial (default 1); must divide the number of ranks\n"
-          "  --trials A:B               run only the trials with global ids A..B (inclusive)\n"
-          "  --resume FILE.h5           rerun the pending, running and failed trials of FILE (done and diverged\n"
-          "                             trials are final); the sweep's settings come from the file. Never while\n"
-          "                             another sweep still writes FILE: its running trials would run twice\n"
-          "  --bs, -N, --weight_decay, --train_log_interval, --max_steps, --valid, --data_dir, --optimizer-lib,\n"
-          "  --lr_sched_epochs, --lr_sched_factors, --sync-bn\n"
-          "                             as for dob run (same defaults); a schedule's factors multiply each trial's\n"
-          "                             learning rate\n"
-          "  --overwrite                replace an existing FILE.h5\n"
-          "  --quiet                    print only errors and the final summary\n"
-          "\n"
-          "Trial order: the grids as nested loops (--lr outermost, the optimizer's hyperparameters in the order of\n"
-          "its table, the last fastest), seeds innermost: trial = setting * n_seeds + seed index.\n"
-          "Job arrays: with SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT set (and no --trials), task i of C runs\n"
-          "the i-th of C contiguous slices of the trial list into FILE.slice<i>.h5; `dob merge` joins them.\n"
-          "Example: mpirun -np 4 --bind-to none dob sweep fmnist_2c2d --optimizer momentum --lr log:1e-5:1e2:36 \\\n"
-          "           --momentum 0.9,0.99 --seeds 42:51 --out sweep.h5\n",
-          f);
-}
-
 /* ---- the sweep's state -------------------------------------------------------------------------------------- */
 typedef struct sweep {
     dob_comm *world, *group;
@@ -380,7 +333,7 @@ static int names_and_varies(sweep *s) {
 }
 
 /* A new sweep from the flags: grids, seeds, slice. Fills s (trials, todo) and path/spec. rc or -1 on success. */
-static int setup_new(dob_comm *world, sweep_opts *o, sweep *s, char *path, size_t pcap, char **spec,
+static int setup_new(dob_comm *world, const app_cmd *cmd, const app_opts *o, sweep *s, char *path, size_t pcap, char **spec,
                      int *slice_id, int *slice_count, int64_t *n_total) {
     dob_status st = DOB_OK;
     dob_grid grids[DOB_OPTIM_MAX_HP + 1];
@@ -390,7 +343,7 @@ static int setup_new(dob_comm *world, sweep_opts *o, sweep *s, char *path, size_
     int64_t *seed_all = NULL;
     int n_seeds = 0, rc = DOB_EXIT_USAGE;
     memset(grids, 0, sizeof grids);
-    if (!o->lr) {
+    if (!o->lr_grid) {
         app_error(world, "missing --lr (a value or a grid, e.g. --lr log:1e-5:1e2:36; dob sweep --help)");
         return DOB_EXIT_USAGE;
     }
@@ -399,16 +352,16 @@ static int setup_new(dob_comm *world, sweep_opts *o, sweep *s, char *path, size_
         return DOB_EXIT_USAGE;
     }
     /* grids: --lr, then each optimizer hyperparameter (its default unless given) */
-    texts[0] = o->lr;
+    texts[0] = o->lr_grid;
     for (int k = 0; k < s->opt->n_hparams; k++) texts[k + 1] = NULL;
-    for (int i = 0; i < o->args.n_hp; i++) {
-        int k = app_hp_index(world, "sweep", s->opt, o->args.hp_names[i], o->opts, o->n_opts);
+    for (int i = 0; i < o->n_hp; i++) {
+        int k = app_hp_index(world, cmd, s->opt, o->hp_names[i]);
         if (k < 0) goto out;
         if (texts[k + 1]) {
-            app_error(world, "--%s is given twice", o->args.hp_names[i]);
+            app_error(world, "--%s is given twice", o->hp_names[i]);
             goto out;
         }
-        texts[k + 1] = o->args.hp_values[i];
+        texts[k + 1] = o->hp_values[i];
     }
     char flag[96];
     for (int k = 0; k < s->n_hp; k++) {
@@ -517,11 +470,10 @@ out:
 }
 
 /* --resume FILE: everything from the file. rc or -1 on success. */
-static int setup_resume(dob_comm *world, sweep_opts *o, sweep *s, dob_sweep_desc *d) {
+static int setup_resume(dob_comm *world, const app_opts *o, sweep *s, dob_sweep_desc *d) {
     dob_status st = DOB_OK;
-    if (o->problem || o->optimizer || o->lr || o->seeds || o->trials || o->out || o->args.n_hp || o->bs >= 0 ||
-        o->epochs >= 0 || o->have_wd || o->max_steps || o->valid || o->overwrite || o->log_interval >= 0 ||
-        o->n_sched_epochs || o->n_sched_factors || o->sync_bn) {
+    if (o->n_pos || o->n_hp ||
+        app_given_except(o, APP_SWEEP, "--resume --ranks-per-trial --data_dir --optimizer-lib --quiet --help")) {
         app_error(world, "--resume takes the problem, optimizer, grids, seeds and settings from the file; give only "
                   "--ranks-per-trial, --data_dir, --optimizer-lib and --quiet with it");
         return DOB_EXIT_USAGE;
@@ -603,50 +555,17 @@ static int all_ok(dob_comm *world, dob_status st, const char *context) {
     return 0;
 }
 
-int cmd_sweep(dob_comm *world, int argc, char **argv) {
-    sweep_opts o = {.bs = -1, .epochs = -1, .log_interval = -1, .ranks_per_trial = 1};
+int cmd_sweep(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **argv) {
     sweep s;
     memset(&s, 0, sizeof s);
     dob_sweep_desc d;
     memset(&d, 0, sizeof d);
     char path[4096], *spec = NULL;
-    int help = 0, rc = DOB_EXIT_FAIL, slice_id = -1, slice_count = -1;
+    int rc = DOB_EXIT_FAIL, slice_id = -1, slice_count = -1;
     int64_t n_total = 0;
-    const app_opt opts[] = {
-        {"--optimizer", APP_STR, &o.optimizer, NULL, 0},
-        {"--optimizer-lib --optimizer_lib", APP_STR, &o.optimizer_lib, NULL, 0},
-        {"--lr --learning_rate", APP_STR, &o.lr, NULL, 0},
-        {"--seeds --random_seed -r --seed", APP_STR, &o.seeds, NULL, 0},
-        {"--ranks-per-trial --ranks_per_trial", APP_INT, &o.ranks_per_trial, NULL, 0},
-        {"--trials", APP_STR, &o.trials, NULL, 0},
-        {"--bs --batch_size", APP_INT, &o.bs, NULL, 0},
-        {"--num_epochs -N", APP_INT, &o.epochs, NULL, 0},
-        {"--weight_decay --wd", APP_DOUBLE, &o.wd, &o.have_wd, 0},
-        {"--train_log_interval", APP_INT, &o.log_interval, NULL, 0},
-        {"--data_dir", APP_STR, &o.data_dir, NULL, 0},
-        {"--out", APP_STR, &o.out, NULL, 0},
-        {"--resume", APP_STR, &o.resume, NULL, 0},
-        {"--max_steps", APP_INT, &o.max_steps, NULL, 0},
-        {"--valid", APP_SWITCH, &o.valid, NULL, 0},
-        {"--overwrite", APP_SWITCH, &o.overwrite, NULL, 0},
-        {"--quiet", APP_SWITCH, &o.quiet, NULL, 0},
-        {"--lr_sched_epochs", APP_LIST, o.sched_epochs, &o.n_sched_epochs, DOB_SCHED_MAX},
-        {"--lr_sched_factors", APP_LIST, o.sched_factors, &o.n_sched_factors, DOB_SCHED_MAX},
-        {"--sync-bn --sync_bn", APP_SWITCH, &o.sync_bn, NULL, 0},
-        {"--help -h", APP_SWITCH, &help, NULL, 0},
-    };
-    o.opts = opts;
-    o.n_opts = (int)(sizeof opts / sizeof opts[0]);
-    dob_status st = app_parse_opts(argc, argv, opts, o.n_opts, &o.args);
-    o.problem = o.args.positional;
-    if (st == DOB_OK && !o.resume) st = app_find_optimizer(o.optimizer, o.optimizer_lib, &s.opt);
-    if (help) {
-        if (app_is_root(world)) {
-            sweep_usage(stdout);
-            if (s.opt) app_optim_help(s.opt, stdout);
-        }
-        return DOB_EXIT_OK;
-    }
+    const char *problem = o->n_pos ? o->pos[0] : NULL;
+    dob_status st = DOB_OK;
+    if (!o->resume) st = app_find_optimizer(o->optimizer, o->optimizer_lib, &s.opt);
     if (st != DOB_OK) {
         app_status_error(world, NULL);
         if (app_is_root(world)) fputs("(dob sweep --help lists the options)\n", stderr);
@@ -656,26 +575,26 @@ int cmd_sweep(dob_comm *world, int argc, char **argv) {
      * creation: it is noted and the trial loop stops at once, leaving a complete file to --resume */
     app_catch_signals();
     s.world = world;
-    s.quiet = o.quiet;
+    s.quiet = o->quiet;
     const int nranks = dob_comm_size(world);
-    if (o.ranks_per_trial < 1 || o.ranks_per_trial > nranks || nranks % o.ranks_per_trial) {
+    if (o->ranks_per_trial < 1 || o->ranks_per_trial > nranks || nranks % o->ranks_per_trial) {
         app_error(world, "--ranks-per-trial %lld must divide the number of ranks %d (mpirun -np)",
-                  (long long)o.ranks_per_trial, nranks);
+                  (long long)o->ranks_per_trial, nranks);
         return DOB_EXIT_USAGE;
     }
-    s.G = (int)o.ranks_per_trial;
+    s.G = (int)o->ranks_per_trial;
     s.n_groups = nranks / s.G;
 
-    if (o.resume) {
-        if ((rc = setup_resume(world, &o, &s, &d)) >= 0) goto cleanup;
-        snprintf(path, sizeof path, "%s", o.resume);
+    if (o->resume) {
+        if ((rc = setup_resume(world, o, &s, &d)) >= 0) goto cleanup;
+        snprintf(path, sizeof path, "%s", o->resume);
         rc = DOB_EXIT_FAIL;
     } else {
-        if (!o.problem) {
+        if (!problem) {
             app_error(world, "missing PROBLEM (dob list shows the test problems; dob sweep --help the options)");
             return DOB_EXIT_USAGE;
         }
-        if (!(s.p = app_find_problem(world, o.problem))) return DOB_EXIT_USAGE;
+        if (!(s.p = app_find_problem(world, problem))) return DOB_EXIT_USAGE;
         if (!s.opt) {
             app_error(world, "missing --optimizer NAME (or --optimizer-lib PATH.so)");
             return DOB_EXIT_USAGE;
@@ -683,32 +602,24 @@ int cmd_sweep(dob_comm *world, int argc, char **argv) {
         s.n_hp = 1 + s.opt->n_hparams;
         s.hp_names[0] = "learning_rate";
         for (int k = 0; k < s.opt->n_hparams; k++) s.hp_names[k + 1] = s.opt->hparams[k].name;
-        s.bs = o.bs < 0 ? s.p->batch_size : o.bs;
-        s.epochs = o.epochs < 0 ? s.p->num_epochs : o.epochs;
-        s.log_interval = o.log_interval < 0 ? 10 : o.log_interval;
-        s.max_steps = o.max_steps;
-        s.valid = o.valid;
-        s.sync_bn = o.sync_bn;
+        s.bs = app_given(o, &o->bs) ? o->bs : s.p->batch_size;
+        s.epochs = app_given(o, &o->epochs) ? o->epochs : s.p->num_epochs;
+        s.log_interval = o->log_interval;
+        s.max_steps = o->max_steps;
+        s.valid = o->valid;
+        s.sync_bn = o->sync_bn;
         dob_sched check;
-        if (app_make_sched(world, 1.0, o.n_sched_epochs, o.sched_epochs, o.n_sched_factors, o.sched_factors, &check))
+        if (app_make_sched(world, 1.0, o->n_sched_epochs, o->sched_epochs, o->n_sched_factors, o->sched_factors, &check))
             return DOB_EXIT_USAGE;
-        s.n_sched = o.n_sched_epochs;
-        memcpy(s.sched_ep, o.sched_epochs, sizeof s.sched_ep);
-        memcpy(s.sched_fac, o.sched_factors, sizeof s.sched_fac);
+        s.n_sched = o->n_sched_epochs;
+        memcpy(s.sched_ep, o->sched_epochs, sizeof s.sched_ep);
+        memcpy(s.sched_fac, o->sched_factors, sizeof s.sched_fac);
         app_sched_str(s.n_sched, s.sched_ep, s.sched_fac, s.sched_str, sizeof s.sched_str);
-        if (s.bs <= 0) {
-            app_error(world, "--bs must be > 0, found %lld", (long long)s.bs);
-            return DOB_EXIT_USAGE;
-        }
-        if (s.max_steps < 0) {
-            app_error(world, "--max_steps must be >= 0, found %lld", (long long)s.max_steps);
-            return DOB_EXIT_USAGE;
-        }
-        if (app_weight_decay(world, s.p, o.have_wd, o.wd, &s.wd)) return DOB_EXIT_USAGE;
-        if ((rc = setup_new(world, &o, &s, path, sizeof path, &spec, &slice_id, &slice_count, &n_total)) >= 0)
+        s.wd = app_weight_decay(world, s.p, o);
+        if ((rc = setup_new(world, cmd, o, &s, path, sizeof path, &spec, &slice_id, &slice_count, &n_total)) >= 0)
             goto cleanup;
         rc = DOB_EXIT_FAIL;
-        if (dob_io_exists(path) && !o.overwrite) {
+        if (dob_io_exists(path) && !o->overwrite) {
             app_error(world, "result file '%s' already exists; refusing to overwrite it (use --overwrite, another "
                       "--out, or --resume %s to finish it)", path, path);
             goto cleanup;
@@ -733,16 +644,16 @@ int cmd_sweep(dob_comm *world, int argc, char **argv) {
         goto cleanup;
     }
     s.grank = dob_comm_rank(s.group);
-    if (app_is_root(world) && !o.quiet)
+    if (app_is_root(world) && !o->quiet)
         fprintf(stderr, "dob: %d trial%s to run on %d rank%s: %d group%s of %d rank%s x %d thread%s, batch %lld, "
                 "%lld epoch%s%s\n", s.n_todo, s.n_todo == 1 ? "" : "s", nranks, nranks == 1 ? "" : "s", s.n_groups,
                 s.n_groups == 1 ? "" : "s", s.G, s.G == 1 ? "" : "s", threads, threads == 1 ? "" : "s",
                 (long long)s.bs, (long long)s.epochs, s.epochs == 1 ? "" : "s",
                 s.max_steps ? " (--max_steps)" : "");
     double t0 = dob_comm_wtime();
-    st = dob_problem_data_load(s.p, o.data_dir, s.valid, &s.train, &s.valid_set, &s.test);
+    st = dob_problem_data_load(s.p, o->data_dir, s.valid, &s.train, &s.valid_set, &s.test);
     if (!all_ok(world, st, s.p->name)) goto cleanup;
-    if (app_is_root(world) && !o.quiet)
+    if (app_is_root(world) && !o->quiet)
         fprintf(stderr, "dob: data: %lld train, %lld valid, %lld test examples (%.1f s)\n", (long long)s.train.n,
                 (long long)s.valid_set.n, (long long)s.test.n, dob_comm_wtime() - t0);
     st = dob_problem_net(s.p, &s.net);
@@ -766,7 +677,7 @@ int cmd_sweep(dob_comm *world, int argc, char **argv) {
 
     /* the result file: created collectively at its final path, or reopened */
     double t_file = dob_comm_wtime();
-    if (o.resume) {
+    if (o->resume) {
         st = dob_results_open(path, world, &s.res);
     } else {
         char cmdline[4096] = "dob sweep";
@@ -777,7 +688,7 @@ int cmd_sweep(dob_comm *world, int argc, char **argv) {
         dob_results_meta meta = {
             .problem = s.p->name, .optimizer = s.opt->name, .optimizer_deepobs_name = s.opt->deepobs_name,
             .command_line = cmdline, .batch_size = s.bs, .num_epochs = s.epochs, .train_log_interval = s.log_interval,
-            .weight_decay = o.have_wd && s.p->has_l2 ? s.wd : NAN, .n_hp = s.n_hp, .hp_names = s.hp_names,
+            .weight_decay = app_given(o, &o->wd) && s.p->has_l2 ? s.wd : NAN, .n_hp = s.n_hp, .hp_names = s.hp_names,
             .n_trials = s.n_trials, .n_minibatch = dob_train_n_minibatch(&cfg), .ranks = s.G, .threads = threads,
             .has_accuracy = s.p->has_accuracy, .has_valid = s.valid,
         };
@@ -785,13 +696,13 @@ int cmd_sweep(dob_comm *world, int argc, char **argv) {
                              .n_trials_total = n_total, .max_steps = s.max_steps,
                              .slice_id = slice_id, .slice_count = slice_count, .trial_ids = s.ids,
                              .seeds = s.seeds, .hp = s.hp, .in_place = 1};
-        st = dob_results_create_sweep(path, o.overwrite, &meta, &sw, world, &s.res);
+        st = dob_results_create_sweep(path, o->overwrite, &meta, &sw, world, &s.res);
     }
     if (st != DOB_OK) {
         app_status_error(world, NULL);
         goto cleanup;
     }
-    if (app_is_root(world) && !o.quiet && !o.resume)
+    if (app_is_root(world) && !o->quiet && !o->resume)
         fprintf(stderr, "dob: created %s with %d pending trial%s (%.1f s)\n", path, s.n_trials,
                 s.n_trials == 1 ? "" : "s", dob_comm_wtime() - t_file);
     if ((st = dob_counter_create(world, N_SLOTS, &s.ctr)) != DOB_OK) {
@@ -819,11 +730,11 @@ int cmd_sweep(dob_comm *world, int argc, char **argv) {
     s.res = NULL;
     if (st != DOB_OK) app_status_error(world, "closing the result file");
     if (app_is_root(world)) {
-        if (!o.quiet)
+        if (!o->quiet)
             fprintf(stderr, "dob: %s%.0f trial%s in %.1f s (%.0f trials/hour)\n",
                     flags[0] ? "interrupted by a signal after " : "", total, total == 1 ? "" : "s", secs,
                     total * 3600.0 / fmax(secs, 1.0));
-        print_summary(path, o.quiet);
+        print_summary(path, o->quiet);
         if (flags[0]) fprintf(stderr, "dob: resume with: dob sweep --resume %s\n", path);
     }
     rc = st != DOB_OK ? DOB_EXIT_FAIL : flags[0] ? DOB_EXIT_INTERRUPTED : flags[1] ? DOB_EXIT_FAIL : DOB_EXIT_OK;

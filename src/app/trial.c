@@ -66,8 +66,9 @@ void app_optim_help(const dob_optim_api *o, FILE *f) {
     if (!o->n_hparams) fputs("  (none besides --lr)\n", f);
     for (int i = 0; i < o->n_hparams; i++) {
         const dob_hparam_spec *h = &o->hparams[i];
-        fprintf(f, "  --%-20s %s (default %g, range [%g, %g])\n", h->name, h->help ? h->help : "", h->def, h->lo,
-                h->hi);
+        /* the range exactly as dob_optim_check states it (%.10g: "[0, 0.999999999]", not "[0, 1]") */
+        fprintf(f, "  --%-20s %s (default %g, range [%.10g, %.10g])\n", h->name, h->help ? h->help : "", h->def,
+                h->lo, h->hi);
     }
 }
 
