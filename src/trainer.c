@@ -81,6 +81,15 @@ dob_status dob_train_check(const dob_train_cfg *c) {
         return DOB_FAIL(DOB_EINVAL, "--train_log_interval must be >= 1, found %lld", (long long)c->train_log_interval);
     if (!c->train || !c->test) return DOB_FAIL(DOB_EINTERNAL, "trainer: missing train or test data");
     if ((st = check_split(c, c->train, "train")) != DOB_OK) return st;
+    /* the curves are allocated up front for all epochs: refuse sizes that would exhaust memory (or overflow)
+     * here, with the numbers, instead of in the middle of the allocation */
+    const double n_values = 7.0 * ((double)c->num_epochs + 1) + (double)dob_train_n_minibatch(c);
+    if (n_values > DOB_TRAIN_MAX_CURVE_VALUES)
+        return DOB_FAIL(DOB_EINVAL, "%lld epochs of %lld steps (batch size %lld) with a loss logged every %lld steps "
+                        "need %.3g GB of curves (at most %.3g GB): use fewer epochs (--max_steps does not shorten "
+                        "the curves) or a larger --train_log_interval",
+                        (long long)c->num_epochs, (long long)steps_per_epoch(c), (long long)c->batch_size,
+                        (long long)c->train_log_interval, n_values * 8 / 1e9, DOB_TRAIN_MAX_CURVE_VALUES * 8 / 1e9);
     if ((st = check_split(c, c->test, "test")) != DOB_OK) return st;
     if (c->valid && (st = check_split(c, c->valid, "valid")) != DOB_OK) return st;
     const dob_tensor *in = dob_net_input_tensor(c->net);

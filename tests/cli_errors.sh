@@ -41,6 +41,30 @@ expect 2 "momentum" -- "$DOB" run fmnist_logreg --optimizer momentum --momentum 
 expect 2 "--bs must be > 0" -- "$DOB" run fmnist_logreg --optimizer sgd --lr 0.1 --bs 0
 expect 2 "lr_sched_epochs has 2 values but --lr_sched_factors has 1" -- "$DOB" run fmnist_logreg --optimizer sgd --lr 0.1 --lr_sched_epochs 2,3 --lr_sched_factors 0.1
 expect 2 "needs a value" -- "$DOB" run fmnist_logreg --optimizer sgd --lr
+# issue 14: a negative --bs or -N is an error, not "the problem's default"; -N is bounded before any memory is
+# taken; messages name the range --help shows
+expect 2 "--bs must be > 0, found -1" -- "$DOB" run fmnist_logreg --optimizer sgd --lr 0.1 --bs -1
+expect 2 "--num_epochs must be in \[0, 100000\], found -3" -- "$DOB" run fmnist_logreg --optimizer sgd --lr 0.1 -N -3
+expect 2 "--num_epochs must be in \[0, 100000\], found 2147483647" -- "$DOB" run fmnist_logreg --optimizer sgd --lr 0.1 -N 2147483647 --max_steps 5
+expect 2 "--num_epochs must be in \[0, 100000\], found 99999999999" -- "$DOB" run fmnist_logreg --optimizer sgd --lr 0.1 -N 99999999999
+expect 2 "--bs must be > 0, found -1" -- "$DOB" sweep fmnist_logreg --optimizer sgd --lr 0.1 --bs -1 --out s.h5
+expect 2 "--num_epochs must be in \[0, 100000\], found -3" -- "$DOB" sweep fmnist_logreg --optimizer sgd --lr 0.1 -N -3 --out s.h5
+expect 2 "--random_seed must be >= 0, found -2" -- "$DOB" run fmnist_logreg --optimizer sgd --lr 0.1 -r -2
+expect 2 "--max_steps must be >= 0, found -1" -- "$DOB" run fmnist_logreg --optimizer sgd --lr 0.1 --max_steps -1
+expect 2 "--lr: '1e-400' is too small for a double" -- "$DOB" run fmnist_logreg --optimizer sgd --lr 1e-400
+expect 2 "--lr: '1e400' is too large for a double" -- "$DOB" run fmnist_logreg --optimizer sgd --lr 1e400
+expect 2 "--beta1 must be in \[0, 0.999999999\], found 1" -- "$DOB" run fmnist_logreg --optimizer adam --lr 0.1 --beta1 1
+expect 0 "--beta1 .*range \[0, 0.999999999\]" -- "$DOB" run --optimizer adam --help
+expect 0 "--max_steps N .*0: no limit" -- "$DOB" run --help
+expect 0 "--num_epochs, -N N .*N in \[0, 100000\]" -- "$DOB" sweep --help
+expect 2 "--no_logs writes no result file, so --out is contradictory" -- "$DOB" run fmnist_logreg --optimizer sgd --lr 0.1 --no_logs --out x.h5
+expect 2 "--no_logs writes no result file, so --output_dir is contradictory" -- "$DOB" run fmnist_logreg --optimizer sgd --lr 0.1 --no_logs --output_dir d
+# every command parses through the option table: unknown flags and stray arguments are refused
+expect 2 "unknown option '--bogus'" -- "$DOB" list --bogus
+expect 2 "unknown option '--overwrit', did you mean '--overwrite'" -- "$DOB" merge --overwrit a.h5 b.h5
+expect 2 "usage: dob export-json" -- "$DOB" export-json a.h5
+expect 2 "unexpected argument 'c'" -- "$DOB" export-json a.h5 b c
+expect 0 "usage: dob version" -- "$DOB" version --help
 expect 1 "nonexistent_dir" -- "$DOB" run fmnist_logreg --optimizer sgd --lr 0.1 -N 1 --data_dir "$work/nonexistent_dir"
 nofiles
 # corrupt data: a truncated .gz and a wrong magic
@@ -60,6 +84,8 @@ if [ -f $FM/train-images-idx3-ubyte.gz ]; then
   expect 1 "already exists" -- "$DOB" run fmnist_logreg --optimizer sgd --lr 0.1 -N 1 --out "$work/existing.h5"
   if [ "$(cat existing.h5)" = precious ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: existing.h5 changed"; fi
   rm -f existing.h5 afile
+  # issue 14: curves sized beyond memory are refused before training with the numbers (was: OOM kill)
+  expect 2 "need 4.81 GB of curves" -- "$DOB" run fmnist_logreg --optimizer sgd --lr 0.1 -N 100000 --bs 1 --max_steps 5 --no_logs
   nofiles
 fi
 

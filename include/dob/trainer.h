@@ -115,6 +115,8 @@ typedef struct dob_train_out {
 
 /** Validate the configuration (batch divisible by ranks, sizes, data shapes against the net). */
 dob_status dob_train_check(const dob_train_cfg *cfg);
+/** The most curve values (epoch curves + logged mini-batch losses, doubles) a run may allocate: 2^27 (1 GiB). */
+#define DOB_TRAIN_MAX_CURVE_VALUES 134217728.0
 /** Number of mini-batch loss entries a run logs. */
 int64_t dob_train_n_minibatch(const dob_train_cfg *cfg);
 /** Run the protocol; out is allocated here (dob_train_out_free). */
