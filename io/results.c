@@ -104,31 +104,6 @@ const char *dob_trial_status_str(dob_trial_status s) {
     return "unknown";
 }
 
-/* ---- agreement between ranks ---------------------------------------------------------------------------- */
-typedef struct agree_msg {
-    int st;
-    char msg[ERRLEN];
-} agree_msg;
-
-/* Collective: returns DOB_OK on every rank iff st == DOB_OK on every rank; otherwise the status and message of
- * the highest failing rank, on every rank. */
-static dob_status agree(dob_comm *c, dob_status st) {
-    if (dob_comm_size(c) == 1) return st;
-    int who = st != DOB_OK ? dob_comm_rank(c) + 1 : 0;
-    dob_status mst = dob_comm_allreduce_max_int(c, &who);
-    if (mst != DOB_OK) return mst;
-    if (who == 0) return DOB_OK;
-    static agree_msg m; /* 1 KB: keep it off small thread stacks; only the main thread does I/O */
-    if (dob_comm_rank(c) == who - 1) {
-        m.st = (int)st;
-        snprintf(m.msg, sizeof m.msg, "%s", dob_last_error());
-    }
-    mst = dob_comm_bcast(c, &m, sizeof m, who - 1);
-    if (mst != DOB_OK) return mst;
-    if (dob_comm_rank(c) != who - 1) return DOB_FAIL((dob_status)m.st, "rank %d: %s", who - 1, m.msg);
-    return st;
-}
-
 /* ---- checks made by rank 0 before anything is created ---------------------------------------------------- */
 typedef struct create_info {
     int st;
@@ -413,7 +388,7 @@ static dob_status create_impl(const char *path, int overwrite, const dob_results
     size_t tl = strlen(path) + 32;
     if (!r || !(r->path = strdup(path)) || !(r->tmp = malloc(tl))) {
         st = DOB_FAIL(DOB_ENOMEM, "results: out of memory");
-        st = agree(comm, st);
+        st = dob_comm_agree(comm, st);
         goto fail;
     }
     if (sw && sw->in_place)
@@ -436,23 +411,23 @@ static dob_status create_impl(const char *path, int overwrite, const dob_results
         st = dob_h5_fail_at(__FILE__, __LINE__, "file properties (MPI-IO, user block) for '%s'", r->tmp);
     else if ((r->file = H5Fcreate(r->tmp, H5F_ACC_TRUNC, fcpl, fapl)) < 0)
         st = dob_h5_fail_at(__FILE__, __LINE__, "create '%s' (temporary name of '%s')", r->tmp, path);
-    st = agree(comm, st);
+    st = dob_comm_agree(comm, st);
     if (st != DOB_OK) goto fail;
-    st = agree(comm, rank == 0 ? dob_seal_mark_open(r->tmp, ub) : DOB_OK);
+    st = dob_comm_agree(comm, rank == 0 ? dob_seal_mark_open(r->tmp, ub) : DOB_OK);
     if (st != DOB_OK) goto fail;
 
     /* Phase 2: /meta, /trials and every trial's datasets, agreeing after each piece. */
     st = write_meta(r->file, meta, &ci);
     if (st == DOB_OK && sw) st = write_sweep_meta(r->file, sw);
-    st = agree(comm, st);
+    st = dob_comm_agree(comm, st);
     if (st != DOB_OK) goto fail;
     st = plists_make(&pl);
     if (st == DOB_OK && (trials = H5Gcreate2(r->file, "trials", H5P_DEFAULT, pl.gcpl, H5P_DEFAULT)) < 0)
         st = dob_h5_fail_at(__FILE__, __LINE__, "create group /trials in '%s'", r->tmp);
-    st = agree(comm, st);
+    st = dob_comm_agree(comm, st);
     if (st != DOB_OK) goto fail;
     for (int i = 0; i < meta->n_trials; i++) {
-        st = agree(comm, create_trial(trials, i, meta, &pl, sw != NULL));
+        st = dob_comm_agree(comm, create_trial(trials, i, meta, &pl, sw != NULL));
         if (st != DOB_OK) goto fail;
     }
     H5Gclose(trials);
@@ -461,7 +436,7 @@ static dob_status create_impl(const char *path, int overwrite, const dob_results
     /* Phase 3 (sweeps): every trial's hyperparameters, seed and global id, before the flush below so that a
      * crash from then on leaves a file that says everything about its trials. */
     st = sw && rank == 0 ? write_identities(r, meta, sw) : DOB_OK;
-    st = agree(comm, st);
+    st = dob_comm_agree(comm, st);
     if (st != DOB_OK) goto fail;
 
     /* Phase 4: push all metadata to disk, so the (temporary) file is complete and readable from here on; later
@@ -469,7 +444,7 @@ static dob_status create_impl(const char *path, int overwrite, const dob_results
     st = DOB_OK;
     if (H5Fflush(r->file, H5F_SCOPE_GLOBAL) < 0)
         st = dob_h5_fail_at(__FILE__, __LINE__, "flush '%s' (disk full?)", r->tmp);
-    st = agree(comm, st);
+    st = dob_comm_agree(comm, st);
     if (st != DOB_OK) goto fail;
     plists_close(&pl);
     H5Pclose(fapl);
@@ -561,12 +536,12 @@ dob_status dob_results_open(const char *path, dob_comm *comm, dob_results **out)
         else if ((st = open_seal(path)) == DOB_OK && H5Fis_hdf5(path) <= 0)
             st = DOB_FAIL(DOB_EFORMAT, "result file '%s' is not an HDF5 file", path);
     }
-    st = agree(comm, st);
+    st = dob_comm_agree(comm, st);
     if (st != DOB_OK) return st;
     r = calloc(1, sizeof *r);
     if (r && (r->path = strdup(path)) != NULL) r->tmp = strdup(path);
     st = r && r->tmp ? DOB_OK : DOB_FAIL(DOB_ENOMEM, "results: out of memory");
-    st = agree(comm, st);
+    st = dob_comm_agree(comm, st);
     if (st != DOB_OK) goto fail;
     r->comm = comm;
     r->rank = rank;
@@ -578,9 +553,9 @@ dob_status dob_results_open(const char *path, dob_comm *comm, dob_results **out)
         st = dob_h5_fail_at(__FILE__, __LINE__, "file access properties (MPI-IO) for '%s'", path);
     else if ((r->file = H5Fopen(path, H5F_ACC_RDWR, fapl)) < 0)
         st = dob_h5_fail_at(__FILE__, __LINE__, "open '%s' for writing", path);
-    st = agree(comm, st);
+    st = dob_comm_agree(comm, st);
     if (st != DOB_OK) goto fail;
-    st = agree(comm, open_checks(r->file, path, &n_trials));
+    st = dob_comm_agree(comm, open_checks(r->file, path, &n_trials));
     if (st != DOB_OK) goto fail;
     r->n_trials = n_trials;
     H5Pclose(fapl);
@@ -702,11 +677,11 @@ fail:
 static dob_status close_in_place(dob_results *r) {
     dob_status wst = DOB_OK, cst = DOB_OK;
     if (r->fail_st != DOB_OK) wst = DOB_FAIL(r->fail_st, "an earlier trial write failed: %s", r->fail_msg);
-    wst = agree(r->comm, wst);
+    wst = dob_comm_agree(r->comm, wst);
     if (r->file >= 0 && H5Fclose(r->file) < 0) cst = dob_h5_fail_at(__FILE__, __LINE__, "close '%s'", r->path);
     r->file = -1;
-    cst = agree(r->comm, cst);
-    if (cst == DOB_OK) cst = agree(r->comm, r->rank == 0 ? dob_seal_file(r->path) : DOB_OK);
+    cst = dob_comm_agree(r->comm, cst);
+    if (cst == DOB_OK) cst = dob_comm_agree(r->comm, r->rank == 0 ? dob_seal_file(r->path) : DOB_OK);
     dob_status st = cst != DOB_OK ? cst : wst;
     if (st != DOB_OK) dob_error_prefix("result file '%s' (kept: its statuses say which trials finished): ", r->path);
     free(r->path);
@@ -744,16 +719,16 @@ dob_status dob_results_close(dob_results *r) {
     if (r->in_place) return close_in_place(r);
     dob_status st = DOB_OK;
     if (r->fail_st != DOB_OK) st = DOB_FAIL(r->fail_st, "an earlier trial write failed: %s", r->fail_msg);
-    st = agree(r->comm, st);
+    st = dob_comm_agree(r->comm, st);
     if (st == DOB_OK) {
         if (H5Fclose(r->file) < 0) st = dob_h5_fail_at(__FILE__, __LINE__, "close '%s' (disk full?)", r->tmp);
         r->file = -1;
-        st = agree(r->comm, st);
+        st = dob_comm_agree(r->comm, st);
     }
-    if (st == DOB_OK) st = agree(r->comm, r->rank == 0 ? dob_seal_file(r->tmp) : DOB_OK);
+    if (st == DOB_OK) st = dob_comm_agree(r->comm, r->rank == 0 ? dob_seal_file(r->tmp) : DOB_OK);
     if (st == DOB_OK) {
         dob_status pst = r->rank == 0 ? publish(r) : DOB_OK;
-        st = agree(r->comm, pst);
+        st = dob_comm_agree(r->comm, pst);
     }
     if (st != DOB_OK) {
         discard(r);

@@ -574,11 +574,7 @@ dob_status dob_results_merge(const char *out, int n_in, const char *const *in, i
             if (wst == DOB_OK) wst = dob_results_set_run_count(res, i, dk->run_count[j]);
         }
     }
-    int bad = wst != DOB_OK;
-    DOB_TRY(dob_comm_allreduce_max_int(comm, &bad));
-    if (bad) {
-        /* rank 0's message stays on rank 0, which prints it */
-        if (wst == DOB_OK) wst = DOB_FAIL(DOB_EIO, "merge: rank 0 failed to copy a trial");
+    if ((wst = dob_comm_agree(comm, wst)) != DOB_OK) {
         dob_results_abort(res);
         res = NULL;
         st = wst;

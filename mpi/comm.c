@@ -3,6 +3,7 @@
 #include "comm_native.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,6 +148,30 @@ dob_status dob_comm_allreduce_max_int(dob_comm *c, int *x) {
     if (c->size == 1) return DOB_OK;
     MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, x, 1, MPI_INT, MPI_MAX, c->comm), "Allreduce(max)");
     return DOB_OK;
+}
+
+/* The failure of the lowest failing rank, as broadcast by dob_comm_agree. */
+typedef struct agree_msg {
+    int st;
+    char msg[1024];
+} agree_msg;
+
+dob_status dob_comm_agree(dob_comm *c, dob_status st) {
+    if (c->size == 1) return st;
+    /* max over ranks of size - rank: the lowest failing rank wins (0: no rank failed) */
+    int first = st != DOB_OK ? c->size - c->rank : 0;
+    MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT, MPI_MAX, c->comm), "Allreduce(agree)");
+    if (first == 0) return DOB_OK;
+    const int who = c->size - first;
+    static agree_msg m; /* 1 KB off small thread stacks: only the main thread agrees */
+    memset(&m, 0, sizeof m);
+    if (c->rank == who) {
+        m.st = (int)st;
+        snprintf(m.msg, sizeof m.msg, "%s", dob_last_error());
+    }
+    MPI_TRY(MPI_Bcast(&m, (int)sizeof m, MPI_BYTE, who, c->comm), "Bcast(agree)");
+    if (c->rank == who) return st;
+    return DOB_FAIL((dob_status)m.st, "rank %d: %s", who, m.msg);
 }
 
 dob_status dob_comm_bcast(dob_comm *c, void *buf, size_t bytes, int root) {

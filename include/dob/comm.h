@@ -32,8 +32,13 @@ dob_status dob_comm_isum_float(dob_comm *c, float *x, size_t n);
 dob_status dob_comm_progress(dob_comm *c);
 /** Complete every started sum. */
 dob_status dob_comm_wait_sums(dob_comm *c);
-/** Max of an int (ranks agree on failure: pass a nonzero status). */
+/** Max of an int over the ranks (a stop decision every rank must share). */
 dob_status dob_comm_allreduce_max_int(dob_comm *c, int *x);
+/** Collective: do all ranks agree that st is DOB_OK? Returns DOB_OK on every rank iff every rank passed DOB_OK.
+ *  Otherwise every rank returns a failure: the lowest failing rank its own st and message, the others its status
+ *  with the message "rank R: <its message>", so rank 0 can print the first failure and no rank goes on into a
+ *  collective call the others never make. */
+dob_status dob_comm_agree(dob_comm *c, dob_status st);
 dob_status dob_comm_bcast(dob_comm *c, void *buf, size_t bytes, int root);
 dob_status dob_comm_barrier(dob_comm *c);
 double dob_comm_wtime(void);

@@ -129,10 +129,9 @@ int cmd_run(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **a
         char theirs[2048] = "";
         int cranks = 0, cthreads = 0;
         st = dob_checkpoint_read_meta(o->checkpoint, theirs, sizeof theirs, &cranks, &cthreads);
-        int bad = st != DOB_OK;
-        dob_comm_allreduce_max_int(world, &bad);
-        if (bad) {
-            app_status_error(world, st != DOB_OK ? NULL : "--checkpoint (on another rank)");
+        st = dob_comm_agree(world, st);
+        if (st != DOB_OK) {
+            app_status_error(world, NULL);
             if (app_is_root(world))
                 fprintf(stderr, "(--checkpoint %s exists but cannot be resumed; move it away to start afresh)\n",
                         o->checkpoint);
@@ -226,10 +225,9 @@ int cmd_run(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **a
         /* the arena takes the checkpoint's parameters, optimizer state and this rank's buffers */
         st = dob_arena_set_state_count(dob_net_arena(net), opt->state_count);
         if (st == DOB_OK) st = dob_checkpoint_load(o->checkpoint, dob_comm_rank(world), dob_net_arena(net), &from);
-        int bad = st != DOB_OK;
-        dob_comm_allreduce_max_int(world, &bad);
-        if (bad) {
-            app_status_error(world, st != DOB_OK ? NULL : "--checkpoint (on another rank)");
+        st = dob_comm_agree(world, st);
+        if (st != DOB_OK) {
+            app_status_error(world, NULL);
             goto cleanup;
         }
         actx.ckpt_ok = actx.ckpt_have = 1;
@@ -340,9 +338,8 @@ int cmd_run(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **a
             .random_seed = o->seed, .epochs_done = out.epochs_done, .status = ts,
         };
         if (app_is_root(world)) st = dob_results_write_trial(res, 0, &tr);
-        int bad = st != DOB_OK;
-        dob_comm_allreduce_max_int(world, &bad);
-        if (bad) {
+        st = dob_comm_agree(world, st);
+        if (st != DOB_OK) {
             app_status_error(world, "writing results");
             dob_results_abort(res);
             res = NULL;

@@ -135,8 +135,8 @@ static void run_trial(sweep *s, int i) {
         st = dob_train(&cfg, &out);
     }
     double secs = dob_comm_wtime() - t0;
-    int bad = st != DOB_OK;
-    if (dob_comm_allreduce_max_int(s->group, &bad) != DOB_OK) bad = 1;
+    st = dob_comm_agree(s->group, st);
+    const int bad = st != DOB_OK;
     dob_trial_status ts = bad                                  ? DOB_TRIAL_FAILED
                           : out.status == DOB_TRAIN_DONE       ? DOB_TRIAL_DONE
                           : out.status == DOB_TRAIN_DIVERGED   ? DOB_TRIAL_DIVERGED
@@ -150,7 +150,7 @@ static void run_trial(sweep *s, int i) {
     }
     if (s->interrupted) publish_stop(s);
     char msg[512] = "";
-    if (bad) snprintf(msg, sizeof msg, "%s", st != DOB_OK ? dob_last_error() : "an error on another rank");
+    if (bad) snprintf(msg, sizeof msg, "%s", dob_last_error());
     dob_status wst;
     if (bad) {
         wst = dob_results_set_status(s->res, i, DOB_TRIAL_FAILED);
@@ -537,24 +537,6 @@ static int setup_resume(dob_comm *world, const app_opts *o, sweep *s, dob_sweep_
 }
 
 /* ---- the command -------------------------------------------------------------------------------------------- */
-/* Collective: 1 if st is DOB_OK on every rank. Else the lowest failing rank prints its message (data
- * directories can differ between nodes) and every rank returns 0, so none goes on into a collective call that
- * the others never make. */
-static int all_ok(dob_comm *world, dob_status st, const char *context) {
-    int n = dob_comm_size(world), rank = dob_comm_rank(world);
-    int first = st != DOB_OK ? n - rank : 0; /* max over ranks = n - (lowest failing rank) */
-    if (dob_comm_allreduce_max_int(world, &first) != DOB_OK) return 0;
-    if (first == 0) return 1;
-    if (rank == n - first) {
-        if (rank == 0)
-            app_status_error(world, context);
-        else
-            fprintf(stderr, "dob: error: rank %d: %s%s%s\n", rank, context ? context : "", context ? ": " : "",
-                    dob_last_error());
-    }
-    return 0;
-}
-
 int cmd_sweep(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **argv) {
     sweep s;
     memset(&s, 0, sizeof s);
@@ -652,12 +634,18 @@ int cmd_sweep(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char *
                 s.max_steps ? " (--max_steps)" : "");
     double t0 = dob_comm_wtime();
     st = dob_problem_data_load(s.p, o->data_dir, s.valid, &s.train, &s.valid_set, &s.test);
-    if (!all_ok(world, st, s.p->name)) goto cleanup;
+    if ((st = dob_comm_agree(world, st)) != DOB_OK) {
+        app_status_error(world, s.p->name);
+        goto cleanup;
+    }
     if (app_is_root(world) && !o->quiet)
         fprintf(stderr, "dob: data: %lld train, %lld valid, %lld test examples (%.1f s)\n", (long long)s.train.n,
                 (long long)s.valid_set.n, (long long)s.test.n, dob_comm_wtime() - t0);
     st = dob_problem_net(s.p, &s.net);
-    if (!all_ok(world, st, NULL)) goto cleanup;
+    if ((st = dob_comm_agree(world, st)) != DOB_OK) {
+        app_status_error(world, NULL);
+        goto cleanup;
+    }
     if (s.sync_bn && s.G > 1) {
         s.bn_ctx = (app_ctx){.comm = s.group};
         dob_net_set_sum_hook(s.net, app_hook_sum_double, &s.bn_ctx);

@@ -110,12 +110,12 @@ void app_hook_checkpoint(void *vctx, const dob_train_out *o) {
     if (nb && P > 1) {
         /* every rank's buffers (per-rank batch-norm statistics) to rank 0: a sum of disjoint rows */
         all = calloc((size_t)P * nb, sizeof *all);
-        int bad = !all;
-        dob_comm_allreduce_max_int(c->comm, &bad);
-        if (bad) {
+        st = dob_comm_agree(c->comm, all ? DOB_OK
+                                         : DOB_FAIL(DOB_ENOMEM, "out of memory for the batch-norm statistics of %d "
+                                                    "ranks", P));
+        if (st != DOB_OK) {
             free(all);
             all = NULL;
-            st = DOB_FAIL(DOB_ENOMEM, "out of memory for the batch-norm statistics of %d ranks", P);
         } else {
             memcpy(all + (size_t)rank * nb, dob_arena_buffers(c->arena), nb * sizeof *all);
             st = dob_comm_allreduce_float(c->comm, all, (size_t)P * nb);
@@ -126,8 +126,8 @@ void app_hook_checkpoint(void *vctx, const dob_train_out *o) {
         st = dob_checkpoint_save(c->ckpt_path, &m, c->arena, all, o);
     }
     free(all);
-    int bad = st != DOB_OK;
-    if (dob_comm_allreduce_max_int(c->comm, &bad) != DOB_OK) bad = 1;
+    st = dob_comm_agree(c->comm, st);
+    const int bad = st != DOB_OK;
     c->ckpt_ok = !bad;
     if (!bad) {
         c->ckpt_steps = o->steps_done;
@@ -138,7 +138,7 @@ void app_hook_checkpoint(void *vctx, const dob_train_out *o) {
         if (bad) {
             if (c->tty) fputs("\r\033[K", stderr);
             fprintf(stderr, "dob: warning: checkpoint not saved: %s; training goes on (the previous checkpoint, if "
-                    "any, is kept)\n", st != DOB_OK ? dob_last_error() : "an error on another rank");
+                    "any, is kept)\n", dob_last_error());
         }
     }
 }
