@@ -74,9 +74,14 @@ dob_status dob_io_check_dir_of(const char *path, const char *what, double need_b
         return DOB_FAIL(DOB_EIO, "directory '%s' is not writable (%s): cannot create the %s '%s'", dir,
                         strerror(errno), what, path);
     /* a full disk is refused here, cleanly: HDF5 1.10 cannot close a file whose writes failed */
-    if (need_bytes > 0 && statvfs(dir, &vfs) == 0 && (double)vfs.f_bavail * (double)vfs.f_frsize < need_bytes)
+    if (need_bytes > 0 && statvfs(dir, &vfs) == 0 && (double)vfs.f_bavail * (double)vfs.f_frsize < need_bytes) {
+        if (vfs.f_blocks == 0) /* /proc, /sys: no storage at all, not "not enough free space" (issue 14) */
+            return DOB_FAIL(DOB_EIO, "directory '%s' is on a virtual file system without storage (like /proc or "
+                                     "/sys): it cannot hold the %s '%s'",
+                            dir, what, path);
         return DOB_FAIL(DOB_EIO, "not enough free space in '%s' for the %s '%s': it needs about %.1f MB, %.1f MB are "
                                  "free",
                         dir, what, path, need_bytes / 1e6, (double)vfs.f_bavail * (double)vfs.f_frsize / 1e6);
+    }
     return DOB_OK;
 }

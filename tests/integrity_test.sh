@@ -38,5 +38,41 @@ if [ -n "$MPIEXEC" ]; then
   [ -f "$long/r2.h5" ] && ok || bad "long path, 2 ranks: no result file"
 fi
 
+# ---- weak message: /proc is a virtual file system, not "not enough free space" -----------------------------------
+expect 1 "virtual file system without storage" -- "${RUN[@]}" --out /proc/dob_test.h5
+
+# ---- a finished run's curves are never lost: a file appearing at --out during the run ------------------------
+# The run is paused (SIGSTOP) once TRIGGER exists, the file appears, the run goes on: the result cannot be
+# written, the curves go to <stem>.rescued-<pid>.h5 (status done, N+1 epochs), the file that appeared is untouched.
+rescue_case() { # rescue_case NAME TRIGGER EPOCHS [flags]
+  local name=$1 trigger=$2 epochs=$3; shift 3
+  rm -f "$name".h5 "$name".rescued-*.h5
+  "${RUN[@]}" --out "$name.h5" "$@" > "$name.log" 2>&1 &
+  local pid=$! i
+  for i in $(seq 1 1000); do
+    if [ -n "$(ls $trigger 2>/dev/null)" ] || ! kill -0 $pid 2>/dev/null; then break; fi
+    sleep 0.01
+  done
+  kill -STOP $pid 2>/dev/null
+  printf 'appeared' > "$name.h5"
+  kill -CONT $pid 2>/dev/null
+  wait $pid; local rc=$?
+  local resc; resc=$(ls "$name".rescued-*.h5 2>/dev/null | head -1)
+  if [ $rc -eq 1 ] && [ -n "$resc" ] && grep -q "curves were saved to '.*$name.rescued-" "$name.log" &&
+     [ "$(cat "$name.h5")" = appeared ]; then ok
+  else bad "rescue $name: exit $rc, rescued '$resc', log:"; cat "$name.log"; fi
+  if [ -n "$resc" ] && /usr/bin/python3 -c "import h5py" 2>/dev/null; then
+    st=$(/usr/bin/python3 -c "import h5py,sys; f=h5py.File(sys.argv[1]); print(int(f['trials/0/status'][()]), \
+         f['trials/0/test_losses'].shape[0])" "$resc")
+    [ "$st" = "2 $((epochs + 1))" ] && ok || bad "rescued file of $name: status/length '$st', expected '2 $((epochs + 1))'"
+  fi
+}
+# without --checkpoint the file is open (under its temporary name) from before training to the end
+rescue_case appear 'appear.h5.tmp-*' 1 --max_steps 400
+# with --checkpoint it is created at the end (after the same real create before training): paused once the
+# checkpoint of epoch 1 exists, while epoch 2 trains
+rescue_case appear_ckpt "$work/appear_ckpt.ckpt" 2 -N 2 --max_steps 0 --checkpoint "$work/appear_ckpt.ckpt"
+if [ -e "$work/appear_ckpt.ckpt" ]; then ok; else bad "the checkpoint of a run whose result was rescued is kept"; fi
+
 echo "$pass passed, $fail failed"
 exit $fail

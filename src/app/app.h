@@ -100,6 +100,12 @@ int app_hp_index(dob_comm *world, const app_cmd *cmd, const dob_optim_api *opt, 
 double app_weight_decay(dob_comm *world, const dob_problem_spec *p, const app_opts *o);
 
 int cmd_run(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **argv);
+struct dob_results_meta;
+struct dob_trial_result;
+/** When the result file `path` could not be written at the end of a run: write the curves to a fallback file
+ *  (rescue.c) and print its path. Collective over world. @return 1 if they were saved. */
+int app_rescue_curves(dob_comm *world, const struct dob_results_meta *meta, const struct dob_trial_result *tr,
+                      const char *path);
 int cmd_sweep(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **argv);
 int cmd_merge(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **argv);
 int cmd_list(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **argv);

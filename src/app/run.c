@@ -56,6 +56,30 @@ static void save_final(app_ctx *c, const dob_train_out *out, int truncated) {
                 "command again to write its result file\n", c->ckpt_path);
 }
 
+/* The result file at the end of a run: created now (create: --checkpoint runs) or open since before training
+ * (*res), the trial written, closed and published. @return 1 if it was written; else the error is printed and
+ * *res is NULL. Collective. */
+static int write_result(dob_comm *world, int create, const char *path, int overwrite, const dob_results_meta *meta,
+                        const dob_trial_result *tr, dob_results **res) {
+    dob_status st = DOB_OK;
+    if (create && (st = dob_results_create(path, overwrite, meta, world, res)) != DOB_OK) {
+        app_status_error(world, NULL);
+        return 0;
+    }
+    if (app_is_root(world)) st = dob_results_write_trial(*res, 0, tr);
+    st = dob_comm_agree(world, st);
+    if (st != DOB_OK) {
+        app_status_error(world, "writing results");
+        dob_results_abort(*res);
+        *res = NULL;
+        return 0;
+    }
+    st = dob_results_close(*res);
+    *res = NULL;
+    if (st != DOB_OK) app_status_error(world, "closing the result file");
+    return st == DOB_OK;
+}
+
 /* ---- the command ---------------------------------------------------------------------------------------- */
 static void format_lr(double x, char *buf, size_t n) {
     snprintf(buf, n, "%.4g", x);
@@ -272,12 +296,19 @@ int cmd_run(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **a
         .n_trials = 1, .n_minibatch = dob_train_n_minibatch(&cfg), .ranks = nranks, .threads = threads,
         .has_accuracy = p->has_accuracy, .has_valid = o->valid,
     };
-    if (!o->no_logs && !o->checkpoint) {
+    if (!o->no_logs) {
+        /* the real create, before any compute: a path HDF5 or the file system refuses fails now, not after
+         * training (issue 14). With --checkpoint the probe is removed again (the file comes with the end). */
         if ((st = dob_results_create(path, o->overwrite, &meta, world, &res)) != DOB_OK) {
             app_status_error(world, NULL);
             goto cleanup;
         }
-        if (app_is_root(world)) dob_results_set_status(res, 0, DOB_TRIAL_RUNNING);
+        if (o->checkpoint) {
+            dob_results_abort(res);
+            res = NULL;
+        } else if (app_is_root(world)) {
+            dob_results_set_status(res, 0, DOB_TRIAL_RUNNING);
+        }
     }
 
     app_catch_signals();
@@ -321,38 +352,20 @@ int cmd_run(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **a
         rc = DOB_EXIT_INTERRUPTED;
         goto cleanup;
     }
-    if (!o->no_logs && o->checkpoint && (st = dob_results_create(path, o->overwrite, &meta, world, &res)) != DOB_OK) {
-        app_status_error(world, NULL);
-        save_final(&actx, &out, o->max_steps > 0);
-        goto cleanup;
-    }
-
     dob_trial_status ts = out.status == DOB_TRAIN_DONE ? DOB_TRIAL_DONE
                         : out.status == DOB_TRAIN_DIVERGED ? DOB_TRIAL_DIVERGED : DOB_TRIAL_FAILED;
-    if (res) {
-        dob_trial_result tr = {
-            .train_losses = out.train_losses, .valid_losses = out.valid_losses, .test_losses = out.test_losses,
-            .train_accuracies = out.train_accuracies, .valid_accuracies = out.valid_accuracies,
-            .test_accuracies = out.test_accuracies, .minibatch_train_losses = out.minibatch_train_losses,
-            .epoch_seconds = out.epoch_seconds, .phase_seconds = out.phase_seconds, .hp = hp_vals,
-            .random_seed = o->seed, .epochs_done = out.epochs_done, .status = ts,
-        };
-        if (app_is_root(world)) st = dob_results_write_trial(res, 0, &tr);
-        st = dob_comm_agree(world, st);
-        if (st != DOB_OK) {
-            app_status_error(world, "writing results");
-            dob_results_abort(res);
-            res = NULL;
-            save_final(&actx, &out, o->max_steps > 0);
-            goto cleanup;
-        }
-        st = dob_results_close(res);
-        res = NULL;
-        if (st != DOB_OK) {
-            app_status_error(world, "closing the result file");
-            save_final(&actx, &out, o->max_steps > 0);
-            goto cleanup;
-        }
+    dob_trial_result tr = {
+        .train_losses = out.train_losses, .valid_losses = out.valid_losses, .test_losses = out.test_losses,
+        .train_accuracies = out.train_accuracies, .valid_accuracies = out.valid_accuracies,
+        .test_accuracies = out.test_accuracies, .minibatch_train_losses = out.minibatch_train_losses,
+        .epoch_seconds = out.epoch_seconds, .phase_seconds = out.phase_seconds, .hp = hp_vals,
+        .random_seed = o->seed, .epochs_done = out.epochs_done, .status = ts,
+    };
+    if (!o->no_logs && !write_result(world, o->checkpoint != NULL, path, o->overwrite, &meta, &tr, &res)) {
+        /* never lose a finished run (issue 14): the checkpoint keeps its state, the curves go elsewhere */
+        save_final(&actx, &out, o->max_steps > 0);
+        app_rescue_curves(world, &meta, &tr, path);
+        goto cleanup;
     }
     /* the result file is complete (or none was asked for): the checkpoint of a finished run has served */
     if (o->checkpoint && ts != DOB_TRIAL_FAILED && app_is_root(world) && dob_io_exists(o->checkpoint) &&

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int rm_one_(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {

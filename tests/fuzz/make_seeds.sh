@@ -8,7 +8,7 @@ FZ=$(realpath "${2:?usage: make_seeds.sh path/to/dob path/to/fuzz_checkpoint}")
 C=$(cd "$(dirname "$0")" && pwd)/corpus
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-rm -rf "$C"; mkdir -p "$C"/{idx,mnist,results,checkpoint}
+rm -rf "$C"; mkdir -p "$C"/{idx,mnist,cifar,results,checkpoint}
 
 /usr/bin/python3 - "$C" <<'PY'
 import gzip, struct, sys
@@ -24,6 +24,12 @@ for name, body in [("labels", lab), ("images", img), ("small4d", idx([1, 2, 2, 2
     open(f"{c}/idx/zip_{name}", "wb").write(b"\1" + body)            # the harness gzips it
 open(f"{c}/idx/raw_small", "wb").write(b"\0" + small)
 open(f"{c}/mnist/train3", "wb").write(struct.pack("<I", len(img)) + img + lab)
+def rec(label_bytes, k):
+    return bytes(label_bytes) [:0] + bytes([k % 10] * label_bytes) + bytes((i * 13 + k) % 256 for i in range(3072))
+open(f"{c}/cifar/c10_test", "wb").write(b"\0" + rec(1, 3) + rec(1, 7))
+open(f"{c}/cifar/c10_train", "wb").write(b"\2" + b"".join(rec(1, k) for k in range(5)))
+open(f"{c}/cifar/c100_test", "wb").write(b"\1" + rec(2, 1) + rec(2, 9))
+open(f"{c}/cifar/c100_train_fix", "wb").write(b"\7" + rec(2, 4))
 PY
 
 cd "$work"
