@@ -31,6 +31,11 @@ static dob_status load_cifar100(const char *dir, const dob_data_opts *o, const c
     return dob_cifar100_load(dir, split, o->cifar100_fix_offset, out);
 }
 
+static dob_status load_svhn(const char *dir, const dob_data_opts *o, const char *split, dob_dataset *out) {
+    (void)o;
+    return dob_svhn_load(dir, split, out);
+}
+
 /* DeepOBS quadratic: 1 000 x 100, N(0, 0.6^2), numpy seeds train 42, test 43, valid 44 */
 static dob_status load_quadratic(const char *dir, const dob_data_opts *o, const char *split, dob_dataset *out) {
     (void)dir, (void)o;
@@ -49,6 +54,7 @@ static const data_set sets[] = {
     {"fmnist", "fmnist", load_mnist, 0},
     {"cifar10", "cifar-10", load_cifar10, 0},
     {"cifar100", "cifar-100", load_cifar100, 0},
+    {"svhn", "svhn", load_svhn, 0},
     {"quadratic", NULL, load_quadratic, 1},
     {"two_d", NULL, load_two_d, 1},
 };

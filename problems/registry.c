@@ -10,6 +10,7 @@ extern const dob_problem_spec dob_problem_mnist_vae, dob_problem_fmnist_vae;
 extern const dob_problem_spec dob_problem_quadratic_deep;
 extern const dob_problem_spec dob_problem_cifar10_3c3d, dob_problem_cifar100_3c3d;
 extern const dob_problem_spec dob_problem_cifar100_allcnnc, dob_problem_cifar100_wrn404;
+extern const dob_problem_spec dob_problem_svhn_3c3d, dob_problem_svhn_wrn164;
 extern const dob_problem_spec dob_problem_two_d_rosenbrock, dob_problem_two_d_beale, dob_problem_two_d_branin;
 
 static const dob_problem_spec *const problems[] = {
@@ -18,7 +19,8 @@ static const dob_problem_spec *const problems[] = {
     &dob_problem_mnist_vae,    &dob_problem_fmnist_vae,
     &dob_problem_quadratic_deep, &dob_problem_two_d_rosenbrock, &dob_problem_two_d_beale,
     &dob_problem_two_d_branin,   &dob_problem_cifar10_3c3d,   &dob_problem_cifar100_3c3d,
-    &dob_problem_cifar100_allcnnc, &dob_problem_cifar100_wrn404,
+    &dob_problem_cifar100_allcnnc, &dob_problem_cifar100_wrn404, &dob_problem_svhn_3c3d,
+    &dob_problem_svhn_wrn164,
 };
 
 int dob_problem_count(void) { return (int)(sizeof problems / sizeof problems[0]); }

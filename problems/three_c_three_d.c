@@ -1,10 +1,11 @@
-/* three_c_three_d.c: cifar10_3c3d and cifar100_3c3d (DeepOBS §3.4), input 3x32x32:
+/* three_c_three_d.c: cifar10_3c3d, cifar100_3c3d and svhn_3c3d (DeepOBS §3.4), input 3x32x32:
  * conv 5x5x64 VALID ReLU -> max 3x3/2 SAME -> conv 3x3x96 VALID ReLU -> max 3x3/2 SAME -> conv 3x3x128 SAME ReLU
  * -> max 3x3/2 SAME -> dense 512 ReLU -> dense 256 ReLU -> dense classes. Conv kernels glorot_normal, dense kernels
  * glorot_uniform, biases 0; L2 (default 0.002) on all six kernels, the output layer included. 895 210 parameters
  * (10 classes), 918 340 (100). Flattening is c,h,w (TF: h,w,c): equal in distribution under the i.i.d. init.
  * Data: DeepOBS's CIFAR preprocessing (§4.3): pad 2 + random crop, flip, brightness 63/255, saturation
- * [0.5, 1.5), contrast [0.2, 1.8) in training; per-image standardisation everywhere. Decisions: train_eval is
+ * [0.5, 1.5), contrast [0.2, 1.8) in training; per-image standardisation everywhere; svhn_3c3d the same without
+ * the flip (§4.5), train_eval 26 032 (the SVHN test-set size). Decisions: train_eval is
  * not augmented (DeepOBS v1.1 evaluates augmented training batches); CIFAR-100 images come from DeepOBS's
  * off-by-one byte offset unless --cifar100-fix-offset. */
 #include "dob/problem.h"
@@ -45,14 +46,17 @@ fail:
 static dob_status build10(dob_net *net, int *logits) { return build_3c3d(net, 10, logits); }
 static dob_status build100(dob_net *net, int *logits) { return build_3c3d(net, 100, logits); }
 
-#define C3D3(NAME, DATA, K, NP, BUILD, PRE, DESC, NOTES)                                                        \
+#define C3D3(NAME, DATA, K, NP, BUILD, PRE, TE, DESC, NOTES)                                                    \
     const dob_problem_spec dob_problem_##NAME = {                                                               \
         .name = #NAME, .dataset = DATA, .summary = DESC, .in_ndim = 3, .in_dims = {3, 32, 32}, .n_classes = K,  \
         .batch_size = 128, .num_epochs = 100, .weight_decay = 0.002, .has_l2 = 1, .has_accuracy = 1,            \
-        .loss = DOB_LOSS_SOFTMAX_CE, .train_eval_size = 10000, .n_params = NP, .build = BUILD,                  \
+        .loss = DOB_LOSS_SOFTMAX_CE, .train_eval_size = TE, .n_params = NP, .build = BUILD,                     \
         .preproc = &PRE, .notes = NOTES}
 
-C3D3(cifar10_3c3d, "cifar10", 10, 895210, build10, dob_preproc_cifar,
+C3D3(cifar10_3c3d, "cifar10", 10, 895210, build10, dob_preproc_cifar, 10000,
      "3 conv + 3 dense layers on CIFAR-10 (DeepOBS P4)", "train_eval not augmented (DeepOBS v1.1: augmented)");
-C3D3(cifar100_3c3d, "cifar100", 100, 918340, build100, dob_preproc_cifar, "3 conv + 3 dense layers on CIFAR-100",
+C3D3(cifar100_3c3d, "cifar100", 100, 918340, build100, dob_preproc_cifar, 10000,
+     "3 conv + 3 dense layers on CIFAR-100",
      "image bytes from DeepOBS's off-by-one offset unless --cifar100-fix-offset; train_eval not augmented");
+C3D3(svhn_3c3d, "svhn", 10, 895210, build10, dob_preproc_svhn, 26032, "3 conv + 3 dense layers on SVHN",
+     "DeepOBS-prepared SVHN files; no flip (as DeepOBS); bs 128 / 100 epochs from DeepOBS's later info.py");

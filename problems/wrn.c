@@ -79,6 +79,15 @@ fail:
 }
 
 static dob_status build_404(dob_net *net, int *logits) { return build_wrn(net, 6, 100, logits); }
+static dob_status build_164(dob_net *net, int *logits) { return build_wrn(net, 2, 10, logits); }
+
+const dob_problem_spec dob_problem_svhn_wrn164 = {
+    .name = "svhn_wrn164", .dataset = "svhn", .summary = "Wide ResNet 16-4 on SVHN (DeepOBS P7)",
+    .in_ndim = 3, .in_dims = {3, 32, 32}, .n_classes = 10, .batch_size = 128, .num_epochs = 160,
+    .weight_decay = 0.0005, .has_l2 = 1, .has_accuracy = 1, .loss = DOB_LOSS_SOFTMAX_CE, .train_eval_size = 26032,
+    .n_params = 2748890, .build = build_164, .preproc = &dob_preproc_svhn,
+    .notes = "BN momentum 0.9 in TF's sense; DeepOBS-prepared SVHN files; no flip (as DeepOBS)",
+};
 
 const dob_problem_spec dob_problem_cifar100_wrn404 = {
     .name = "cifar100_wrn404", .dataset = "cifar100", .summary = "Wide ResNet 40-4 on CIFAR-100",

@@ -1,7 +1,8 @@
 /* test_cifar.c: the CIFAR-10 and CIFAR-100 binary readers on files written here in exactly the official format
  * (3 073 / 3 074-byte records, channel-major pixels), the CIFAR-100 offset quirk and its fix, every error path
  * (missing, truncated, empty, mixed record counts, labels out of range) on status and message, the directory
- * names of the official archives and of DeepOBS, and the data-set table's splits. */
+ * names of the official archives and of DeepOBS, the data-set table's splits, SVHN as DeepOBS prepares it (H,W,C
+ * records in numbered batch files), and golden 5-step losses of every image problem on generated files. */
 #define _XOPEN_SOURCE 700 /* nftw, mkdtemp */
 #include <ftw.h>
 #include <math.h>
@@ -194,6 +195,32 @@ static void test_table(void) {
     CU_ASSERT(dob_data_known("cifar100") && !dob_data_known("cifar"));
 }
 
+/* ---- SVHN as DeepOBS prepares it: CIFAR-10-style records with the image in H,W,C order --------------------- */
+
+static void write_svhn(const char *path, int f, int n, int bad_label_at, int cut) {
+    FILE *o = fopen(path, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    for (int i = 0; i < n; i++) {
+        uint8_t rec[3073];
+        rec[0] = i == bad_label_at ? 10 : label10(f, i);
+        for (int j = 0; j < 3072; j++) rec[1 + j] = pix(f, i, j); /* byte j = (h, w, c) with j = (h*32 + w)*3 + c */
+        size_t len = i == n - 1 ? sizeof rec - (size_t)cut : sizeof rec;
+        CU_ASSERT_EQUAL(fwrite(rec, 1, len, o), len);
+    }
+    fclose(o);
+}
+
+static void make_svhn_tree(const char *sub, int n, int last) {
+    char p[512];
+    mkdir(tp(sub), 0755);
+    for (int f = 0; f < 3; f++) {
+        snprintf(p, sizeof p, "%s/%s/data_batch_%d.bin", tmp, sub, f);
+        write_svhn(p, f, f == 2 ? last : n, -1, 0);
+    }
+    snprintf(p, sizeof p, "%s/%s/test_batch.bin", tmp, sub);
+    write_svhn(p, 9, n, -1, 0);
+}
+
 /* Golden: 5 SGD steps (batch 16, seed 42, augmentation on) of the problems on generated files in the official
  * format, read through the data-set table; recorded with this code (1 thread). The first three steps are held to
  * 1e-4, all five to tol (test_problems.c says why the WRN needs 1e-2). */
@@ -249,12 +276,50 @@ static void test_golden_files(void) {
     golden_run("cifar100_wrn404", tp("g"), NULL, 0.005, l);
     check_golden("cifar100_wrn404", l, (const double[]){6.10484639, 6.18335491, 5.99936802, 5.79463087, 6.13488657},
                  1e-2);
+    make_svhn_tree("g/svhn", 64, 40);
+    golden_run("svhn_3c3d", tp("g"), NULL, 0.05, l);
+    check_golden("svhn_3c3d", l, (const double[]){3.57221123, 3.64256839, 3.75620072, 3.60945149, 3.64347272}, 1e-4);
+    golden_run("svhn_wrn164", tp("g"), NULL, 0.005, l);
+    check_golden("svhn_wrn164", l, (const double[]){2.79963203, 2.71273416, 3.08100023, 3.11797093, 2.97613155}, 1e-2);
     golden_run("cifar100_allcnnc", tp("g"), NULL, 0.05, l);
     check_golden("cifar100_allcnnc", l, (const double[]){4.93339089, 4.95803722, 4.9565689, 4.95295541, 4.91795115},
                  1e-4);
 }
 
+static void test_svhn(void) {
+    make_svhn_tree("sv", 5, 3);
+    dob_dataset tr, te;
+    TC_ASSERT_OK(dob_svhn_load(tp("sv"), "train", &tr));
+    TC_ASSERT_OK(dob_svhn_load(tp("sv"), "test", &te));
+    CU_ASSERT(tr.n == 13 && te.n == 5 && tr.k == 10 && tr.x_dims[0] == 3);
+    int bad = 0;
+    for (int e = 0; e < 13; e++) {
+        const int f = e / 5, i = e % 5;
+        bad += label_of(&tr, e) != label10(f, i);
+        for (int c = 0; c < 3; c++) /* x is C,H,W; the file H,W,C: value (c, h=7, w=30) */
+            bad += tr.x[e * 3072 + c * 1024 + 7 * 32 + 30] != (float)pix(f, i, (7 * 32 + 30) * 3 + c);
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    dob_dataset_free(&tr);
+    dob_dataset_free(&te);
+    dob_dataset d;
+    write_svhn(tp("sv/data_batch_1.bin"), 1, 4, -1, 0);
+    TC_ASSERT_FAILS(dob_svhn_load(tp("sv"), "train", &d), DOB_EFORMAT, "data_batch_1.bin: expected 5 records");
+    write_svhn(tp("sv/data_batch_1.bin"), 1, 5, -1, 0);
+    write_svhn(tp("sv/data_batch_2.bin"), 2, 6, -1, 0);
+    TC_ASSERT_FAILS(dob_svhn_load(tp("sv"), "train", &d), DOB_EFORMAT, "expected at most 5 records");
+    write_svhn(tp("sv/data_batch_2.bin"), 2, 3, 2, 0);
+    TC_ASSERT_FAILS(dob_svhn_load(tp("sv"), "train", &d), DOB_EFORMAT, "record 2: expected a label 0..9, found 10");
+    write_svhn(tp("sv/data_batch_2.bin"), 2, 3, -1, 7);
+    TC_ASSERT_FAILS(dob_svhn_load(tp("sv"), "train", &d), DOB_EFORMAT, "data_batch_2.bin: expected a whole number");
+    unlink(tp("sv/data_batch_0.bin"));
+    TC_ASSERT_FAILS(dob_svhn_load(tp("sv"), "train", &d), DOB_ENOENT, "data_batch_0.bin: no such file");
+    TC_ASSERT_FAILS(dob_svhn_load(tp("sv"), "train", &d), DOB_ENOENT, "deepobs_prepare_data.sh -o svhn");
+    CU_ASSERT_PTR_NULL(d.x);
+}
+
 static CU_TestInfo tests[] = {
+    {"svhn_deepobs_format", test_svhn},
     {"golden_on_generated_files", test_golden_files},
     {"cifar10_official_format", test_cifar10_read},
     {"cifar100_offset_quirk_and_fix", test_cifar100_offset},

@@ -53,6 +53,12 @@ dob_status dob_cifar10_load(const char *dir, const char *split, dob_dataset *out
  *  record byte 1 (fine label as the first red value, last blue value lost); 1 reads byte 2, the correct image. */
 dob_status dob_cifar100_load(const char *dir, const char *split, int fix_offset, dob_dataset *out);
 
+/** SVHN as DeepOBS's deepobs_prepare_data.sh leaves it (io/svhn.c): "train" = data_batch_0.bin, data_batch_1.bin,
+ *  ... (3 073-byte records: label 0..9, image H,W,C), "test" = test_batch.bin. x float32 0..255 in C,H,W, y one-hot
+ *  k = 10. @return DOB_ENOENT (no data_batch_0.bin / test_batch.bin, with how to get them), DOB_EFORMAT (not whole
+ *  records, empty, inconsistent file counts, > 12 800 records per train file, label > 9), DOB_EIO, DOB_ENOMEM. */
+dob_status dob_svhn_load(const char *dir, const char *split, dob_dataset *out);
+
 /* ---- data directory ----------------------------------------------------------------------------------- */
 
 /** Find the directory holding `dataset` ("mnist", "fmnist", "cifar-10", "cifar-100", "svhn", "tolstoi",
