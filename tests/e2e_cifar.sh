@@ -2,8 +2,8 @@
 # e2e_cifar.sh DOB: `dob run cifar10_3c3d --data_dir DIR` on a generated CIFAR-10 tree in the official archive
 # layout (tests/gen_cifar.py: 5 x 1000 training records with a learnable pattern, 1000 test records): one epoch
 # with evaluation writes its result file and reaches well above chance (> 50 %, chance 10 %); a missing and a
-# truncated batch file each give a one-line error naming the file and leave no result file. Prints "N passed,
-# M failed".
+# truncated batch file each give a one-line error naming the file and leave no result file; on a generated
+# CIFAR-100 tree, --cifar100-fix-offset changes the evaluated images. Prints "N passed, M failed".
 set -u
 DOB=$(realpath "${1:?usage: e2e_cifar.sh path/to/dob}")
 HERE=$(dirname "$(realpath "$0")")
@@ -47,5 +47,15 @@ rc=$?
 check '[ $rc -ne 0 ] && grep -q "data_batch_2.bin: expected a whole number of 3073-byte" "$work/err" && \
   [ ! -e "$work/cut.h5" ] && [ ! -e "$work/results2" ]' \
   "truncated batch file: rc $rc, error '$(cat "$work/err")', no result file"
+
+# CIFAR-100: --cifar100-fix-offset reads other images (other losses) and is recorded in the run's settings
+"$PY" "$HERE/gen_cifar.py" "$work/data" 200 --cifar100 || { echo "generator failed"; exit 1; }
+for fix in "" --cifar100-fix-offset; do
+  "$DOB" run cifar100_3c3d --data_dir "$work/data" -N 0 --optimizer sgd --lr 0.01 --no_logs $fix 2>&1 \
+    | grep "final" > "$work/c100$fix.txt"
+done
+check '[ -s "$work/c100.txt" ] && [ -s "$work/c100--cifar100-fix-offset.txt" ] && \
+  ! cmp -s "$work/c100.txt" "$work/c100--cifar100-fix-offset.txt"' \
+  "the offset flag changes the evaluated images: '$(cat "$work/c100.txt")' vs '$(cat "$work/c100--cifar100-fix-offset.txt")'"
 echo "$passed passed, $failed failed"
 exit $failed

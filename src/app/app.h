@@ -50,6 +50,7 @@ typedef struct app_opts {
     double sched_epochs[DOB_SCHED_MAX], sched_factors[DOB_SCHED_MAX];
     int n_sched_epochs, n_sched_factors;
     int print_train_iter, no_logs, quiet, overwrite, valid, no_json, sync_bn, allow_missing, help;
+    int cifar100_fix_offset;
     /* what is not in the table: positional arguments, and `--name VALUE` pairs (optimizer hyperparameters) */
     const char *pos[APP_MAX_POS];
     int n_pos;

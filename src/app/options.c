@@ -70,6 +70,10 @@ static const opt_row rows[] = {
      "$DOB_DATA_DIR, then the data set's install location", "DIR", "data root"},
     {"--valid", RS, OPT_SWITCH, OFF(valid), 0, NOLIM, 0, NULL, NULL,
      "carve DeepOBS 1.2's validation split off the training set"},
+    {"--cifar100-fix-offset --cifar100_fix_offset", APP_RUN, OPT_SWITCH, OFF(cifar100_fix_offset), 0, NOLIM, 0,
+     NULL, NULL,
+     "read CIFAR-100 images from the right byte; DeepOBS TF reads them one byte\n"
+     "early (the default here, so numbers compare with its baselines)"},
     {"--output_dir", APP_RUN, OPT_STR, OFF(output_dir), 0, NOLIM, 0, "results", "DIR", "where results go"},
     {"--out", APP_RUN, OPT_STR, OFF(out), 0, NOLIM, OPT_DEF_SHOWN, "OUTPUT_DIR/PROBLEM__OPT__lr..__seed..__TIME.h5",
      "FILE.h5", "exact result file"},

@@ -39,6 +39,9 @@ static void ckpt_config(const app_opts *o, const dob_problem_spec *p, const dob_
                               (long long)o->bs, (long long)o->epochs, (long long)o->seed, p->has_l2 ? wd : 0.0,
                               (long long)o->log_interval, o->valid, (long long)o->max_steps, o->sync_bn, nranks);
     if (l < cap) app_sched_str(o->n_sched_epochs, o->sched_epochs, o->sched_factors, buf + l, cap - l);
+    /* only when set, so checkpoints written before the flag existed still match */
+    l = strlen(buf);
+    if (l < cap && o->cifar100_fix_offset) snprintf(buf + l, cap - l, " cifar100_fix_offset=1");
 }
 
 /* With --checkpoint, when the result file cannot be written: save the finished state, so that rerunning the
@@ -221,7 +224,8 @@ int cmd_run(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **a
         fprintf(stderr, "dob: %s with %s (lr %g), batch %lld, %lld epochs, seed %lld, %d rank%s x %d thread%s\n",
                 p->name, opt->name, o->lr, (long long)o->bs, (long long)o->epochs, (long long)o->seed, nranks,
                 nranks > 1 ? "s" : "", threads, threads > 1 ? "s" : "");
-    st = dob_problem_data_load(p, o->data_dir, o->valid, &train, &valid, &test);
+    const dob_data_opts dopts = {.cifar100_fix_offset = o->cifar100_fix_offset};
+    st = dob_problem_data_load_opts(p, o->data_dir, &dopts, o->valid, &train, &valid, &test);
     if (st != DOB_OK) {
         app_status_error(world, p->name);
         goto cleanup;
