@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""gen_cifar.py DIR [N_PER_FILE] [--cifar100]: write a CIFAR-10 (or CIFAR-100) tree in exactly the official binary
-layout of the archives (DIR/cifar-10-batches-bin/data_batch_1..5.bin + test_batch.bin, or
-DIR/cifar-100-binary/train.bin + test.bin) with a learnable pattern: class c is a horizontal sine wave of c + 1
+"""gen_cifar.py DIR [N_PER_FILE] [--cifar100 | --svhn]: write a CIFAR-10 (or CIFAR-100) tree in exactly the official
+binary layout of the archives (DIR/cifar-10-batches-bin/data_batch_1..5.bin + test_batch.bin, or
+DIR/cifar-100-binary/train.bin + test.bin), or SVHN as DeepOBS prepares it (DIR/svhn/data_batch_0..2.bin, the last
+half full, + test_batch.bin, images H,W,C), with a learnable pattern: class c is a horizontal sine wave of c + 1
 cycles per image height (unchanged by crops, flips and colour jitter up to its phase and contrast) plus uniform noise.
 Records: label byte(s), then 1024 R, 1024 G, 1024 B bytes, row-major. Pure standard library, deterministic."""
 import math, os, random, sys
@@ -20,19 +21,28 @@ def image(c, rnd):
                 out[ch * 1024 + y * 32 + x] = max(0, min(255, int(v)))
     return out
 
-def write(path, n, classes, seed):
+def write(path, n, classes, seed, hwc=False):
     rnd = random.Random(seed)
     with open(path, "wb") as f:
         for i in range(n):
             c = rnd.randrange(classes)
             head = bytes([c]) if classes == 10 else bytes([c // 5, c])
-            f.write(head + image(c, rnd))
+            img = image(c, rnd)
+            if hwc:  # DeepOBS's SVHN records: H, W, C interleaved
+                img = bytes(img[ch * 1024 + p] for p in range(1024) for ch in range(3))
+            f.write(head + img)
 
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     c100 = "--cifar100" in sys.argv
     root, n = args[0], int(args[1]) if len(args) > 1 else 1000
-    if c100:
+    if "--svhn" in sys.argv:
+        d = os.path.join(root, "svhn")
+        os.makedirs(d, exist_ok=True)
+        for k in range(3):
+            write(os.path.join(d, "data_batch_%d.bin" % k), n if k < 2 else n // 2, 10, 10 + k, hwc=True)
+        write(os.path.join(d, "test_batch.bin"), n, 10, 98, hwc=True)
+    elif c100:
         d = os.path.join(root, "cifar-100-binary")
         os.makedirs(d, exist_ok=True)
         write(os.path.join(d, "train.bin"), 5 * n, 100, 1)
