@@ -11,7 +11,7 @@ pkgs=(
   # MPI and parallel HDF5
   libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
   # tests, RNG, data formats, JSON
-  libcunit1-dev librandom123-dev libjpeg62-turbo-dev zlib1g-dev libjansson-dev
+  libcunit1-dev librandom123-dev libjpeg62-turbo-dev zlib1g-dev libjansson-dev libpng-dev
   # fuzzing (tests/fuzz: libFuzzer + ASan/UBSan runtimes come with clang's compiler-rt)
   clang libclang-rt-14-dev
   # the real data set used by the quickstart and end-to-end tests

@@ -3,7 +3,8 @@
 # layout (tests/gen_cifar.py: 5 x 1000 training records with a learnable pattern, 1000 test records): one epoch
 # with evaluation writes its result file and reaches well above chance (> 50 %, chance 10 %); a missing and a
 # truncated batch file each give a one-line error naming the file and leave no result file; on a generated
-# CIFAR-100 tree, --cifar100-fix-offset changes the evaluated images. Prints "N passed, M failed".
+# CIFAR-100 tree, --cifar100-fix-offset changes the evaluated images; `dob data` dumps what the net sees (checked
+# against numpy on the file's bytes) and refuses to replace files. Prints "N passed, M failed".
 set -u
 DOB=$(realpath "${1:?usage: e2e_cifar.sh path/to/dob}")
 HERE=$(dirname "$(realpath "$0")")
@@ -30,6 +31,30 @@ with h5py.File(sys.argv[1], "r") as f:
     sys.exit(0 if ok else 1)
 PYEOF
 check '[ $? -eq 0 ]' "one epoch learns the generated pattern (test accuracy > 0.5) and the file is complete"
+
+# dob data: the HDF5 dump equals numpy's per-image standardisation of the file's bytes; PNG written; no overwrite
+"$DOB" data cifar10 --data_dir "$work/data" --split test --first 16 --h5 "$work/d.h5" --png "$work/d.png" \
+  > "$work/out" 2>&1
+check '[ $? -eq 0 ] && [ -s "$work/d.png" ] && grep -q "per-image standardisation" "$work/out"' \
+  "dob data writes its files: $(cat "$work/out")"
+"$PY" - "$work/d.h5" "$bin/test_batch.bin" <<'PYEOF'
+import sys
+import h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+x, y = f["x"][:], f["y"][:]
+raw = np.fromfile(sys.argv[2], np.uint8).reshape(-1, 3073)[:16]
+img = raw[:, 1:].reshape(16, 3, 32, 32).transpose(0, 2, 3, 1).astype(np.float64)
+m, s = img.mean(axis=(1, 2, 3), keepdims=True), img.std(axis=(1, 2, 3), keepdims=True)
+ref = (img - m) / np.maximum(s, 1 / np.sqrt(3072))
+err = np.abs(x - ref).max()
+print("dob data vs numpy: max abs difference %.2e" % err)
+sys.exit(0 if x.shape == (16, 32, 32, 3) and err < 1e-5 and (y == raw[:, 0]).all() else 1)
+PYEOF
+check '[ $? -eq 0 ]' "dob data's HDF5 equals the file's images, standardised by numpy, and its labels"
+"$DOB" data cifar10 --data_dir "$work/data" --split test --first 16 --h5 "$work/d.h5" 2>"$work/err"
+check '[ $? -eq 2 ] && grep -q "never replaces" "$work/err"' "dob data refuses to replace: $(cat "$work/err")"
+"$DOB" data cifar11 2>"$work/err"
+check '[ $? -eq 2 ] && grep -q "unknown data set" "$work/err"' "unknown data set: $(cat "$work/err")"
 
 mv "$bin/data_batch_3.bin" "$work/keep.bin"
 "$DOB" run cifar10_3c3d --data_dir "$work/data" -N 1 --optimizer sgd --lr 0.01 --out "$work/missing.h5" \

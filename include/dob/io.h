@@ -24,6 +24,13 @@ int dob_data_known(const char *dataset);
 /** dob_problem_data_load with reader options (o may be NULL). */
 dob_status dob_problem_data_load_opts(const dob_problem_spec *p, const char *data_dir, const dob_data_opts *o,
                                       int use_valid, dob_dataset *train, dob_dataset *valid, dob_dataset *test);
+/** `dob data`'s HDF5 dump of d (io/data_dump.c): /x float32 [N,H,W,C], /y int64 class indices, string attributes
+ *  dataset, split, preprocessing. Never replaces a file (DOB_EEXIST); written to a temporary name, renamed. */
+dob_status dob_data_dump_h5(const char *path, const dob_dataset *d, const char *dataset, const char *split,
+                            const char *preprocessing);
+/** `dob data`'s PNG grid of d (C,H,W images with 1 or 3 channels), each tile min-max scaled and labelled with its
+ *  class index. Never replaces a file (DOB_EEXIST). */
+dob_status dob_data_dump_png(const char *path, const dob_dataset *d);
 /** Load a problem's splits. use_valid = 1 carves DeepOBS v1.2's validation split (the first train_eval_size
  *  training examples) off the training set; 0 keeps DeepOBS v1.1's full training set (valid left empty).
  *  data_dir may be NULL (DOB_DATA_DIR, then the data set's default location). */

@@ -59,6 +59,16 @@ const app_cmd app_cmds[] = {
      "usage: dob export-json FILE.h5 OUTPUT_DIR\n\nWrites one DeepOBS JSON file per finished trial as\n"
      "OUTPUT_DIR/<problem>/<optimizer>/<setting>/random_seed__<seed>__<time>.json (DeepOBS 1.1 layout),\n"
      "readable by DeepOBS's analyzer. Existing JSON files are never overwritten.", NULL},
+    {"data", APP_DATA, cmd_data, 1, 1, 0,
+     "data DATASET [--split S] [--first N]", "the first examples of a data set as the net sees them (PNG, HDF5)",
+     NULL, NULL,
+     "usage: dob data DATASET [--split train|valid|test] [--first N] [--augment] [--png FILE.png] [--h5 FILE.h5]\n"
+     "\n"
+     "Read a data set through dob's reader (DATASET: mnist, fmnist, cifar10, cifar100, svhn, quadratic, two_d,\n"
+     "or a problem name), take the first N examples of the split in file order and preprocess them exactly as\n"
+     "the net sees them in evaluation (with --augment: in training). Prints a summary; --png and --h5 write\n"
+     "them for a look or for comparison with other tools.",
+     NULL},
     {"version", APP_VERSION, cmd_version, 0, 0, 0,
      "version", "versions of dob, oneDNN and the CPU ISA in use", NULL, NULL,
      "usage: dob version\n\nThe versions of dob (and its git revision), oneDNN, the CPU ISA oneDNN uses, and the\n"
