@@ -12,13 +12,15 @@ PY=/usr/bin/python3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 passed=0 failed=0
+# the message argument is expanded before the call (its $(...) resets $?): test saved exit codes ($rc), never $?
 check() { if eval "$1"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $2"; fi; }
 
 "$PY" "$HERE/gen_cifar.py" "$work/data" 1000 || { echo "0 passed, 1 failed (generator)"; exit 1; }
 bin="$work/data/cifar-10-batches-bin"
 "$DOB" run cifar10_3c3d --data_dir "$work/data" -N 1 --optimizer momentum --lr 0.01 --out "$work/run.h5" \
   --output_dir "$work/results" --quiet 2>"$work/err"
-check '[ $? -eq 0 ]' "run exits 0: $(cat "$work/err")"
+rc=$?
+check '[ $rc -eq 0 ]' "run exits 0: $(cat "$work/err")"
 "$PY" - "$work/run.h5" <<'PYEOF'
 import sys, math
 import h5py
@@ -30,12 +32,14 @@ with h5py.File(sys.argv[1], "r") as f:
     ok = ok and int(t["status"][()]) == 2 and f["meta"].attrs["problem"] in ("cifar10_3c3d", b"cifar10_3c3d")
     sys.exit(0 if ok else 1)
 PYEOF
-check '[ $? -eq 0 ]' "one epoch learns the generated pattern (test accuracy > 0.5) and the file is complete"
+rc=$?
+check '[ $rc -eq 0 ]' "one epoch learns the generated pattern (test accuracy > 0.5) and the file is complete"
 
 # dob data: the HDF5 dump equals numpy's per-image standardisation of the file's bytes; PNG written; no overwrite
 "$DOB" data cifar10 --data_dir "$work/data" --split test --first 16 --h5 "$work/d.h5" --png "$work/d.png" \
   > "$work/out" 2>&1
-check '[ $? -eq 0 ] && [ -s "$work/d.png" ] && grep -q "per-image standardisation" "$work/out"' \
+rc=$?
+check '[ $rc -eq 0 ] && [ -s "$work/d.png" ] && grep -q "per-image standardisation" "$work/out"' \
   "dob data writes its files: $(cat "$work/out")"
 "$PY" - "$work/d.h5" "$bin/test_batch.bin" <<'PYEOF'
 import sys
@@ -50,11 +54,14 @@ err = np.abs(x - ref).max()
 print("dob data vs numpy: max abs difference %.2e" % err)
 sys.exit(0 if x.shape == (16, 32, 32, 3) and err < 1e-5 and (y == raw[:, 0]).all() else 1)
 PYEOF
-check '[ $? -eq 0 ]' "dob data's HDF5 equals the file's images, standardised by numpy, and its labels"
+rc=$?
+check '[ $rc -eq 0 ]' "dob data's HDF5 equals the file's images, standardised by numpy, and its labels"
 "$DOB" data cifar10 --data_dir "$work/data" --split test --first 16 --h5 "$work/d.h5" 2>"$work/err"
-check '[ $? -eq 2 ] && grep -q "never replaces" "$work/err"' "dob data refuses to replace: $(cat "$work/err")"
+rc=$?
+check '[ $rc -eq 2 ] && grep -q "never replaces" "$work/err"' "dob data refuses to replace: $(cat "$work/err")"
 "$DOB" data cifar11 2>"$work/err"
-check '[ $? -eq 2 ] && grep -q "unknown data set" "$work/err"' "unknown data set: $(cat "$work/err")"
+rc=$?
+check '[ $rc -eq 2 ] && grep -q "unknown data set" "$work/err"' "unknown data set: $(cat "$work/err")"
 
 mv "$bin/data_batch_3.bin" "$work/keep.bin"
 "$DOB" run cifar10_3c3d --data_dir "$work/data" -N 1 --optimizer sgd --lr 0.01 --out "$work/missing.h5" \
