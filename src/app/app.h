@@ -10,6 +10,7 @@
 #include "dob/data.h"
 #include "dob/optim.h"
 #include "dob/problem.h"
+#include "dob/results.h"
 #include "dob/sched.h"
 #include "dob/status.h"
 #include "dob/trainer.h"
@@ -96,9 +97,9 @@ const char *app_given_except(const app_opts *o, unsigned mask, const char *allow
 void app_cmd_usage(const app_cmd *cmd, FILE *f);
 /** `dob --help`: the command list. */
 void app_usage(FILE *f);
-/** The index of hyperparameter name in opt's table, or -1 after printing "unknown option ... did you mean"
- * (suggestions from opt's hyperparameters and the flags of cmd). */
-int app_hp_index(dob_comm *world, const app_cmd *cmd, const dob_optim_api *opt, const char *name);
+/** *k: the index of hyperparameter name in opt's table (DOB_EINVAL "unknown option ... did you mean" with
+ * suggestions from opt's hyperparameters and the flags of cmd if it has none). */
+dob_status app_hp_index(const app_cmd *cmd, const dob_optim_api *opt, const char *name, int *k);
 /** The L2 factor: the problem's, or --weight_decay if given (ignored with a warning if the problem has no
  * regulariser, as in DeepOBS). */
 double app_weight_decay(dob_comm *world, const dob_problem_spec *p, const app_opts *o);
@@ -121,8 +122,8 @@ int cmd_data(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **
 /** The last of SIGINT/SIGTERM/SIGUSR1 received (0: none); set by the handlers of app_catch_signals. */
 extern volatile sig_atomic_t app_stop_signal;
 void app_catch_signals(void);
-/** The problem called name, or NULL after printing "unknown test problem ... did you mean" on rank 0. */
-const dob_problem_spec *app_find_problem(dob_comm *world, const char *name);
+/** The problem called name (DOB_EINVAL "unknown test problem ... did you mean" if none). */
+dob_status app_find_problem(const char *name, const dob_problem_spec **out);
 /** The optimizer: lib (a plugin path) if given, else the built-in name (NULL name: *out = NULL, DOB_OK). */
 dob_status app_find_optimizer(const char *name, const char *lib, const dob_optim_api **out);
 /** Print an optimizer's hyperparameter flags. */
@@ -161,13 +162,15 @@ typedef struct app_trial {
     dob_net *net;
 } app_trial;
 /** Check --lr_sched_epochs / --lr_sched_factors (n_e and n_f values: equally long, whole epochs) and build the
- *  schedule for base rate lr (constant if both are empty). @return 0, or -1 after printing the error. */
-int app_make_sched(dob_comm *world, double lr, int n_e, const double *ep, int n_f, const double *fac, dob_sched *out);
+ *  schedule for base rate lr (constant if both are empty). */
+dob_status app_make_sched(double lr, int n_e, const double *ep, int n_f, const double *fac, dob_sched *out);
 /** "E1:F1,E2:F2" (factors %.17g: exact), "" for none; and back (DOB_EINVAL naming the text if malformed). */
 void app_sched_str(int n, const double *ep, const double *fac, char *buf, size_t cap);
 dob_status app_sched_parse(const char *s, double *ep, double *fac, int max, int *n);
 /** The trainer's checkpoint hook for `dob run --checkpoint` (ctx: app_ctx with ckpt_* set). */
 void app_hook_checkpoint(void *ctx, const dob_train_out *o);
+/** A trial's row of the result file from the trainer's curves (views into out; hp: learning rate first). */
+dob_trial_result app_trial_result(const dob_train_out *out, const double *hp, int64_t seed, dob_trial_status st);
 /** The trainer configuration of t over ctx->comm (hooks bound to ctx; progress lines if progress; the
  *  checkpoint hook if ctx->ckpt_path). */
 void app_trial_cfg(const app_trial *t, app_ctx *ctx, int progress, dob_train_cfg *cfg);

@@ -317,9 +317,8 @@ const char *app_given_except(const app_opts *o, unsigned mask, const char *allow
     return NULL;
 }
 
-int app_hp_index(dob_comm *world, const app_cmd *cmd, const dob_optim_api *opt, const char *name) {
-    int k = dob_optim_hp_index(opt, name);
-    if (k >= 0) return k;
+dob_status app_hp_index(const app_cmd *cmd, const dob_optim_api *opt, const char *name, int *k) {
+    if ((*k = dob_optim_hp_index(opt, name)) >= 0) return DOB_OK;
     /* suggestions: the optimizer's hyperparameters and every long flag of the command */
     char pool[2048];
     const char *names[DOB_OPTIM_MAX_HP + 96];
@@ -327,9 +326,9 @@ int app_hp_index(dob_comm *world, const app_cmd *cmd, const dob_optim_api *opt, 
     for (int j = 0; j < opt->n_hparams; j++) names[n++] = opt->hparams[j].name;
     n += long_flags(cmd, names + n, 96, pool, sizeof pool);
     const char *s = app_suggest(name, names, n);
-    app_error(world, "unknown option '--%s' for optimizer %s%s%s%s (dob %s --optimizer %s --help lists them)", name,
-              opt->name, s ? ", did you mean '--" : "", s ? s : "", s ? "'?" : "", cmd->name, opt->name);
-    return -1;
+    return DOB_FAIL(DOB_EINVAL, "unknown option '--%s' for optimizer %s%s%s%s (dob %s --optimizer %s --help lists "
+                    "them)", name, opt->name, s ? ", did you mean '--" : "", s ? s : "", s ? "'?" : "", cmd->name,
+                    opt->name);
 }
 
 /* ---- usage text ------------------------------------------------------------------------------------------- */

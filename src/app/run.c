@@ -59,365 +59,397 @@ static void save_final(app_ctx *c, const dob_train_out *out, int truncated) {
                 "command again to write its result file\n", c->ckpt_path);
 }
 
-/* The result file at the end of a run: created now (create: --checkpoint runs) or open since before training
- * (*res), the trial written, closed and published. @return 1 if it was written; else the error is printed and
- * *res is NULL. Collective. */
-static int write_result(dob_comm *world, int create, const char *path, int overwrite, const dob_results_meta *meta,
-                        const dob_trial_result *tr, dob_results **res) {
-    dob_status st = DOB_OK;
-    if (create && (st = dob_results_create(path, overwrite, meta, world, res)) != DOB_OK) {
-        app_status_error(world, NULL);
-        return 0;
-    }
-    if (app_is_root(world)) st = dob_results_write_trial(*res, 0, tr);
-    st = dob_comm_agree(world, st);
-    if (st != DOB_OK) {
-        app_status_error(world, "writing results");
-        dob_results_abort(*res);
-        *res = NULL;
-        return 0;
-    }
-    st = dob_results_close(*res);
-    *res = NULL;
-    if (st != DOB_OK) app_status_error(world, "closing the result file");
-    return st == DOB_OK;
-}
-
-/* ---- the command ---------------------------------------------------------------------------------------- */
-static void format_lr(double x, char *buf, size_t n) {
-    snprintf(buf, n, "%.4g", x);
-}
-
-int cmd_run(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **argv) {
-    int rc = DOB_EXIT_FAIL;
-    const char *problem = o->n_pos ? o->pos[0] : NULL;
-    const dob_optim_api *opt = NULL;
-    dob_status st = app_find_optimizer(o->optimizer, o->optimizer_lib, &opt);
-    if (st != DOB_OK) {
-        app_status_error(world, NULL);
-        if (app_is_root(world)) fputs("(dob run --help lists the options)\n", stderr);
-        return DOB_EXIT_USAGE;
-    }
-    if (!problem) {
-        app_error(world, "missing PROBLEM (dob list shows the test problems; dob run --help the options)");
-        return DOB_EXIT_USAGE;
-    }
-    const dob_problem_spec *p = app_find_problem(world, problem);
-    if (!p) return DOB_EXIT_USAGE;
-    if (!opt) {
-        app_error(world, "missing --optimizer NAME (or --optimizer-lib PATH.so)");
-        return DOB_EXIT_USAGE;
-    }
-    if (!app_given(o, &o->lr)) {
-        app_error(world, "missing --lr (the learning rate; DeepOBS tunes it on a log grid, e.g. --lr 1e-2)");
-        return DOB_EXIT_USAGE;
-    }
-    /* hyperparameters: defaults, then flags; every flag must name one */
-    double hp[DOB_OPTIM_MAX_HP];
-    for (int i = 0; i < opt->n_hparams; i++) hp[i] = opt->hparams[i].def;
-    for (int i = 0; i < o->n_hp; i++) {
-        int k = app_hp_index(world, cmd, opt, o->hp_names[i]);
-        if (k < 0) return DOB_EXIT_USAGE;
-        if ((st = app_parse_double(o->hp_names[i], o->hp_values[i], &hp[k])) != DOB_OK) {
-            app_status_error(world, NULL);
-            return DOB_EXIT_USAGE;
-        }
-    }
-    if (!app_given(o, &o->bs)) o->bs = p->batch_size;
-    if (!app_given(o, &o->epochs)) o->epochs = p->num_epochs;
-    if (o->no_logs && (app_given(o, &o->out) || app_given(o, &o->output_dir))) {
-        app_error(world, "--no_logs writes no result file, so --%s is contradictory: drop one of them",
-                  app_given(o, &o->out) ? "out" : "output_dir");
-        return DOB_EXIT_USAGE;
-    }
-    double wd = app_weight_decay(world, p, o);
+/* ---- the run's state and its phases ----------------------------------------------------------------------- */
+/* Every phase returns a dob_status with its message set (DOB_FAIL); cmd_run alone prints it and turns it into
+ * the exit code: r->rc (DOB_EXIT_USAGE for bad input, else DOB_EXIT_FAIL), with r->ctx as the message prefix. */
+typedef struct run_state {
+    dob_comm *world;
+    const app_cmd *cmd;
+    app_opts *o;
+    int rc;                             /* exit code if the failing phase fails */
+    const char *ctx;                    /* prefix of its message (NULL: none) */
+    const dob_problem_spec *p;
+    const dob_optim_api *opt;
+    double hp[DOB_OPTIM_MAX_HP], wd;
     dob_sched sched;
-    if (app_make_sched(world, o->lr, o->n_sched_epochs, o->sched_epochs, o->n_sched_factors, o->sched_factors, &sched))
-        return DOB_EXIT_USAGE;
-    st = dob_optim_check(opt, o->lr, hp);
-    if (st != DOB_OK) {
-        app_status_error(world, NULL);
-        return DOB_EXIT_USAGE;
-    }
+    int nranks, threads, resume;
+    char ckcfg[2048], path[4096], cmdline[2048];
+    const char *hp_names[DOB_OPTIM_MAX_HP + 1];
+    double hp_vals[DOB_OPTIM_MAX_HP + 1];
+    dob_dataset train, valid, test;
+    dob_net *net;
+    dob_results *res;
+    dob_results_meta meta;
+    dob_train_cfg cfg;
+    dob_train_out out, from;
+    app_ctx actx;
+    double secs;                        /* training time of this process */
+    dob_trial_status ts;
+} run_state;
 
-    int nranks = dob_comm_size(world);
-    int threads = 1;
+/* Usage errors: r->rc = DOB_EXIT_USAGE and the status. */
+static dob_status usage_error(run_state *r, dob_status st) {
+    r->rc = DOB_EXIT_USAGE;
+    return st;
+}
+
+/* parse -> plan: problem, optimizer, hyperparameters and the settings that follow from the problem */
+static dob_status plan(run_state *r) {
+    app_opts *o = r->o;
+    dob_status st = DOB_OK;
+    r->rc = DOB_EXIT_USAGE;
+    if ((st = app_find_optimizer(o->optimizer, o->optimizer_lib, &r->opt)) != DOB_OK) return st;
+    if (!o->n_pos)
+        return DOB_FAIL(DOB_EINVAL, "missing PROBLEM (dob list shows the test problems; dob run --help the options)");
+    if ((st = app_find_problem(o->pos[0], &r->p)) != DOB_OK) return st;
+    if (!r->opt) return DOB_FAIL(DOB_EINVAL, "missing --optimizer NAME (or --optimizer-lib PATH.so)");
+    if (!app_given(o, &o->lr))
+        return DOB_FAIL(DOB_EINVAL, "missing --lr (the learning rate; DeepOBS tunes it on a log grid, e.g. --lr 1e-2)");
+    /* hyperparameters: defaults, then flags; every flag must name one */
+    for (int i = 0; i < r->opt->n_hparams; i++) r->hp[i] = r->opt->hparams[i].def;
+    for (int i = 0; i < o->n_hp; i++) {
+        int k = 0;
+        DOB_TRY(app_hp_index(r->cmd, r->opt, o->hp_names[i], &k));
+        DOB_TRY(app_parse_double(o->hp_names[i], o->hp_values[i], &r->hp[k]));
+    }
+    if (!app_given(o, &o->bs)) o->bs = r->p->batch_size;
+    if (!app_given(o, &o->epochs)) o->epochs = r->p->num_epochs;
+    if (o->no_logs && (app_given(o, &o->out) || app_given(o, &o->output_dir)))
+        return DOB_FAIL(DOB_EINVAL, "--no_logs writes no result file, so --%s is contradictory: drop one of them",
+                        app_given(o, &o->out) ? "out" : "output_dir");
+    r->wd = app_weight_decay(r->world, r->p, o);
+    DOB_TRY(app_make_sched(o->lr, o->n_sched_epochs, o->sched_epochs, o->n_sched_factors, o->sched_factors,
+                           &r->sched));
+    DOB_TRY(dob_optim_check(r->opt, o->lr, r->hp));
+    r->nranks = dob_comm_size(r->world);
+    r->threads = 1;
 #ifdef _OPENMP
-    threads = omp_get_max_threads();
+    r->threads = omp_get_max_threads();
 #endif
-    char ckcfg[2048];
-    int resume = 0;
-    ckpt_config(o, p, opt, hp, wd, nranks, ckcfg, sizeof ckcfg);
+    ckpt_config(o, r->p, r->opt, r->hp, r->wd, r->nranks, r->ckcfg, sizeof r->ckcfg);
+    r->rc = DOB_EXIT_FAIL;
+fail:
+    return st;
+}
+
+/* --checkpoint: resume if the file exists (and belongs to this run), else check that it can be written */
+static dob_status plan_checkpoint(run_state *r) {
+    const app_opts *o = r->o;
+    dob_status st = DOB_OK;
     /* rank 0 decides (a node-local path would otherwise split the ranks between resuming and starting afresh);
      * every rank then reads the checkpoint, and one that cannot fails the launch cleanly */
-    int ck_exists = o->checkpoint && app_is_root(world) && dob_io_exists(o->checkpoint);
-    dob_comm_bcast(world, &ck_exists, sizeof ck_exists, 0);
+    int ck_exists = o->checkpoint && app_is_root(r->world) && dob_io_exists(o->checkpoint);
+    DOB_TRY(dob_comm_bcast(r->world, &ck_exists, sizeof ck_exists, 0));
     if (ck_exists) {
         char theirs[2048] = "";
         int cranks = 0, cthreads = 0;
         st = dob_checkpoint_read_meta(o->checkpoint, theirs, sizeof theirs, &cranks, &cthreads);
-        st = dob_comm_agree(world, st);
-        if (st != DOB_OK) {
-            app_status_error(world, NULL);
-            if (app_is_root(world))
+        if ((st = dob_comm_agree(r->world, st)) != DOB_OK) {
+            if (app_is_root(r->world))
                 fprintf(stderr, "(--checkpoint %s exists but cannot be resumed; move it away to start afresh)\n",
                         o->checkpoint);
-            return DOB_EXIT_FAIL;
+            return st;
         }
-        if (strcmp(theirs, ckcfg)) {
-            app_error(world, "checkpoint '%s' belongs to another run; it was saved by\n  %s\nand this command "
-                      "asks for\n  %s\n(rerun the original command to continue it, or use another --checkpoint)",
-                      o->checkpoint, theirs, ckcfg);
-            return DOB_EXIT_USAGE;
-        }
-        if (cthreads != threads && app_is_root(world) && !o->quiet)
+        if (strcmp(theirs, r->ckcfg))
+            return usage_error(r, DOB_FAIL(DOB_EINVAL, "checkpoint '%s' belongs to another run; it was saved by\n  %s\n"
+                                           "and this command asks for\n  %s\n(rerun the original command to continue "
+                                           "it, or use another --checkpoint)", o->checkpoint, theirs, r->ckcfg));
+        if (cthreads != r->threads && app_is_root(r->world) && !o->quiet)
             fprintf(stderr, "dob: note: checkpoint saved with %d thread%s per rank, now %d: the continued run is "
                     "equal up to float summation order, not bit-identical\n", cthreads, cthreads == 1 ? "" : "s",
-                    threads);
-        resume = 1;
+                    r->threads);
+        r->resume = 1;
     }
+    if (o->checkpoint && o->out && dob_io_same_file(o->checkpoint, o->out))
+        return usage_error(r, DOB_FAIL(DOB_EINVAL, "--checkpoint and --out are both '%s': the checkpoint needs a "
+                                       "file of its own (e.g. %s.ckpt)", o->out, o->out));
+    r->ctx = "--checkpoint";
+    if (o->checkpoint && !r->resume) DOB_TRY(dob_io_check_dir_of(o->checkpoint, "checkpoint", 0));
+    r->ctx = NULL;
+fail:
+    return st;
+}
 
-    if (o->checkpoint && o->out && dob_io_same_file(o->checkpoint, o->out)) {
-        app_error(world, "--checkpoint and --out are both '%s': the checkpoint needs a file of its own (e.g. %s.ckpt)",
-                  o->out, o->out);
-        return DOB_EXIT_USAGE;
-    }
-    if (o->checkpoint && !resume && (st = dob_io_check_dir_of(o->checkpoint, "checkpoint", 0)) != DOB_OK) {
-        app_status_error(world, "--checkpoint");
-        return DOB_EXIT_FAIL;
-    }
-
-    /* result file: refuse to clobber before spending any compute */
-    char path[4096], stamp[32];
+/* The result file's path; refuse to clobber before spending any compute. */
+static dob_status plan_result_path(run_state *r) {
+    const app_opts *o = r->o;
+    dob_status st = DOB_OK;
+    char stamp[32], lrs[32];
     time_t now = time(NULL);
     struct tm tmv;
     localtime_r(&now, &tmv);
     strftime(stamp, sizeof stamp, "%Y-%m-%d-%H-%M-%S", &tmv);
-    char lrs[32];
-    format_lr(o->lr, lrs, sizeof lrs);
+    snprintf(lrs, sizeof lrs, "%.4g", o->lr);
     if (o->out)
-        snprintf(path, sizeof path, "%s", o->out);
+        snprintf(r->path, sizeof r->path, "%s", o->out);
     else
-        snprintf(path, sizeof path, "%s/%s__%s__lr_%s__seed_%lld__%s.h5", o->output_dir, p->name, opt->name, lrs,
-                 (long long)o->seed, stamp);
-    if (!o->no_logs) {
-        if (!o->out && (st = dob_io_mkdirs(o->output_dir)) != DOB_OK) {
-            app_status_error(world, "--output_dir");
-            return DOB_EXIT_FAIL;
-        }
-        if (dob_io_exists(path) && !o->overwrite) {
-            app_error(world, "result file '%s' already exists; refusing to overwrite it (use --overwrite or another "
-                      "--out)", path);
-            return DOB_EXIT_FAIL;
-        }
-    }
+        snprintf(r->path, sizeof r->path, "%s/%s__%s__lr_%s__seed_%lld__%s.h5", o->output_dir, r->p->name,
+                 r->opt->name, lrs, (long long)o->seed, stamp);
+    if (o->no_logs) return DOB_OK;
+    r->ctx = "--output_dir";
+    if (!o->out) DOB_TRY(dob_io_mkdirs(o->output_dir));
+    r->ctx = NULL;
+    if (dob_io_exists(r->path) && !o->overwrite)
+        return DOB_FAIL(DOB_EEXIST, "result file '%s' already exists; refusing to overwrite it (use --overwrite or "
+                        "another --out)", r->path);
+fail:
+    return st;
+}
 
-    /* data */
-    dob_dataset train = {0}, valid = {0}, test = {0};
-    dob_net *net = NULL;
-    dob_results *res = NULL;
-    dob_train_out out = {0}, from = {0};
-    app_ctx actx = {.comm = world, .quiet = o->quiet, .tty = isatty(2), .print_train_iter = o->print_train_iter,
-                    .threads = threads};
+/* Resuming: the arena takes the checkpoint's parameters, optimizer state and this rank's buffers. */
+static dob_status load_checkpoint(run_state *r) {
+    const app_opts *o = r->o;
+    dob_status st = dob_arena_set_state_count(dob_net_arena(r->net), r->opt->state_count);
+    if (st == DOB_OK) st = dob_checkpoint_load(o->checkpoint, dob_comm_rank(r->world), dob_net_arena(r->net), &r->from);
+    if ((st = dob_comm_agree(r->world, st)) != DOB_OK) return st;
+    r->actx.ckpt_ok = r->actx.ckpt_have = 1;
+    r->actx.ckpt_steps = r->from.steps_done;
+    r->actx.printed_minibatch = r->from.n_logged; /* --print_train_iter: those were printed by the first part */
+    if (app_is_root(r->world) && !o->quiet) {
+        int64_t spe = r->train.n / o->bs;
+        fprintf(stderr, "dob: resuming from %s: %lld of %lld steps done (epoch %lld, step %lld of %lld)\n",
+                o->checkpoint, (long long)r->from.steps_done, (long long)(spe * o->epochs),
+                (long long)(spe ? r->from.steps_done / spe : 0), (long long)(spe ? r->from.steps_done % spe : 0),
+                (long long)spe);
+    }
+    return DOB_OK;
+}
+
+/* Data, net, hooks, the checkpoint's state if resuming, and the checked trainer configuration. */
+static dob_status load(run_state *r) {
+    const app_opts *o = r->o;
+    dob_status st = DOB_OK;
+    r->actx = (app_ctx){.comm = r->world, .quiet = o->quiet, .tty = isatty(2), .print_train_iter = o->print_train_iter,
+                        .threads = r->threads};
     double t0 = dob_comm_wtime();
-    if (app_is_root(world) && !o->quiet)
+    if (app_is_root(r->world) && !o->quiet)
         fprintf(stderr, "dob: %s with %s (lr %g), batch %lld, %lld epochs, seed %lld, %d rank%s x %d thread%s\n",
-                p->name, opt->name, o->lr, (long long)o->bs, (long long)o->epochs, (long long)o->seed, nranks,
-                nranks > 1 ? "s" : "", threads, threads > 1 ? "s" : "");
+                r->p->name, r->opt->name, o->lr, (long long)o->bs, (long long)o->epochs, (long long)o->seed,
+                r->nranks, r->nranks > 1 ? "s" : "", r->threads, r->threads > 1 ? "s" : "");
+    r->ctx = r->p->name;
     const dob_data_opts dopts = {.cifar100_fix_offset = o->cifar100_fix_offset};
-    st = dob_problem_data_load_opts(p, o->data_dir, &dopts, o->valid, &train, &valid, &test);
-    if (st != DOB_OK) {
-        app_status_error(world, p->name);
-        goto cleanup;
-    }
-    if (app_is_root(world) && !o->quiet)
-        fprintf(stderr, "dob: data: %lld train, %lld valid, %lld test examples (%.1f s)\n", (long long)train.n,
-                (long long)valid.n, (long long)test.n, dob_comm_wtime() - t0);
-    if ((st = dob_problem_net(p, &net)) != DOB_OK) {
-        app_status_error(world, NULL);
-        goto cleanup;
-    }
-    if (o->sync_bn && nranks > 1) dob_net_set_sum_hook(net, app_hook_sum_double, &actx);
-
-    app_trial trial = {.p = p, .opt = opt, .hp = hp, .sched = sched, .bs = o->bs, .epochs = o->epochs,
-                       .log_interval = o->log_interval, .max_steps = o->max_steps, .seed = o->seed, .wd = wd,
-                       .train = &train, .valid = o->valid ? &valid : NULL, .test = &test, .net = net};
+    DOB_TRY(dob_problem_data_load_opts(r->p, o->data_dir, &dopts, o->valid, &r->train, &r->valid, &r->test));
+    r->ctx = NULL;
+    if (app_is_root(r->world) && !o->quiet)
+        fprintf(stderr, "dob: data: %lld train, %lld valid, %lld test examples (%.1f s)\n", (long long)r->train.n,
+                (long long)r->valid.n, (long long)r->test.n, dob_comm_wtime() - t0);
+    DOB_TRY(dob_problem_net(r->p, &r->net));
+    if (o->sync_bn && r->nranks > 1) dob_net_set_sum_hook(r->net, app_hook_sum_double, &r->actx);
     if (o->checkpoint) {
-        actx.ckpt_path = o->checkpoint;
-        actx.ckpt_config = ckcfg;
-        actx.arena = dob_net_arena(net);
-        actx.ckpt_interval = o->ckpt_interval;
-        actx.last_ckpt = dob_comm_wtime();
+        r->actx.ckpt_path = o->checkpoint;
+        r->actx.ckpt_config = r->ckcfg;
+        r->actx.arena = dob_net_arena(r->net);
+        r->actx.ckpt_interval = o->ckpt_interval;
+        r->actx.last_ckpt = dob_comm_wtime();
     }
-    if (resume) {
-        /* the arena takes the checkpoint's parameters, optimizer state and this rank's buffers */
-        st = dob_arena_set_state_count(dob_net_arena(net), opt->state_count);
-        if (st == DOB_OK) st = dob_checkpoint_load(o->checkpoint, dob_comm_rank(world), dob_net_arena(net), &from);
-        st = dob_comm_agree(world, st);
-        if (st != DOB_OK) {
-            app_status_error(world, NULL);
-            goto cleanup;
-        }
-        actx.ckpt_ok = actx.ckpt_have = 1;
-        actx.ckpt_steps = from.steps_done;
-        actx.printed_minibatch = from.n_logged; /* --print_train_iter: those were printed by the first part */
-        if (app_is_root(world) && !o->quiet) {
-            int64_t spe = train.n / o->bs;
-            fprintf(stderr, "dob: resuming from %s: %lld of %lld steps done (epoch %lld, step %lld of %lld)\n",
-                    o->checkpoint, (long long)from.steps_done, (long long)(spe * o->epochs),
-                    (long long)(spe ? from.steps_done / spe : 0), (long long)(spe ? from.steps_done % spe : 0),
-                    (long long)spe);
-        }
-    }
-    dob_train_cfg cfg;
-    app_trial_cfg(&trial, &actx, 1, &cfg);
-    if (resume) cfg.resume = &from;
-    if ((st = dob_train_check(&cfg)) != DOB_OK) {
-        app_status_error(world, NULL);
-        rc = DOB_EXIT_USAGE;
-        goto cleanup;
-    }
+    if (r->resume) DOB_TRY(load_checkpoint(r));
+    app_trial trial = {.p = r->p, .opt = r->opt, .hp = r->hp, .sched = r->sched, .bs = o->bs, .epochs = o->epochs,
+                       .log_interval = o->log_interval, .max_steps = o->max_steps, .seed = o->seed, .wd = r->wd,
+                       .train = &r->train, .valid = o->valid ? &r->valid : NULL, .test = &r->test, .net = r->net};
+    app_trial_cfg(&trial, &r->actx, 1, &r->cfg);
+    if (r->resume) r->cfg.resume = &r->from;
+    if ((st = dob_train_check(&r->cfg)) != DOB_OK) return usage_error(r, st);
+fail:
+    return st;
+}
 
-    /* the result file: created collectively before training so a bad path fails fast; with --checkpoint after
-     * training instead (the path was checked above), so a killed run leaves its checkpoint and nothing else */
-    const char *hp_names[DOB_OPTIM_MAX_HP + 1];
-    double hp_vals[DOB_OPTIM_MAX_HP + 1];
-    hp_names[0] = "learning_rate";
-    hp_vals[0] = o->lr;
-    for (int i = 0; i < opt->n_hparams; i++) {
-        hp_names[i + 1] = opt->hparams[i].name;
-        hp_vals[i + 1] = hp[i];
+/* The results' metadata and the file, created collectively before training so a bad path fails fast; with
+ * --checkpoint it is created again after training, so a killed run leaves only its checkpoint. */
+static dob_status open_results(run_state *r, int argc, char **argv) {
+    const app_opts *o = r->o;
+    dob_status st = DOB_OK;
+    r->hp_names[0] = "learning_rate";
+    r->hp_vals[0] = o->lr;
+    for (int i = 0; i < r->opt->n_hparams; i++) {
+        r->hp_names[i + 1] = r->opt->hparams[i].name;
+        r->hp_vals[i + 1] = r->hp[i];
     }
-    char cmdline[2048] = "dob run";
+    snprintf(r->cmdline, sizeof r->cmdline, "dob run");
     for (int i = 0; i < argc; i++) {
-        size_t l = strlen(cmdline);
-        snprintf(cmdline + l, sizeof cmdline - l, " %s", argv[i]);
+        size_t l = strlen(r->cmdline);
+        snprintf(r->cmdline + l, sizeof r->cmdline - l, " %s", argv[i]);
     }
-    dob_results_meta meta = {
-        .problem = p->name, .optimizer = opt->name, .optimizer_deepobs_name = opt->deepobs_name,
-        .command_line = cmdline, .batch_size = o->bs, .num_epochs = o->epochs, .train_log_interval = o->log_interval,
-        .weight_decay = app_given(o, &o->wd) && p->has_l2 ? wd : NAN, .n_hp = opt->n_hparams + 1, .hp_names = hp_names,
-        .n_trials = 1, .n_minibatch = dob_train_n_minibatch(&cfg), .ranks = nranks, .threads = threads,
-        .has_accuracy = p->has_accuracy, .has_valid = o->valid,
+    r->meta = (dob_results_meta){
+        .problem = r->p->name, .optimizer = r->opt->name, .optimizer_deepobs_name = r->opt->deepobs_name,
+        .command_line = r->cmdline, .batch_size = o->bs, .num_epochs = o->epochs,
+        .train_log_interval = o->log_interval, .weight_decay = app_given(o, &o->wd) && r->p->has_l2 ? r->wd : NAN,
+        .n_hp = r->opt->n_hparams + 1, .hp_names = r->hp_names, .n_trials = 1,
+        .n_minibatch = dob_train_n_minibatch(&r->cfg), .ranks = r->nranks, .threads = r->threads,
+        .has_accuracy = r->p->has_accuracy, .has_valid = o->valid,
     };
-    if (!o->no_logs) {
-        /* the real create, before any compute: a path HDF5 or the file system refuses fails now, not after
-         * training (issue 14). With --checkpoint the probe is removed again (the file comes with the end). */
-        if ((st = dob_results_create(path, o->overwrite, &meta, world, &res)) != DOB_OK) {
-            app_status_error(world, NULL);
-            goto cleanup;
-        }
-        if (o->checkpoint) {
-            dob_results_abort(res);
-            res = NULL;
-        } else if (app_is_root(world)) {
-            dob_results_set_status(res, 0, DOB_TRIAL_RUNNING);
-        }
+    if (o->no_logs) return DOB_OK;
+    /* the real create, before any compute: a path HDF5 or the file system refuses fails now, not after training
+     * (issue 14). With --checkpoint the probe is removed again (the file comes with the end). */
+    DOB_TRY(dob_results_create(r->path, o->overwrite, &r->meta, r->world, &r->res));
+    if (o->checkpoint) {
+        dob_results_abort(r->res);
+        r->res = NULL;
+    } else if (app_is_root(r->world)) {
+        dob_results_set_status(r->res, 0, DOB_TRIAL_RUNNING);
     }
+fail:
+    return st;
+}
 
+static dob_status train(run_state *r) {
+    dob_status st = DOB_OK;
     app_catch_signals();
-    actx.out = &out;
-    double t_train = dob_comm_wtime();
-    st = dob_train(&cfg, &out);
-    if (actx.tty && app_is_root(world) && !o->quiet) fputs("\r\033[K", stderr);
+    r->actx.out = &r->out;
+    double t0 = dob_comm_wtime();
+    st = dob_train(&r->cfg, &r->out);
+    if (r->actx.tty && app_is_root(r->world) && !r->o->quiet) fputs("\r\033[K", stderr);
+    r->secs = dob_comm_wtime() - t0;
     if (st != DOB_OK) {
-        app_status_error(world, "training failed");
-        if (res && app_is_root(world)) dob_results_set_status(res, 0, DOB_TRIAL_FAILED);
-        if (res) dob_results_close(res);
-        res = NULL;
-        goto cleanup;
+        r->ctx = "training failed";
+        if (r->res && app_is_root(r->world)) dob_results_set_status(r->res, 0, DOB_TRIAL_FAILED);
+        if (r->res) dob_results_close(r->res);
+        r->res = NULL;
+        return st;
     }
-    double secs = dob_comm_wtime() - t_train;
-    /* stopped with --checkpoint: the checkpoint holds the curves, the result file comes with the end. When the
-     * save at the stop failed, an earlier checkpoint of this run (periodic, or the one it resumed from) is still
-     * a resume point: the rerun repeats the steps since. Only a run with no checkpoint at all writes its curves
-     * to an INTERRUPTED result file (which a rerun cannot continue). */
-    const int parked = out.status == DOB_TRAIN_STOPPED && o->checkpoint && actx.ckpt_have;
-    if (parked) {
-        if (res) dob_results_abort(res);
-        res = NULL;
-        if (app_is_root(world)) {
-            int64_t N = out.evaluated - 1;
-            printf("%s  %s  lr %g  seed %lld: INTERRUPTED by signal %d after %lld steps", p->name, opt->name, o->lr,
-                   (long long)o->seed, (int)app_stop_signal, (long long)out.steps_done);
-            if (N >= 0) {
-                printf(" (last evaluated epoch %lld: test loss %.4f", (long long)N, out.test_losses[N]);
-                if (p->has_accuracy) printf(", test acc %.2f%%", 100 * out.test_accuracies[N]);
-                printf(")");
-            }
-            if (actx.ckpt_steps != out.steps_done)
-                printf("\n  the state at the stop could not be saved (see above): the checkpoint %s holds step %lld, "
-                       "so the rerun repeats %lld steps", o->checkpoint, (long long)actx.ckpt_steps,
-                       (long long)(out.steps_done - actx.ckpt_steps));
-            printf("\n  checkpoint: %s (curves so far under /curves); run the same command again to continue\n",
-                   o->checkpoint);
-            fflush(stdout);
-        }
-        rc = DOB_EXIT_INTERRUPTED;
-        goto cleanup;
+    r->ts = r->out.status == DOB_TRAIN_DONE       ? DOB_TRIAL_DONE
+            : r->out.status == DOB_TRAIN_DIVERGED ? DOB_TRIAL_DIVERGED
+                                                  : DOB_TRIAL_FAILED;
+    return DOB_OK;
+}
+
+/* Stopped with --checkpoint: the checkpoint holds the curves, the result file comes with the end. When the save
+ * at the stop failed, an earlier checkpoint of this run (periodic, or the one it resumed from) is still a resume
+ * point: the rerun repeats the steps since. (A run with no checkpoint at all writes its curves to an INTERRUPTED
+ * result file instead, which a rerun cannot continue.) */
+static int parked(const run_state *r) {
+    return r->out.status == DOB_TRAIN_STOPPED && r->o->checkpoint && r->actx.ckpt_have;
+}
+
+static void report_parked(run_state *r) {
+    const app_opts *o = r->o;
+    const dob_train_out *out = &r->out;
+    if (r->res) dob_results_abort(r->res);
+    r->res = NULL;
+    if (!app_is_root(r->world)) return;
+    int64_t N = out->evaluated - 1;
+    printf("%s  %s  lr %g  seed %lld: INTERRUPTED by signal %d after %lld steps", r->p->name, r->opt->name, o->lr,
+           (long long)o->seed, (int)app_stop_signal, (long long)out->steps_done);
+    if (N >= 0) {
+        printf(" (last evaluated epoch %lld: test loss %.4f", (long long)N, out->test_losses[N]);
+        if (r->p->has_accuracy) printf(", test acc %.2f%%", 100 * out->test_accuracies[N]);
+        printf(")");
     }
-    dob_trial_status ts = out.status == DOB_TRAIN_DONE ? DOB_TRIAL_DONE
-                        : out.status == DOB_TRAIN_DIVERGED ? DOB_TRIAL_DIVERGED : DOB_TRIAL_FAILED;
-    dob_trial_result tr = {
-        .train_losses = out.train_losses, .valid_losses = out.valid_losses, .test_losses = out.test_losses,
-        .train_accuracies = out.train_accuracies, .valid_accuracies = out.valid_accuracies,
-        .test_accuracies = out.test_accuracies, .minibatch_train_losses = out.minibatch_train_losses,
-        .epoch_seconds = out.epoch_seconds, .phase_seconds = out.phase_seconds, .hp = hp_vals,
-        .random_seed = o->seed, .epochs_done = out.epochs_done, .status = ts,
-    };
-    if (!o->no_logs && !write_result(world, o->checkpoint != NULL, path, o->overwrite, &meta, &tr, &res)) {
-        /* never lose a finished run (issue 14): the checkpoint keeps its state, the curves go elsewhere */
-        save_final(&actx, &out, o->max_steps > 0);
-        app_rescue_curves(world, &meta, &tr, path);
-        goto cleanup;
+    if (r->actx.ckpt_steps != out->steps_done)
+        printf("\n  the state at the stop could not be saved (see above): the checkpoint %s holds step %lld, so the "
+               "rerun repeats %lld steps", o->checkpoint, (long long)r->actx.ckpt_steps,
+               (long long)(out->steps_done - r->actx.ckpt_steps));
+    printf("\n  checkpoint: %s (curves so far under /curves); run the same command again to continue\n",
+           o->checkpoint);
+    fflush(stdout);
+}
+
+/* The trial into the result file (created now with --checkpoint), closed; then the checkpoint has served. */
+static dob_status write_results(run_state *r) {
+    const app_opts *o = r->o;
+    const dob_train_out *out = &r->out;
+    dob_status st = DOB_OK;
+    if (!o->no_logs && o->checkpoint) DOB_TRY(dob_results_create(r->path, o->overwrite, &r->meta, r->world, &r->res));
+    if (r->res) {
+        dob_trial_result tr = app_trial_result(out, r->hp_vals, o->seed, r->ts);
+        r->ctx = "writing results";
+        DOB_TRY(dob_comm_agree(r->world, app_is_root(r->world) ? dob_results_write_trial(r->res, 0, &tr) : DOB_OK));
+        r->ctx = "closing the result file";
+        st = dob_results_close(r->res);
+        r->res = NULL;
+        DOB_TRY(st);
+        r->ctx = NULL;
     }
     /* the result file is complete (or none was asked for): the checkpoint of a finished run has served */
-    if (o->checkpoint && ts != DOB_TRIAL_FAILED && app_is_root(world) && dob_io_exists(o->checkpoint) &&
+    if (o->checkpoint && r->ts != DOB_TRIAL_FAILED && app_is_root(r->world) && dob_io_exists(o->checkpoint) &&
         unlink(o->checkpoint) != 0)
         fprintf(stderr, "dob: warning: cannot remove the checkpoint '%s': %s\n", o->checkpoint, strerror(errno));
+fail:
+    return st;
+}
 
-    if (app_is_root(world)) {
-        int64_t N = out.epochs_done > 0 ? out.epochs_done : 0;
-        printf("%s  %s  lr %g  seed %lld: ", p->name, opt->name, o->lr, (long long)o->seed);
-        if (ts == DOB_TRIAL_DIVERGED)
-            printf("DIVERGED at step %lld (non-finite loss); curves up to epoch %lld kept\n",
-                   (long long)out.diverged_step, (long long)N);
-        else if (ts == DOB_TRIAL_FAILED)
-            printf("INTERRUPTED by signal %d after epoch %lld; curves kept\n", (int)app_stop_signal, (long long)N);
-        else
-            printf("done\n");
-        printf("  final (epoch %lld): train loss %.4f, test loss %.4f", (long long)N, out.train_losses[N],
-               out.test_losses[N]);
-        if (p->has_accuracy)
-            printf(", train acc %.2f%%, test acc %.2f%%", 100 * out.train_accuracies[N], 100 * out.test_accuracies[N]);
-        if (o->valid) printf(", valid loss %.4f", out.valid_losses[N]);
-        int64_t steps = out.steps_done - (resume ? from.steps_done : 0); /* this process's steps */
-        printf("\n  %.1f s training, %.1f steps/s (forward %.1f s, backward %.1f s, allreduce %.1f s, optimizer %.1f s,"
-               " data %.1f s)\n",
-               secs, secs > 0 ? (double)steps / secs : 0.0, out.phase_seconds[0], out.phase_seconds[1],
-               out.phase_seconds[2], out.phase_seconds[3], out.phase_seconds[4]);
-        if (!o->no_logs) {
-            printf("  results: %s\n", path);
-            if (!o->no_json) {
-                int nw = 0;
-                if (dob_results_export_json(path, o->output_dir, &nw) == DOB_OK)
-                    printf("  DeepOBS JSON: %d file%s under %s/%s/\n", nw, nw == 1 ? "" : "s", o->output_dir, p->name);
-                else
-                    fprintf(stderr, "dob: warning: JSON export failed: %s (the HDF5 file is complete; retry with "
-                            "dob export-json %s DIR)\n", dob_last_error(), path);
-            }
+static void report(const run_state *r) {
+    const app_opts *o = r->o;
+    const dob_train_out *out = &r->out;
+    if (!app_is_root(r->world)) return;
+    int64_t N = out->epochs_done > 0 ? out->epochs_done : 0;
+    printf("%s  %s  lr %g  seed %lld: ", r->p->name, r->opt->name, o->lr, (long long)o->seed);
+    if (r->ts == DOB_TRIAL_DIVERGED)
+        printf("DIVERGED at step %lld (non-finite loss); curves up to epoch %lld kept\n",
+               (long long)out->diverged_step, (long long)N);
+    else if (r->ts == DOB_TRIAL_FAILED)
+        printf("INTERRUPTED by signal %d after epoch %lld; curves kept\n", (int)app_stop_signal, (long long)N);
+    else
+        printf("done\n");
+    printf("  final (epoch %lld): train loss %.4f, test loss %.4f", (long long)N, out->train_losses[N],
+           out->test_losses[N]);
+    if (r->p->has_accuracy)
+        printf(", train acc %.2f%%, test acc %.2f%%", 100 * out->train_accuracies[N], 100 * out->test_accuracies[N]);
+    if (o->valid) printf(", valid loss %.4f", out->valid_losses[N]);
+    int64_t steps = out->steps_done - (r->resume ? r->from.steps_done : 0); /* this process's steps */
+    printf("\n  %.1f s training, %.1f steps/s (forward %.1f s, backward %.1f s, allreduce %.1f s, optimizer %.1f s,"
+           " data %.1f s)\n",
+           r->secs, r->secs > 0 ? (double)steps / r->secs : 0.0, out->phase_seconds[0], out->phase_seconds[1],
+           out->phase_seconds[2], out->phase_seconds[3], out->phase_seconds[4]);
+    if (!o->no_logs) {
+        printf("  results: %s\n", r->path);
+        if (!o->no_json) {
+            int nw = 0;
+            if (dob_results_export_json(r->path, o->output_dir, &nw) == DOB_OK)
+                printf("  DeepOBS JSON: %d file%s under %s/%s/\n", nw, nw == 1 ? "" : "s", o->output_dir, r->p->name);
+            else
+                fprintf(stderr, "dob: warning: JSON export failed: %s (the HDF5 file is complete; retry with "
+                        "dob export-json %s DIR)\n", dob_last_error(), r->path);
         }
-        fflush(stdout);
     }
-    rc = ts == DOB_TRIAL_FAILED ? DOB_EXIT_INTERRUPTED : DOB_EXIT_OK;
+    fflush(stdout);
+}
 
-cleanup:
-    if (res) dob_results_abort(res);
-    dob_train_out_free(&out);
-    dob_train_out_free(&from);
-    dob_net_destroy(net);
-    dob_dataset_free(&train);
-    dob_dataset_free(&valid);
-    dob_dataset_free(&test);
+static void run_free(run_state *r) {
+    if (r->res) dob_results_abort(r->res);
+    dob_train_out_free(&r->out);
+    dob_train_out_free(&r->from);
+    dob_net_destroy(r->net);
+    dob_dataset_free(&r->train);
+    dob_dataset_free(&r->valid);
+    dob_dataset_free(&r->test);
+    free(r);
+}
+
+/* ---- the command ---------------------------------------------------------------------------------------- */
+/* parse (main.c) -> plan -> open results -> train -> write results -> report */
+int cmd_run(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **argv) {
+    run_state *r = calloc(1, sizeof *r);
+    if (!r) {
+        app_error(world, "out of memory");
+        return DOB_EXIT_FAIL;
+    }
+    *r = (run_state){.world = world, .cmd = cmd, .o = o, .rc = DOB_EXIT_FAIL};
+    int rc = DOB_EXIT_FAIL;
+    dob_status st = plan(r);
+    if (st == DOB_OK) st = plan_checkpoint(r);
+    if (st == DOB_OK) st = plan_result_path(r);
+    if (st == DOB_OK) st = load(r);
+    if (st == DOB_OK) st = open_results(r, argc, argv);
+    if (st == DOB_OK) st = train(r);
+    if (st != DOB_OK) {
+        app_status_error(world, r->ctx);
+        if (r->rc == DOB_EXIT_USAGE && !r->p && app_is_root(world)) fputs("(dob run --help lists the options)\n", stderr);
+        rc = r->rc;
+    } else if (parked(r)) {
+        report_parked(r);
+        rc = DOB_EXIT_INTERRUPTED;
+    } else if ((st = write_results(r)) != DOB_OK) {
+        /* never lose a finished run (issue 14): the checkpoint keeps its state, the curves go elsewhere */
+        app_status_error(world, r->ctx);
+        if (r->res) dob_results_abort(r->res);
+        r->res = NULL;
+        save_final(&r->actx, &r->out, o->max_steps > 0);
+        dob_trial_result tr = app_trial_result(&r->out, r->hp_vals, o->seed, r->ts);
+        app_rescue_curves(world, &r->meta, &tr, r->path);
+    } else {
+        report(r);
+        rc = r->ts == DOB_TRIAL_FAILED ? DOB_EXIT_INTERRUPTED : DOB_EXIT_OK;
+    }
+    run_free(r);
     return rc;
 }

@@ -15,6 +15,7 @@
 #include "app.h"
 #include "dob/checkpoint.h"
 #include "dob/optim.h"
+#include "dob/results.h"
 
 volatile sig_atomic_t app_stop_signal = 0;
 static void on_signal(int sig) { app_stop_signal = sig; }
@@ -34,16 +35,14 @@ void app_catch_signals(void) {
 }
 
 /* ---- names ------------------------------------------------------------------------------------------------ */
-const dob_problem_spec *app_find_problem(dob_comm *world, const char *name) {
-    const dob_problem_spec *p = dob_problem_find(name);
-    if (p) return p;
+dob_status app_find_problem(const char *name, const dob_problem_spec **out) {
+    if ((*out = dob_problem_find(name))) return DOB_OK;
     const char *names[64];
     int n = dob_problem_count();
     for (int i = 0; i < n && i < 64; i++) names[i] = dob_problem_at(i)->name;
     const char *s = app_suggest(name, names, n < 64 ? n : 64);
-    app_error(world, "unknown test problem '%s'%s%s%s (dob list shows them)", name, s ? ", did you mean '" : "",
-              s ? s : "", s ? "'?" : "");
-    return NULL;
+    return DOB_FAIL(DOB_EINVAL, "unknown test problem '%s'%s%s%s (dob list shows them)", name,
+                    s ? ", did you mean '" : "", s ? s : "", s ? "'?" : "");
 }
 
 dob_status app_find_optimizer(const char *name, const char *lib, const dob_optim_api **out) {
@@ -233,27 +232,27 @@ void app_trial_cfg(const app_trial *t, app_ctx *ctx, int progress, dob_train_cfg
     for (int i = 0; i < t->opt->n_hparams && i < DOB_OPTIM_MAX_HP; i++) cfg->hp[i] = t->hp[i];
 }
 
+dob_trial_result app_trial_result(const dob_train_out *out, const double *hp, int64_t seed, dob_trial_status st) {
+    return (dob_trial_result){
+        .train_losses = out->train_losses, .valid_losses = out->valid_losses, .test_losses = out->test_losses,
+        .train_accuracies = out->train_accuracies, .valid_accuracies = out->valid_accuracies,
+        .test_accuracies = out->test_accuracies, .minibatch_train_losses = out->minibatch_train_losses,
+        .epoch_seconds = out->epoch_seconds, .phase_seconds = out->phase_seconds, .hp = hp, .random_seed = seed,
+        .epochs_done = out->epochs_done, .status = st,
+    };
+}
+
 /* ---- learning-rate schedules ------------------------------------------------------------------------------- */
-int app_make_sched(dob_comm *world, double lr, int n_e, const double *ep, int n_f, const double *fac, dob_sched *out) {
-    if (n_e != n_f) {
-        app_error(world, "--lr_sched_epochs has %d values but --lr_sched_factors has %d: give both, equally long",
-                  n_e, n_f);
-        return -1;
-    }
+dob_status app_make_sched(double lr, int n_e, const double *ep, int n_f, const double *fac, dob_sched *out) {
+    if (n_e != n_f)
+        return DOB_FAIL(DOB_EINVAL, "--lr_sched_epochs has %d values but --lr_sched_factors has %d: give both, "
+                        "equally long", n_e, n_f);
     int64_t e[DOB_SCHED_MAX];
     for (int i = 0; i < n_e && i < DOB_SCHED_MAX; i++) {
         e[i] = (int64_t)ep[i];
-        if ((double)e[i] != ep[i]) {
-            app_error(world, "--lr_sched_epochs: expected whole epochs, found %g", ep[i]);
-            return -1;
-        }
+        if ((double)e[i] != ep[i]) return DOB_FAIL(DOB_EINVAL, "--lr_sched_epochs: expected whole epochs, found %g", ep[i]);
     }
-    dob_status st = n_e ? dob_sched_piecewise(out, lr, n_e, e, fac) : dob_sched_constant(out, lr);
-    if (st != DOB_OK) {
-        app_status_error(world, NULL);
-        return -1;
-    }
-    return 0;
+    return n_e ? dob_sched_piecewise(out, lr, n_e, e, fac) : dob_sched_constant(out, lr);
 }
 
 void app_sched_str(int n, const double *ep, const double *fac, char *buf, size_t cap) {

@@ -1,0 +1,62 @@
+/* sweep.h: the state of `dob sweep` shared by its files: sweep_cmd.c (the command's phases and the trial loop),
+ * sweep_plan.c (the trial list of a new sweep from the flags, or of --resume from the file) and
+ * sweep_summary.c (the table of settings printed at the end). Private to src/app. */
+#ifndef DOB_APP_SWEEP_H
+#define DOB_APP_SWEEP_H
+
+#include "app.h"
+#include "dob/results.h"
+#include "dob/sweep.h"
+
+enum { SLOT_NEXT = 0, SLOT_FINISHED, SLOT_STOP, N_SLOTS };
+
+/* ---- the sweep's state -------------------------------------------------------------------------------------- */
+typedef struct sweep {
+    dob_comm *world, *group;
+    int rc;                             /* exit code if the failing phase fails (DOB_EXIT_USAGE: bad input) */
+    const char *ctx;                    /* prefix of its message (NULL: none) */
+    char ctx_buf[96];
+    char path[4096];                    /* the result file */
+    char *spec;                         /* /meta sweep_spec of a new sweep: each grid as given, the seeds */
+    int slice_id, slice_count;          /* job-array slice (-1: none) */
+    int64_t n_total;                    /* trials of the whole sweep (all slices) */
+    dob_sweep_desc d;                   /* --resume: the file's description */
+    int G, n_groups, grank;
+    const dob_problem_spec *p;
+    const dob_optim_api *opt;
+    int n_hp;                           /* 1 + opt->n_hparams: learning rate first */
+    const char *hp_names[DOB_OPTIM_MAX_HP + 1];
+    int varies[DOB_OPTIM_MAX_HP + 1];   /* hyperparameter differs between the file's trials: print it */
+    int64_t bs, epochs, log_interval, max_steps;
+    double wd;
+    int valid, quiet, sync_bn;
+    int n_sched;                        /* piecewise learning-rate schedule: factor sched_fac[k] from epoch */
+    double sched_ep[DOB_SCHED_MAX], sched_fac[DOB_SCHED_MAX]; /* sched_ep[k] on, relative to each trial's lr */
+    char sched_str[4096];                /* the same as "E1:F1,E2:F2" (/meta lr_schedule) */
+    app_ctx bn_ctx;                     /* sync-BN sums over the group */
+    app_ctx cctx;                       /* the configuration check of the first trial */
+    /* the file's trials */
+    int n_trials;
+    int64_t *ids, *seeds;
+    double *hp;                         /* n_trials x n_hp */
+    int *todo, n_todo;
+    /* runtime */
+    dob_dataset train, valid_set, test;
+    dob_net *net;
+    dob_results *res;
+    dob_counter *ctr;
+    double last_poll;
+    int stop_published, interrupted, n_failed, n_run;
+} sweep;
+
+/** A new sweep from the flags: problem, optimizer, settings, grids, seeds, slice -> s (trials, to-do list,
+ * path, spec). */
+dob_status sweep_plan_new(sweep *s, const app_cmd *cmd, const app_opts *o);
+/** --resume FILE: everything from the file -> s. */
+dob_status sweep_plan_resume(sweep *s, const app_opts *o);
+/** The names of the hyperparameters and which of them vary between the trials (for progress lines). */
+void sweep_names_and_varies(sweep *s);
+/** World rank 0, after the file is closed: the counts and the best settings of the file at path. */
+void sweep_print_summary(const char *path, int quiet);
+
+#endif

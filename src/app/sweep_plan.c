@@ -1,0 +1,265 @@
+/* sweep_plan.c: the trial list of `dob sweep`: for a new sweep from the flags (the grids of --lr and the
+ * optimizer's hyperparameters, the seeds, --trials or the job-array slice), for --resume from the sweep file.
+ * Every rank computes the same list from the same input. Failures are DOB_FAIL statuses; cmd_sweep prints them.
+ *
+ * It does not: create or open the result file, or load data (sweep_cmd.c does). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dob/io.h"
+#include "sweep.h"
+
+void sweep_names_and_varies(sweep *s) {
+    s->hp_names[0] = "learning_rate";
+    for (int k = 0; k < s->opt->n_hparams; k++) s->hp_names[k + 1] = s->opt->hparams[k].name;
+    for (int k = 0; k < s->n_hp; k++) {
+        s->varies[k] = 0;
+        for (int i = 1; i < s->n_trials && !s->varies[k]; i++)
+            s->varies[k] = s->hp[(size_t)i * (size_t)s->n_hp + (size_t)k] != s->hp[(size_t)k];
+    }
+}
+
+/* ---- a new sweep ------------------------------------------------------------------------------------------ */
+/* The settings every trial shares, from the flags and the problem's defaults. */
+static dob_status settings(sweep *s, const app_opts *o) {
+    dob_status st = DOB_OK;
+    dob_sched check;
+    s->n_hp = 1 + s->opt->n_hparams;
+    s->bs = app_given(o, &o->bs) ? o->bs : s->p->batch_size;
+    s->epochs = app_given(o, &o->epochs) ? o->epochs : s->p->num_epochs;
+    s->log_interval = o->log_interval;
+    s->max_steps = o->max_steps;
+    s->valid = o->valid;
+    s->sync_bn = o->sync_bn;
+    DOB_TRY(app_make_sched(1.0, o->n_sched_epochs, o->sched_epochs, o->n_sched_factors, o->sched_factors, &check));
+    s->n_sched = o->n_sched_epochs;
+    memcpy(s->sched_ep, o->sched_epochs, sizeof s->sched_ep);
+    memcpy(s->sched_fac, o->sched_factors, sizeof s->sched_fac);
+    app_sched_str(s->n_sched, s->sched_ep, s->sched_fac, s->sched_str, sizeof s->sched_str);
+    s->wd = app_weight_decay(s->world, s->p, o);
+fail:
+    return st;
+}
+
+/* The grid texts: --lr, then each optimizer hyperparameter (NULL: its default); each given once. */
+static dob_status grid_texts(const sweep *s, const app_cmd *cmd, const app_opts *o, const char **texts) {
+    dob_status st = DOB_OK;
+    texts[0] = o->lr_grid;
+    for (int k = 0; k < s->opt->n_hparams; k++) texts[k + 1] = NULL;
+    for (int i = 0; i < o->n_hp; i++) {
+        int k = 0;
+        DOB_TRY(app_hp_index(cmd, s->opt, o->hp_names[i], &k));
+        if (texts[k + 1]) return DOB_FAIL(DOB_EINVAL, "--%s is given twice", o->hp_names[i]);
+        texts[k + 1] = o->hp_values[i];
+    }
+fail:
+    return st;
+}
+
+/* Parse grid k and check every value in range (with the other hyperparameters at their defaults). */
+static dob_status parse_grid(sweep *s, int k, const char *text, dob_grid *g) {
+    dob_status st = DOB_OK;
+    snprintf(s->ctx_buf, sizeof s->ctx_buf, "--%s", k ? s->opt->hparams[k - 1].name : "lr");
+    DOB_TRY(text ? dob_grid_parse(s->ctx_buf, text, g) : dob_grid_single(s->opt->hparams[k - 1].def, g));
+    double h[DOB_OPTIM_MAX_HP];
+    dob_optim_defaults(s->opt, h);
+    for (int j = 0; j < g->n; j++) {
+        double lr = k == 0 ? g->v[j] : 1.0;
+        if (k > 0) h[k - 1] = g->v[j];
+        s->ctx = s->ctx_buf;
+        DOB_TRY(dob_optim_check(s->opt, lr, h));
+        s->ctx = NULL;
+    }
+fail:
+    return st;
+}
+
+/* Which trials of T this launch runs: --trials, else the job-array slice (then the path gets .slice<i>), else
+ * all. */
+static dob_status select_trials(sweep *s, const app_opts *o, int64_t T, int64_t *first, int64_t *end) {
+    dob_status st = DOB_OK;
+    s->slice_id = s->slice_count = -1;
+    *first = 0;
+    *end = T;
+    snprintf(s->path, sizeof s->path, "%s", o->out);
+    if (o->trials) return dob_sweep_parse_range("--trials", o->trials, T, first, end);
+    int have = 0;
+    DOB_TRY(dob_sweep_slurm_slice(getenv("SLURM_ARRAY_TASK_ID"), getenv("SLURM_ARRAY_TASK_COUNT"),
+                                  getenv("SLURM_ARRAY_TASK_MIN"), &have, &s->slice_id, &s->slice_count));
+    if (!have) {
+        s->slice_id = s->slice_count = -1;
+        return DOB_OK;
+    }
+    DOB_TRY(dob_sweep_slice(T, s->slice_id, s->slice_count, first, end));
+    DOB_TRY(dob_sweep_slice_path(o->out, s->slice_id, s->path, sizeof s->path));
+    if (*end <= *first)
+        return DOB_FAIL(DOB_EINVAL, "slice %d of %d of a %lld-trial sweep is empty: use fewer array tasks",
+                        s->slice_id, s->slice_count, (long long)T);
+fail:
+    return st;
+}
+
+/* /meta sweep_spec: each grid as given (defaults as numbers) and the seeds. */
+static dob_status make_spec(sweep *s, const app_opts *o, const char *const *texts, const dob_grid *grids) {
+    size_t cap = 64 + strlen(o->seeds), n = 0;
+    for (int k = 0; k < s->n_hp; k++) cap += 64 + (texts[k] ? strlen(texts[k]) : 32);
+    if (!(s->spec = malloc(cap))) return DOB_FAIL(DOB_ENOMEM, "out of memory for the sweep's description");
+    for (int k = 0; k < s->n_hp; k++) {
+        if (texts[k])
+            n += (size_t)snprintf(s->spec + n, cap - n, "%s=%s;", s->hp_names[k], texts[k]);
+        else
+            n += (size_t)snprintf(s->spec + n, cap - n, "%s=%.17g;", s->hp_names[k], grids[k].v[0]);
+    }
+    snprintf(s->spec + n, cap - n, "seeds=%s", o->seeds);
+    return DOB_OK;
+}
+
+/* The file's trials: global ids first..end-1 of the expanded grid (hp, seed_all). */
+static dob_status take_trials(sweep *s, int64_t first, int64_t end, const double *hp, const int64_t *seed_all) {
+    s->n_trials = (int)(end - first);
+    s->ids = malloc(sizeof(int64_t) * (size_t)s->n_trials);
+    s->seeds = malloc(sizeof(int64_t) * (size_t)s->n_trials);
+    s->hp = malloc(sizeof(double) * (size_t)s->n_trials * (size_t)s->n_hp);
+    s->todo = malloc(sizeof(int) * (size_t)s->n_trials);
+    if (!s->ids || !s->seeds || !s->hp || !s->todo)
+        return DOB_FAIL(DOB_ENOMEM, "out of memory for %d trials", s->n_trials);
+    for (int i = 0; i < s->n_trials; i++) {
+        s->ids[i] = first + i;
+        s->seeds[i] = seed_all[first + i];
+        memcpy(s->hp + (size_t)i * (size_t)s->n_hp, hp + (size_t)(first + i) * (size_t)s->n_hp,
+               sizeof(double) * (size_t)s->n_hp);
+        s->todo[i] = i;
+    }
+    s->n_todo = s->n_trials;
+    return DOB_OK;
+}
+
+/* The grids, seeds and slice -> the file's trials. */
+static dob_status expand(sweep *s, const app_cmd *cmd, const app_opts *o) {
+    dob_status st = DOB_OK;
+    dob_grid grids[DOB_OPTIM_MAX_HP + 1];
+    const char *texts[DOB_OPTIM_MAX_HP + 1];
+    int64_t *seeds = NULL, *seed_all = NULL, T = 0, first = 0, end = 0;
+    double *hp = NULL;
+    int n_seeds = 0;
+    memset(grids, 0, sizeof grids);
+    DOB_TRY(grid_texts(s, cmd, o, texts));
+    for (int k = 0; k < s->n_hp; k++) DOB_TRY(parse_grid(s, k, texts[k], &grids[k]));
+    DOB_TRY(dob_seeds_parse("--seeds", o->seeds, &seeds, &n_seeds));
+    DOB_TRY(dob_sweep_expand(s->n_hp, grids, seeds, n_seeds, &hp, &seed_all, &T));
+    DOB_TRY(select_trials(s, o, T, &first, &end));
+    s->rc = DOB_EXIT_FAIL;
+    DOB_TRY(take_trials(s, first, end, hp, seed_all));
+    DOB_TRY(make_spec(s, o, texts, grids));
+    s->n_total = T;
+    if (app_is_root(s->world) && !o->quiet) {
+        int64_t nset = T / n_seeds;
+        fprintf(stderr, "dob: sweep %s with %s: %lld setting%s x %d seed%s = %lld trials", s->p->name, s->opt->name,
+                (long long)nset, nset == 1 ? "" : "s", n_seeds, n_seeds == 1 ? "" : "s", (long long)T);
+        if (end - first != T) fprintf(stderr, "; this run: trials %lld..%lld", (long long)first, (long long)end - 1);
+        if (s->slice_id >= 0) fprintf(stderr, " (job-array slice %d of %d)", s->slice_id, s->slice_count);
+        fprintf(stderr, " -> %s\n", s->path);
+    }
+fail:
+    for (int k = 0; k < s->n_hp; k++) dob_grid_free(&grids[k]);
+    free(seeds);
+    free(hp);
+    free(seed_all);
+    return st;
+}
+
+dob_status sweep_plan_new(sweep *s, const app_cmd *cmd, const app_opts *o) {
+    dob_status st = DOB_OK;
+    s->rc = DOB_EXIT_USAGE;
+    if (!o->n_pos)
+        return DOB_FAIL(DOB_EINVAL, "missing PROBLEM (dob list shows the test problems; dob sweep --help the options)");
+    DOB_TRY(app_find_problem(o->pos[0], &s->p));
+    if (!s->opt) return DOB_FAIL(DOB_EINVAL, "missing --optimizer NAME (or --optimizer-lib PATH.so)");
+    for (int k = 0; k < s->opt->n_hparams; k++) s->hp_names[k + 1] = s->opt->hparams[k].name;
+    s->hp_names[0] = "learning_rate";
+    DOB_TRY(settings(s, o));
+    if (!o->lr_grid)
+        return DOB_FAIL(DOB_EINVAL, "missing --lr (a value or a grid, e.g. --lr log:1e-5:1e2:36; dob sweep --help)");
+    if (!o->out) return DOB_FAIL(DOB_EINVAL, "missing --out FILE.h5 (the sweep's result file)");
+    DOB_TRY(expand(s, cmd, o));
+    if (dob_io_exists(s->path) && !o->overwrite)
+        return DOB_FAIL(DOB_EEXIST, "result file '%s' already exists; refusing to overwrite it (use --overwrite, "
+                        "another --out, or --resume %s to finish it)", s->path, s->path);
+fail:
+    return st;
+}
+
+/* ---- --resume --------------------------------------------------------------------------------------------- */
+/* The file's optimizer must be this one, with the same hyperparameters in the same order. */
+static dob_status check_optimizer(const sweep *s, const app_opts *o) {
+    const dob_sweep_desc *d = &s->d;
+    if (strcmp(s->opt->name, d->optimizer) || d->n_hp != 1 + s->opt->n_hparams)
+        return DOB_FAIL(DOB_EINVAL, "cannot resume '%s': it was written by optimizer '%s' with %d hyperparameters, "
+                        "this is '%s' with %d", o->resume, d->optimizer, d->n_hp - 1, s->opt->name,
+                        s->opt->n_hparams);
+    for (int k = 1; k < d->n_hp; k++)
+        if (strcmp(d->hp_names[k], s->opt->hparams[k - 1].name))
+            return DOB_FAIL(DOB_EINVAL, "cannot resume '%s': hyperparameter %d is '%s' in the file, '%s' in "
+                            "optimizer %s", o->resume, k, d->hp_names[k], s->opt->hparams[k - 1].name, s->opt->name);
+    return DOB_OK;
+}
+
+/* Take the file's trial table; the to-do list is every trial not final (done or diverged). */
+static dob_status take_file_trials(sweep *s, const app_opts *o) {
+    dob_sweep_desc *d = &s->d;
+    s->n_trials = d->n_trials;
+    s->ids = d->trial_ids;
+    s->seeds = d->seeds;
+    s->hp = d->hp;
+    d->trial_ids = d->seeds = NULL;
+    d->hp = NULL;
+    if (!(s->todo = malloc(sizeof(int) * ((size_t)s->n_trials + 1)))) return DOB_FAIL(DOB_ENOMEM, "out of memory");
+    int counts[5] = {0};
+    for (int i = 0; i < s->n_trials; i++) {
+        counts[d->status[i]]++;
+        if (d->status[i] != DOB_TRIAL_DONE && d->status[i] != DOB_TRIAL_DIVERGED) s->todo[s->n_todo++] = i;
+    }
+    if (app_is_root(s->world) && !o->quiet)
+        fprintf(stderr, "dob: resuming %s (%s with %s): %d trials: %d done, %d diverged; to run: %d (%d failed, %d "
+                "running when stopped, %d pending)\n", o->resume, s->p->name, s->opt->name, s->n_trials,
+                counts[DOB_TRIAL_DONE], counts[DOB_TRIAL_DIVERGED], s->n_todo, counts[DOB_TRIAL_FAILED],
+                counts[DOB_TRIAL_RUNNING], counts[DOB_TRIAL_PENDING]);
+    return DOB_OK;
+}
+
+dob_status sweep_plan_resume(sweep *s, const app_opts *o) {
+    dob_status st = DOB_OK;
+    const dob_sweep_desc *d = &s->d;
+    if (o->n_pos || o->n_hp ||
+        app_given_except(o, APP_SWEEP, "--resume --ranks-per-trial --data_dir --optimizer-lib --quiet --help")) {
+        s->rc = DOB_EXIT_USAGE;
+        return DOB_FAIL(DOB_EINVAL, "--resume takes the problem, optimizer, grids, seeds and settings from the "
+                        "file; give only --ranks-per-trial, --data_dir, --optimizer-lib and --quiet with it");
+    }
+    s->rc = DOB_EXIT_FAIL;
+    snprintf(s->path, sizeof s->path, "%s", o->resume);
+    s->ctx = "cannot resume";
+    DOB_TRY(dob_results_read_sweep(o->resume, &s->d));
+    s->ctx = NULL;
+    DOB_TRY(app_find_problem(d->problem, &s->p));
+    s->ctx = "cannot resume";
+    DOB_TRY(app_find_optimizer(d->optimizer, o->optimizer_lib, &s->opt));
+    s->ctx = NULL;
+    DOB_TRY(check_optimizer(s, o));
+    s->n_hp = d->n_hp;
+    s->bs = d->batch_size;
+    s->epochs = d->num_epochs;
+    s->log_interval = d->train_log_interval;
+    s->max_steps = d->max_steps;
+    s->wd = isnan(d->weight_decay) ? s->p->weight_decay : d->weight_decay;
+    s->valid = d->has_valid;
+    s->sync_bn = d->sync_bn;
+    snprintf(s->sched_str, sizeof s->sched_str, "%s", d->lr_schedule);
+    s->ctx = "cannot resume";
+    DOB_TRY(app_sched_parse(d->lr_schedule, s->sched_ep, s->sched_fac, DOB_SCHED_MAX, &s->n_sched));
+    s->ctx = NULL;
+    DOB_TRY(take_file_trials(s, o));
+fail:
+    return st;
+}
