@@ -413,17 +413,206 @@ static int rank_of(dob_trial_status s) {
     return finished(s) ? 3 : s == DOB_TRIAL_FAILED ? 2 : s == DOB_TRIAL_RUNNING ? 1 : 0;
 }
 
+/* ---- merge: the state and its phases ----------------------------------------------------------------------- */
+typedef struct merge {
+    const char *out;
+    int n_in;
+    const char *const *in;
+    dob_sweep_desc *d;                  /* the inputs' descriptions */
+    hid_t *fh;                          /* the inputs, open read-only */
+    entry *e, *pick;                    /* every (global id, file, index); the one kept per global id */
+    int n_e, n_pick, n_missing, n_finished, nh;
+    int64_t *ids, *seeds, *full_seeds;  /* the output's identities; the whole sweep's seeds (missing trials) */
+    double *hp, *full_hp;
+    tbuf ta, tb;
+} merge;
+
+static void merge_free(merge *m) {
+    tbuf_free(&m->ta);
+    tbuf_free(&m->tb);
+    if (m->fh)
+        for (int k = 0; k < m->n_in; k++)
+            if (m->fh[k] >= 0) H5Fclose(m->fh[k]);
+    if (m->d)
+        for (int k = 0; k < m->n_in; k++) dob_sweep_desc_free(&m->d[k]);
+    free(m->d);
+    free(m->fh);
+    free(m->e);
+    free(m->pick);
+    free(m->full_hp);
+    free(m->full_seeds);
+    free(m->ids);
+    free(m->seeds);
+    free(m->hp);
+}
+
+/* Read and open every input; they must be slices of one sweep. */
+static dob_status merge_open(merge *m) {
+    dob_status st = DOB_OK;
+    m->d = calloc((size_t)m->n_in, sizeof *m->d);
+    m->fh = malloc(sizeof(hid_t) * (size_t)m->n_in);
+    if (!m->d || !m->fh) return DOB_FAIL(DOB_ENOMEM, "out of memory");
+    for (int k = 0; k < m->n_in; k++) m->fh[k] = -1;
+    for (int k = 0; k < m->n_in; k++) {
+        DOB_TRY(dob_results_read_sweep(m->in[k], &m->d[k]));
+        if (k > 0) DOB_TRY(check_same_sweep(&m->d[0], m->in[0], &m->d[k], m->in[k]));
+        m->n_e += m->d[k].n_trials;
+    }
+    for (int k = 0; k < m->n_in; k++)
+        DOB_H5(m->fh[k] = H5Fopen(m->in[k], H5F_ACC_RDONLY, H5P_DEFAULT), "open '%s'", m->in[k]);
+    m->nh = m->d[0].n_hp;
+    DOB_TRY(tbuf_alloc(&m->ta, &m->d[0]));
+    DOB_TRY(tbuf_alloc(&m->tb, &m->d[0]));
+fail:
+    return st;
+}
+
+/* Entries a and b hold the same global id: same identity, and if both finished, the same results. Keeps in
+ * *best the more advanced of the two (done/diverged > failed > running > pending). */
+static dob_status merge_compare(merge *m, const entry *a, const entry *b, entry *best) {
+    dob_status st = DOB_OK;
+    const dob_sweep_desc *da = &m->d[a->file], *db = &m->d[b->file];
+    const double *ha = da->hp + (size_t)a->idx * (size_t)m->nh, *hb = db->hp + (size_t)b->idx * (size_t)m->nh;
+    int same = da->seeds[a->idx] == db->seeds[b->idx];
+    for (int j = 0; j < m->nh; j++) same &= same_double(ha[j], hb[j]);
+    if (!same)
+        return DOB_FAIL(DOB_EINVAL, "trial %lld has different hyperparameters or seed in '%s' and '%s': not the same "
+                        "sweep", (long long)a->gid, m->in[a->file], m->in[b->file]);
+    dob_trial_status sb = db->status[b->idx], sbest = m->d[best->file].status[best->idx];
+    if (finished(sb) && finished(sbest) && a != b) {
+        DOB_TRY(tbuf_read(m->fh[best->file], best->idx, &m->ta));
+        DOB_TRY(tbuf_read(m->fh[b->file], b->idx, &m->tb));
+        if (sb != sbest || !tbuf_same(&m->ta, &m->tb))
+            return DOB_FAIL(DOB_EINVAL, "trial %lld finished in both '%s' and '%s' with different results (%s vs %s); "
+                            "leave one of the files out", (long long)a->gid, m->in[best->file], m->in[b->file],
+                            dob_trial_status_str(sbest), dob_trial_status_str(sb));
+    } else if (rank_of(sb) > rank_of(sbest)) {
+        *best = *b;
+    }
+fail:
+    return st;
+}
+
+/* Every (global id, file, index), grouped by global id; one pick per global id. */
+static dob_status merge_pick(merge *m) {
+    dob_status st = DOB_OK;
+    m->e = malloc(sizeof *m->e * (size_t)(m->n_e + 1));
+    m->pick = malloc(sizeof *m->pick * (size_t)(m->n_e + 1));
+    if (!m->e || !m->pick) return DOB_FAIL(DOB_ENOMEM, "out of memory for %d trials", m->n_e);
+    for (int k = 0, j = 0; k < m->n_in; k++)
+        for (int i = 0; i < m->d[k].n_trials; i++) m->e[j++] = (entry){m->d[k].trial_ids[i], k, i};
+    qsort(m->e, (size_t)m->n_e, sizeof *m->e, cmp_entry);
+    for (int a = 0; a < m->n_e;) {
+        int b = a;
+        entry best = m->e[a];
+        for (; b < m->n_e && m->e[b].gid == m->e[a].gid; b++) DOB_TRY(merge_compare(m, &m->e[a], &m->e[b], &best));
+        m->pick[m->n_pick++] = best;
+        a = b;
+    }
+fail:
+    return st;
+}
+
+/* Trials of the sweep that no input holds: refused, or (allow_missing) added as pending. */
+static dob_status merge_missing(merge *m, int allow_missing) {
+    dob_status st = DOB_OK;
+    const int64_t total = m->d[0].n_trials_total;
+    if (m->n_pick >= total) return DOB_OK;
+    char ids_txt[256], slices[256];
+    describe_missing(m->pick, m->n_pick, total, ids_txt, sizeof ids_txt);
+    describe_slices(m->d, m->n_in, slices, sizeof slices);
+    if (!allow_missing)
+        return DOB_FAIL(DOB_EINVAL, "%lld of the sweep's %lld trials are in none of the inputs (ids %s)%s%s; add the "
+                        "missing file(s), or pass --allow-missing to write them as pending (then `dob sweep --resume "
+                        "OUT` runs them)", (long long)(total - m->n_pick), (long long)total, ids_txt,
+                        slices[0] ? ": slice " : "", slices);
+    entry *all = NULL;
+    int n_all = 0;
+    DOB_TRY(expand_spec(&m->d[0], &m->full_hp, &m->full_seeds));
+    DOB_TRY(fill_missing(m->pick, m->n_pick, total, &all, &n_all));
+    m->n_missing = (int)(total - m->n_pick);
+    free(m->pick);
+    m->pick = all;
+    m->n_pick = n_all;
+fail:
+    return st;
+}
+
+/* The identities (global id, seed, hyperparameters) of the output's trials. */
+static dob_status merge_identities(merge *m) {
+    const int nh = m->nh;
+    m->ids = malloc(sizeof(int64_t) * (size_t)(m->n_pick + 1));
+    m->seeds = malloc(sizeof(int64_t) * (size_t)(m->n_pick + 1));
+    m->hp = malloc(sizeof(double) * (size_t)(m->n_pick + 1) * (size_t)nh);
+    if (!m->ids || !m->seeds || !m->hp) return DOB_FAIL(DOB_ENOMEM, "out of memory");
+    for (int i = 0; i < m->n_pick; i++) {
+        const entry *p = &m->pick[i];
+        m->ids[i] = p->gid;
+        if (p->file < 0) { /* missing: the identity the sweep gave it, status pending */
+            m->seeds[i] = m->full_seeds[p->gid];
+            memcpy(m->hp + (size_t)i * (size_t)nh, m->full_hp + (size_t)p->gid * (size_t)nh,
+                   sizeof(double) * (size_t)nh);
+            continue;
+        }
+        const dob_sweep_desc *dk = &m->d[p->file];
+        m->seeds[i] = dk->seeds[p->idx];
+        memcpy(m->hp + (size_t)i * (size_t)nh, dk->hp + (size_t)p->idx * (size_t)nh, sizeof(double) * (size_t)nh);
+        m->n_finished += finished(dk->status[p->idx]);
+    }
+    return DOB_OK;
+}
+
+/* Rank 0: the picked trials' data into the created output (pending ones stay as created). */
+static dob_status merge_copy(merge *m, dob_results *res) {
+    dob_status st = DOB_OK;
+    for (int i = 0; i < m->n_pick && st == DOB_OK; i++) {
+        if (m->pick[i].file < 0) continue;
+        const dob_sweep_desc *dk = &m->d[m->pick[i].file];
+        int j = m->pick[i].idx;
+        DOB_TRY(tbuf_read(m->fh[m->pick[i].file], j, &m->ta));
+        const tbuf *t = &m->ta;
+        dob_trial_result tr = {
+            .train_losses = t->c[0], .valid_losses = t->c[1], .test_losses = t->c[2], .train_accuracies = t->c[3],
+            .valid_accuracies = t->c[4], .test_accuracies = t->c[5], .minibatch_train_losses = t->c[6],
+            .epoch_seconds = t->c[7], .phase_seconds = t->phase, .hp = m->hp + (size_t)i * (size_t)m->nh,
+            .random_seed = m->seeds[i], .epochs_done = dk->epochs_done[j], .status = dk->status[j],
+        };
+        DOB_TRY(dob_results_write_trial(res, i, &tr));
+        DOB_TRY(dob_results_set_run_count(res, i, dk->run_count[j]));
+    }
+fail:
+    return st;
+}
+
+/* The output: created collectively (at a temporary name until closed), filled by rank 0. */
+static dob_status merge_write(merge *m, int overwrite, dob_comm *comm) {
+    dob_status st = DOB_OK;
+    const dob_sweep_desc *d0 = &m->d[0];
+    dob_results *res = NULL;
+    dob_results_meta meta = {
+        .problem = d0->problem, .optimizer = d0->optimizer, .optimizer_deepobs_name = d0->optimizer_deepobs_name,
+        .command_line = d0->command_line, .batch_size = d0->batch_size, .num_epochs = d0->num_epochs,
+        .train_log_interval = d0->train_log_interval, .weight_decay = d0->weight_decay, .n_hp = m->nh,
+        .hp_names = (const char *const *)d0->hp_names, .n_trials = m->n_pick, .n_minibatch = d0->n_minibatch,
+        .ranks = d0->ranks, .threads = d0->threads, .has_accuracy = d0->has_accuracy, .has_valid = d0->has_valid,
+    };
+    dob_sweep_meta sw = {.spec = d0->spec, .lr_schedule = d0->lr_schedule, .sync_bn = d0->sync_bn,
+                         .n_trials_total = d0->n_trials_total, .max_steps = d0->max_steps, .slice_id = -1,
+                         .slice_count = -1, .trial_ids = m->ids, .seeds = m->seeds, .hp = m->hp, .in_place = 0};
+    DOB_TRY(dob_results_create_sweep(m->out, overwrite, &meta, &sw, comm, &res));
+    if ((st = dob_comm_agree(comm, dob_comm_rank(comm) == 0 ? merge_copy(m, res) : DOB_OK)) != DOB_OK) {
+        dob_results_abort(res);
+        return st;
+    }
+    st = dob_results_close(res);
+fail:
+    return st;
+}
+
 dob_status dob_results_merge(const char *out, int n_in, const char *const *in, int overwrite, int allow_missing,
                              dob_comm *comm, int *n_trials, int *n_finished, int *n_missing) {
     dob_status st = DOB_OK;
-    dob_sweep_desc *d = NULL;
-    hid_t *fh = NULL;
-    entry *e = NULL, *pick = NULL, *all = NULL;
-    int n_e = 0, n_pick = 0, nfin = 0, n_all = 0;
-    int64_t *ids = NULL, *seeds = NULL, *full_seeds = NULL;
-    double *hp = NULL, *full_hp = NULL;
-    dob_results *res = NULL;
-    tbuf ta = {0}, tb = {0};
+    merge m = {.out = out, .n_in = n_in, .in = in};
     if (n_trials) *n_trials = 0;
     if (n_finished) *n_finished = 0;
     if (n_missing) *n_missing = 0;
@@ -437,173 +626,16 @@ dob_status dob_results_merge(const char *out, int n_in, const char *const *in, i
     if (!overwrite && lstat(out, &osb) == 0) /* before any other check: the first thing a user must know */
         return DOB_FAIL(DOB_EEXIST, "result file '%s' already exists; refusing to overwrite it (pass --overwrite to "
                                     "replace it, or choose another output)", out);
-    d = calloc((size_t)n_in, sizeof *d);
-    fh = malloc(sizeof(hid_t) * (size_t)n_in);
-    if (!d || !fh) {
-        st = DOB_FAIL(DOB_ENOMEM, "out of memory");
-        goto fail;
-    }
-    for (int k = 0; k < n_in; k++) fh[k] = -1;
-    for (int k = 0; k < n_in; k++) {
-        DOB_TRY(dob_results_read_sweep(in[k], &d[k]));
-        if (k > 0) DOB_TRY(check_same_sweep(&d[0], in[0], &d[k], in[k]));
-        n_e += d[k].n_trials;
-    }
-    for (int k = 0; k < n_in; k++)
-        DOB_H5(fh[k] = H5Fopen(in[k], H5F_ACC_RDONLY, H5P_DEFAULT), "open '%s'", in[k]);
-
-    /* every (global id, file, index), grouped by global id */
-    e = malloc(sizeof *e * (size_t)(n_e + 1));
-    pick = malloc(sizeof *pick * (size_t)(n_e + 1));
-    if (!e || !pick) {
-        st = DOB_FAIL(DOB_ENOMEM, "out of memory for %d trials", n_e);
-        goto fail;
-    }
-    for (int k = 0, m = 0; k < n_in; k++)
-        for (int i = 0; i < d[k].n_trials; i++) e[m++] = (entry){d[k].trial_ids[i], k, i};
-    qsort(e, (size_t)n_e, sizeof *e, cmp_entry);
-    DOB_TRY(tbuf_alloc(&ta, &d[0]));
-    DOB_TRY(tbuf_alloc(&tb, &d[0]));
-    const int nh = d[0].n_hp;
-    for (int a = 0; a < n_e;) {
-        int b = a;
-        entry best = e[a];
-        while (b < n_e && e[b].gid == e[a].gid) {
-            const dob_sweep_desc *da = &d[e[a].file], *db = &d[e[b].file];
-            const double *ha = da->hp + (size_t)e[a].idx * (size_t)nh, *hb = db->hp + (size_t)e[b].idx * (size_t)nh;
-            int same = da->seeds[e[a].idx] == db->seeds[e[b].idx];
-            for (int j = 0; j < nh; j++) same &= same_double(ha[j], hb[j]);
-            if (!same) {
-                st = DOB_FAIL(DOB_EINVAL, "trial %lld has different hyperparameters or seed in '%s' and '%s': not "
-                                          "the same sweep", (long long)e[a].gid, in[e[a].file], in[e[b].file]);
-                goto fail;
-            }
-            dob_trial_status sb = db->status[e[b].idx], sbest = d[best.file].status[best.idx];
-            if (finished(sb) && finished(sbest) && b != a) {
-                DOB_TRY(tbuf_read(fh[best.file], best.idx, &ta));
-                DOB_TRY(tbuf_read(fh[e[b].file], e[b].idx, &tb));
-                if (sb != sbest || !tbuf_same(&ta, &tb)) {
-                    st = DOB_FAIL(DOB_EINVAL, "trial %lld finished in both '%s' and '%s' with different results "
-                                              "(%s vs %s); leave one of the files out",
-                                  (long long)e[a].gid, in[best.file], in[e[b].file], dob_trial_status_str(sbest),
-                                  dob_trial_status_str(sb));
-                    goto fail;
-                }
-            } else if (rank_of(sb) > rank_of(sbest)) {
-                best = e[b];
-            }
-            b++;
-        }
-        pick[n_pick++] = best;
-        a = b;
-    }
-
-    /* trials of the sweep that no input holds: refused, or (allow_missing) written as pending */
-    const int64_t total = d[0].n_trials_total;
-    if (n_pick < total) {
-        char ids_txt[256], slices[256];
-        describe_missing(pick, n_pick, total, ids_txt, sizeof ids_txt);
-        describe_slices(d, n_in, slices, sizeof slices);
-        if (!allow_missing) {
-            st = DOB_FAIL(DOB_EINVAL, "%lld of the sweep's %lld trials are in none of the inputs (ids %s)%s%s; "
-                                      "add the missing file(s), or pass --allow-missing to write them as pending "
-                                      "(then `dob sweep --resume OUT` runs them)",
-                          (long long)(total - n_pick), (long long)total, ids_txt, slices[0] ? ": slice " : "",
-                          slices);
-            goto fail;
-        }
-        DOB_TRY(expand_spec(&d[0], &full_hp, &full_seeds));
-        DOB_TRY(fill_missing(pick, n_pick, total, &all, &n_all));
-        if (n_missing) *n_missing = (int)(total - n_pick);
-        free(pick);
-        pick = all;
-        all = NULL;
-        n_pick = n_all;
-    }
-
-    /* the output: identities of the picked trials, then their data (rank 0) */
-    ids = malloc(sizeof(int64_t) * (size_t)(n_pick + 1));
-    seeds = malloc(sizeof(int64_t) * (size_t)(n_pick + 1));
-    hp = malloc(sizeof(double) * (size_t)(n_pick + 1) * (size_t)nh);
-    if (!ids || !seeds || !hp) {
-        st = DOB_FAIL(DOB_ENOMEM, "out of memory");
-        goto fail;
-    }
-    for (int i = 0; i < n_pick; i++) {
-        ids[i] = pick[i].gid;
-        if (pick[i].file < 0) { /* missing: the identity the sweep gave it, status pending */
-            seeds[i] = full_seeds[pick[i].gid];
-            memcpy(hp + (size_t)i * (size_t)nh, full_hp + (size_t)pick[i].gid * (size_t)nh,
-                   sizeof(double) * (size_t)nh);
-            continue;
-        }
-        const dob_sweep_desc *dk = &d[pick[i].file];
-        seeds[i] = dk->seeds[pick[i].idx];
-        memcpy(hp + (size_t)i * (size_t)nh, dk->hp + (size_t)pick[i].idx * (size_t)nh, sizeof(double) * (size_t)nh);
-        nfin += finished(dk->status[pick[i].idx]);
-    }
-    dob_results_meta meta = {
-        .problem = d[0].problem, .optimizer = d[0].optimizer, .optimizer_deepobs_name = d[0].optimizer_deepobs_name,
-        .command_line = d[0].command_line, .batch_size = d[0].batch_size, .num_epochs = d[0].num_epochs,
-        .train_log_interval = d[0].train_log_interval, .weight_decay = d[0].weight_decay, .n_hp = nh,
-        .hp_names = (const char *const *)d[0].hp_names, .n_trials = n_pick, .n_minibatch = d[0].n_minibatch,
-        .ranks = d[0].ranks, .threads = d[0].threads, .has_accuracy = d[0].has_accuracy,
-        .has_valid = d[0].has_valid,
-    };
-    dob_sweep_meta sw = {.spec = d[0].spec, .lr_schedule = d[0].lr_schedule, .sync_bn = d[0].sync_bn,
-                         .n_trials_total = d[0].n_trials_total, .max_steps = d[0].max_steps,
-                         .slice_id = -1, .slice_count = -1, .trial_ids = ids, .seeds = seeds, .hp = hp,
-                         .in_place = 0};
-    DOB_TRY(dob_results_create_sweep(out, overwrite, &meta, &sw, comm, &res));
-    dob_status wst = DOB_OK;
-    if (dob_comm_rank(comm) == 0) {
-        for (int i = 0; i < n_pick && wst == DOB_OK; i++) {
-            if (pick[i].file < 0) continue; /* pending, as created */
-            const dob_sweep_desc *dk = &d[pick[i].file];
-            int j = pick[i].idx;
-            wst = tbuf_read(fh[pick[i].file], j, &ta);
-            if (wst != DOB_OK) break;
-            dob_trial_result tr = {
-                .train_losses = ta.c[0], .valid_losses = ta.c[1], .test_losses = ta.c[2],
-                .train_accuracies = ta.c[3], .valid_accuracies = ta.c[4], .test_accuracies = ta.c[5],
-                .minibatch_train_losses = ta.c[6], .epoch_seconds = ta.c[7], .phase_seconds = ta.phase,
-                .hp = hp + (size_t)i * (size_t)nh, .random_seed = seeds[i], .epochs_done = dk->epochs_done[j],
-                .status = dk->status[j],
-            };
-            wst = dob_results_write_trial(res, i, &tr);
-            if (wst == DOB_OK) wst = dob_results_set_run_count(res, i, dk->run_count[j]);
-        }
-    }
-    if ((wst = dob_comm_agree(comm, wst)) != DOB_OK) {
-        dob_results_abort(res);
-        res = NULL;
-        st = wst;
-        goto fail;
-    }
-    st = dob_results_close(res);
-    res = NULL;
-    if (st != DOB_OK) goto fail;
-    if (n_trials) *n_trials = n_pick;
-    if (n_finished) *n_finished = nfin;
+    DOB_TRY(merge_open(&m));
+    DOB_TRY(merge_pick(&m));
+    DOB_TRY(merge_missing(&m, allow_missing));
+    DOB_TRY(merge_identities(&m));
+    DOB_TRY(merge_write(&m, overwrite, comm));
+    if (n_trials) *n_trials = m.n_pick;
+    if (n_finished) *n_finished = m.n_finished;
+    if (n_missing) *n_missing = m.n_missing;
 fail:
-    if (res) dob_results_abort(res);
-    tbuf_free(&ta);
-    tbuf_free(&tb);
-    if (fh)
-        for (int k = 0; k < n_in; k++)
-            if (fh[k] >= 0) H5Fclose(fh[k]);
-    if (d)
-        for (int k = 0; k < n_in; k++) dob_sweep_desc_free(&d[k]);
-    free(d);
-    free(fh);
-    free(e);
-    free(pick);
-    free(all);
-    free(full_hp);
-    free(full_seeds);
-    free(ids);
-    free(seeds);
-    free(hp);
+    merge_free(&m);
     if (st != DOB_OK) dob_error_prefix("merge into '%s': ", out);
     return st;
 }
