@@ -3,24 +3,15 @@
 
 #include <string.h>
 
-extern const dob_problem_spec dob_problem_mnist_logreg, dob_problem_fmnist_logreg;
-extern const dob_problem_spec dob_problem_mnist_mlp, dob_problem_fmnist_mlp;
-extern const dob_problem_spec dob_problem_mnist_2c2d, dob_problem_fmnist_2c2d;
-extern const dob_problem_spec dob_problem_mnist_vae, dob_problem_fmnist_vae;
-extern const dob_problem_spec dob_problem_quadratic_deep;
-extern const dob_problem_spec dob_problem_cifar10_3c3d, dob_problem_cifar100_3c3d;
-extern const dob_problem_spec dob_problem_cifar100_allcnnc, dob_problem_cifar100_wrn404;
-extern const dob_problem_spec dob_problem_svhn_3c3d, dob_problem_svhn_wrn164;
-extern const dob_problem_spec dob_problem_two_d_rosenbrock, dob_problem_two_d_beale, dob_problem_two_d_branin;
+/* the problems of list.h: declarations, then the table */
+#define DOB_PROBLEM(name) extern const dob_problem_spec dob_problem_##name;
+#include "list.h"
+#undef DOB_PROBLEM
 
 static const dob_problem_spec *const problems[] = {
-    &dob_problem_mnist_logreg, &dob_problem_fmnist_logreg, &dob_problem_mnist_mlp,
-    &dob_problem_fmnist_mlp,   &dob_problem_mnist_2c2d,    &dob_problem_fmnist_2c2d,
-    &dob_problem_mnist_vae,    &dob_problem_fmnist_vae,
-    &dob_problem_quadratic_deep, &dob_problem_two_d_rosenbrock, &dob_problem_two_d_beale,
-    &dob_problem_two_d_branin,   &dob_problem_cifar10_3c3d,   &dob_problem_cifar100_3c3d,
-    &dob_problem_cifar100_allcnnc, &dob_problem_cifar100_wrn404, &dob_problem_svhn_3c3d,
-    &dob_problem_svhn_wrn164,
+#define DOB_PROBLEM(name) &dob_problem_##name,
+#include "list.h"
+#undef DOB_PROBLEM
 };
 
 int dob_problem_count(void) { return (int)(sizeof problems / sizeof problems[0]); }

@@ -1,0 +1,21 @@
+/* list.h: every DeepOBS test problem, one line each, in the order `dob list` shows them. DOB_PROBLEM(name) names
+ * the `const dob_problem_spec dob_problem_<name>` that a file in problems/ defines. Adding a problem: its file and
+ * one line here (registry.c expands the list into the declarations and the table). */
+DOB_PROBLEM(mnist_logreg)
+DOB_PROBLEM(fmnist_logreg)
+DOB_PROBLEM(mnist_mlp)
+DOB_PROBLEM(fmnist_mlp)
+DOB_PROBLEM(mnist_2c2d)
+DOB_PROBLEM(fmnist_2c2d)
+DOB_PROBLEM(mnist_vae)
+DOB_PROBLEM(fmnist_vae)
+DOB_PROBLEM(quadratic_deep)
+DOB_PROBLEM(two_d_rosenbrock)
+DOB_PROBLEM(two_d_beale)
+DOB_PROBLEM(two_d_branin)
+DOB_PROBLEM(cifar10_3c3d)
+DOB_PROBLEM(cifar100_3c3d)
+DOB_PROBLEM(cifar100_allcnnc)
+DOB_PROBLEM(cifar100_wrn404)
+DOB_PROBLEM(svhn_3c3d)
+DOB_PROBLEM(svhn_wrn164)
