@@ -23,6 +23,8 @@
     X(augment)     \
     X(synthetic)   \
     X(results)     \
+    X(json)        \
+    X(checkpoint)  \
     X(problems)    \
     X(trainer)     \
     X(sweep)       \
