@@ -5,7 +5,7 @@
  * Invariants: every rank of a trial's comm builds the same configuration and stops at the same step (the stop
  * decision is all-reduced over the trial's comm every step). Signal handlers only set app_stop_signal.
  *
- * It does not: load data, open result files or print results (run.c and sweep.c do). */
+ * It does not: load data, open result files or print results (run.c and sweep_cmd.c do). */
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
