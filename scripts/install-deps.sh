@@ -14,6 +14,8 @@ pkgs=(
   libcunit1-dev librandom123-dev libjpeg62-turbo-dev zlib1g-dev libjansson-dev libpng-dev
   # fuzzing (tests/fuzz: libFuzzer + ASan/UBSan runtimes come with clang's compiler-rt)
   clang libclang-rt-14-dev
+  # a private single-node Slurm cluster for the jobs/ template test (tests/slurm)
+  slurmctld slurmd slurm-client munge
   # the real data set used by the quickstart and end-to-end tests
   dataset-fashion-mnist
   # tools/ and bench/ (h5py analysis, PyTorch reference with an OpenMP OpenBLAS)

@@ -38,3 +38,13 @@ endif()
 if(TEST unit_integrity)
   set_property(TEST unit_integrity APPEND PROPERTY ENVIRONMENT "ASAN_OPTIONS=detect_leaks=0")
 endif()
+
+# The jobs/ templates on a private single-node Slurm cluster (tests/slurm/slurm_test.sh: slurmctld + slurmd +
+# munge from Debian, started and torn down by the test; run_dp signal/requeue/resume, a job array merged by a
+# dependency job, a packed sweep requeued and resumed). Root and Slurm's packages are needed: skipped otherwise.
+if(DOB_SWEEP_H5PY_RC STREQUAL "0")
+  add_test(NAME slurm_templates COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/slurm/slurm_test.sh $<TARGET_FILE:dob>
+           ${MPIEXEC_EXECUTABLE})
+  set_tests_properties(slurm_templates PROPERTIES LABELS slurm TIMEOUT 900 SKIP_RETURN_CODE 77
+                       ENVIRONMENT "${DOB_MPI_ENV}")
+endif()

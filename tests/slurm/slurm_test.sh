@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# slurm_test.sh DOB MPIEXEC: the jobs/ templates, submitted unedited to a real single-node Slurm cluster
+# (tests/slurm/cluster.sh: Debian's slurmctld, slurmd and munge, started privately and torn down afterwards),
+# with their arguments given through the environment (DOB, OUT, DOB_ARGS, DOB_SWEEP, RANKS_PER_TRIAL) and their
+# #SBATCH sizes overridden on the sbatch command line. Real Fashion-MNIST, 1 thread per rank. Checks:
+#   run_dp        2 ranks under srun --mpi=pmix; SIGUSR1 to the batch shell (what --signal=B:USR1@T sends before
+#                 the time limit) once a checkpoint exists: dob checkpoints and exits 3, the template requeues the
+#                 job, the requeued job continues from the checkpoint, and the result equals an uninterrupted
+#                 `mpiexec -n 2` run bitwise.
+#   sweep_array   --array=0-1: two slices, each its own file; `dob merge` as an afterok dependency job joins them:
+#                 4 trials done, each equal to the same trial of the single sweep run directly.
+#   sweep_packed  2 ranks packing 4 trials; interrupted by the signal, requeued, resumed: all 4 done, the
+#                 interrupted trials with run_count 2.
+# Slurm holds a requeued job for about 2 minutes (its BeginTime); the test releases it with
+# `scontrol update StartTime=now` instead of waiting. Prints "N passed, M failed", exits with the failures;
+# exit 77 (skipped) when not root or Slurm is not installed.
+set -u
+DOB=$(realpath "${1:?usage: slurm_test.sh DOB MPIEXEC}")
+MPIEXEC=${2:?usage: slurm_test.sh DOB MPIEXEC}
+HERE=$(cd "$(dirname "$0")" && pwd)
+JOBS=$(cd "$HERE/../../jobs" && pwd)
+PY=/usr/bin/python3
+if [ "$(id -u)" -ne 0 ]; then echo "skipped: the private Slurm cluster needs root (slurmd)"; exit 77; fi
+for b in slurmctld slurmd munged sbatch; do
+  command -v "$b" >/dev/null || { echo "skipped: $b not installed (scripts/install-deps.sh installs Slurm)"; exit 77; }
+done
+work=$(mktemp -d)
+cleanup() { "$HERE/cluster.sh" stop "$work/cluster" >/dev/null 2>&1; rm -rf "$work"; }
+trap cleanup EXIT
+# KEEP=1: leave the work folder (job outputs, files) for inspection
+[ -n "${KEEP:-}" ] && trap '"$HERE/cluster.sh" stop "$work/cluster" >/dev/null 2>&1; echo "kept $work"' EXIT
+cd "$work" || exit 1
+pass=0; fail=0
+ok() { pass=$((pass+1)); }
+bad() { fail=$((fail+1)); printf 'FAIL: %s\n' "$*"; }
+finish() { echo "$pass passed, $fail failed"; exit "$fail"; }
+
+eval "$("$HERE/cluster.sh" start "$work/cluster")" || { bad "cluster did not start"; finish; }
+export SLURM_CONF DOB
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+unset SLURM_ARRAY_TASK_ID SLURM_ARRAY_TASK_COUNT SLURM_ARRAY_TASK_MIN SLURM_JOB_ID
+
+# wait_job ID [seconds]: until the job has left the queue (a requeued job is released from its hold)
+wait_job() {
+  local i st
+  for i in $(seq "${2:-600}"); do
+    st=$(squeue -h -j "$1" -o '%T %r' 2>/dev/null)
+    [ -z "$st" ] && return 0
+    case $st in *BeginTime*) scontrol update JobId="$1" StartTime=now >/dev/null 2>&1 ;; esac
+    sleep 1
+  done
+  return 1
+}
+wait_file() { local i; for i in $(seq $((${2:-300} * 5))); do [ -e "$1" ] && return 0; sleep 0.2; done; return 1; }
+job_state() { scontrol show job "$1" 2>/dev/null | sed -n -E 's/.*JobState=([A-Z_]+).*/\1/p' | head -1; }
+# h5 PYTHON ARGS...: a check in Python, with h5py, sys and numpy (np) imported
+h5() { "$PY" -c "import h5py, sys, numpy as np; $1" "${@:2}"; }
+
+# ---- run_dp: signal, checkpoint, requeue, resume; bitwise equal to an uninterrupted run ---------------------
+RUNARGS="fmnist_mlp --optimizer sgd --lr 0.1 -N 2 --no_json --quiet"
+OMP_NUM_THREADS=1 "$MPIEXEC" -n 2 --bind-to none "$DOB" run $RUNARGS --out ref_dp.h5 > ref_dp.log 2>&1 ||
+  bad "reference mpiexec run failed: $(tail -3 ref_dp.log)"
+j=$(OUT="$work/dp.h5" DOB_ARGS="$RUNARGS" sbatch --parsable --nodes=1 --ntasks=2 --ntasks-per-node=2 \
+      --cpus-per-task=1 --time=30 -o "$work/dp-%j.out" "$JOBS/run_dp.sbatch")
+if wait_file "$work/dp.h5.ckpt"; then
+  sleep 2
+  scancel --signal=USR1 --batch "$j"
+  if wait_job "$j" && [ -f dp.h5 ] && [ ! -e dp.h5.ckpt ]; then ok; else bad "run_dp did not finish: $(tail -5 dp-$j.out)"; fi
+  if grep -q "requeueing job $j" "dp-$j.out" && [ "$(grep -c "dob run exited with" "dp-$j.out")" -eq 2 ]; then ok
+  else bad "run_dp: expected an interrupted and a requeued attempt in the job output: $(cat dp-$j.out)"; fi
+  "$PY" "$HERE/../compare_runs.py" ref_dp.h5 dp.h5 && ok || bad "run_dp: the requeued run differs from the reference"
+else
+  bad "run_dp: no checkpoint appeared: $(cat dp-$j.out 2>/dev/null)"
+fi
+
+# ---- sweep_array: two slices, merged by a dependency job ----------------------------------------------------
+SWEEP="fmnist_logreg --optimizer momentum --lr 0.1,0.01 --seeds 42:43 -N 1 --max_steps 60"
+OMP_NUM_THREADS=1 "$DOB" sweep $SWEEP --out ref_sweep.h5 > ref_sweep.log 2>&1 || bad "reference sweep failed"
+ja=$(OUT="$work/arr.h5" DOB_SWEEP="$SWEEP" sbatch --parsable --array=0-1 --ntasks=1 --cpus-per-task=1 \
+       --time=30 -o "$work/arr-%A_%a.out" "$JOBS/sweep_array.sbatch")
+jm=$(sbatch --parsable --dependency=afterok:"$ja" --ntasks=1 --cpus-per-task=1 -o "$work/merge-%j.out" \
+       --wrap "$DOB merge $work/arr.h5 $work/arr.slice0.h5 $work/arr.slice1.h5")
+wait_job "$ja"; wait_job "$jm"
+if [ -f arr.slice0.h5 ] && [ -f arr.slice1.h5 ] && [ -f arr.h5 ] && [ "$(job_state "$jm")" = COMPLETED ]; then ok
+else bad "sweep_array: slices or merge missing ($(job_state "$jm")): $(cat arr-*.out merge-*.out 2>/dev/null | tail -8)"; fi
+h5 "
+a, b = h5py.File(sys.argv[1], 'r'), h5py.File(sys.argv[2], 'r')
+assert int(a['meta'].attrs['n_trials']) == 4, a['meta'].attrs['n_trials']
+for i in range(4):
+    ta, tb = a['trials/%d' % i], b['trials/%d' % i]
+    assert int(ta['status'][()]) == 2, (i, int(ta['status'][()]))
+    for c in ('test_losses', 'minibatch_train_losses', 'hyperparameters'):
+        x, y = ta[c][()], tb[c][()]
+        assert ((x == y) | (np.isnan(x) & np.isnan(y))).all(), (i, c, x, y)
+" arr.h5 ref_sweep.h5 && ok || bad "sweep_array: merged file differs from the single sweep"
+
+# ---- sweep_packed: 2 ranks, interrupted, requeued, resumed ---------------------------------------------------
+SWEEP="fmnist_mlp --optimizer momentum --lr 0.1,0.01 --seeds 42:43 -N 1 --max_steps 200"
+jp=$(OUT="$work/packed.h5" DOB_SWEEP="$SWEEP" sbatch --parsable --nodes=1 --ntasks=2 --ntasks-per-node=2 \
+       --cpus-per-task=1 --time=30 -o "$work/packed-%j.out" "$JOBS/sweep_packed.sbatch")
+if wait_file "$work/packed.h5"; then
+  sleep 2
+  scancel --signal=USR1 --batch "$jp"
+  wait_job "$jp"
+  h5 "
+f = h5py.File(sys.argv[1], 'r')
+st = [int(f['trials/%d/status' % i][()]) for i in range(4)]
+rc = [int(f['trials/%d/run_count' % i][()]) for i in range(4)]
+assert st == [2, 2, 2, 2], st
+assert max(rc) == 2 and min(rc) >= 1, rc
+print('packed sweep: statuses', st, 'run counts', rc)
+" packed.h5 && ok || bad "sweep_packed: $(tail -8 packed-$jp.out)"
+  grep -q "requeueing job $jp" "packed-$jp.out" && ok || bad "sweep_packed was not requeued: $(tail -5 packed-$jp.out)"
+else
+  bad "sweep_packed: no sweep file appeared: $(cat packed-$jp.out 2>/dev/null)"
+fi
+finish
