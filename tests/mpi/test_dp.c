@@ -200,8 +200,32 @@ static void case_bn_dropout(void) {
     dob_dataset_free(&test);
 }
 
+/* dob_comm_agree: all OK -> OK everywhere; else every rank fails, the lowest failing rank with its own status and
+ * message, the others with its status and "rank R: <message>". */
+static void case_agree(void) {
+    const int rank = dob_comm_rank(world), P = dob_comm_size(world);
+    check(dob_comm_agree(world, DOB_OK) == DOB_OK, "agree: every rank OK");
+    /* ranks P-1 and (if P > 2) 1 fail with different statuses; the lowest failing one wins */
+    const int first = P > 2 ? 1 : P - 1;
+    dob_status mine = DOB_OK;
+    if (rank == P - 1) mine = DOB_FAIL(DOB_EIO, "disk of rank %d is full", rank);
+    if (P > 2 && rank == 1) mine = DOB_FAIL(DOB_ENOENT, "file of rank %d is missing", rank);
+    dob_status st = dob_comm_agree(world, mine);
+    const dob_status want = P > 2 ? DOB_ENOENT : DOB_EIO;
+    char msg[256], expect[128];
+    snprintf(msg, sizeof msg, "%s", dob_last_error());
+    snprintf(expect, sizeof expect, P > 2 ? "file of rank %d is missing" : "disk of rank %d is full", first);
+    check(st == want, "agree: every rank gets the lowest failing rank's status");
+    check(strstr(msg, expect) != NULL, "agree: every rank gets the lowest failing rank's message");
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "rank %d: ", first);
+    check(rank == first ? strncmp(msg, prefix, strlen(prefix)) != 0 : strncmp(msg, prefix, strlen(prefix)) == 0,
+          "agree: the other ranks name the failing rank, the failing rank keeps its own message");
+}
+
 int main(int argc, char **argv) {
     if (dob_comm_init(&argc, &argv, &world) != DOB_OK) return 1;
+    case_agree();
     case_bn_dropout();
     case_fmnist_2c2d();
     if (dob_comm_rank(world) == 0) printf("%d passed, %d failed\n", passed, failed);
