@@ -319,7 +319,8 @@ static const known_set known[] = {
      "put train_32x32.mat and test_32x32.mat (ufldl.stanford.edu/housenumbers) or DeepOBS's prepared "
      "data_batch_*.bin + test_batch.bin in <data_dir>/svhn"},
     {"tolstoi", NULL, {"train.npy", NULL, NULL},
-     "run DeepOBS's `deepobs_prepare_data.sh -o tolstoi` so that <data_dir>/tolstoi holds train.npy and test.npy"},
+     "run DeepOBS's `deepobs_prepare_data.sh -o tolstoi` so that <data_dir>/tolstoi holds train.npy and test.npy (or "
+     "put the input.txt that script cuts from War and Peace in <data_dir>/tolstoi)"},
 };
 
 #define FMNIST_SYSTEM_DIR "/usr/share/datasets/fashion-mnist"

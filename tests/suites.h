@@ -20,6 +20,7 @@
     X(sched)       \
     X(idx)         \
     X(cifar)       \
+    X(tolstoi)     \
     X(augment)     \
     X(synthetic)   \
     X(results)     \

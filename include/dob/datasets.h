@@ -59,6 +59,35 @@ dob_status dob_cifar100_load(const char *dir, const char *split, int fix_offset,
  *  records, empty, inconsistent file counts, > 12 800 records per train file, label > 9), DOB_EIO, DOB_ENOMEM. */
 dob_status dob_svhn_load(const char *dir, const char *split, dob_dataset *out);
 
+/* ---- Tolstoi (io/tolstoi.c) ------------------------------------------------------------------------------- */
+
+/** A 1-D NumPy .npy array of integers (format 1.0-3.0, dtype [<>|=][iu][1248], shape (n,)) as int32 ids in
+ *  [0, 2^31). *ids is malloc'ed (free). @return DOB_ENOENT, DOB_EIO, DOB_EFORMAT (with the reason), DOB_ENOMEM. */
+dob_status dob_npy_read_ids(const char *path, int32_t **ids, int64_t *n);
+/** DeepOBS's vocab.pkl (a pickled tuple of one-character strings, protocol 2-5) as Unicode code points in id
+ *  order. *chars is malloc'ed. */
+dob_status dob_pkl_read_vocab(const char *path, uint32_t **chars, int64_t *n);
+/** DeepOBS's _tolstoi_preprocess on UTF-8 text: vocabulary (code points by descending count, ties in order of
+ *  first occurrence), the ids of the whole text (n), and n_train = ceil(0.8 n) (train = ids[0, n_train)). */
+dob_status dob_tolstoi_preprocess(const char *text, size_t len, uint32_t **vocab, int64_t *n_vocab, int32_t **ids,
+                                  int64_t *n, int64_t *n_train);
+/** The Tolstoi splits: ids of the train and test text and the vocabulary (code points; when vocab.pkl is absent
+ *  beside the .npy files, vocab is NULL and n_vocab = largest id + 1). */
+typedef struct dob_tolstoi {
+    int32_t *train, *test;
+    int64_t n_train, n_test;
+    uint32_t *vocab;
+    int64_t n_vocab;
+} dob_tolstoi;
+/** Load dir/{train,test}.npy (+ vocab.pkl) if train.npy exists, else preprocess dir/input.txt as DeepOBS does.
+ *  Every id must be < n_vocab. On failure *t is empty. */
+dob_status dob_tolstoi_load(const char *dir, dob_tolstoi *t);
+void dob_tolstoi_free(dob_tolstoi *t);
+/** The (n - 1) / len consecutive sequences of a text as a data set: x = ids[e len, (e+1) len), y = the next ids
+ *  (x shifted by one), both as floats, x_dims {len}, k = len. DeepOBS's batching of them into bs streams is the
+ *  trainer's (stream batching of stateful nets); its floor((n-1)/(bs len)) batches use the first bs * that. */
+dob_status dob_text_sequences(const int32_t *ids, int64_t n, int64_t len, dob_dataset *out);
+
 /* ---- data directory ----------------------------------------------------------------------------------- */
 
 /** Find the directory holding `dataset` ("mnist", "fmnist", "cifar-10", "cifar-100", "svhn", "tolstoi",

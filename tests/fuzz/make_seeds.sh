@@ -8,7 +8,7 @@ FZ=$(realpath "${2:?usage: make_seeds.sh path/to/dob path/to/fuzz_checkpoint}")
 C=$(cd "$(dirname "$0")" && pwd)/corpus
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-rm -rf "$C"; mkdir -p "$C"/{idx,mnist,cifar,results,checkpoint}
+rm -rf "$C"; mkdir -p "$C"/{idx,mnist,cifar,results,checkpoint,tolstoi}
 
 /usr/bin/python3 - "$C" <<'PY'
 import gzip, struct, sys
@@ -30,6 +30,18 @@ open(f"{c}/cifar/c10_test", "wb").write(b"\0" + rec(1, 3) + rec(1, 7))
 open(f"{c}/cifar/c10_train", "wb").write(b"\2" + b"".join(rec(1, k) for k in range(5)))
 open(f"{c}/cifar/c100_test", "wb").write(b"\1" + rec(2, 1) + rec(2, 9))
 open(f"{c}/cifar/c100_train_fix", "wb").write(b"\7" + rec(2, 4))
+# tolstoi: byte 0 picks the reader (fuzz_tolstoi.c); .npy as numpy writes them, vocab pickles of protocols 2-4
+import io, pickle
+import numpy as np
+t = f"{c}/tolstoi"
+chars = (" ", "a", "b", "\u00e4", "c", "\n", "\u20ac", "!")
+ids = [1, 2, 0, 2, 1, 3, 4, 5]
+for dt, name in (("<i8", "npy_i8"), (">i2", "npy_i2_be"), ("u1", "npy_u1")):
+    bio = io.BytesIO(); np.save(bio, np.array(ids, dtype=dt)); open(f"{t}/{name}", "wb").write(b"\0" + bio.getvalue())
+bio = io.BytesIO(); np.save(bio, np.array(ids, dtype="<i8")); open(f"{t}/dir_npy", "wb").write(b"\3" + bio.getvalue())
+for p in (2, 3, 4):
+    open(f"{t}/pkl_p{p}", "wb").write(b"\1" + pickle.dumps(chars, protocol=p))
+open(f"{t}/text", "wb").write(b"\2" + "ab ba\u00e4c\n b\u00e4a  \u00e4\u20ac!".encode())
 PY
 
 cd "$work"
