@@ -54,11 +54,17 @@ static dob_status check_split(const dob_train_cfg *c, const dob_dataset *d, cons
     if (dob_dataset_example_size(d) != per)
         return DOB_FAIL(DOB_EINVAL, "%s split: examples have %lld values, the net expects %lld", name,
                         (long long)dob_dataset_example_size(d), (long long)per);
-    /* an autoencoder's targets are its inputs */
-    const int64_t k = c->loss == DOB_LOSS_VAE ? per : d->k;
-    if (dob_loss_pred_width(c->loss, k) != y->dims[1])
+    if (c->loss == DOB_LOSS_SEQ_SOFTMAX_CE) {
+        if (y->ndim != 3 || y->dims[1] != d->k)
+            return DOB_FAIL(DOB_EINVAL, "%s split: targets are sequences of %lld ids, the net outputs %d-D [%lld, ...] "
+                            "(expected N x %lld x classes)", name, (long long)d->k, y->ndim, (long long)y->dims[1],
+                            (long long)d->k);
+    } else if (dob_loss_pred_width(c->loss, c->loss == DOB_LOSS_VAE ? per : d->k) != y->dims[1]) {
+        /* an autoencoder's targets are its inputs */
+        const int64_t k = c->loss == DOB_LOSS_VAE ? per : d->k;
         return DOB_FAIL(DOB_EINVAL, "%s split: targets have %lld values, the net outputs %lld (expected %lld)", name,
                         (long long)k, (long long)y->dims[1], (long long)dob_loss_pred_width(c->loss, k));
+    }
     if (d->n < c->batch_size)
         return DOB_FAIL(DOB_EINVAL, "%s split has %lld examples, fewer than one batch of %lld", name,
                         (long long)d->n, (long long)c->batch_size);
@@ -110,6 +116,8 @@ typedef struct run {
     float *loss;        /* per-example [eval_cap] */
     int64_t eval_cap;   /* largest local evaluation batch (>= b) */
     uint32_t *perm, *eval_idx, *local;  /* local: [eval_cap] */
+    uint32_t *valid_map, *test_map;     /* stream batching: positions -> examples of valid and test (else NULL) */
+    int streams;        /* the net carries state between batches: contiguous streams, no shuffling */
     float *raw;         /* gathered training images before augmentation [b x example] (with preproc) */
     int poll_eval;      /* evaluation rounds poll should_stop after every batch */
     int stopped;        /* ... and one said DOB_POLL_STOP: the round is abandoned */
@@ -128,6 +136,40 @@ static void gather(run *r, const dob_dataset *d, const uint32_t *idx, int64_t n,
     dob_dataset_gather(d, idx, n, dst, vae ? NULL : r->y);
     if (pp) dob_preproc_apply(pp, augment, r->c->seed, first, dst, x->data, n, x->dims[1], x->dims[2], x->dims[3]);
     if (vae) memcpy(r->y, x->data, (size_t)(n * r->k) * sizeof(float));
+}
+
+/* Per-example losses of the n examples in the net output (against r->y), and optionally their gradient. */
+static void loss_forward(run *r, int64_t n) {
+    const dob_tensor *out = dob_net_output(r->net);
+    if (r->c->loss == DOB_LOSS_SEQ_SOFTMAX_CE)
+        dob_seq_loss_forward(out->data, r->y, n, out->dims[1], out->dims[2], r->loss);
+    else
+        dob_loss_forward(r->c->loss, out->data, r->y, n, r->k, r->loss);
+}
+
+static void loss_backward(run *r, int64_t n, float scale) {
+    dob_tensor *out = dob_net_output(r->net);
+    if (r->c->loss == DOB_LOSS_SEQ_SOFTMAX_CE)
+        dob_seq_loss_backward(out->data, r->y, n, out->dims[1], out->dims[2], scale, out->diff);
+    else
+        dob_loss_backward(r->c->loss, out->data, r->y, n, r->k, scale, out->diff);
+}
+
+/* Sum over the n examples of their accuracy (0/1, or the fraction of correct steps of a sequence). */
+static double accuracy_sum(run *r, int64_t n) {
+    const dob_tensor *out = dob_net_output(r->net);
+    if (r->c->loss == DOB_LOSS_SEQ_SOFTMAX_CE)
+        return dob_seq_accuracy_sum(out->data, r->y, n, out->dims[1], out->dims[2]);
+    return (double)dob_accuracy_count(out->data, r->y, n, r->k);
+}
+
+/* DeepOBS's text batching (tolstoi.py): with n examples (consecutive sequences of the text) and batch B, row i of
+ * batch j is example i * nb + j (nb = n / B): each row of the batch is one contiguous stream through the text, so
+ * consecutive batches continue every row and a carried LSTM state is meaningful. map[j * B + i] for j < nb. */
+static void stream_map(uint32_t *map, int64_t n, int64_t B) {
+    const int64_t nb = n / B;
+    for (int64_t j = 0; j < nb; j++)
+        for (int64_t i = 0; i < B; i++) map[j * B + i] = (uint32_t)(i * nb + j);
 }
 
 static dob_status sum_double(const dob_train_cfg *c, double *x, size_t n) {
@@ -168,7 +210,7 @@ static dob_status evaluate(run *r, const dob_dataset *d, const uint32_t *idx, in
     double sums[2] = {0.0, 0.0};
     dob_status st = dob_net_build(r->net, lb);
     if (st != DOB_OK) return st;
-    dob_tensor *out = dob_net_output(r->net);
+    dob_net_reset_state(r->net); /* every phase starts from the zero state (DeepOBS's init ops) */
     uint32_t *local = r->local;
     for (int64_t j = 0; j < nb / k; j++) {
         int64_t first = j * G + c->rank * lb;
@@ -180,9 +222,9 @@ static dob_status evaluate(run *r, const dob_dataset *d, const uint32_t *idx, in
         dob_net_set_context(r->net, (dob_net_ctx){.seed = c->seed, .step = eval_key,
                                                   .example_offset = (uint64_t)first});
         if ((st = dob_net_forward(r->net, 0)) != DOB_OK) return st;
-        dob_loss_forward(c->loss, out->data, r->y, lb, r->k, r->loss);
+        loss_forward(r, lb);
         sums[0] += dob_mean(r->loss, lb) * (double)lb;
-        if (c->has_accuracy) sums[1] += (double)dob_accuracy_count(out->data, r->y, lb, r->k);
+        if (c->has_accuracy) sums[1] += accuracy_sum(r, lb);
         /* a stop (Slurm's warning signal) need not wait for the end of a long evaluation round */
         if (r->poll_eval && c->hooks.should_stop && c->hooks.should_stop(c->hooks.ctx) == DOB_POLL_STOP) {
             r->stopped = 1;
@@ -212,11 +254,12 @@ static dob_status eval_round(run *r, int64_t e) {
             DOB_OK ||
         r->stopped)
         return st;
-    if (c->valid && ((st = evaluate(r, c->valid, NULL, c->valid->n, reg, key | (1u << 18), &o->valid_losses[e],
+    if (c->valid && ((st = evaluate(r, c->valid, r->valid_map, c->valid->n, reg, key | (1u << 18), &o->valid_losses[e],
                                     &o->valid_accuracies[e])) != DOB_OK ||
                      r->stopped))
         return st;
-    return evaluate(r, c->test, NULL, c->test->n, reg, key | (2u << 18), &o->test_losses[e], &o->test_accuracies[e]);
+    return evaluate(r, c->test, r->test_map, c->test->n, reg, key | (2u << 18), &o->test_losses[e],
+                    &o->test_accuracies[e]);
 }
 
 /* Copy a checkpoint's curves and counters into o (allocated for this configuration) after checking they fit. */
@@ -278,6 +321,17 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
     r.perm = malloc((size_t)(c->train->n > r.b ? c->train->n : r.b) * sizeof(uint32_t));
     r.eval_idx = malloc((size_t)c->train->n * sizeof(uint32_t));
     r.local = malloc((size_t)r.eval_cap * sizeof(uint32_t));
+    r.streams = dob_net_stateful(r.net);
+    if (r.streams) {
+        r.test_map = malloc((size_t)c->test->n * sizeof(uint32_t));
+        if (c->valid) r.valid_map = malloc((size_t)c->valid->n * sizeof(uint32_t));
+        if (!r.test_map || (c->valid && !r.valid_map)) {
+            st = DOB_FAIL(DOB_ENOMEM, "trainer: out of memory");
+            goto fail;
+        }
+        stream_map(r.test_map, c->test->n, B);
+        if (c->valid) stream_map(r.valid_map, c->valid->n, B);
+    }
     if (c->preproc)
         r.raw = malloc((size_t)(r.b * dob_dataset_example_size(c->train)) * sizeof(float));
     if (!o->train_losses || !o->valid_losses || !o->test_losses || !o->train_accuracies || !o->valid_accuracies ||
@@ -303,13 +357,16 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
     for (int k = 0; k < c->optim->state_count; k++) r.state[k] = dob_arena_state(r.arena, k);
     if (c->optim->init && !c->resume) c->optim->init(r.state, n, c->hp);
     float *params = dob_arena_params(r.arena), *grads = dob_arena_grads(r.arena);
-    dob_tensor *out = dob_net_output(r.net);
     if (c->hooks.sum_float_start && c->hooks.sum_float_progress && c->hooks.sum_float_wait)
         DOB_TRY(grad_sync_init(&gs, r.net, &c->hooks, GRAD_BUCKET));
 
-    /* train_eval: a fixed subset of the training set, the size of the test set, without augmentation */
+    /* train_eval: a fixed subset of the training set, the size of the test set, without augmentation; for
+     * streams the first batches of the (never shuffled) training stream, as DeepOBS v1.2 tolstoi */
     dob_rng eval_rng = {c->seed, DOB_RNG_SHUFFLE, (uint64_t)1 << 40};
-    dob_rng_permutation(&eval_rng, r.eval_idx, (size_t)c->train->n);
+    if (r.streams)
+        stream_map(r.eval_idx, c->train->n, B);
+    else
+        dob_rng_permutation(&eval_rng, r.eval_idx, (size_t)c->train->n);
 
     /* where to start: step s0 of epoch e0 (0, 0 for a fresh run) */
     const int64_t gstep0 = o->steps_done, e0 = gstep0 / spe, s0 = gstep0 % spe, total_steps = N * spe;
@@ -356,7 +413,12 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
         }
         const float lr = (float)dob_sched_lr(&c->sched, e);
         dob_rng shuffle = {c->seed, DOB_RNG_SHUFFLE, (uint64_t)e};
-        dob_rng_permutation(&shuffle, r.perm, (size_t)c->train->n);
+        if (r.streams) { /* the same contiguous streams every epoch, from the zero state */
+            stream_map(r.perm, c->train->n, B);
+            dob_net_reset_state(r.net);
+        } else {
+            dob_rng_permutation(&shuffle, r.perm, (size_t)c->train->n);
+        }
         uint32_t *local = r.local;
         for (int64_t s = e == e0 ? s0 : 0; s < spe; s++, gstep++) {
             double t0 = now();
@@ -368,8 +430,8 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
             double t1 = now();
             st = dob_net_forward(r.net, 1);
             if (st == DOB_OK) {
-                dob_loss_forward(c->loss, out->data, r.y, r.b, r.k, r.loss);
-                dob_loss_backward(c->loss, out->data, r.y, r.b, r.k, 1.0f / (float)B, out->diff);
+                loss_forward(&r, r.b);
+                loss_backward(&r, r.b, 1.0f / (float)B);
             }
             double t2 = now();
             grad_sync_begin(&gs);
@@ -445,6 +507,8 @@ fail:
     free(r.loss);
     free(r.perm);
     free(r.eval_idx);
+    free(r.valid_map);
+    free(r.test_map);
     free(r.local);
     free(r.raw);
     return st;

@@ -10,6 +10,7 @@
     X(embed)       \
     X(latent)      \
     X(lstm)        \
+    X(seq)         \
     X(pool)        \
     X(dense)       \
     X(bnorm)       \

@@ -64,6 +64,9 @@ typedef struct dob_dense_cfg {
 } dob_dense_cfg;
 extern const dob_layer_ops dob_dense_ops;
 dob_status dob_net_dense(dob_net *net, const char *name, int in, const dob_dense_cfg *cfg, int *out);
+/** The same dense layer at every step of a sequence: in N,T,F -> out N,T,O (src/layers/seq_dense.c; act NONE). */
+extern const dob_layer_ops dob_seq_dense_ops;
+dob_status dob_net_seq_dense(dob_net *net, const char *name, int in, const dob_dense_cfg *cfg, int *out);
 
 /* ---- activations --------------------------------------------------------------------------------------- */
 typedef struct dob_act_cfg {
@@ -162,8 +165,17 @@ typedef enum dob_loss_kind {
     DOB_LOSS_SQUARED,         /* sum_k (x - t)^2 */
     DOB_LOSS_VAE,             /* sum_k (x - t)^2 + x_k: pred rows are k + 1 wide (reconstruction, then the
                                  example's KL term), targets are the net input (the trainer copies it) */
-    DOB_LOSS_IDENTITY         /* sum_k x: the net already outputs the per-example loss (targets ignored) */
+    DOB_LOSS_IDENTITY,        /* sum_k x: the net already outputs the per-example loss (targets ignored) */
+    DOB_LOSS_SEQ_SOFTMAX_CE   /* per sequence: mean over its T steps of softmax CE; pred [n, T, V] logits, target
+                                 [n, T] class ids (TF sequence_loss, average_across_timesteps): dob_seq_loss_* */
 } dob_loss_kind;
+/** Sequence softmax CE: loss[i] = 1/t sum_s (lse(x_is) - x_is[y_is]) for pred [n, t, v], target ids [n, t]. */
+void dob_seq_loss_forward(const float *pred, const float *target, int64_t n, int64_t t, int64_t v, float *loss);
+/** diff [n, t, v] = scale / t (softmax(x_is) - onehot(y_is)) (overwrite). */
+void dob_seq_loss_backward(const float *pred, const float *target, int64_t n, int64_t t, int64_t v, float scale,
+                           float *diff);
+/** Sum over the n sequences of the fraction of steps with argmax(x_is) == y_is (first maximum on ties). */
+double dob_seq_accuracy_sum(const float *pred, const float *target, int64_t n, int64_t t, int64_t v);
 /** Width of a prediction row for targets of width k (k, or k + 1 for DOB_LOSS_VAE). */
 int64_t dob_loss_pred_width(dob_loss_kind kind, int64_t k);
 /** loss[i] for i < n, from pred [n x dob_loss_pred_width(kind, k)] and target [n x k]. */

@@ -11,6 +11,8 @@
  * VAE:        pred rows hold k reconstruction values and then the example's KL term (DeepOBS mnist_vae: img_loss
  *             + latent_loss); loss_i = sum_k (x - t)^2 + x_ik; d/dx = 2 (x - t), and 1 for the KL column.
  * IDENTITY:   loss_i = sum_k x (synthetic problems whose net computes the loss); d/dx = 1.
+ * SEQ_SOFTMAX_CE: loss_i = 1/T sum_s CE(x_is, y_is) with ids y (TF sequence_loss averaged over time, not over
+ *             the batch: DeepOBS tolstoi_char_rnn); d/dx_is = (softmax(x_is) - onehot(y_is)) / T.
  * Invariants: rows are independent and each row is computed in double by one thread in index order, so the
  * results do not depend on the thread count. dob_mean sums fixed chunks of MEAN_CHUNK elements and combines the
  * chunk sums in index order (same property).
@@ -122,4 +124,39 @@ double dob_mean(const float *x, int64_t n) {
         for (int64_t c = g0; c < g1; c++) total += part[c - g0];
     }
     return total / (double)n;
+}
+
+// ---- sequences of class ids ----------------------------------------------------------------------------------
+
+void dob_seq_loss_forward(const float *pred, const float *target, int64_t n, int64_t t, int64_t v, float *loss) {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        double s = 0.0;
+        for (int64_t j = 0; j < t; j++) {
+            const float *x = pred + (i * t + j) * v; /* [v] */
+            s += row_lse(x, v) - x[(int64_t)target[i * t + j]];
+        }
+        loss[i] = (float)(s / (double)t);
+    }
+}
+
+void dob_seq_loss_backward(const float *pred, const float *target, int64_t n, int64_t t, int64_t v, float scale,
+                           float *diff) {
+    const double g = (double)scale / (double)t;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < t; j++) {
+            const float *x = pred + (i * t + j) * v; /* [v] */
+            float *d = diff + (i * t + j) * v;
+            const double lse = row_lse(x, v);
+            const int64_t y = (int64_t)target[i * t + j];
+            for (int64_t c = 0; c < v; c++) d[c] = (float)(g * (exp(x[c] - lse) - (c == y)));
+        }
+}
+
+double dob_seq_accuracy_sum(const float *pred, const float *target, int64_t n, int64_t t, int64_t v) {
+    int64_t hits = 0;
+#pragma omp parallel for schedule(static) reduction(+ : hits)
+    for (int64_t i = 0; i < n * t; i++) hits += argmax(pred + i * v, v) == (int64_t)target[i];
+    return (double)hits / (double)t;
 }
