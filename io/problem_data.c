@@ -49,6 +49,21 @@ static dob_status load_two_d(const char *dir, const dob_data_opts *o, const char
     return dob_two_d_data(!strcmp(split, "train") ? 42u : 44u, 10000, 1.0, !strcmp(split, "test"), out);
 }
 
+/* DeepOBS tolstoi: the prepared train.npy/test.npy (or input.txt, preprocessed as DeepOBS does) as sequences of
+ * 50 characters; the trainer batches them into contiguous streams (tolstoi.py). v1.2's valid = the first
+ * train_eval_size sequences of train (DeepOBS: the first 653 237 characters). */
+static dob_status load_tolstoi(const char *dir, const dob_data_opts *o, const char *split, dob_dataset *out) {
+    (void)o;
+    dob_tolstoi t;
+    dob_status st = dob_tolstoi_load(dir, &t);
+    if (st != DOB_OK) return st;
+    const int test = !strcmp(split, "test");
+    st = dob_text_sequences(test ? t.test : t.train, test ? t.n_test : t.n_train, 50, out);
+    dob_tolstoi_free(&t);
+    if (st != DOB_OK) dob_error_prefix("tolstoi %s split: ", split);
+    return st;
+}
+
 static const data_set sets[] = {
     {"mnist", "mnist", load_mnist, 0},
     {"fmnist", "fmnist", load_mnist, 0},
@@ -57,6 +72,7 @@ static const data_set sets[] = {
     {"svhn", "svhn", load_svhn, 0},
     {"quadratic", NULL, load_quadratic, 1},
     {"two_d", NULL, load_two_d, 1},
+    {"tolstoi", "tolstoi", load_tolstoi, 0},
 };
 
 static const data_set *find_set(const char *key) {
