@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <hdf5.h>
+#include <zlib.h>
 
 #include "dob/checkpoint.h"
 #include "dob/comm.h"
@@ -251,10 +252,53 @@ static void test_sweep_every_byte(void) {
     dob_sweep_desc_free(&d);
 }
 
+/* Rewrite the checksum block of p as "open" (what a killed writer leaves). */
+static long mark_open(const char *p) {
+    char head[64] = {0};
+    FILE *f = fopen(p, "r+b");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_FATAL(fread(head, 1, sizeof head - 1, f) > 0);
+    unsigned long long ub = 0;
+    CU_ASSERT_FATAL(sscanf(strstr(head, "\nub ") + 4, "%llu", &ub) == 1);
+    char *t = calloc(1, (size_t)ub);
+    int n = snprintf(t, (size_t)ub, "dob-seal 1\nstate open\nub %llu\n", ub);
+    snprintf(t + n, (size_t)ub - (size_t)n, "end %08lx\n", (unsigned long)crc32(0, (const Bytef *)t, (uInt)n));
+    fseek(f, 0, SEEK_SET);
+    CU_ASSERT(fwrite(t, 1, (size_t)ub, f) == (size_t)ub);
+    fclose(f);
+    free(t);
+    return (long)ub;
+}
+
+/* An open file (writer killed) has no checksums: HDF5 reads it, in a child process first, so that damaged
+ * metadata is refused with a message instead of crashing dob. Every byte of the HDF5 metadata in turn. */
+static void test_open_file_damaged(void) {
+    char p[512];
+    path_in(p, sizeof p, "sweep.h5"); /* sealed by test_sweep_every_byte */
+    const long ub = mark_open(p);
+    dob_sweep_desc d;
+    TC_ASSERT_OK(dob_results_read_sweep(p, &d));
+    dob_sweep_desc_free(&d);
+    long off, len, n = file_size(p), refused = 0, tried = 0;
+    dataset_span(p, "/trials/0/train_losses", &off, &len); /* the first raw data: metadata lies before it */
+    for (long i = ub; i < off && i < n; i += 127, tried++) { /* ~130 bytes: a fork and a full read each */
+        flip(p, i);
+        if (dob_results_read_sweep(p, &d) == DOB_OK) dob_sweep_desc_free(&d);
+        else refused++;
+        flip(p, i);
+    }
+    fprintf(stderr, "(%ld of %ld metadata flips refused, none crashed) ", refused, tried);
+    CU_ASSERT(refused > 0);
+    flip(p, ub); /* the HDF5 signature */
+    TC_ASSERT_FAILS(dob_results_read_sweep(p, &d), DOB_EFORMAT, "damaged HDF5 signature");
+    flip(p, ub);
+}
+
 static CU_TestInfo tests[] = {
     {"checkpoint_every_byte", test_checkpoint_every_byte},
     {"result_every_byte", test_result_every_byte},
     {"sweep_every_byte", test_sweep_every_byte},
+    {"open_file_damaged", test_open_file_damaged},
     CU_TEST_INFO_NULL,
 };
 
