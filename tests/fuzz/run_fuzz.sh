@@ -8,5 +8,5 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/corpus"
 cp -r "$seeds"/. "$work/corpus/"
-exec "$fuzzer" -max_total_time="$secs" -timeout=60 -rss_limit_mb=0 -print_final_stats=1 \
+exec "$fuzzer" -max_total_time="$secs" -timeout=120 -rss_limit_mb=0 -print_final_stats=1 \
   -artifact_prefix="$PWD/" "$@" "$work/corpus"
