@@ -107,6 +107,7 @@ dob_status dob_checkpoint_save(const char *path, const dob_ckpt_meta *m, dob_are
     DOB_TRY(dob_h5_put_str(f, "dob_version", DOB_VERSION));
     DOB_TRY(dob_h5_put_str(f, "created", created_at));
     DOB_TRY(dob_h5_put_str(f, "hostname", host));
+    DOB_TRY(dob_h5_put_str(f, "precision", m->precision ? m->precision : "f32"));
 
     DOB_H5(g = H5Gcreate2(f, "arena", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "create group /arena");
     DOB_TRY(put_ds(g, "params", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 1, n, 0, dob_arena_params(a)));

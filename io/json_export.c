@@ -2,7 +2,7 @@
  *
  * For every trial whose status is done or diverged it writes
  *   <out>/<problem>/<optimizer_deepobs_name>/<setting>/random_seed__<seed>__<YYYY-MM-DD-HH-MM-SS>.json
- * with setting = "num_epochs__{N}__batch_size__{B}__" [+ "weight_decay__{f(wd)}__" when a weight decay was given]
+ * with setting = "num_epochs__{N}__batch_size__{B}__" [+ "precision__bf16__"] [+ "weight_decay__{f(wd)}__" when a weight decay was given]
  * + "{name}__{f(v)}__" for every hyperparameter but the learning rate, in strcmp (= Python sorted) order,
  * + "lr__{f(lr)}"; f(x) = "%.10e" with trailing zeros of the mantissa stripped (DeepOBS float2str:
  * 0.99 -> 9.9e-01, 0.01 -> 1.e-02). The time is the file's /meta created attribute (the run's start), as DeepOBS
@@ -22,6 +22,10 @@
  *  - Every hyperparameter is stored as float64, so each is formatted with f() (DeepOBS used str() for
  *    non-float hyperparameters such as booleans).
  *  - lr_sched_epochs / lr_sched_factors are always null (schedules are not part of the result schema yet).
+ *  - A bf16 run (/meta precision, `--precision bf16`) gets the extra key "precision": "bf16" after hyperparams,
+ *    and "precision__bf16__" after the batch size in its setting folder, so that DeepOBS's analyzer, which
+ *    averages every file of a setting folder as seeds of one setting, never mixes bf16 and f32 runs. f32 runs
+ *    (DeepOBS's precision) keep the exact v1.1 keys and folders.
  * Existing JSON files are never overwritten: every target is checked before anything is written (DOB_EEXIST,
  * nothing written), and each file is written under a temporary name and hard-linked into place, which also
  * fails rather than replace a file that appeared meanwhile.
@@ -64,6 +68,7 @@ typedef struct meta_info {
     int n_hp;
     char **hp_names;
     int *hp_order; /* indices 1..n_hp-1 sorted by name */
+    char precision[16]; /* "f32" (files without the attribute too) or "bf16" */
 } meta_info;
 
 /* qsort has no context argument in C11: the names being sorted (export is single-threaded). */
@@ -101,6 +106,12 @@ static dob_status read_meta(hid_t f, const char *path, meta_info *mi) {
     DOB_TRY(dob_h5_attr_i64(g, "has_valid", &mi->has_valid));
     DOB_TRY(dob_h5_attr_f64(g, "weight_decay", &mi->weight_decay));
     DOB_TRY(dob_h5_attr_strv(g, "hyperparameter_names", &mi->n_hp, &mi->hp_names));
+    snprintf(mi->precision, sizeof mi->precision, "f32");
+    if (H5Aexists(g, "precision") > 0) DOB_TRY(dob_h5_attr_str(g, "precision", mi->precision, sizeof mi->precision));
+    if (strcmp(mi->precision, "f32") && strcmp(mi->precision, "bf16")) {
+        st = DOB_FAIL(DOB_EFORMAT, "/meta precision: expected f32 or bf16, found '%s'", mi->precision);
+        goto fail;
+    }
     if (!safe_component(mi->problem) || !safe_component(mi->optimizer)) {
         st = DOB_FAIL(DOB_EFORMAT, "problem '%s' / optimizer_deepobs_name '%s' cannot be used as folder names",
                       mi->problem, mi->optimizer);
@@ -147,6 +158,8 @@ static dob_status trial_paths(const meta_info *mi, const char *out_dir, const do
     char v[64];
     int n = snprintf(dir, dcap, "%s/%s/%s/num_epochs__%lld__batch_size__%lld__", out_dir, mi->problem, mi->optimizer,
                      (long long)mi->num_epochs, (long long)mi->batch_size);
+    if (strcmp(mi->precision, "f32") && n >= 0 && (size_t)n < dcap)
+        n += snprintf(dir + n, dcap - (size_t)n, "precision__%s__", mi->precision);
     if (!isnan(mi->weight_decay) && n >= 0 && (size_t)n < dcap) {
         deepobs_f(mi->weight_decay, v, sizeof v);
         n += snprintf(dir + n, dcap - (size_t)n, "weight_decay__%s__", v);
@@ -216,6 +229,7 @@ static json_t *build_json(const meta_info *mi, const trial_data *t) {
         for (int i = 1; i < mi->n_hp; i++) bad |= json_object_set_new(hp, mi->hp_names[i], jnum(t->hp[i]));
         bad |= json_object_set_new(o, "hyperparams", hp);
         hp = NULL; /* owned by o now (set_new steals the reference even on failure) */
+        if (strcmp(mi->precision, "f32")) bad |= json_object_set_new(o, "precision", json_string(mi->precision));
     }
     json_decref(hp);
     if (bad) {

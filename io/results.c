@@ -224,6 +224,7 @@ static dob_status write_meta(hid_t file, const dob_results_meta *m, const create
     DOB_TRY(dob_h5_put_i32(g, "has_accuracy", m->has_accuracy != 0));
     DOB_TRY(dob_h5_put_i32(g, "has_valid", m->has_valid != 0));
     DOB_TRY(dob_h5_put_str(g, "command_line", m->command_line));
+    DOB_TRY(dob_h5_put_str(g, "precision", m->precision ? m->precision : "f32"));
 fail:
     if (t >= 0) H5Tclose(t);
     if (g >= 0) H5Gclose(g);

@@ -103,6 +103,8 @@ static dob_status read_meta(hid_t f, const char *path, dob_sweep_desc *d) {
     d->slice_count = (int)v;
     /* added after schema 1's first files: absent means a constant learning rate, no sync-BN */
     if (H5Aexists(g, "lr_schedule") > 0) DOB_TRY(dob_h5_attr_str(g, "lr_schedule", d->lr_schedule, sizeof d->lr_schedule));
+    snprintf(d->precision, sizeof d->precision, "f32");
+    if (H5Aexists(g, "precision") > 0) DOB_TRY(dob_h5_attr_str(g, "precision", d->precision, sizeof d->precision));
     if (H5Aexists(g, "sync_bn") > 0) {
         DOB_TRY(dob_h5_attr_i64(g, "sync_bn", &v));
         d->sync_bn = v != 0;
@@ -286,6 +288,7 @@ static dob_status check_same_sweep(const dob_sweep_desc *a, const char *pa, cons
     DIFF_STR(spec, "grid (sweep_spec)")
     DIFF_STR(lr_schedule, "learning-rate schedule")
     DIFF_I64(sync_bn, "sync-BN")
+    DIFF_STR(precision, "precision")
 #undef DIFF_STR
 #undef DIFF_I64
     if (what)
@@ -595,6 +598,7 @@ static dob_status merge_write(merge *m, int overwrite, dob_comm *comm) {
         .train_log_interval = d0->train_log_interval, .weight_decay = d0->weight_decay, .n_hp = m->nh,
         .hp_names = (const char *const *)d0->hp_names, .n_trials = m->n_pick, .n_minibatch = d0->n_minibatch,
         .ranks = d0->ranks, .threads = d0->threads, .has_accuracy = d0->has_accuracy, .has_valid = d0->has_valid,
+        .precision = d0->precision,
     };
     dob_sweep_meta sw = {.spec = d0->spec, .lr_schedule = d0->lr_schedule, .sync_bn = d0->sync_bn,
                          .n_trials_total = d0->n_trials_total, .max_steps = d0->max_steps, .slice_id = -1,

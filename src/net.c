@@ -495,7 +495,7 @@ const char *dob_precision_name(dob_precision p) {
 dob_status dob_precision_parse(const char *s, dob_precision *p) {
     if (!strcmp(s, "f32")) *p = DOB_F32;
     else if (!strcmp(s, "bf16")) *p = DOB_BF16;
-    else return DOB_FAIL(DOB_EINVAL, "precision: expected f32 or bf16, found '%s'", s);
+    else return DOB_FAIL(DOB_EINVAL, "expected f32 or bf16, found '%s'", s);
     return DOB_OK;
 }
 
@@ -506,7 +506,7 @@ dob_status dob_precision_check(dob_precision p) {
      * avx2_vnni (0x407) is not above it */
     dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
     if (((unsigned)isa & (unsigned)dnnl_cpu_isa_avx512_core_bf16) != (unsigned)dnnl_cpu_isa_avx512_core_bf16)
-        return DOB_FAIL(DOB_EINVAL, "precision bf16 needs a CPU with native bf16 (oneDNN ISA avx512_core_bf16 or "
+        return DOB_FAIL(DOB_EINVAL, "bf16 needs a CPU with native bf16 (oneDNN ISA avx512_core_bf16 or "
                         "above), found %s", dnnl_cpu_isa2str(isa));
     return DOB_OK;
 }

@@ -57,3 +57,10 @@ if(MPIEXEC_EXECUTABLE AND DOB_SWEEP_H5PY_RC STREQUAL "0")
   add_test(NAME char_rnn_learn COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/char_rnn_test.sh $<TARGET_FILE:dob> ${MPIEXEC_EXECUTABLE} learn)
   set_tests_properties(char_rnn_learn PROPERTIES LABELS "cli;long" TIMEOUT 3600 ENVIRONMENT "${DOB_MPI_ENV}")
 endif()
+# issue 12: --precision bf16 end to end (refusal below avx512_core_bf16, /meta, JSON, checkpoints, a 2-rank
+# data-parallel run and a 2-rank sweep); exit 77 = skipped on CPUs without native bf16
+if(MPIEXEC_EXECUTABLE AND DOB_SWEEP_H5PY_RC STREQUAL "0")
+  add_test(NAME bf16_cli COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/bf16_test.sh $<TARGET_FILE:dob> ${MPIEXEC_EXECUTABLE})
+  set_tests_properties(bf16_cli PROPERTIES LABELS "cli;mpi;bf16" TIMEOUT 900 SKIP_RETURN_CODE 77
+                       ENVIRONMENT "${DOB_MPI_ENV}")
+endif()

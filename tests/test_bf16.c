@@ -183,7 +183,7 @@ static void test_precision_api(void) {
     } else {
         /* the refusal (run here under ONEDNN_MAX_CPU_ISA=AVX512_CORE / AVX2 by `ctest -L isa`) */
         TC_ASSERT_FAILS(dob_precision_check(DOB_BF16), DOB_EINVAL,
-                        "precision bf16 needs a CPU with native bf16 (oneDNN ISA avx512_core_bf16 or above), found");
+                        "bf16 needs a CPU with native bf16 (oneDNN ISA avx512_core_bf16 or above), found");
         TC_ASSERT_FAILS(dob_net_set_precision(net, DOB_BF16), DOB_EINVAL, "needs a CPU with native bf16");
         CU_ASSERT_EQUAL(dob_net_precision(net), DOB_F32);
     }

@@ -2,7 +2,8 @@
  *
  * Schema (format "dob-checkpoint", version 1):
  *   /  attributes: format, version, config (the run's settings in one string: a resume must match it exactly),
- *      ranks, threads (int32), onednn_isa, dob_version, created (ISO time), hostname
+ *      ranks, threads (int32), onednn_isa, dob_version, created (ISO time), hostname, precision ("f32" or
+ *      "bf16"; a bf16 run's config also says precision=bf16, so a resume in the other precision is refused)
  *   /arena/params          float32 [n]           n = dob_arena_size (padding included)
  *   /arena/state<k>        float32 [n]           k < the optimizer's state count
  *   /arena/buffers         float32 [ranks, nb]   non-trainable buffers (batch-norm statistics) of every rank
@@ -27,6 +28,7 @@
 typedef struct dob_ckpt_meta {
     const char *config;   /* the run's settings (compared on resume) */
     int ranks, threads;
+    const char *precision; /* "f32" (also for NULL) or "bf16" */
 } dob_ckpt_meta;
 
 /** Save the arena (params, every state vector; buffers_all: ranks x dob_arena_buffer_size floats, row r = rank

@@ -4,7 +4,8 @@
  *   /meta (group) attributes: schema_version, dob_version, git_revision, problem, optimizer, created (ISO time),
  *         hostname, ranks, threads, onednn_version, onednn_isa, batch_size, num_epochs, weight_decay,
  *         train_log_interval, hyperparameter_names (string list), n_trials, command_line,
- *         optimizer_deepobs_name, n_minibatch, has_accuracy, has_valid (int32 0/1)
+ *         optimizer_deepobs_name, n_minibatch, has_accuracy, has_valid (int32 0/1), precision ("f32" or
+ *         "bf16": the compute precision of conv/dense/pool, dob_net_set_precision; absent in older files = f32)
  *         (strings are variable-length UTF-8: h5py reads them as str; weight_decay NaN = problem default)
  *   /trials/<id>/ (group, id = 0..n_trials-1), datasets:
  *     train_losses, valid_losses, test_losses, train_accuracies, valid_accuracies, test_accuracies
@@ -48,6 +49,7 @@ typedef struct dob_results_meta {
     int64_t n_minibatch;            /* length of minibatch_train_losses */
     int ranks, threads;
     int has_accuracy, has_valid;
+    const char *precision;          /* "f32" (also for NULL) or "bf16". /meta precision */
 } dob_results_meta;
 
 /** One trial's curves (arrays of num_epochs+1, or n_minibatch, doubles). */
@@ -137,6 +139,7 @@ typedef struct dob_sweep_desc {
     char *spec, *command_line;      /* malloc'd */
     char lr_schedule[4096];          /* "" = constant (also for files written before schedules existed) */
     int sync_bn;
+    char precision[16];             /* "f32" (also for files written before precisions existed) or "bf16" */
     int64_t batch_size, num_epochs, train_log_interval, n_minibatch, max_steps, n_trials_total;
     double weight_decay;            /* NaN = problem default */
     int has_accuracy, has_valid, ranks, threads, slice_id, slice_count;

@@ -46,6 +46,7 @@ enum { APP_RUN = 1u << 0, APP_SWEEP = 1u << 1, APP_MERGE = 1u << 2, APP_EXPORT =
 typedef struct app_opts {
     const char *optimizer, *optimizer_lib, *data_dir, *output_dir, *out, *checkpoint;
     const char *lr_grid, *seeds, *trials, *resume;   /* dob sweep */
+    const char *precision;                            /* --precision f32|bf16 (app_precision) */
     double lr, wd, ckpt_interval;
     int64_t bs, epochs, seed, log_interval, max_steps, ranks_per_trial;
     double sched_epochs[DOB_SCHED_MAX], sched_factors[DOB_SCHED_MAX];
@@ -146,6 +147,7 @@ typedef struct app_ctx {
     int threads, ckpt_ok;             /* ckpt_ok: the last save succeeded */
     int64_t ckpt_steps;               /* steps_done of the last successful save */
     int ckpt_have;                    /* a checkpoint of this run is on disk: saved by it, or resumed from */
+    const char *precision;            /* "f32" / "bf16": recorded in checkpoints */
 } app_ctx;
 dob_status app_hook_sum_float(void *ctx, float *x, size_t n);
 dob_status app_hook_sum_double(void *ctx, double *x, size_t n);
@@ -167,6 +169,9 @@ dob_status app_make_sched(double lr, int n_e, const double *ep, int n_f, const d
 /** "E1:F1,E2:F2" (factors %.17g: exact), "" for none; and back (DOB_EINVAL naming the text if malformed). */
 void app_sched_str(int n, const double *ep, const double *fac, char *buf, size_t cap);
 dob_status app_sched_parse(const char *s, double *ep, double *fac, int max, int *n);
+/** --precision: NULL or "f32" -> DOB_F32, "bf16" -> DOB_BF16 if this CPU computes bf16 natively. @return 0, or
+ *  -1 after printing the one-line error (an unknown value, or bf16 on a CPU below oneDNN's avx512_core_bf16). */
+int app_precision(dob_comm *world, const char *s, dob_precision *out);
 /** The trainer's checkpoint hook for `dob run --checkpoint` (ctx: app_ctx with ckpt_* set). */
 void app_hook_checkpoint(void *ctx, const dob_train_out *o);
 /** A trial's row of the result file from the trainer's curves (views into out; hp: learning rate first). */

@@ -98,6 +98,9 @@ static const opt_row rows[] = {
      "write no result files (so --out and --output_dir are refused with it)"},
     {"--sync-bn --sync_bn", RS, OPT_SWITCH, OFF(sync_bn), 0, NOLIM, 0, NULL, NULL,
      "batch-norm statistics over all ranks of a trial (default: per rank)"},
+    {"--precision", RS, OPT_STR, OFF(precision), 0, NOLIM, 0, "f32", "f32|bf16",
+     "compute precision of conv/dense/pooling (f32 is DeepOBS's); bf16 needs a CPU\n"
+     "with native bf16 (oneDNN ISA avx512_core_bf16: Zen 4+, Sapphire Rapids)"},
     {"--max_steps", RS, OPT_INT, OFF(max_steps), 0, 0, INFINITY, 0, "0", "N",
      "stop after N training steps and evaluate; 0: no limit"},
     {"--checkpoint", APP_RUN, OPT_STR, OFF(checkpoint), 0, NOLIM, 0, NULL, "FILE",

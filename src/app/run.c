@@ -28,7 +28,7 @@
  * checkpoint continues only the run that saved it. (The schedule was once printed with %g epochs: the same text
  * for the whole-number epochs a schedule has.) */
 static void ckpt_config(const app_opts *o, const dob_problem_spec *p, const dob_optim_api *opt, const double *hp,
-                        double wd, int nranks, char *buf, size_t cap) {
+                        double wd, int nranks, dob_precision prec, char *buf, size_t cap) {
     size_t l = (size_t)snprintf(buf, cap, "problem=%s optimizer=%s lr=%.17g", p->name, opt->name, o->lr);
     for (int i = 0; i < opt->n_hparams && l < cap; i++)
         l += (size_t)snprintf(buf + l, cap - l, " %s=%.17g", opt->hparams[i].name, hp[i]);
@@ -42,6 +42,14 @@ static void ckpt_config(const app_opts *o, const dob_problem_spec *p, const dob_
     /* only when set, so checkpoints written before the flag existed still match */
     l = strlen(buf);
     if (l < cap && o->cifar100_fix_offset) snprintf(buf + l, cap - l, " cifar100_fix_offset=1");
+    /* likewise only bf16 is named: the config strings of f32 runs (and their checkpoints) stay what they were */
+    l = strlen(buf);
+    if (prec != DOB_F32 && l < cap) snprintf(buf + l, cap - l, " precision=%s", dob_precision_name(prec));
+}
+
+/* The precision a checkpoint config string names (f32 unless it says otherwise). */
+static const char *config_precision(const char *config) {
+    return strstr(config, " precision=bf16") ? "bf16" : "f32";
 }
 
 /* With --checkpoint, when the result file cannot be written: save the finished state, so that rerunning the
@@ -73,6 +81,7 @@ typedef struct run_state {
     double hp[DOB_OPTIM_MAX_HP], wd;
     dob_sched sched;
     int nranks, threads, resume;
+    dob_precision prec;                 /* --precision */
     char ckcfg[2048], path[4096], cmdline[2048];
     const char *hp_names[DOB_OPTIM_MAX_HP + 1];
     double hp_vals[DOB_OPTIM_MAX_HP + 1];
@@ -126,7 +135,12 @@ static dob_status plan(run_state *r) {
 #ifdef _OPENMP
     r->threads = omp_get_max_threads();
 #endif
-    ckpt_config(o, r->p, r->opt, r->hp, r->wd, r->nranks, r->ckcfg, sizeof r->ckcfg);
+    if ((st = dob_precision_parse(o->precision ? o->precision : "f32", &r->prec)) != DOB_OK ||
+        (st = dob_precision_check(r->prec)) != DOB_OK) {
+        dob_error_prefix("--precision: ");
+        return st;
+    }
+    ckpt_config(o, r->p, r->opt, r->hp, r->wd, r->nranks, r->prec, r->ckcfg, sizeof r->ckcfg);
     r->rc = DOB_EXIT_FAIL;
 fail:
     return st;
@@ -150,6 +164,10 @@ static dob_status plan_checkpoint(run_state *r) {
                         o->checkpoint);
             return st;
         }
+        if (strcmp(config_precision(theirs), dob_precision_name(r->prec)))
+            return usage_error(r, DOB_FAIL(DOB_EINVAL, "checkpoint '%s' was saved by a %s run and this command runs "
+                                           "%s (--precision): a run continues only in its own precision",
+                                           o->checkpoint, config_precision(theirs), dob_precision_name(r->prec)));
         if (strcmp(theirs, r->ckcfg))
             return usage_error(r, DOB_FAIL(DOB_EINVAL, "checkpoint '%s' belongs to another run; it was saved by\n  %s\n"
                                            "and this command asks for\n  %s\n(rerun the original command to continue "
@@ -220,12 +238,13 @@ static dob_status load(run_state *r) {
     const app_opts *o = r->o;
     dob_status st = DOB_OK;
     r->actx = (app_ctx){.comm = r->world, .quiet = o->quiet, .tty = isatty(2), .print_train_iter = o->print_train_iter,
-                        .threads = r->threads};
+                        .threads = r->threads, .precision = dob_precision_name(r->prec)};
     double t0 = dob_comm_wtime();
     if (app_is_root(r->world) && !o->quiet)
-        fprintf(stderr, "dob: %s with %s (lr %g), batch %lld, %lld epochs, seed %lld, %d rank%s x %d thread%s\n",
+        fprintf(stderr, "dob: %s with %s (lr %g), batch %lld, %lld epochs, seed %lld, %d rank%s x %d thread%s%s\n",
                 r->p->name, r->opt->name, o->lr, (long long)o->bs, (long long)o->epochs, (long long)o->seed,
-                r->nranks, r->nranks > 1 ? "s" : "", r->threads, r->threads > 1 ? "s" : "");
+                r->nranks, r->nranks > 1 ? "s" : "", r->threads, r->threads > 1 ? "s" : "",
+                r->prec == DOB_BF16 ? ", bf16" : "");
     r->ctx = r->p->name;
     const dob_data_opts dopts = {.cifar100_fix_offset = o->cifar100_fix_offset};
     DOB_TRY(dob_problem_data_load_opts(r->p, o->data_dir, &dopts, o->valid, &r->train, &r->valid, &r->test));
@@ -234,6 +253,7 @@ static dob_status load(run_state *r) {
         fprintf(stderr, "dob: data: %lld train, %lld valid, %lld test examples (%.1f s)\n", (long long)r->train.n,
                 (long long)r->valid.n, (long long)r->test.n, dob_comm_wtime() - t0);
     DOB_TRY(dob_problem_net(r->p, &r->net));
+    DOB_TRY(dob_net_set_precision(r->net, r->prec));
     if (o->sync_bn && r->nranks > 1) dob_net_set_sum_hook(r->net, app_hook_sum_double, &r->actx);
     if (o->checkpoint) {
         r->actx.ckpt_path = o->checkpoint;
@@ -275,7 +295,7 @@ static dob_status open_results(run_state *r, int argc, char **argv) {
         .train_log_interval = o->log_interval, .weight_decay = app_given(o, &o->wd) && r->p->has_l2 ? r->wd : NAN,
         .n_hp = r->opt->n_hparams + 1, .hp_names = r->hp_names, .n_trials = 1,
         .n_minibatch = dob_train_n_minibatch(&r->cfg), .ranks = r->nranks, .threads = r->threads,
-        .has_accuracy = r->p->has_accuracy, .has_valid = o->valid,
+        .has_accuracy = r->p->has_accuracy, .has_valid = o->valid, .precision = dob_precision_name(r->prec),
     };
     if (o->no_logs) return DOB_OK;
     /* the real create, before any compute: a path HDF5 or the file system refuses fails now, not after training

@@ -30,6 +30,7 @@ typedef struct sweep {
     int64_t bs, epochs, log_interval, max_steps;
     double wd;
     int valid, quiet, sync_bn;
+    dob_precision precision;            /* of every trial (/meta precision) */
     int n_sched;                        /* piecewise learning-rate schedule: factor sched_fac[k] from epoch */
     double sched_ep[DOB_SCHED_MAX], sched_fac[DOB_SCHED_MAX]; /* sched_ep[k] on, relative to each trial's lr */
     char sched_str[4096];                /* the same as "E1:F1,E2:F2" (/meta lr_schedule) */

@@ -17,7 +17,8 @@
  * a stop flag in the shared counter that every other group polls, and takes no new trial.
  *
  * Learning-rate schedules (DeepOBS piecewise, relative to each trial's learning rate) and --sync-bn apply to
- * every trial and are stored in the file (/meta lr_schedule, sync_bn), so --resume and merge keep them.
+ * every trial and are stored in the file (/meta lr_schedule, sync_bn), so --resume and merge keep them; so does
+ * --precision (/meta precision).
  *
  * It does not: move trials between groups, or retry a failed trial within one launch. Progress lines come from each group's rank 0 (mpirun merges them). */
 #include <math.h>
@@ -234,6 +235,7 @@ static dob_status load(sweep *s, const app_opts *o, int threads, dob_train_cfg *
         fprintf(stderr, "dob: data: %lld train, %lld valid, %lld test examples (%.1f s)\n", (long long)s->train.n,
                 (long long)s->valid_set.n, (long long)s->test.n, dob_comm_wtime() - t0);
     DOB_TRY(dob_comm_agree(s->world, dob_problem_net(s->p, &s->net)));
+    DOB_TRY(dob_net_set_precision(s->net, s->precision));
     if (s->sync_bn && s->G > 1) {
         s->bn_ctx = (app_ctx){.comm = s->group};
         dob_net_set_sum_hook(s->net, app_hook_sum_double, &s->bn_ctx);
@@ -266,6 +268,7 @@ static dob_status open_file(sweep *s, const app_opts *o, int threads, const dob_
         .weight_decay = app_given(o, &o->wd) && s->p->has_l2 ? s->wd : NAN, .n_hp = s->n_hp,
         .hp_names = s->hp_names, .n_trials = s->n_trials, .n_minibatch = dob_train_n_minibatch(cfg), .ranks = s->G,
         .threads = threads, .has_accuracy = s->p->has_accuracy, .has_valid = s->valid,
+        .precision = dob_precision_name(s->precision),
     };
     dob_sweep_meta sw = {.spec = s->spec, .lr_schedule = s->sched_str, .sync_bn = s->sync_bn,
                          .n_trials_total = s->n_total, .max_steps = s->max_steps, .slice_id = s->slice_id,

@@ -32,6 +32,11 @@ static dob_status settings(sweep *s, const app_opts *o) {
     s->max_steps = o->max_steps;
     s->valid = o->valid;
     s->sync_bn = o->sync_bn;
+    if ((st = dob_precision_parse(o->precision ? o->precision : "f32", &s->precision)) != DOB_OK ||
+        (st = dob_precision_check(s->precision)) != DOB_OK) {
+        dob_error_prefix("--precision: ");
+        return st;
+    }
     DOB_TRY(app_make_sched(1.0, o->n_sched_epochs, o->sched_epochs, o->n_sched_factors, o->sched_factors, &check));
     s->n_sched = o->n_sched_epochs;
     memcpy(s->sched_ep, o->sched_epochs, sizeof s->sched_ep);
@@ -255,6 +260,10 @@ dob_status sweep_plan_resume(sweep *s, const app_opts *o) {
     s->wd = isnan(d->weight_decay) ? s->p->weight_decay : d->weight_decay;
     s->valid = d->has_valid;
     s->sync_bn = d->sync_bn;
+    s->ctx = "cannot resume (the sweep's precision)";
+    DOB_TRY(dob_precision_parse(d->precision, &s->precision));
+    DOB_TRY(dob_precision_check(s->precision));
+    s->ctx = NULL;
     snprintf(s->sched_str, sizeof s->sched_str, "%s", d->lr_schedule);
     s->ctx = "cannot resume";
     DOB_TRY(app_sched_parse(d->lr_schedule, s->sched_ep, s->sched_fac, DOB_SCHED_MAX, &s->n_sched));

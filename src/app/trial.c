@@ -121,7 +121,7 @@ void app_hook_checkpoint(void *vctx, const dob_train_out *o) {
         }
     }
     if (st == DOB_OK && rank == 0) {
-        dob_ckpt_meta m = {.config = c->ckpt_config, .ranks = P, .threads = c->threads};
+        dob_ckpt_meta m = {.config = c->ckpt_config, .ranks = P, .threads = c->threads, .precision = c->precision};
         st = dob_checkpoint_save(c->ckpt_path, &m, c->arena, all, o);
     }
     free(all);
@@ -240,6 +240,15 @@ dob_trial_result app_trial_result(const dob_train_out *out, const double *hp, in
         .epoch_seconds = out->epoch_seconds, .phase_seconds = out->phase_seconds, .hp = hp, .random_seed = seed,
         .epochs_done = out->epochs_done, .status = st,
     };
+}
+
+int app_precision(dob_comm *world, const char *s, dob_precision *out) {
+    *out = DOB_F32;
+    if (s && (dob_precision_parse(s, out) != DOB_OK || dob_precision_check(*out) != DOB_OK)) {
+        app_status_error(world, "--precision");
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- learning-rate schedules ------------------------------------------------------------------------------- */
