@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """PyTorch reference of the DeepOBS nets dob benchmarks (same architecture, batch, loss, SGD step).
 
-usage: /usr/bin/python3 bench/torch_ref.py PROBLEM [batch=128] [steps=30] [warmup=5] [threads=2]
-Prints: "torch PROBLEM bs B threads T: S steps/s (median step M ms)". Run it with Debian's OpenBLAS-openmp
+usage: /usr/bin/python3 bench/torch_ref.py PROBLEM [batch=128] [steps=30] [warmup=5] [threads=2] [--bf16]
+Prints: "torch PROBLEM [bf16] bs B threads T: S steps/s (median step M ms)". --bf16: forward and loss under
+torch.autocast("cpu", dtype=torch.bfloat16) (PyTorch's CPU mixed precision: bf16 convolutions and linear layers,
+f32 weights, gradients and SGD), the counterpart of dob's --precision bf16. Run it with Debian's OpenBLAS-openmp
 (LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp): the reference BLAS makes torch 10x slower
 (../shared/reference/toolchain.md section 6); bench/compare.sh does this.
 """
@@ -37,7 +39,8 @@ def net(problem):
 
 
 def main():
-    a = sys.argv[1:]
+    a = [x for x in sys.argv[1:] if x != "--bf16"]
+    bf16 = "--bf16" in sys.argv[1:]
     problem = a[0]
     bs = int(a[1]) if len(a) > 1 else 128
     steps = int(a[2]) if len(a) > 2 else 30
@@ -53,7 +56,11 @@ def main():
     for s in range(warm + steps):
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(m(x), y)
+        if bf16:
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                loss = F.cross_entropy(m(x), y)
+        else:
+            loss = F.cross_entropy(m(x), y)
         loss.backward()
         opt.step()
         t1 = time.perf_counter()
@@ -61,8 +68,8 @@ def main():
             ts.append(t1 - t0)
     ts.sort()
     med = ts[len(ts) // 2]
-    print("torch %s bs %d threads %d: %.2f steps/s (median step %.2f ms, min %.2f ms)"
-          % (problem, bs, threads, 1.0 / med, 1e3 * med, 1e3 * ts[0]))
+    print("torch %s%s bs %d threads %d: %.2f steps/s (median step %.2f ms, min %.2f ms)"
+          % (problem, " bf16" if bf16 else "", bs, threads, 1.0 / med, 1e3 * med, 1e3 * ts[0]))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@
  * 1-Lipschitz, so the forward bound holds through it; for backward the output gradient is zeroed where the two
  * masks disagree (pre-activations within rounding of 0; checked to be under 1%). Average pooling: rounding the input (u) and the bf16 output (u) give the same 2u bound with
  * A = avg(|x|). Max pooling stays f32 in bf16 mode (see pool.c) and must match bit for bit.
+ * Transposed convolution likewise (its reductions have the same form).
  * Also: each bf16 layer really differs from f32 somewhere (the bf16 kernels ran), precision names and parsing,
  * and the refusal below avx512_core_bf16 (the only check that runs there; the rest say they are skipped). */
 #include <math.h>
@@ -38,7 +39,7 @@ static int bf16_ready(const char *test) {
 /* ---- the comparison harness ----------------------------------------------------------------------------- */
 typedef struct layer_case {
     const char *what;
-    int kind;               /* 0 conv, 1 dense, 2 pool */
+    int kind;               /* 0 conv, 1 dense, 2 pool, 3 deconv (transposed conv, same cfg as conv) */
     int64_t n, c, h, w;     /* input; dense reads N x C*H*W */
     dob_conv_cfg conv;
     dob_dense_cfg dense;
@@ -54,6 +55,7 @@ static dob_net *make_net(const layer_case *lc, dob_precision p) {
     if (st == DOB_OK)
         st = lc->kind == 0   ? dob_net_conv(net, "l", dob_net_input(net), &lc->conv, &y)
              : lc->kind == 1 ? dob_net_dense(net, "l", dob_net_input(net), &lc->dense, &y)
+             : lc->kind == 3 ? dob_net_deconv(net, "l", dob_net_input(net), &lc->conv, &y)
                              : dob_net_pool(net, "l", dob_net_input(net), &lc->pool, &y);
     if (st == DOB_OK) st = dob_net_alloc(net);
     if (st == DOB_OK) {
@@ -233,6 +235,23 @@ static void test_dense_bf16(void) {
     run_cases(cs, sizeof cs / sizeof cs[0]);
 }
 
+/* Transposed convolution (the VAE decoder's): k = the largest of IC*K*K, OC*K*K and N*H*W bounds every
+ * reduction (each output sums at most IC*K*K/s^2 taps). */
+static void test_deconv_bf16(void) {
+    if (!bf16_ready("deconv_bf16")) return;
+    layer_case cs[] = {
+        conv_case("deconv ic1 7x7 k4 s2 SAME oc16 bias relu (vae deconv1 shape)", 4, 1, 7, 7, 16, 4, 2, DOB_PAD_SAME,
+                  1, 1),
+        conv_case("deconv ic16 14x14 k4 s1 SAME oc16 bias relu", 2, 16, 14, 14, 16, 4, 1, DOB_PAD_SAME, 1, 1),
+        conv_case("deconv ic5 5x6 k3 s2 VALID oc3", 3, 5, 5, 6, 3, 3, 2, DOB_PAD_VALID, 0, 0),
+    };
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        cs[i].kind = 3;
+        if (cs[i].n * cs[i].h * cs[i].w > cs[i].k) cs[i].k = cs[i].n * cs[i].h * cs[i].w;
+    }
+    run_cases(cs, sizeof cs / sizeof cs[0]);
+}
+
 static void test_avg_pool_bf16(void) {
     if (!bf16_ready("avg_pool_bf16")) return;
     layer_case lc = {.what = "avg 3x3/2 SAME 2x16x9x9", .kind = 2, .n = 2, .c = 16, .h = 9, .w = 9, .k = 9,
@@ -322,6 +341,7 @@ static CU_TestInfo tests[] = {
     {"precision_api", test_precision_api},
     {"conv_bf16", test_conv_bf16},
     {"dense_bf16", test_dense_bf16},
+    {"deconv_bf16", test_deconv_bf16},
     {"avg_pool_bf16", test_avg_pool_bf16},
     {"max_pool_bf16", test_max_pool_bf16},
     {"chain_bf16", test_chain_bf16},

@@ -26,6 +26,8 @@ def _label(meta, hp, seed):
     for n, v in zip(names, hp):
         parts.append("%s %.4g" % ("lr" if n == "learning_rate" else n, v))
     parts.append("seed %d" % seed)
+    if str(meta.get("precision", "f32")) != "f32":  # --precision bf16 (files without the attribute are f32)
+        parts.append(str(meta["precision"]))
     return " ".join(parts)
 
 
@@ -39,6 +41,8 @@ def curves_of(path):
             label = "%s %s lr %.4g seed %s (checkpoint at step %d)" % (
                 cfg.get("problem", "?"), cfg.get("optimizer", "?"), float(cfg.get("lr", "nan")), cfg.get("seed", "?"),
                 int(f["progress/steps_done"][()]))
+            if cfg.get("precision", "f32") != "f32":
+                label += " " + cfg["precision"]
             out.append((label, {k: c[k][()] for k in c.keys()}, None))
             return out
         if "meta" not in f or "trials" not in f:

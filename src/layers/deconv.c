@@ -16,6 +16,8 @@
  * Plan (build): forward_training, backward data (only when in_diff[0] != NULL), backward weights (+ bias), all
  * with 'any' layouts; the layer owns the reorders between the plain tensors / arena and the primitive layouts.
  * Saved for backward: src in the forward primitive's layout and, for fused ReLU, the plain dst (mask dst > 0).
+ * Precision bf16 (dob_net_set_precision): as conv.c, the primitives read bf16 src, weights and diff_dst and write
+ * f32 dst, diff_src, diff_weights and diff_bias; the reorders from the plain f32 tensors and arena convert.
  * Backward OVERWRITES the arena grads of weights/bias and in_diff[0].
  * Does not: take or hand on blocked layouts (in/out always plain), dilate, group, or fuse other activations. */
 #include "dnnl_util.h"
@@ -107,9 +109,14 @@ static dob_status deconv_build(dob_layer *l, int64_t batch) {
     DOB_DNNL(dob_md_plain(&dst_md, 4, y->dims));
     DOB_DNNL(dob_md_plain(&w_md, 4, wi->dims));
     DOB_DNNL(dob_md_plain(&b_md, 1, &c->out_channels));
-    DOB_DNNL(dnnl_memory_desc_init_by_tag(&any_src, 4, xd, dnnl_f32, dnnl_format_tag_any));
+    /* bf16 (as conv.c): bf16 src, weights and diff_dst (the reorders convert); f32 dst, diff_src, diff_weights */
+    const dnnl_data_type_t lo = dob_net_precision(l->net) == DOB_BF16 ? dnnl_bf16 : dnnl_f32;
+    DOB_DNNL(dnnl_memory_desc_init_by_tag(&any_src, 4, xd, lo, dnnl_format_tag_any));
     DOB_DNNL(dnnl_memory_desc_init_by_tag(&any_dst, 4, yd, dnnl_f32, dnnl_format_tag_any));
-    DOB_DNNL(dnnl_memory_desc_init_by_tag(&any_w, 4, wdims, dnnl_f32, dnnl_format_tag_any));
+    DOB_DNNL(dnnl_memory_desc_init_by_tag(&any_w, 4, wdims, lo, dnnl_format_tag_any));
+    dnnl_memory_desc_t any_ddst = any_dst, any_dsrc = any_src, any_dw = any_w;
+    any_ddst.data_type = lo;
+    any_dsrc.data_type = any_dw.data_type = dnnl_f32;
 
     /* forward (+ relu post-op) */
     DOB_DNNL(dnnl_deconvolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_deconvolution_direct, &any_src,
@@ -143,8 +150,9 @@ static dob_status deconv_build(dob_layer *l, int64_t batch) {
     float *ddst = p->mask_buf ? p->mask_buf : y->diff;
 
     /* backward weights (+ bias) */
-    DOB_DNNL(dnnl_deconvolution_backward_weights_desc_init(&bwd, dnnl_deconvolution_direct, &any_src, &any_w,
-                                                           c->bias ? &b_md : NULL, &any_dst, strides, pad_l, pad_r));
+    DOB_DNNL(dnnl_deconvolution_backward_weights_desc_init(&bwd, dnnl_deconvolution_direct, &any_src, &any_dw,
+                                                           c->bias ? &b_md : NULL, &any_ddst, strides, pad_l,
+                                                           pad_r));
     DOB_DNNL(dnnl_primitive_desc_create(&bwpd, &bwd, NULL, eng, fpd));
     DOB_DNNL(dnnl_primitive_create(&p->bwd_w, bwpd));
     const dnnl_memory_desc_t *w_src = dnnl_primitive_desc_query_md(bwpd, dnnl_query_src_md, 0);
@@ -156,8 +164,8 @@ static dob_status deconv_build(dob_layer *l, int64_t batch) {
 
     /* backward data, only when someone needs d loss / d src */
     if (l->in_diff[0]) {
-        DOB_DNNL(dnnl_deconvolution_backward_data_desc_init(&bdd, dnnl_deconvolution_direct, &any_src, &any_w,
-                                                            &any_dst, strides, pad_l, pad_r));
+        DOB_DNNL(dnnl_deconvolution_backward_data_desc_init(&bdd, dnnl_deconvolution_direct, &any_dsrc, &any_w,
+                                                            &any_ddst, strides, pad_l, pad_r));
         DOB_DNNL(dnnl_primitive_desc_create(&bdpd, &bdd, NULL, eng, fpd));
         DOB_DNNL(dnnl_primitive_create(&p->bwd_d, bdpd));
         DOB_DNNL(dob_mem_init(&p->w_bd, eng, &w_md, dnnl_primitive_desc_query_md(bdpd, dnnl_query_weights_md, 0),
