@@ -141,15 +141,16 @@ PYEOF
   ;;
 
 resume)
-  # long enough trials (one epoch, ~1 s) that the poll below sees a partly done sweep
-  "${MPI[@]}" -n 3 "$DOB" sweep "${GRID[@]}" --out k.h5 > first.log 2>&1 &
+  # long enough trials that the poll below sees a partly done sweep: 5 epochs, ~1.5 s (one epoch, ~0.3 s since
+  # evaluation rounds run at larger batches, let the whole sweep finish before the kill)
+  "${MPI[@]}" -n 3 "$DOB" sweep "${GRID[@]:0:7}" -N 5 --out k.h5 > first.log 2>&1 &
   mpid=$!
   # wait for the third finished trial (the progress lines; the file is read after the kill)
   for i in $(seq 1 1200); do
     sleep 0.05
     [ "$(grep -c '\] trial [0-9]* done' first.log)" -ge 3 ] && break
   done
-  sleep 0.4 # into the next trials (about 1 s each), so that some are "running" when killed
+  sleep 0.4 # into the next trials (about 1.5 s each), so that some are "running" when killed
   # kill -9 mpirun and its ranks at once (a crashed node): mpirun alone would let each rank run on until its
   # next progress line hits the closed pipe, i.e. always between two trials
   ranks=$(pgrep -P "$mpid" | tr '\n' ' ')
