@@ -223,7 +223,7 @@ static void make_svhn_tree(const char *sub, int n, int last) {
 
 /* Golden: 5 SGD steps (batch 16, seed 42, augmentation on) of the problems on generated files in the official
  * format, read through the data-set table; recorded with this code (1 thread). The first three steps are held to
- * 1e-4, all five to tol (test_problems.c says why the WRN needs 1e-2). */
+ * 1e-3, all five to max(tol, 1e-2) (test_problems.c says why the WRN needs 1e-2; check_golden why every ISA). */
 static void golden_run(const char *problem, const char *root, const dob_data_opts *o, double lr, double l[5]) {
     const dob_problem_spec *p = dob_problem_find(problem);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
@@ -252,8 +252,10 @@ static void check_golden(const char *what, const double got[5], const double wan
     }
     float g[5], w[5];
     for (int i = 0; i < 5; i++) g[i] = (float)got[i], w[i] = (float)want[i];
-    TC_ASSERT_CLOSE(what, g, w, 3, 1e-4);
-    TC_ASSERT_CLOSE(what, g, w, 5, tol);
+    /* recorded on one ISA; oneDNN's AVX2 and AVX-512 kernels sum in other orders, and these nets amplify that
+     * step by step (AVX2 vs avx512_core_bf16: 5e-4 at step 3 of the WRN, 1.5e-3 at step 5 of 3c3d) */
+    TC_ASSERT_CLOSE(what, g, w, 3, 1e-3);
+    TC_ASSERT_CLOSE(what, g, w, 5, tol > 1e-2 ? tol : 1e-2);
 }
 
 static void test_golden_files(void) {
