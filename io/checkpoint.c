@@ -27,22 +27,6 @@
 #define DOB_VERSION "unknown"
 #endif
 
-static const char *const curve_names[] = {"train_losses",     "valid_losses",      "test_losses",
-                                          "train_accuracies", "valid_accuracies", "test_accuracies",
-                                          "epoch_seconds"};
-enum { N_CURVES = 7 };
-
-static double **curves_of(dob_train_out *o, double **v) {
-    v[0] = o->train_losses;
-    v[1] = o->valid_losses;
-    v[2] = o->test_losses;
-    v[3] = o->train_accuracies;
-    v[4] = o->valid_accuracies;
-    v[5] = o->test_accuracies;
-    v[6] = o->epoch_seconds;
-    return v;
-}
-
 /* One 1-D (ndim 1: d0) or 2-D (d0 x d1) dataset; v may be NULL when it has no elements. */
 static dob_status put_ds(hid_t loc, const char *name, hid_t ftype, hid_t mtype, int ndim, hsize_t d0, hsize_t d1,
                          const void *v) {
@@ -71,13 +55,19 @@ fail:
     return st;
 }
 
+static double curve_values(const dob_train_out *o) {
+    double n = 0;
+    for (int c = 0; c < DOB_N_CURVES; c++) n += (double)dob_curve_len(c, o->num_epochs, o->n_minibatch);
+    return n;
+}
+
 dob_status dob_checkpoint_save(const char *path, const dob_ckpt_meta *m, dob_arena *a, const float *buffers_all,
                                const dob_train_out *o) {
     dob_status st = DOB_OK;
     const size_t n = dob_arena_size(a), nb = dob_arena_buffer_size(a);
     const int ns = dob_arena_state_count(a);
     const double need = 4.0 * ((double)n * (1 + ns) + (double)nb * m->ranks) +
-                        8.0 * ((double)(o->num_epochs + 1) * N_CURVES + (double)o->n_minibatch) + 65536.0;
+                        8.0 * curve_values(o) + 65536.0;
     if ((st = dob_io_check_dir_of(path, "checkpoint", need)) != DOB_OK) return st;
     size_t tl = strlen(path) + 32;
     char *tmp = malloc(tl);
@@ -129,13 +119,9 @@ dob_status dob_checkpoint_save(const char *path, const dob_ckpt_meta *m, dob_are
     g = -1;
 
     DOB_H5(g = H5Gcreate2(f, "curves", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "create group /curves");
-    double *cv[N_CURVES];
-    curves_of((dob_train_out *)o, cv);
-    for (int i = 0; i < N_CURVES; i++)
-        DOB_TRY(put_ds(g, curve_names[i], H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, (hsize_t)(o->num_epochs + 1), 0,
-                              cv[i]));
-    DOB_TRY(put_ds(g, "minibatch_train_losses", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, (hsize_t)o->n_minibatch, 0,
-                   o->minibatch_train_losses));
+    for (int c = 0; c < DOB_N_CURVES; c++)
+        DOB_TRY(put_ds(g, dob_curves[c].name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1,
+                       (hsize_t)dob_curve_len(c, o->num_epochs, o->n_minibatch), 0, o->curve[c]));
     DOB_TRY(put_ds(g, "phase_seconds", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, DOB_N_PHASES, 0,
                    o->phase_seconds));
     H5Gclose(g);
@@ -265,27 +251,21 @@ dob_status dob_checkpoint_load(const char *path, int rank, dob_arena *a, dob_tra
 
     DOB_H5(g = H5Gopen2(f, "curves", H5P_DEFAULT), "open /curves of '%s'", path);
     int64_t ne = 0;
-    DOB_TRY(ds_len(g, "test_losses", &ne));
-    DOB_TRY(ds_len(g, "minibatch_train_losses", &o->n_minibatch));
+    DOB_TRY(ds_len(g, dob_curves[DOB_CURVE_TEST_LOSSES].name, &ne));
+    DOB_TRY(ds_len(g, dob_curves[DOB_CURVE_MINIBATCH_TRAIN_LOSSES].name, &o->n_minibatch));
     if (ne < 1) {
         st = DOB_FAIL(DOB_EFORMAT, "checkpoint '%s': empty curves", path);
         goto fail;
     }
     o->num_epochs = ne - 1;
-    double **slots[N_CURVES] = {&o->train_losses,     &o->valid_losses,     &o->test_losses,  &o->train_accuracies,
-                                &o->valid_accuracies, &o->test_accuracies, &o->epoch_seconds};
-    for (int i = 0; i < N_CURVES; i++) {
-        if (!(*slots[i] = malloc((size_t)ne * sizeof(double)))) {
+    for (int c = 0; c < DOB_N_CURVES; c++) {
+        int64_t len = dob_curve_len(c, o->num_epochs, o->n_minibatch);
+        if (!(o->curve[c] = malloc((size_t)(len > 0 ? len : 1) * sizeof(double)))) {
             st = DOB_FAIL(DOB_ENOMEM, "out of memory");
             goto fail;
         }
-        DOB_TRY(dob_h5_read(g, curve_names[i], H5T_NATIVE_DOUBLE, ne, *slots[i]));
+        DOB_TRY(dob_h5_read(g, dob_curves[c].name, H5T_NATIVE_DOUBLE, len, o->curve[c]));
     }
-    if (!(o->minibatch_train_losses = malloc((size_t)(o->n_minibatch > 0 ? o->n_minibatch : 1) * sizeof(double)))) {
-        st = DOB_FAIL(DOB_ENOMEM, "out of memory");
-        goto fail;
-    }
-    DOB_TRY(dob_h5_read(g, "minibatch_train_losses", H5T_NATIVE_DOUBLE, o->n_minibatch, o->minibatch_train_losses));
     DOB_TRY(dob_h5_read(g, "phase_seconds", H5T_NATIVE_DOUBLE, DOB_N_PHASES, o->phase_seconds));
     o->epochs_done = o->evaluated > 0 ? (int)(o->evaluated - 1) : 0;
 fail:

@@ -193,28 +193,30 @@ static json_t *jarr(const double *x, int64_t n) {
 }
 
 typedef struct trial_data {
-    double *curves[6]; /* train/valid/test losses, train/valid/test accuracies */
-    double *mb, *hp;
+    double *curves[DOB_N_CURVES]; /* indexed by dob_curve; NULL for the timing ones (not exported) */
+    double *hp;
     int64_t seed;
     int32_t status;
 } trial_data;
 
-static const char *curve_names[6] = {"train_losses",     "valid_losses",     "test_losses",
-                                     "train_accuracies", "valid_accuracies", "test_accuracies"};
+/* The curves in DeepOBS v1.1 key order; valid ones only with a validation split, accuracies only for problems
+ * with an accuracy. */
+static const dob_curve json_curves[] = {DOB_CURVE_TRAIN_LOSSES,     DOB_CURVE_TEST_LOSSES,
+                                        DOB_CURVE_VALID_LOSSES,     DOB_CURVE_MINIBATCH_TRAIN_LOSSES,
+                                        DOB_CURVE_TRAIN_ACCURACIES, DOB_CURVE_TEST_ACCURACIES,
+                                        DOB_CURVE_VALID_ACCURACIES};
+
+static int exported(int c) { return !(dob_curves[c].flags & DOB_CURVE_TIMING); }
 
 static json_t *build_json(const meta_info *mi, const trial_data *t) {
     json_t *o = json_object(), *hp = json_object();
-    int64_t ne = mi->num_epochs + 1;
     int bad = !o || !hp;
     if (!bad) {
-        bad |= json_object_set_new(o, "train_losses", jarr(t->curves[0], ne));
-        bad |= json_object_set_new(o, "test_losses", jarr(t->curves[2], ne));
-        if (mi->has_valid) bad |= json_object_set_new(o, "valid_losses", jarr(t->curves[1], ne));
-        bad |= json_object_set_new(o, "minibatch_train_losses", jarr(t->mb, mi->n_minibatch));
-        if (mi->has_accuracy) {
-            bad |= json_object_set_new(o, "train_accuracies", jarr(t->curves[3], ne));
-            bad |= json_object_set_new(o, "test_accuracies", jarr(t->curves[5], ne));
-            if (mi->has_valid) bad |= json_object_set_new(o, "valid_accuracies", jarr(t->curves[4], ne));
+        for (size_t k = 0; k < sizeof json_curves / sizeof json_curves[0]; k++) {
+            const int c = json_curves[k], fl = dob_curves[c].flags;
+            if (((fl & DOB_CURVE_VALID) && !mi->has_valid) || ((fl & DOB_CURVE_ACC) && !mi->has_accuracy)) continue;
+            bad |= json_object_set_new(o, dob_curves[c].name,
+                                       jarr(t->curves[c], dob_curve_len(c, mi->num_epochs, mi->n_minibatch)));
         }
         bad |= json_object_set_new(o, "optimizer", json_string(mi->optimizer));
         bad |= json_object_set_new(o, "testproblem", json_string(mi->problem));
@@ -250,12 +252,11 @@ static dob_status read_trial(hid_t f, const meta_info *mi, int id, trial_data *t
     snprintf(p, sizeof p, "trials/%d/hyperparameters", id);
     DOB_TRY(dob_h5_read(f, p, H5T_NATIVE_DOUBLE, mi->n_hp, t->hp));
     if (!full) return DOB_OK;
-    for (int c = 0; c < 6; c++) {
-        snprintf(p, sizeof p, "trials/%d/%s", id, curve_names[c]);
-        DOB_TRY(dob_h5_read(f, p, H5T_NATIVE_DOUBLE, mi->num_epochs + 1, t->curves[c]));
+    for (int c = 0; c < DOB_N_CURVES; c++) {
+        if (!exported(c)) continue;
+        snprintf(p, sizeof p, "trials/%d/%s", id, dob_curves[c].name);
+        DOB_TRY(dob_h5_read(f, p, H5T_NATIVE_DOUBLE, dob_curve_len(c, mi->num_epochs, mi->n_minibatch), t->curves[c]));
     }
-    snprintf(p, sizeof p, "trials/%d/minibatch_train_losses", id);
-    DOB_TRY(dob_h5_read(f, p, H5T_NATIVE_DOUBLE, mi->n_minibatch, t->mb));
 fail:
     return st;
 }
@@ -357,13 +358,13 @@ dob_status dob_results_export_json(const char *h5_path, const char *out_dir, int
     DOB_H5(f = H5Fopen(h5_path, H5F_ACC_RDONLY, H5P_DEFAULT), "open '%s'", h5_path);
     DOB_TRY(read_meta(f, h5_path, &mi));
 
-    int64_t ne = mi.num_epochs + 1;
-    for (int c = 0; c < 6; c++) t.curves[c] = malloc(sizeof(double) * (size_t)ne);
-    t.mb = malloc(sizeof(double) * (size_t)(mi.n_minibatch + 1));
     t.hp = malloc(sizeof(double) * (size_t)mi.n_hp);
     pl = calloc((size_t)mi.n_trials + 1, sizeof *pl);
-    int missing = !t.mb || !t.hp || !pl;
-    for (int c = 0; c < 6; c++) missing |= !t.curves[c];
+    int missing = !t.hp || !pl;
+    for (int c = 0; c < DOB_N_CURVES; c++)
+        if (exported(c))
+            missing |= !(t.curves[c] =
+                             malloc(sizeof(double) * (size_t)(dob_curve_len(c, mi.num_epochs, mi.n_minibatch) + 1)));
     if (missing) {
         st = DOB_FAIL(DOB_ENOMEM, "JSON export: out of memory for %lld trials", (long long)mi.n_trials);
         goto fail;
@@ -415,8 +416,7 @@ fail:
         free(pl[k].file);
     }
     free(pl);
-    for (int c = 0; c < 6; c++) free(t.curves[c]);
-    free(t.mb);
+    for (int c = 0; c < DOB_N_CURVES; c++) free(t.curves[c]);
     free(t.hp);
     dob_h5_strv_free(mi.hp_names, mi.n_hp);
     free(mi.hp_order);

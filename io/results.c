@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,24 +75,34 @@ struct dob_results {
 };
 
 /* ---- datasets of one trial ------------------------------------------------------------------------------ */
+/* In creation order: the curves (dob_curves[]), then these, then (sweep files only) the sweep ones. */
 enum { K_EPOCHS, K_MINIBATCH, K_PHASES, K_HP, K_I64, K_I32 };
-static const struct {
+typedef struct dset_row {
     const char *name;
     int kind;
-} trial_dsets[] = {
-    {"train_losses", K_EPOCHS},    {"valid_losses", K_EPOCHS},     {"test_losses", K_EPOCHS},
-    {"train_accuracies", K_EPOCHS}, {"valid_accuracies", K_EPOCHS}, {"test_accuracies", K_EPOCHS},
-    {"minibatch_train_losses", K_MINIBATCH},
-    {"epoch_seconds", K_EPOCHS},   {"phase_seconds", K_PHASES},    {"hyperparameters", K_HP},
-    {"random_seed", K_I64},        {"status", K_I32},              {"epochs_done", K_I32},
+} dset_row;
+static const dset_row trial_dsets[] = {
+    {"phase_seconds", K_PHASES}, {"hyperparameters", K_HP}, {"random_seed", K_I64},
+    {"status", K_I32},           {"epochs_done", K_I32},
 };
-#define N_DSETS (sizeof trial_dsets / sizeof trial_dsets[0])
-/* sweep files only, after the above */
-static const struct {
-    const char *name;
-    int kind;
-} sweep_dsets[] = {{"trial_id", K_I64}, {"run_count", K_I32}};
+static const dset_row sweep_dsets[] = {{"trial_id", K_I64}, {"run_count", K_I32}};
+#define N_DSETS (DOB_N_CURVES + sizeof trial_dsets / sizeof trial_dsets[0])
 #define N_SWEEP_DSETS (sizeof sweep_dsets / sizeof sweep_dsets[0])
+
+/* dob_trial_result's named curves and curve[] must alias (as in dob_train_out, src/curves.c). */
+#define SAME_SLOT_(id, name, flags)                                                                                \
+    _Static_assert(offsetof(dob_trial_result, name) ==                                                             \
+                       offsetof(dob_trial_result, curve) + (size_t)DOB_CURVE_##id * sizeof(const double *),        \
+                   "dob_trial_result: " #name " is not curve[DOB_CURVE_" #id "]");
+DOB_CURVE_LIST(SAME_SLOT_)
+#undef SAME_SLOT_
+
+/* Dataset j of a trial, j < N_DSETS + N_SWEEP_DSETS. */
+static dset_row dset_at(size_t j) {
+    if (j < DOB_N_CURVES)
+        return (dset_row){dob_curves[j].name, (dob_curves[j].flags & DOB_CURVE_LOGGED) ? K_MINIBATCH : K_EPOCHS};
+    return j < N_DSETS ? trial_dsets[j - DOB_N_CURVES] : sweep_dsets[j - N_DSETS];
+}
 
 const char *dob_trial_status_str(dob_trial_status s) {
     switch (s) {
@@ -116,7 +127,9 @@ typedef struct create_info {
 /* Bytes the file will take: measured about 5.7 KB of HDF5 metadata per trial plus 8 KB for the superblock and
  * /meta (HDF5 1.10.8); 8 KB per trial and 64 KB leave a margin. */
 static double estimate_bytes(const dob_results_meta *m) {
-    double raw = 8.0 * (double)(7 * (m->num_epochs + 1) + m->n_minibatch + N_PHASES + m->n_hp) + 16.0;
+    double values = (double)(N_PHASES + m->n_hp);
+    for (int c = 0; c < DOB_N_CURVES; c++) values += (double)dob_curve_len(c, m->num_epochs, m->n_minibatch);
+    double raw = 8.0 * values + 16.0;
     return 65536.0 + (double)m->n_trials * (8192.0 + raw);
 }
 
@@ -279,8 +292,9 @@ static dob_status create_trial(hid_t trials, int id, const dob_results_meta *m, 
     for (size_t j = 0; j < N_DSETS + (sweep ? N_SWEEP_DSETS : 0); j++) {
         hsize_t n = 0;
         hid_t ftype = H5T_IEEE_F64LE, dcpl = p->dcpl_f64;
-        const char *dname = j < N_DSETS ? trial_dsets[j].name : sweep_dsets[j - N_DSETS].name;
-        int kind = j < N_DSETS ? trial_dsets[j].kind : sweep_dsets[j - N_DSETS].kind;
+        const dset_row row = dset_at(j);
+        const char *dname = row.name;
+        const int kind = row.kind;
         switch (kind) {
         case K_EPOCHS: n = (hsize_t)m->num_epochs + 1; break;
         case K_MINIBATCH: n = (hsize_t)m->n_minibatch; break;
@@ -608,12 +622,11 @@ dob_status dob_results_write_trial(dob_results *r, int trial, const dob_trial_re
     if (!t) return DOB_FAIL(DOB_EINVAL, "results: trial %d: no result given", trial);
     if ((int)t->status < DOB_TRIAL_PENDING || (int)t->status > DOB_TRIAL_FAILED)
         return DOB_FAIL(DOB_EINVAL, "results: trial %d: status must be in [0, 4], found %d", trial, (int)t->status);
-    const double *arrays[] = {t->train_losses,     t->valid_losses,     t->test_losses,
-                              t->train_accuracies, t->valid_accuracies, t->test_accuracies,
-                              t->minibatch_train_losses, t->epoch_seconds, t->phase_seconds, t->hp};
-    /* arrays[] follows trial_dsets[0..9]; NULL leaves that dataset as it is (NaN until written). */
-    for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
-        if (arrays[i]) DOB_TRY(write_dset(r, trial, trial_dsets[i].name, H5T_NATIVE_DOUBLE, arrays[i]));
+    /* NULL leaves that dataset as it is (NaN until written). */
+    for (int c = 0; c < DOB_N_CURVES; c++)
+        if (t->curve[c]) DOB_TRY(write_dset(r, trial, dob_curves[c].name, H5T_NATIVE_DOUBLE, t->curve[c]));
+    if (t->phase_seconds) DOB_TRY(write_dset(r, trial, "phase_seconds", H5T_NATIVE_DOUBLE, t->phase_seconds));
+    if (t->hp) DOB_TRY(write_dset(r, trial, "hyperparameters", H5T_NATIVE_DOUBLE, t->hp));
     int64_t seed = t->random_seed;
     int32_t ep = t->epochs_done, stv = (int32_t)t->status;
     DOB_TRY(write_dset(r, trial, "random_seed", H5T_NATIVE_INT64, &seed));

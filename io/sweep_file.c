@@ -185,12 +185,12 @@ dob_status dob_results_read_sweep(const char *path, dob_sweep_desc *d) {
         }
         d->status[i] = (dob_trial_status)s;
         int e = d->epochs_done[i];
-        DOB_TRY(read_array(f, i, "test_losses", d->num_epochs + 1, curve));
-        d->final_test_loss[i] = curve[e];
-        DOB_TRY(read_array(f, i, "test_accuracies", d->num_epochs + 1, curve));
-        d->final_test_acc[i] = curve[e];
-        DOB_TRY(read_array(f, i, "train_losses", d->num_epochs + 1, curve));
-        d->final_train_loss[i] = curve[e];
+        const int finals[3] = {DOB_CURVE_TEST_LOSSES, DOB_CURVE_TEST_ACCURACIES, DOB_CURVE_TRAIN_LOSSES};
+        double *to[3] = {&d->final_test_loss[i], &d->final_test_acc[i], &d->final_train_loss[i]};
+        for (int k = 0; k < 3; k++) {
+            DOB_TRY(read_array(f, i, dob_curves[finals[k]].name, d->num_epochs + 1, curve));
+            *to[k] = curve[e];
+        }
     }
 fail:
     free(curve);
@@ -203,25 +203,20 @@ fail:
 }
 
 /* ---- one trial's full data (for merging) ------------------------------------------------------------------ */
-enum { N_CURVES = 8 }; /* 6 curves, minibatch losses, epoch seconds */
-static const char *const curve_names[N_CURVES] = {"train_losses",     "valid_losses",     "test_losses",
-                                                  "train_accuracies", "valid_accuracies", "test_accuracies",
-                                                  "minibatch_train_losses", "epoch_seconds"};
-
 typedef struct tbuf {
-    double *c[N_CURVES], phase[5];
-    int64_t len[N_CURVES];
+    double *c[DOB_N_CURVES], phase[5]; /* indexed by dob_curve */
+    int64_t len[DOB_N_CURVES];
 } tbuf;
 
 static void tbuf_free(tbuf *t) {
-    for (int k = 0; k < N_CURVES; k++) free(t->c[k]);
+    for (int k = 0; k < DOB_N_CURVES; k++) free(t->c[k]);
     memset(t, 0, sizeof *t);
 }
 
 static dob_status tbuf_alloc(tbuf *t, const dob_sweep_desc *d) {
     memset(t, 0, sizeof *t);
-    for (int k = 0; k < N_CURVES; k++) {
-        t->len[k] = k == 6 ? d->n_minibatch : d->num_epochs + 1;
+    for (int k = 0; k < DOB_N_CURVES; k++) {
+        t->len[k] = dob_curve_len(k, d->num_epochs, d->n_minibatch);
         t->c[k] = malloc(sizeof(double) * (size_t)(t->len[k] + 1));
         if (!t->c[k]) {
             tbuf_free(t);
@@ -233,7 +228,7 @@ static dob_status tbuf_alloc(tbuf *t, const dob_sweep_desc *d) {
 
 static dob_status tbuf_read(hid_t f, int i, tbuf *t) {
     dob_status st = DOB_OK;
-    for (int k = 0; k < N_CURVES; k++) DOB_TRY(read_array(f, i, curve_names[k], t->len[k], t->c[k]));
+    for (int k = 0; k < DOB_N_CURVES; k++) DOB_TRY(read_array(f, i, dob_curves[k].name, t->len[k], t->c[k]));
     DOB_TRY(read_array(f, i, "phase_seconds", 5, t->phase));
 fail:
     return st;
@@ -241,8 +236,8 @@ fail:
 
 /* Same results (timings excluded); NaN equals NaN. */
 static int tbuf_same(const tbuf *a, const tbuf *b) {
-    for (int k = 0; k < 7; k++)
-        for (int64_t j = 0; j < a->len[k]; j++) {
+    for (int k = 0; k < DOB_N_CURVES; k++)
+        for (int64_t j = 0; j < a->len[k] && !(dob_curves[k].flags & DOB_CURVE_TIMING); j++) {
             double x = a->c[k][j], y = b->c[k][j];
             if (!(x == y || (isnan(x) && isnan(y)))) return 0;
         }
@@ -574,12 +569,9 @@ static dob_status merge_copy(merge *m, dob_results *res) {
         int j = m->pick[i].idx;
         DOB_TRY(tbuf_read(m->fh[m->pick[i].file], j, &m->ta));
         const tbuf *t = &m->ta;
-        dob_trial_result tr = {
-            .train_losses = t->c[0], .valid_losses = t->c[1], .test_losses = t->c[2], .train_accuracies = t->c[3],
-            .valid_accuracies = t->c[4], .test_accuracies = t->c[5], .minibatch_train_losses = t->c[6],
-            .epoch_seconds = t->c[7], .phase_seconds = t->phase, .hp = m->hp + (size_t)i * (size_t)m->nh,
-            .random_seed = m->seeds[i], .epochs_done = dk->epochs_done[j], .status = dk->status[j],
-        };
+        dob_trial_result tr = {.phase_seconds = t->phase, .hp = m->hp + (size_t)i * (size_t)m->nh,
+                               .random_seed = m->seeds[i], .epochs_done = dk->epochs_done[j], .status = dk->status[j]};
+        for (int k = 0; k < DOB_N_CURVES; k++) tr.curve[k] = t->c[k];
         DOB_TRY(dob_results_write_trial(res, i, &tr));
         DOB_TRY(dob_results_set_run_count(res, i, dk->run_count[j]));
     }

@@ -29,14 +29,7 @@ static double *nan_array(int64_t n) {
 
 void dob_train_out_free(dob_train_out *o) {
     if (!o) return;
-    free(o->train_losses);
-    free(o->valid_losses);
-    free(o->test_losses);
-    free(o->train_accuracies);
-    free(o->valid_accuracies);
-    free(o->test_accuracies);
-    free(o->minibatch_train_losses);
-    free(o->epoch_seconds);
+    for (int k = 0; k < DOB_N_CURVES; k++) free(o->curve[k]);
     memset(o, 0, sizeof *o);
 }
 
@@ -275,15 +268,8 @@ static dob_status resume_out(const dob_train_cfg *c, dob_train_out *o) {
         return DOB_FAIL(DOB_EFORMAT, "checkpoint is inconsistent: %lld steps done, %lld evaluation rounds, %lld "
                         "losses logged (%lld steps per epoch)", (long long)in->steps_done, (long long)in->evaluated,
                         (long long)in->n_logged, (long long)spe);
-    const size_t ne = (size_t)(N + 1) * sizeof(double);
-    memcpy(o->train_losses, in->train_losses, ne);
-    memcpy(o->valid_losses, in->valid_losses, ne);
-    memcpy(o->test_losses, in->test_losses, ne);
-    memcpy(o->train_accuracies, in->train_accuracies, ne);
-    memcpy(o->valid_accuracies, in->valid_accuracies, ne);
-    memcpy(o->test_accuracies, in->test_accuracies, ne);
-    memcpy(o->epoch_seconds, in->epoch_seconds, ne);
-    memcpy(o->minibatch_train_losses, in->minibatch_train_losses, (size_t)o->n_minibatch * sizeof(double));
+    for (int k = 0; k < DOB_N_CURVES; k++)
+        memcpy(o->curve[k], in->curve[k], (size_t)dob_curve_len(k, N, o->n_minibatch) * sizeof(double));
     memcpy(o->phase_seconds, in->phase_seconds, sizeof o->phase_seconds);
     o->steps_done = in->steps_done;
     o->evaluated = in->evaluated;
@@ -306,14 +292,9 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
     o->num_epochs = N;
     o->steps_per_epoch = spe;
     o->n_minibatch = dob_train_n_minibatch(c);
-    o->train_losses = nan_array(N + 1);
-    o->valid_losses = nan_array(N + 1);
-    o->test_losses = nan_array(N + 1);
-    o->train_accuracies = nan_array(N + 1);
-    o->valid_accuracies = nan_array(N + 1);
-    o->test_accuracies = nan_array(N + 1);
-    o->epoch_seconds = nan_array(N + 1);
-    o->minibatch_train_losses = nan_array(o->n_minibatch);
+    int curves_ok = 1;
+    for (int k = 0; k < DOB_N_CURVES; k++)
+        curves_ok &= (o->curve[k] = nan_array(dob_curve_len(k, N, o->n_minibatch))) != NULL;
     DOB_TRY(dob_net_build(r.net, r.b)); /* the training plans first: their size bounds the evaluation batch */
     r.eval_cap = eval_cap(c, r.net, r.b);
     r.y = malloc((size_t)(r.eval_cap * r.k) * sizeof(float));
@@ -334,9 +315,7 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
     }
     if (c->preproc)
         r.raw = malloc((size_t)(r.b * dob_dataset_example_size(c->train)) * sizeof(float));
-    if (!o->train_losses || !o->valid_losses || !o->test_losses || !o->train_accuracies || !o->valid_accuracies ||
-        !o->test_accuracies || !o->epoch_seconds || !o->minibatch_train_losses || !r.y || !r.loss || !r.perm ||
-        !r.eval_idx || !r.local || (c->preproc && !r.raw)) {
+    if (!curves_ok || !r.y || !r.loss || !r.perm || !r.eval_idx || !r.local || (c->preproc && !r.raw)) {
         st = DOB_FAIL(DOB_ENOMEM, "trainer: out of memory");
         goto fail;
     }
@@ -385,8 +364,8 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
             if (r.stopped) {
                 /* stopped inside the round: drop its partial values and its time; a resumed run evaluates
                  * epoch e again */
-                o->train_losses[e] = o->valid_losses[e] = o->test_losses[e] = NAN;
-                o->train_accuracies[e] = o->valid_accuracies[e] = o->test_accuracies[e] = NAN;
+                for (int k = 0; k < DOB_N_CURVES; k++)
+                    if (dob_curves[k].flags & DOB_CURVE_EVAL) o->curve[k][e] = NAN;
                 o->epoch_seconds[e] = t_round - t_epoch;
                 if (c->hooks.checkpoint) c->hooks.checkpoint(c->hooks.ctx, o);
                 o->status = DOB_TRAIN_STOPPED;

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "dob/comm.h"
+#include "dob/curves.h"
 #include "dob/status.h"
 
 typedef enum dob_trial_status {
@@ -54,10 +55,10 @@ typedef struct dob_results_meta {
 
 /** One trial's curves (arrays of num_epochs+1, or n_minibatch, doubles). */
 typedef struct dob_trial_result {
-    const double *train_losses, *valid_losses, *test_losses;
-    const double *train_accuracies, *valid_accuracies, *test_accuracies;
-    const double *minibatch_train_losses;
-    const double *epoch_seconds;
+    union {                         /* the curves (dob/curves.h), by name or by index; NULL: left as it is */
+        struct { DOB_CURVE_LIST(DOB_CURVE_CONST_FIELD) };
+        const double *curve[DOB_N_CURVES];
+    };
     const double *phase_seconds;    /* 5 */
     const double *hp;               /* n_hp values */
     int64_t random_seed;

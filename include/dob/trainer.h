@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 
+#include "dob/curves.h"
 #include "dob/data.h"
 #include "dob/layers.h"
 #include "dob/net.h"
@@ -97,13 +98,13 @@ typedef struct dob_train_cfg {
 
 typedef enum dob_train_status { DOB_TRAIN_DONE = 0, DOB_TRAIN_DIVERGED = 1, DOB_TRAIN_STOPPED = 2 } dob_train_status;
 
-/** Curves of one run; arrays of num_epochs + 1 (NaN where not evaluated), minibatch of n_minibatch. */
+/** Curves of one run: curve[c] has dob_curve_len(c, num_epochs, n_minibatch) values, NaN where not evaluated. */
 typedef struct dob_train_out {
     int64_t num_epochs, n_minibatch, steps_per_epoch;
-    double *train_losses, *valid_losses, *test_losses;
-    double *train_accuracies, *valid_accuracies, *test_accuracies;
-    double *minibatch_train_losses;
-    double *epoch_seconds;             /* wall time of each evaluation + training epoch */
+    union {                            /* the curves (dob/curves.h), by name or walked by index */
+        struct { DOB_CURVE_LIST(DOB_CURVE_FIELD) };
+        double *curve[DOB_N_CURVES];   /* epoch_seconds: wall time of each evaluation + training epoch */
+    };
     double phase_seconds[DOB_N_PHASES];
     int epochs_done;                   /* the last evaluated epoch */
     int64_t evaluated;                 /* evaluation rounds done: curves [0, evaluated) are filled */

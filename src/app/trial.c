@@ -233,13 +233,10 @@ void app_trial_cfg(const app_trial *t, app_ctx *ctx, int progress, dob_train_cfg
 }
 
 dob_trial_result app_trial_result(const dob_train_out *out, const double *hp, int64_t seed, dob_trial_status st) {
-    return (dob_trial_result){
-        .train_losses = out->train_losses, .valid_losses = out->valid_losses, .test_losses = out->test_losses,
-        .train_accuracies = out->train_accuracies, .valid_accuracies = out->valid_accuracies,
-        .test_accuracies = out->test_accuracies, .minibatch_train_losses = out->minibatch_train_losses,
-        .epoch_seconds = out->epoch_seconds, .phase_seconds = out->phase_seconds, .hp = hp, .random_seed = seed,
-        .epochs_done = out->epochs_done, .status = st,
-    };
+    dob_trial_result r = {.phase_seconds = out->phase_seconds, .hp = hp, .random_seed = seed,
+                          .epochs_done = out->epochs_done, .status = st};
+    for (int c = 0; c < DOB_N_CURVES; c++) r.curve[c] = out->curve[c];
+    return r;
 }
 
 int app_precision(dob_comm *world, const char *s, dob_precision *out) {
