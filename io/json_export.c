@@ -44,6 +44,7 @@
 
 #include "dob/results.h"
 #include "h5util.h"
+#include "meta.h"
 #include "seal.h"
 
 /* ---- names ----------------------------------------------------------------------------------------------- */
@@ -62,17 +63,13 @@ static void deepobs_f(double x, char *buf, size_t cap) {
 }
 
 typedef struct meta_info {
-    char problem[256], optimizer[256], created[64], stamp[32];
-    int64_t batch_size, num_epochs, train_log_interval, n_trials, n_minibatch, has_accuracy, has_valid;
-    double weight_decay;
-    int n_hp;
-    char **hp_names;
+    dob_sweep_desc d; /* the /meta fields (meta.h); d.optimizer_deepobs_name is the folder name */
+    char stamp[32];
     int *hp_order; /* indices 1..n_hp-1 sorted by name */
-    char precision[16]; /* "f32" (files without the attribute too) or "bf16" */
 } meta_info;
 
 /* qsort has no context argument in C11: the names being sorted (export is single-threaded). */
-static char **sort_names_;
+static const char *const *sort_names_;
 static int cmp_hp(const void *a, const void *b) {
     return strcmp(sort_names_[*(const int *)a], sort_names_[*(const int *)b]);
 }
@@ -83,55 +80,24 @@ static int safe_component(const char *s) {
 
 static dob_status read_meta(hid_t f, const char *path, meta_info *mi) {
     dob_status st = DOB_OK;
-    hid_t g = -1;
-    int64_t ver = 0;
-    if (H5Lexists(f, "meta", H5P_DEFAULT) <= 0)
-        return DOB_FAIL(DOB_EFORMAT, "'%s' has no /meta group: not a dob result file", path);
-    DOB_H5(g = H5Gopen2(f, "meta", H5P_DEFAULT), "open /meta");
-    DOB_TRY(dob_h5_attr_i64(g, "schema_version", &ver));
-    if (ver != DOB_RESULTS_SCHEMA_VERSION) {
-        st = DOB_FAIL(DOB_EFORMAT, "expected schema_version %d, found %lld", DOB_RESULTS_SCHEMA_VERSION,
-                      (long long)ver);
+    const dob_sweep_desc *d = &mi->d;
+    DOB_TRY(dob_meta_read(f, path, &mi->d));
+    if (strcmp(d->precision, "f32") && strcmp(d->precision, "bf16")) {
+        st = DOB_FAIL(DOB_EFORMAT, "/meta precision: expected f32 or bf16, found '%s'", d->precision);
         goto fail;
     }
-    DOB_TRY(dob_h5_attr_str(g, "problem", mi->problem, sizeof mi->problem));
-    DOB_TRY(dob_h5_attr_str(g, "optimizer_deepobs_name", mi->optimizer, sizeof mi->optimizer));
-    DOB_TRY(dob_h5_attr_str(g, "created", mi->created, sizeof mi->created));
-    DOB_TRY(dob_h5_attr_i64(g, "batch_size", &mi->batch_size));
-    DOB_TRY(dob_h5_attr_i64(g, "num_epochs", &mi->num_epochs));
-    DOB_TRY(dob_h5_attr_i64(g, "train_log_interval", &mi->train_log_interval));
-    DOB_TRY(dob_h5_attr_i64(g, "n_trials", &mi->n_trials));
-    DOB_TRY(dob_h5_attr_i64(g, "n_minibatch", &mi->n_minibatch));
-    DOB_TRY(dob_h5_attr_i64(g, "has_accuracy", &mi->has_accuracy));
-    DOB_TRY(dob_h5_attr_i64(g, "has_valid", &mi->has_valid));
-    DOB_TRY(dob_h5_attr_f64(g, "weight_decay", &mi->weight_decay));
-    DOB_TRY(dob_h5_attr_strv(g, "hyperparameter_names", &mi->n_hp, &mi->hp_names));
-    snprintf(mi->precision, sizeof mi->precision, "f32");
-    if (H5Aexists(g, "precision") > 0) DOB_TRY(dob_h5_attr_str(g, "precision", mi->precision, sizeof mi->precision));
-    if (strcmp(mi->precision, "f32") && strcmp(mi->precision, "bf16")) {
-        st = DOB_FAIL(DOB_EFORMAT, "/meta precision: expected f32 or bf16, found '%s'", mi->precision);
-        goto fail;
-    }
-    if (!safe_component(mi->problem) || !safe_component(mi->optimizer)) {
+    if (!safe_component(d->problem) || !safe_component(d->optimizer_deepobs_name)) {
         st = DOB_FAIL(DOB_EFORMAT, "problem '%s' / optimizer_deepobs_name '%s' cannot be used as folder names",
-                      mi->problem, mi->optimizer);
+                      d->problem, d->optimizer_deepobs_name);
         goto fail;
     }
-    if (mi->num_epochs < 0 || mi->num_epochs > 100000000 || mi->n_minibatch < 0 || mi->n_minibatch > 1000000000 ||
-        mi->n_trials < 0 || mi->n_trials > 100000000 || mi->n_hp < 1 || strcmp(mi->hp_names[0], "learning_rate")) {
-        st = DOB_FAIL(DOB_EFORMAT,
-                      "inconsistent /meta: num_epochs %lld, n_minibatch %lld, n_trials %lld, %d hyperparameters "
-                      "(the first must be learning_rate)",
-                      (long long)mi->num_epochs, (long long)mi->n_minibatch, (long long)mi->n_trials, mi->n_hp);
-        goto fail;
-    }
-    for (int i = 0; i < mi->n_hp; i++)
-        if (!safe_component(mi->hp_names[i])) {
-            st = DOB_FAIL(DOB_EFORMAT, "hyperparameter name '%s' cannot be used in a folder name", mi->hp_names[i]);
+    for (int i = 0; i < d->n_hp; i++)
+        if (!safe_component(d->hp_names[i])) {
+            st = DOB_FAIL(DOB_EFORMAT, "hyperparameter name '%s' cannot be used in a folder name", d->hp_names[i]);
             goto fail;
         }
     /* created = "YYYY-MM-DDTHH:MM:SS..." -> "YYYY-MM-DD-HH-MM-SS" */
-    const char *c = mi->created;
+    const char *c = d->created;
     static const char pat[] = "dddd-dd-ddTdd:dd:dd";
     for (size_t i = 0; i < sizeof pat - 1; i++)
         if (pat[i] == 'd' ? !(c[i] >= '0' && c[i] <= '9') : c[i] != pat[i]) {
@@ -139,16 +105,15 @@ static dob_status read_meta(hid_t f, const char *path, meta_info *mi) {
             goto fail;
         }
     snprintf(mi->stamp, sizeof mi->stamp, "%.10s-%.2s-%.2s-%.2s", c, c + 11, c + 14, c + 17);
-    mi->hp_order = malloc(sizeof(int) * (size_t)mi->n_hp);
+    mi->hp_order = malloc(sizeof(int) * (size_t)d->n_hp);
     if (!mi->hp_order) {
         st = DOB_FAIL(DOB_ENOMEM, "out of memory");
         goto fail;
     }
-    for (int i = 1; i < mi->n_hp; i++) mi->hp_order[i - 1] = i;
-    sort_names_ = mi->hp_names;
-    qsort(mi->hp_order, (size_t)mi->n_hp - 1, sizeof(int), cmp_hp);
+    for (int i = 1; i < d->n_hp; i++) mi->hp_order[i - 1] = i;
+    sort_names_ = d->hp_names;
+    qsort(mi->hp_order, (size_t)d->n_hp - 1, sizeof(int), cmp_hp);
 fail:
-    if (g >= 0) H5Gclose(g);
     return st;
 }
 
@@ -156,18 +121,18 @@ fail:
 static dob_status trial_paths(const meta_info *mi, const char *out_dir, const double *hp, int64_t seed,
                               char *dir, size_t dcap, char *file, size_t fcap) {
     char v[64];
-    int n = snprintf(dir, dcap, "%s/%s/%s/num_epochs__%lld__batch_size__%lld__", out_dir, mi->problem, mi->optimizer,
-                     (long long)mi->num_epochs, (long long)mi->batch_size);
-    if (strcmp(mi->precision, "f32") && n >= 0 && (size_t)n < dcap)
-        n += snprintf(dir + n, dcap - (size_t)n, "precision__%s__", mi->precision);
-    if (!isnan(mi->weight_decay) && n >= 0 && (size_t)n < dcap) {
-        deepobs_f(mi->weight_decay, v, sizeof v);
+    int n = snprintf(dir, dcap, "%s/%s/%s/num_epochs__%lld__batch_size__%lld__", out_dir, mi->d.problem,
+                     mi->d.optimizer_deepobs_name, (long long)mi->d.num_epochs, (long long)mi->d.batch_size);
+    if (strcmp(mi->d.precision, "f32") && n >= 0 && (size_t)n < dcap)
+        n += snprintf(dir + n, dcap - (size_t)n, "precision__%s__", mi->d.precision);
+    if (!isnan(mi->d.weight_decay) && n >= 0 && (size_t)n < dcap) {
+        deepobs_f(mi->d.weight_decay, v, sizeof v);
         n += snprintf(dir + n, dcap - (size_t)n, "weight_decay__%s__", v);
     }
-    for (int k = 0; k < mi->n_hp - 1 && n >= 0 && (size_t)n < dcap; k++) {
+    for (int k = 0; k < mi->d.n_hp - 1 && n >= 0 && (size_t)n < dcap; k++) {
         int i = mi->hp_order[k];
         deepobs_f(hp[i], v, sizeof v);
-        n += snprintf(dir + n, dcap - (size_t)n, "%s__%s__", mi->hp_names[i], v);
+        n += snprintf(dir + n, dcap - (size_t)n, "%s__%s__", mi->d.hp_names[i], v);
     }
     if (n >= 0 && (size_t)n < dcap) {
         deepobs_f(hp[0], v, sizeof v);
@@ -214,24 +179,24 @@ static json_t *build_json(const meta_info *mi, const trial_data *t) {
     if (!bad) {
         for (size_t k = 0; k < sizeof json_curves / sizeof json_curves[0]; k++) {
             const int c = json_curves[k], fl = dob_curves[c].flags;
-            if (((fl & DOB_CURVE_VALID) && !mi->has_valid) || ((fl & DOB_CURVE_ACC) && !mi->has_accuracy)) continue;
+            if (((fl & DOB_CURVE_VALID) && !mi->d.has_valid) || ((fl & DOB_CURVE_ACC) && !mi->d.has_accuracy)) continue;
             bad |= json_object_set_new(o, dob_curves[c].name,
-                                       jarr(t->curves[c], dob_curve_len(c, mi->num_epochs, mi->n_minibatch)));
+                                       jarr(t->curves[c], dob_curve_len(c, mi->d.num_epochs, mi->d.n_minibatch)));
         }
-        bad |= json_object_set_new(o, "optimizer", json_string(mi->optimizer));
-        bad |= json_object_set_new(o, "testproblem", json_string(mi->problem));
-        bad |= json_object_set_new(o, "weight_decay", jnum(mi->weight_decay));
-        bad |= json_object_set_new(o, "batch_size", json_integer(mi->batch_size));
-        bad |= json_object_set_new(o, "num_epochs", json_integer(mi->num_epochs));
+        bad |= json_object_set_new(o, "optimizer", json_string(mi->d.optimizer_deepobs_name));
+        bad |= json_object_set_new(o, "testproblem", json_string(mi->d.problem));
+        bad |= json_object_set_new(o, "weight_decay", jnum(mi->d.weight_decay));
+        bad |= json_object_set_new(o, "batch_size", json_integer(mi->d.batch_size));
+        bad |= json_object_set_new(o, "num_epochs", json_integer(mi->d.num_epochs));
         bad |= json_object_set_new(o, "learning_rate", jnum(t->hp[0]));
         bad |= json_object_set_new(o, "lr_sched_epochs", json_null());
         bad |= json_object_set_new(o, "lr_sched_factors", json_null());
         bad |= json_object_set_new(o, "random_seed", json_integer(t->seed));
-        bad |= json_object_set_new(o, "train_log_interval", json_integer(mi->train_log_interval));
-        for (int i = 1; i < mi->n_hp; i++) bad |= json_object_set_new(hp, mi->hp_names[i], jnum(t->hp[i]));
+        bad |= json_object_set_new(o, "train_log_interval", json_integer(mi->d.train_log_interval));
+        for (int i = 1; i < mi->d.n_hp; i++) bad |= json_object_set_new(hp, mi->d.hp_names[i], jnum(t->hp[i]));
         bad |= json_object_set_new(o, "hyperparams", hp);
         hp = NULL; /* owned by o now (set_new steals the reference even on failure) */
-        if (strcmp(mi->precision, "f32")) bad |= json_object_set_new(o, "precision", json_string(mi->precision));
+        if (strcmp(mi->d.precision, "f32")) bad |= json_object_set_new(o, "precision", json_string(mi->d.precision));
     }
     json_decref(hp);
     if (bad) {
@@ -250,12 +215,12 @@ static dob_status read_trial(hid_t f, const meta_info *mi, int id, trial_data *t
     snprintf(p, sizeof p, "trials/%d/random_seed", id);
     DOB_TRY(dob_h5_read(f, p, H5T_NATIVE_INT64, 1, &t->seed));
     snprintf(p, sizeof p, "trials/%d/hyperparameters", id);
-    DOB_TRY(dob_h5_read(f, p, H5T_NATIVE_DOUBLE, mi->n_hp, t->hp));
+    DOB_TRY(dob_h5_read(f, p, H5T_NATIVE_DOUBLE, mi->d.n_hp, t->hp));
     if (!full) return DOB_OK;
     for (int c = 0; c < DOB_N_CURVES; c++) {
         if (!exported(c)) continue;
         snprintf(p, sizeof p, "trials/%d/%s", id, dob_curves[c].name);
-        DOB_TRY(dob_h5_read(f, p, H5T_NATIVE_DOUBLE, dob_curve_len(c, mi->num_epochs, mi->n_minibatch), t->curves[c]));
+        DOB_TRY(dob_h5_read(f, p, H5T_NATIVE_DOUBLE, dob_curve_len(c, mi->d.num_epochs, mi->d.n_minibatch), t->curves[c]));
     }
 fail:
     return st;
@@ -358,20 +323,20 @@ dob_status dob_results_export_json(const char *h5_path, const char *out_dir, int
     DOB_H5(f = H5Fopen(h5_path, H5F_ACC_RDONLY, H5P_DEFAULT), "open '%s'", h5_path);
     DOB_TRY(read_meta(f, h5_path, &mi));
 
-    t.hp = malloc(sizeof(double) * (size_t)mi.n_hp);
-    pl = calloc((size_t)mi.n_trials + 1, sizeof *pl);
+    t.hp = malloc(sizeof(double) * (size_t)mi.d.n_hp);
+    pl = calloc((size_t)mi.d.n_trials + 1, sizeof *pl);
     int missing = !t.hp || !pl;
     for (int c = 0; c < DOB_N_CURVES; c++)
         if (exported(c))
             missing |= !(t.curves[c] =
-                             malloc(sizeof(double) * (size_t)(dob_curve_len(c, mi.num_epochs, mi.n_minibatch) + 1)));
+                             malloc(sizeof(double) * (size_t)(dob_curve_len(c, mi.d.num_epochs, mi.d.n_minibatch) + 1)));
     if (missing) {
-        st = DOB_FAIL(DOB_ENOMEM, "JSON export: out of memory for %lld trials", (long long)mi.n_trials);
+        st = DOB_FAIL(DOB_ENOMEM, "JSON export: out of memory for %lld trials", (long long)mi.d.n_trials);
         goto fail;
     }
 
     /* Pass 1: every target name; nothing is written if one exists already or two trials collide. */
-    for (int id = 0; id < (int)mi.n_trials; id++) {
+    for (int id = 0; id < (int)mi.d.n_trials; id++) {
         DOB_TRY(read_trial(f, &mi, id, &t, 0));
         if (t.status != DOB_TRIAL_DONE && t.status != DOB_TRIAL_DIVERGED) continue;
         DOB_TRY(trial_paths(&mi, out_dir, t.hp, t.seed, dir, PATH_CAP, file, PATH_CAP));
@@ -418,7 +383,7 @@ fail:
     free(pl);
     for (int c = 0; c < DOB_N_CURVES; c++) free(t.curves[c]);
     free(t.hp);
-    dob_h5_strv_free(mi.hp_names, mi.n_hp);
+    dob_meta_free(&mi.d);
     free(mi.hp_order);
     if (f >= 0) H5Fclose(f);
     free(dir);

@@ -31,7 +31,6 @@
  * It does not: decide which rank writes which trial (the caller does: one rank per trial is enough, several
  * ranks writing identical data is harmless), buffer curves, or read trial curves (json_export.c does). */
 #include <errno.h>
-#include <limits.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -49,6 +48,7 @@
 #include "dob/io.h"
 #include "dob/results.h"
 #include "h5util.h"
+#include "meta.h"
 #include "seal.h"
 
 #ifndef DOB_VERSION
@@ -201,48 +201,35 @@ static dob_status check_meta(const dob_results_meta *m) {
     return DOB_OK;
 }
 
-static dob_status write_meta(hid_t file, const dob_results_meta *m, const create_info *ci) {
-    dob_status st = DOB_OK;
-    hid_t g = -1, gcpl = -1, t = -1;
-    char ver[96];
+/* The /meta record (meta.h) of a new file: the caller's settings, sw's (NULL: not a sweep file), and the
+ * provenance taken from rank 0 (ci) and this build. onednn_version is the caller's buffer of 96 bytes. */
+static dob_sweep_desc meta_record(const dob_results_meta *m, const dob_sweep_meta *sw, const create_info *ci,
+                                  char *onednn_version) {
     const dnnl_version_t *dv = dnnl_version();
     if (dv->hash && strcmp(dv->hash, "N/A"))
-        snprintf(ver, sizeof ver, "%d.%d.%d (commit %.40s)", dv->major, dv->minor, dv->patch, dv->hash);
+        snprintf(onednn_version, 96, "%d.%d.%d (commit %.40s)", dv->major, dv->minor, dv->patch, dv->hash);
     else
-        snprintf(ver, sizeof ver, "%d.%d.%d", dv->major, dv->minor, dv->patch);
-    DOB_H5(gcpl = H5Pcreate(H5P_GROUP_CREATE), "group creation properties");
-    DOB_H5(H5Pset_obj_track_times(gcpl, 0), "group creation properties");
-    DOB_H5(g = H5Gcreate2(file, "meta", H5P_DEFAULT, gcpl, H5P_DEFAULT), "create group /meta");
-    DOB_TRY(dob_h5_put_i32(g, "schema_version", DOB_RESULTS_SCHEMA_VERSION));
-    DOB_TRY(dob_h5_put_str(g, "dob_version", DOB_VERSION));
-    DOB_TRY(dob_h5_put_str(g, "git_revision", DOB_GIT_REV));
-    DOB_TRY(dob_h5_put_str(g, "problem", m->problem));
-    DOB_TRY(dob_h5_put_str(g, "optimizer", m->optimizer));
-    DOB_TRY(dob_h5_put_str(g, "optimizer_deepobs_name",
-                     m->optimizer_deepobs_name ? m->optimizer_deepobs_name : m->optimizer));
-    DOB_TRY(dob_h5_put_str(g, "created", ci->created));
-    DOB_TRY(dob_h5_put_str(g, "hostname", ci->host));
-    DOB_TRY(dob_h5_put_i32(g, "ranks", m->ranks));
-    DOB_TRY(dob_h5_put_i32(g, "threads", m->threads));
-    DOB_TRY(dob_h5_put_str(g, "onednn_version", ver));
-    DOB_TRY(dob_h5_put_str(g, "onednn_isa", dnnl_cpu_isa2str(dnnl_get_effective_cpu_isa())));
-    DOB_TRY(dob_h5_put_i64(g, "batch_size", m->batch_size));
-    DOB_TRY(dob_h5_put_i64(g, "num_epochs", m->num_epochs));
-    DOB_TRY(dob_h5_attr_write(g, "weight_decay", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, -1, &m->weight_decay));
-    DOB_TRY(dob_h5_put_i64(g, "train_log_interval", m->train_log_interval));
-    DOB_H5(t = dob_h5_vstr_type(), "string type for /meta hyperparameter_names");
-    DOB_TRY(dob_h5_attr_write(g, "hyperparameter_names", t, t, m->n_hp, m->hp_names));
-    DOB_TRY(dob_h5_put_i32(g, "n_trials", m->n_trials));
-    DOB_TRY(dob_h5_put_i64(g, "n_minibatch", m->n_minibatch));
-    DOB_TRY(dob_h5_put_i32(g, "has_accuracy", m->has_accuracy != 0));
-    DOB_TRY(dob_h5_put_i32(g, "has_valid", m->has_valid != 0));
-    DOB_TRY(dob_h5_put_str(g, "command_line", m->command_line));
-    DOB_TRY(dob_h5_put_str(g, "precision", m->precision ? m->precision : "f32"));
-fail:
-    if (t >= 0) H5Tclose(t);
-    if (g >= 0) H5Gclose(g);
-    if (gcpl >= 0) H5Pclose(gcpl);
-    return st;
+        snprintf(onednn_version, 96, "%d.%d.%d", dv->major, dv->minor, dv->patch);
+    dob_sweep_desc d = {
+        .dob_version = DOB_VERSION, .git_revision = DOB_GIT_REV, .problem = m->problem, .optimizer = m->optimizer,
+        .optimizer_deepobs_name = m->optimizer_deepobs_name ? m->optimizer_deepobs_name : m->optimizer,
+        .created = ci->created, .hostname = ci->host, .ranks = m->ranks, .threads = m->threads,
+        .onednn_version = onednn_version, .onednn_isa = dnnl_cpu_isa2str(dnnl_get_effective_cpu_isa()),
+        .batch_size = m->batch_size, .num_epochs = m->num_epochs, .weight_decay = m->weight_decay,
+        .train_log_interval = m->train_log_interval, .n_hp = m->n_hp, .hp_names = m->hp_names,
+        .n_trials = m->n_trials, .n_minibatch = m->n_minibatch, .has_accuracy = m->has_accuracy != 0,
+        .has_valid = m->has_valid != 0, .command_line = m->command_line, .precision = m->precision,
+    };
+    if (sw) {
+        d.spec = sw->spec;
+        d.n_trials_total = sw->n_trials_total;
+        d.max_steps = sw->max_steps;
+        d.slice_id = sw->slice_id;
+        d.slice_count = sw->slice_count;
+        d.lr_schedule = sw->lr_schedule;
+        d.sync_bn = sw->sync_bn;
+    }
+    return d;
 }
 
 /* ---- trial groups (collective) --------------------------------------------------------------------------- */
@@ -335,23 +322,6 @@ static void discard(dob_results *r) {
 /* ---- create ---------------------------------------------------------------------------------------------- */
 static dob_status write_dset(dob_results *r, int trial, const char *name, hid_t mtype, const void *v);
 
-/* /meta attributes of a sweep file (collective). */
-static dob_status write_sweep_meta(hid_t file, const dob_sweep_meta *sw) {
-    dob_status st = DOB_OK;
-    hid_t g = -1;
-    DOB_H5(g = H5Gopen2(file, "meta", H5P_DEFAULT), "open group /meta");
-    DOB_TRY(dob_h5_put_str(g, "sweep_spec", sw->spec));
-    DOB_TRY(dob_h5_put_i64(g, "n_trials_total", sw->n_trials_total));
-    DOB_TRY(dob_h5_put_i64(g, "max_steps", sw->max_steps));
-    DOB_TRY(dob_h5_put_i32(g, "slice_id", sw->slice_id));
-    DOB_TRY(dob_h5_put_i32(g, "slice_count", sw->slice_count));
-    DOB_TRY(dob_h5_put_str(g, "lr_schedule", sw->lr_schedule ? sw->lr_schedule : ""));
-    DOB_TRY(dob_h5_put_i32(g, "sync_bn", sw->sync_bn));
-fail:
-    if (g >= 0) H5Gclose(g);
-    return st;
-}
-
 static dob_status check_sweep(const dob_results_meta *m, const dob_sweep_meta *sw) {
     if (!sw->spec || !sw->trial_ids || !sw->seeds || !sw->hp)
         return DOB_FAIL(DOB_EINVAL, "results: a sweep needs spec, trial_ids, seeds and hp");
@@ -432,9 +402,9 @@ static dob_status create_impl(const char *path, int overwrite, const dob_results
     if (st != DOB_OK) goto fail;
 
     /* Phase 2: /meta, /trials and every trial's datasets, agreeing after each piece. */
-    st = write_meta(r->file, meta, &ci);
-    if (st == DOB_OK && sw) st = write_sweep_meta(r->file, sw);
-    st = dob_comm_agree(comm, st);
+    char onednn_version[96];
+    const dob_sweep_desc rec = meta_record(meta, sw, &ci, onednn_version);
+    st = dob_comm_agree(comm, dob_meta_write(r->file, &rec));
     if (st != DOB_OK) goto fail;
     st = plists_make(&pl);
     if (st == DOB_OK && (trials = H5Gcreate2(r->file, "trials", H5P_DEFAULT, pl.gcpl, H5P_DEFAULT)) < 0)
@@ -497,30 +467,12 @@ dob_status dob_results_create_sweep(const char *path, int overwrite, const dob_r
 
 /* ---- reopen a sweep file (--resume) ---------------------------------------------------------------------- */
 static dob_status open_checks(hid_t file, const char *path, int *n_trials) {
-    dob_status st = DOB_OK;
-    hid_t g = -1;
-    int64_t ver = 0, n = 0;
-    if (H5Lexists(file, "meta", H5P_DEFAULT) <= 0)
-        return DOB_FAIL(DOB_EFORMAT, "'%s' has no /meta group: not a dob result file", path);
-    DOB_H5(g = H5Gopen2(file, "meta", H5P_DEFAULT), "open /meta in '%s'", path);
-    DOB_TRY(dob_h5_attr_i64(g, "schema_version", &ver));
-    if (ver != DOB_RESULTS_SCHEMA_VERSION) {
-        st = DOB_FAIL(DOB_EFORMAT, "'%s': expected schema_version %d, found %lld", path,
-                      DOB_RESULTS_SCHEMA_VERSION, (long long)ver);
-        goto fail;
-    }
-    if (H5Aexists(g, "sweep_spec") <= 0) {
+    dob_sweep_desc d = {0};
+    dob_status st = dob_meta_read(file, path, &d);
+    if (st == DOB_OK && !d.spec)
         st = DOB_FAIL(DOB_EFORMAT, "'%s' is a dob result file but not a sweep file (no /meta sweep_spec)", path);
-        goto fail;
-    }
-    DOB_TRY(dob_h5_attr_i64(g, "n_trials", &n));
-    if (n < 0 || n > INT_MAX) {
-        st = DOB_FAIL(DOB_EFORMAT, "'%s': n_trials %lld out of range", path, (long long)n);
-        goto fail;
-    }
-    *n_trials = (int)n;
-fail:
-    if (g >= 0) H5Gclose(g);
+    *n_trials = d.n_trials;
+    dob_meta_free(&d);
     return st;
 }
 
@@ -769,7 +721,8 @@ void dob_results_abort(dob_results *r) {
 /* ---- serial reader for --resume -------------------------------------------------------------------------- */
 dob_status dob_results_read_status(const char *path, int cap, dob_trial_status *status, int *n_trials) {
     dob_status st = DOB_OK;
-    hid_t f = -1, meta = -1;
+    hid_t f = -1;
+    dob_sweep_desc d = {0};
     struct stat sb;
     dob_h5_quiet();
     if (stat(path, &sb) != 0)
@@ -779,24 +732,9 @@ dob_status dob_results_read_status(const char *path, int cap, dob_trial_status *
     htri_t is = H5Fis_hdf5(path);
     if (is <= 0) return DOB_FAIL(DOB_EFORMAT, "result file '%s' is not an HDF5 file", path);
     DOB_H5(f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), "open '%s'", path);
-    if (H5Lexists(f, "meta", H5P_DEFAULT) <= 0) {
-        st = DOB_FAIL(DOB_EFORMAT, "'%s' has no /meta group: not a dob result file", path);
-        goto fail;
-    }
-    DOB_H5(meta = H5Gopen2(f, "meta", H5P_DEFAULT), "open /meta in '%s'", path);
-    int64_t ver = 0, n = 0;
-    DOB_TRY(dob_h5_attr_i64(meta, "schema_version", &ver));
-    if (ver != DOB_RESULTS_SCHEMA_VERSION) {
-        st = DOB_FAIL(DOB_EFORMAT, "'%s': expected schema_version %d, found %lld", path,
-                      DOB_RESULTS_SCHEMA_VERSION, (long long)ver);
-        goto fail;
-    }
-    DOB_TRY(dob_h5_attr_i64(meta, "n_trials", &n));
-    if (n < 0 || n > INT_MAX) {
-        st = DOB_FAIL(DOB_EFORMAT, "'%s': n_trials %lld out of range", path, (long long)n);
-        goto fail;
-    }
-    for (int i = 0; i < (int)n && i < cap; i++) {
+    DOB_TRY(dob_meta_read(f, path, &d));
+    const int n = d.n_trials;
+    for (int i = 0; i < n && i < cap; i++) {
         char p[48];
         int32_t v = 0;
         snprintf(p, sizeof p, "trials/%d/status", i);
@@ -807,9 +745,9 @@ dob_status dob_results_read_status(const char *path, int cap, dob_trial_status *
         }
         status[i] = (dob_trial_status)v;
     }
-    if (n_trials) *n_trials = (int)n;
+    if (n_trials) *n_trials = n;
 fail:
-    if (meta >= 0) H5Gclose(meta);
+    dob_meta_free(&d);
     if (f >= 0) H5Fclose(f);
     if (st != DOB_OK) dob_error_prefix("reading '%s': ", path);
     return st;

@@ -13,7 +13,6 @@
  * It does not: merge files of different sweeps, merge `dob run` files (they have no trial ids), or pick
  * between two finished copies of a trial that differ (that is an error naming both files). */
 #include <errno.h>
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,16 +22,13 @@
 #include "dob/results.h"
 #include "dob/sweep.h"
 #include "h5util.h"
+#include "meta.h"
 #include "seal.h"
-
-#define LONG_STR 65536
 
 /* ---- reading one sweep file ------------------------------------------------------------------------------- */
 void dob_sweep_desc_free(dob_sweep_desc *d) {
     if (!d) return;
-    free(d->spec);
-    free(d->command_line);
-    dob_h5_strv_free(d->hp_names, d->n_hp);
+    dob_meta_free(d);
     free(d->trial_ids);
     free(d->seeds);
     free(d->hp);
@@ -45,85 +41,13 @@ void dob_sweep_desc_free(dob_sweep_desc *d) {
     memset(d, 0, sizeof *d);
 }
 
-static dob_status attr_long_str(hid_t g, const char *name, char **out) {
-    char *buf = malloc(LONG_STR);
-    if (!buf) return DOB_FAIL(DOB_ENOMEM, "out of memory");
-    dob_status st = dob_h5_attr_str(g, name, buf, LONG_STR);
-    if (st != DOB_OK) {
-        free(buf);
-        return st;
-    }
-    *out = buf;
-    return DOB_OK;
-}
-
 static dob_status read_meta(hid_t f, const char *path, dob_sweep_desc *d) {
-    dob_status st = DOB_OK;
-    hid_t g = -1;
-    int64_t v = 0;
-    if (H5Lexists(f, "meta", H5P_DEFAULT) <= 0)
-        return DOB_FAIL(DOB_EFORMAT, "'%s' has no /meta group: not a dob result file", path);
-    DOB_H5(g = H5Gopen2(f, "meta", H5P_DEFAULT), "open /meta in '%s'", path);
-    DOB_TRY(dob_h5_attr_i64(g, "schema_version", &v));
-    if (v != DOB_RESULTS_SCHEMA_VERSION) {
-        st = DOB_FAIL(DOB_EFORMAT, "expected schema_version %d, found %lld", DOB_RESULTS_SCHEMA_VERSION,
-                      (long long)v);
-        goto fail;
-    }
-    if (H5Aexists(g, "sweep_spec") <= 0) {
-        st = DOB_FAIL(DOB_EFORMAT, "a dob result file but not a sweep file (no /meta sweep_spec; `dob run` "
-                                   "writes those)");
-        goto fail;
-    }
-    DOB_TRY(dob_h5_attr_str(g, "problem", d->problem, sizeof d->problem));
-    DOB_TRY(dob_h5_attr_str(g, "optimizer", d->optimizer, sizeof d->optimizer));
-    DOB_TRY(dob_h5_attr_str(g, "optimizer_deepobs_name", d->optimizer_deepobs_name,
-                            sizeof d->optimizer_deepobs_name));
-    DOB_TRY(dob_h5_attr_str(g, "created", d->created, sizeof d->created));
-    DOB_TRY(attr_long_str(g, "sweep_spec", &d->spec));
-    DOB_TRY(attr_long_str(g, "command_line", &d->command_line));
-    DOB_TRY(dob_h5_attr_i64(g, "batch_size", &d->batch_size));
-    DOB_TRY(dob_h5_attr_i64(g, "num_epochs", &d->num_epochs));
-    DOB_TRY(dob_h5_attr_i64(g, "train_log_interval", &d->train_log_interval));
-    DOB_TRY(dob_h5_attr_i64(g, "n_minibatch", &d->n_minibatch));
-    DOB_TRY(dob_h5_attr_i64(g, "max_steps", &d->max_steps));
-    DOB_TRY(dob_h5_attr_i64(g, "n_trials_total", &d->n_trials_total));
-    DOB_TRY(dob_h5_attr_f64(g, "weight_decay", &d->weight_decay));
-    DOB_TRY(dob_h5_attr_i64(g, "has_accuracy", &v));
-    d->has_accuracy = v != 0;
-    DOB_TRY(dob_h5_attr_i64(g, "has_valid", &v));
-    d->has_valid = v != 0;
-    DOB_TRY(dob_h5_attr_i64(g, "ranks", &v));
-    d->ranks = (int)v;
-    DOB_TRY(dob_h5_attr_i64(g, "threads", &v));
-    d->threads = (int)v;
-    DOB_TRY(dob_h5_attr_i64(g, "slice_id", &v));
-    d->slice_id = (int)v;
-    DOB_TRY(dob_h5_attr_i64(g, "slice_count", &v));
-    d->slice_count = (int)v;
-    /* added after schema 1's first files: absent means a constant learning rate, no sync-BN */
-    if (H5Aexists(g, "lr_schedule") > 0) DOB_TRY(dob_h5_attr_str(g, "lr_schedule", d->lr_schedule, sizeof d->lr_schedule));
-    snprintf(d->precision, sizeof d->precision, "f32");
-    if (H5Aexists(g, "precision") > 0) DOB_TRY(dob_h5_attr_str(g, "precision", d->precision, sizeof d->precision));
-    if (H5Aexists(g, "sync_bn") > 0) {
-        DOB_TRY(dob_h5_attr_i64(g, "sync_bn", &v));
-        d->sync_bn = v != 0;
-    }
-    DOB_TRY(dob_h5_attr_strv(g, "hyperparameter_names", &d->n_hp, &d->hp_names));
-    DOB_TRY(dob_h5_attr_i64(g, "n_trials", &v));
-    if (v < 0 || v > INT_MAX || d->num_epochs < 0 || d->num_epochs > 100000000 || d->n_minibatch < 0 ||
-        d->n_minibatch > 1000000000 || d->n_hp < 1 || strcmp(d->hp_names[0], "learning_rate") ||
-        d->n_trials_total < v) {
-        st = DOB_FAIL(DOB_EFORMAT, "inconsistent /meta: n_trials %lld, n_trials_total %lld, num_epochs %lld, "
-                                   "n_minibatch %lld, %d hyperparameters (the first must be learning_rate)",
-                      (long long)v, (long long)d->n_trials_total, (long long)d->num_epochs,
-                      (long long)d->n_minibatch, d->n_hp);
-        goto fail;
-    }
-    d->n_trials = (int)v;
-fail:
-    if (g >= 0) H5Gclose(g);
-    return st;
+    dob_status st = dob_meta_read(f, path, d);
+    if (st != DOB_OK) return st;
+    if (!d->spec)
+        return DOB_FAIL(DOB_EFORMAT, "a dob result file but not a sweep file (no /meta sweep_spec; `dob run` "
+                                     "writes those)");
+    return DOB_OK;
 }
 
 static dob_status read_scalar(hid_t f, int i, const char *name, hid_t type, void *v) {

@@ -134,18 +134,22 @@ dob_status dob_results_begin_trial(dob_results *r, int trial);
 /** Set a trial's run_count (dob merge copies it). */
 dob_status dob_results_set_run_count(dob_results *r, int trial, int32_t n);
 
-/** Everything a sweep file says about its sweep and trials (serial reader, io/sweep_file.c). */
+/** Everything a sweep file says about its sweep and trials (serial reader, io/sweep_file.c). The fields down to
+ *  n_trials are the /meta attributes of the schema above (the same names but spec = sweep_spec), read and written
+ *  through one table (io/meta.c) for every result file; the sweep ones stay zero for a `dob run` file. Strings
+ *  are malloc'd by the readers (dob_sweep_desc_free). */
 typedef struct dob_sweep_desc {
-    char problem[128], optimizer[128], optimizer_deepobs_name[128], created[64];
-    char *spec, *command_line;      /* malloc'd */
-    char lr_schedule[4096];          /* "" = constant (also for files written before schedules existed) */
+    const char *problem, *optimizer, *optimizer_deepobs_name, *created, *command_line;
+    const char *dob_version, *git_revision, *hostname, *onednn_version, *onednn_isa;
+    const char *spec;               /* sweep files: /meta sweep_spec */
+    const char *lr_schedule;        /* "" = constant (also for files written before schedules existed) */
     int sync_bn;
-    char precision[16];             /* "f32" (also for files written before precisions existed) or "bf16" */
+    const char *precision;          /* "f32" (also for files written before precisions existed) or "bf16" */
     int64_t batch_size, num_epochs, train_log_interval, n_minibatch, max_steps, n_trials_total;
     double weight_decay;            /* NaN = problem default */
     int has_accuracy, has_valid, ranks, threads, slice_id, slice_count;
     int n_hp;
-    char **hp_names;                /* n_hp, learning_rate first */
+    const char *const *hp_names;    /* n_hp, learning_rate first */
     int n_trials;
     int64_t *trial_ids, *seeds;     /* n_trials */
     double *hp;                     /* n_trials x n_hp */
