@@ -71,3 +71,39 @@ void dob_mem_destroy(dob_mem *m) {
     if (m->user) dnnl_memory_destroy(m->user);
     memset(m, 0, sizeof *m);
 }
+
+dnnl_status_t dob_exec_fwd_w(dnnl_primitive_t fwd, dnnl_stream_t s, dob_mem *src, dob_mem *w, void *wh,
+                             dnnl_memory_t b, void *bh, dob_mem *dst) {
+    dnnl_status_t r;
+    if ((r = dob_mem_sync(src, s, NULL)) != dnnl_success || (r = dob_mem_sync(w, s, wh)) != dnnl_success) return r;
+    if (b && (r = dnnl_memory_set_data_handle_v2(b, bh, s)) != dnnl_success) return r;
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src->prim}, {DNNL_ARG_WEIGHTS, w->prim}, {DNNL_ARG_DST, dst->prim},
+                               {DNNL_ARG_BIAS, b}};
+    if ((r = dnnl_primitive_execute(fwd, s, b ? 4 : 3, args)) != dnnl_success) return r;
+    return dob_mem_sync(dst, s, NULL);
+}
+
+dnnl_status_t dob_exec_bwd_d(dnnl_primitive_t bwd_d, dnnl_stream_t s, dnnl_memory_t ddst, dob_mem *w, void *wh,
+                             dob_mem *dsrc) {
+    dnnl_status_t r;
+    if ((r = dob_mem_sync(w, s, wh)) != dnnl_success) return r;
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_WEIGHTS, w->prim}, {DNNL_ARG_DIFF_SRC, dsrc->prim}};
+    if ((r = dnnl_primitive_execute(bwd_d, s, 3, args)) != dnnl_success) return r;
+    return dob_mem_sync(dsrc, s, NULL);
+}
+
+dnnl_status_t dob_exec_bwd_w(dnnl_primitive_t bwd_w, dnnl_stream_t s, const dob_mem *src, dob_mem *src_w,
+                             dnnl_memory_t ddst, dob_mem *dw, void *dwh, dnnl_memory_t db, void *dbh) {
+    dnnl_status_t r;
+    dnnl_memory_t x = src->prim;
+    if (src_w->user) {
+        if ((r = dob_mem_sync(src_w, s, NULL)) != dnnl_success) return r;
+        x = src_w->prim;
+    }
+    if ((r = dnnl_memory_set_data_handle_v2(dw->user, dwh, s)) != dnnl_success) return r;
+    if (db && (r = dnnl_memory_set_data_handle_v2(db, dbh, s)) != dnnl_success) return r;
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, x}, {DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_DIFF_WEIGHTS, dw->prim},
+                               {DNNL_ARG_DIFF_BIAS, db}};
+    if ((r = dnnl_primitive_execute(bwd_w, s, db ? 4 : 3, args)) != dnnl_success) return r;
+    return dob_mem_sync(dw, s, NULL);
+}

@@ -59,4 +59,18 @@ dnnl_status_t dob_mem_init(dob_mem *m, dnnl_engine_t eng, const dnnl_memory_desc
 dnnl_status_t dob_mem_sync(dob_mem *m, dnnl_stream_t s, void *handle);
 void dob_mem_destroy(dob_mem *m);
 
+/* ---- execution of a weighted layer (conv, deconv): the reorders around each primitive included ---- */
+/** Forward: src and the weights (arena slice wh) into fwd's layouts, bias b (plain arena slice bh; b may be
+ *  NULL), run fwd, dst out to the user layout. */
+dnnl_status_t dob_exec_fwd_w(dnnl_primitive_t fwd, dnnl_stream_t s, dob_mem *src, dob_mem *w, void *wh,
+                             dnnl_memory_t b, void *bh, dob_mem *dst);
+/** Backward data: ddst (already in bwd_d's layout), the weights (arena slice wh) into bwd_d's layout, run bwd_d,
+ *  diff_src out to the user layout. */
+dnnl_status_t dob_exec_bwd_d(dnnl_primitive_t bwd_d, dnnl_stream_t s, dnnl_memory_t ddst, dob_mem *w, void *wh,
+                             dob_mem *dsrc);
+/** Backward weights: src from src_w when it has its own reorder (src_w->user set) else src->prim, ddst in bwd_w's
+ *  layout, run bwd_w into dw (arena grad slice dwh) and the bias grad db (plain slice dbh; db may be NULL). */
+dnnl_status_t dob_exec_bwd_w(dnnl_primitive_t bwd_w, dnnl_stream_t s, const dob_mem *src, dob_mem *src_w,
+                             dnnl_memory_t ddst, dob_mem *dw, void *dwh, dnnl_memory_t db, void *dbh);
+
 #endif

@@ -27,6 +27,7 @@
  * Does not: fuse tanh/sigmoid/leaky ReLU (use a separate act layer), dilate, group, or use winograd. */
 #include "dnnl_util.h"
 #include "dob/layers.h"
+#include "relu_mask.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -48,10 +49,7 @@ typedef struct conv_priv {
     int flat_mask;      /* fused ReLU: dst, its diff and ddst.prim share one layout: elementwise mask */
     int relayout_mask;  /* fused ReLU: dst/diff in layout `ylay` (propagated), ddst.prim in `lay` */
     int flat_bf16;      /* fused ReLU, bf16: dst and its diff (f32) share ddst.prim's (bf16) layout */
-    struct act_layout {
-        int64_t blk, cpad;          /* channel block (1 = none) and channels padded to it */
-        int64_t sn, sc, sh, sw;     /* element (n, c, h, w) is at n sn + (c / blk) sc + c % blk + h sh + w sw */
-    } lay, ylay;
+    dob_act_layout lay, ylay;
 } conv_priv;
 
 /* ---- reserve ------------------------------------------------------------------------------------------- */
@@ -93,27 +91,6 @@ static dob_status conv_reserve(dob_layer *l, dob_arena *a) {
 }
 
 /* ---- build --------------------------------------------------------------------------------------------- */
-/* Describe a 4-D activation layout the mask loop can write: plain permutations (nchw, nhwc, ...) and a single
- * channel block (nChw8c/16c: "aBcd8b"). @return 1 if `md` is one of those. */
-static int act_layout_of(const dnnl_memory_desc_t *md, struct act_layout *l) {
-    if (md->format_kind != dnnl_blocked || md->ndims != 4 || md->offset0 != 0) return 0;
-    const dnnl_blocking_desc_t *b = &md->format_desc.blocking;
-    if (md->padded_dims[0] != md->dims[0] || md->padded_dims[2] != md->dims[2] || md->padded_dims[3] != md->dims[3])
-        return 0;
-    if (b->inner_nblks == 0)
-        l->blk = 1;
-    else if (b->inner_nblks == 1 && b->inner_idxs[0] == 1)
-        l->blk = b->inner_blks[0];
-    else
-        return 0;
-    l->cpad = md->padded_dims[1];
-    l->sn = b->strides[0];
-    l->sc = b->strides[1];
-    l->sh = b->strides[2];
-    l->sw = b->strides[3];
-    return l->cpad % l->blk == 0;
-}
-
 /* Backward-weights pd. 'any' layouts with the forward hint are the default; but when that picks another src
  * layout than forward (AVX2 on a 1-channel input picks a channel-padded nChw8c: 8x the taps plus a src reorder;
  * measured 19.5 ms vs 5.2 ms for fmnist conv1 at batch 128, 2 threads), nhwc src and diff_dst are used instead
@@ -253,10 +230,10 @@ static dob_status conv_build(dob_layer *l, int64_t batch) {
         p->flat_bf16 = dnnl_memory_desc_equal(&yb, ddst_md);
     } else if (c->act == DOB_ACT_RELU) {
         p->flat_mask = dnnl_memory_desc_equal(y_md, ddst_md);
-        p->direct_mask = !p->flat_mask && y_md == &dst_md && act_layout_of(ddst_md, &p->lay);
+        p->direct_mask = !p->flat_mask && y_md == &dst_md && dob_act_layout_of(ddst_md, &p->lay);
         /* e.g. conv1 on AVX2: nChw8c dst handed to pool1, nhwc diff_dst for its 1-channel bwd-weights */
-        p->relayout_mask = !p->flat_mask && !p->direct_mask && act_layout_of(y_md, &p->ylay) &&
-                           act_layout_of(ddst_md, &p->lay);
+        p->relayout_mask = !p->flat_mask && !p->direct_mask && dob_act_layout_of(y_md, &p->ylay) &&
+                           dob_act_layout_of(ddst_md, &p->lay);
     }
     const int fused = p->direct_mask || p->flat_mask || p->relayout_mask || p->flat_bf16;
     if (c->act == DOB_ACT_RELU && !fused) {
@@ -292,130 +269,13 @@ static dob_status conv_forward(dob_layer *l, int training) {
     dob_status st = DOB_OK;
     conv_priv *p = l->priv;
     dnnl_stream_t s = dob_net_stream(l->net);
-    DOB_DNNL(dob_mem_sync(&p->src, s, NULL));
-    DOB_DNNL(dob_mem_sync(&p->w, s, dob_arena_param(l->arena, l->param[0])));
-    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, p->src.prim}, {DNNL_ARG_WEIGHTS, p->w.prim},
-                               {DNNL_ARG_DST, p->dst.prim}, {DNNL_ARG_BIAS, p->b}};
-    if (p->b) DOB_DNNL(dnnl_memory_set_data_handle_v2(p->b, dob_arena_param(l->arena, l->param[1]), s));
-    DOB_DNNL(dnnl_primitive_execute(p->fwd, s, p->b ? 4 : 3, args));
-    DOB_DNNL(dob_mem_sync(&p->dst, s, NULL));
+    DOB_DNNL(dob_exec_fwd_w(p->fwd, s, &p->src, &p->w, dob_arena_param(l->arena, l->param[0]), p->b,
+                            p->b ? dob_arena_param(l->arena, l->param[1]) : NULL, &p->dst));
 fail:
     return st;
 }
 
 /* ---- backward ------------------------------------------------------------------------------------------ */
-/* g = diff_dst * (dst > 0) elementwise (forward's line: dst = max(conv, 0)); dst, diff and g share one layout
- * (plain N,OC,OH,OW or the propagated blocked one, whose zero channel padding gives g = 0). */
-static void relu_mask_plain(const float *dst, const float *diff, float *g, size_t n) {
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) {
-        const float d = dst[i], e = diff[i]; /* both loaded: a select, not a branch (vectorizes) */
-        g[i] = d > 0.0f ? e : 0.0f;
-    }
-}
-
-/* Same, rounded to bf16 (bf16 mode: the backward primitives read a bf16 diff_dst in dst's layout). */
-static void relu_mask_plain_bf16(const float *dst, const float *diff, uint16_t *g, size_t n) {
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) {
-        const float d = dst[i], e = diff[i];
-        g[i] = dob_bf16_of(d > 0.0f ? e : 0.0f);
-    }
-}
-
-/* Same, written in layout l (channels padded to l->cpad with zeros): one pass instead of mask + reorder.
- * dst, diff: plain [n, ch, h, w]; g: layout l. */
-static void relu_mask_to(const float *dst, const float *diff, float *g, int64_t n, int64_t ch, int64_t h, int64_t w,
-                         const struct act_layout *l) {
-    int64_t nb = l->cpad / l->blk, B = l->blk;
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int64_t i = 0; i < n; i++) {
-        for (int64_t cb = 0; cb < nb; cb++) {
-            for (int64_t cc = 0; cc < B; cc++) {
-                int64_t ci = cb * B + cc;
-                float *gc = g + i * l->sn + cb * l->sc + cc;
-                if (ci >= ch) { /* channel padding of a blocked layout: zeros */
-                    for (int64_t y = 0; y < h; y++)
-                        for (int64_t x = 0; x < w; x++) gc[y * l->sh + x * l->sw] = 0.0f;
-                    continue;
-                }
-                const float *d = dst + (i * ch + ci) * h * w, *e = diff + (i * ch + ci) * h * w;
-                for (int64_t y = 0; y < h; y++)
-                    for (int64_t x = 0; x < w; x++) {
-                        const float dv = d[y * w + x], ev = e[y * w + x];
-                        gc[y * l->sh + x * l->sw] = dv > 0.0f ? ev : 0.0f;
-                    }
-            }
-        }
-    }
-}
-
-/* Same, from dst/diff in layout s (the propagated one, e.g. nChw8c) into g in layout d (e.g. nhwc). Per pixel,
- * channel blocks of s are walked in order, so a blocked -> channels-last pass streams both sides with no index
- * division; d's channel padding (if any) is zeroed first. */
-/* The common case nChw{8,16}c -> nhwc with whole blocks, with the block size B a constant so the inner loop is
- * one vector select (the generic loop below runs scalar: 6.0 ms vs 1.2 ms for fmnist conv1, batch 128, 2 threads). */
-static inline void relu_mask_block_to_nhwc(const float *dst, const float *diff, float *g, int64_t n, int64_t ch,
-                                           int64_t h, int64_t w, const struct act_layout *s, const int64_t B) {
-    const int64_t nsb = ch / B;
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int64_t i = 0; i < n; i++)
-        for (int64_t y = 0; y < h; y++)
-            for (int64_t cb = 0; cb < nsb; cb++) {
-                const float *bd = dst + i * s->sn + cb * s->sc + y * s->sh;
-                const float *be = diff + i * s->sn + cb * s->sc + y * s->sh;
-                float *gp = g + ((i * h + y) * w) * ch + cb * B;
-                for (int64_t x = 0; x < w; x++) {
-#pragma omp simd
-                    for (int64_t cc = 0; cc < B; cc++) {
-                        const float dv = bd[x * B + cc], ev = be[x * B + cc];
-                        gp[x * ch + cc] = dv > 0.0f ? ev : 0.0f;
-                    }
-                }
-            }
-}
-
-static void relu_mask_relayout(const float *dst, const float *diff, float *g, int64_t n, int64_t ch, int64_t h,
-                               int64_t w, const struct act_layout *s, const struct act_layout *d) {
-    const int64_t sb = s->blk, db = d->blk, nsb = (ch + sb - 1) / sb;
-    const int nhwc = db == 1 && d->cpad == ch && d->sc == 1 && d->sw == ch && d->sh == w * ch && d->sn == h * w * ch;
-    if (nhwc && s->sw == sb && ch % sb == 0 && (sb == 8 || sb == 16)) {
-        if (sb == 8)
-            relu_mask_block_to_nhwc(dst, diff, g, n, ch, h, w, s, 8);
-        else
-            relu_mask_block_to_nhwc(dst, diff, g, n, ch, h, w, s, 16);
-        return;
-    }
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int64_t i = 0; i < n; i++) {
-        for (int64_t y = 0; y < h; y++) {
-            for (int64_t x = 0; x < w; x++) {
-                const float *sd = dst + i * s->sn + y * s->sh + x * s->sw;
-                const float *se = diff + i * s->sn + y * s->sh + x * s->sw;
-                float *gp = g + i * d->sn + y * d->sh + x * d->sw;
-                for (int64_t c = ch; c < d->cpad; c++) gp[c / db * d->sc + c % db] = 0.0f;
-                for (int64_t cb = 0; cb < nsb; cb++) {
-                    const int64_t c0 = cb * sb, m = ch - c0 < sb ? ch - c0 : sb;
-                    const float *bd = sd + cb * s->sc, *be = se + cb * s->sc;
-                    if (db == 1) { /* channels-last destination: contiguous when d->sc == 1 */
-                        float *gc = gp + c0 * d->sc;
-                        for (int64_t cc = 0; cc < m; cc++) {
-                            const float dv = bd[cc], ev = be[cc];
-                            gc[cc * d->sc] = dv > 0.0f ? ev : 0.0f;
-                        }
-                    } else {
-                        for (int64_t cc = 0; cc < m; cc++) {
-                            const int64_t c = c0 + cc;
-                            const float dv = bd[cc], ev = be[cc];
-                            gp[c / db * d->sc + c % db] = dv > 0.0f ? ev : 0.0f;
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
 static dob_status conv_backward(dob_layer *l) {
     dob_status st = DOB_OK;
     conv_priv *p = l->priv;
@@ -425,21 +285,21 @@ static dob_status conv_backward(dob_layer *l) {
     if (p->flat_mask) {
         void *g;
         DOB_DNNL(dnnl_memory_get_data_handle(p->ddst.prim, &g));
-        relu_mask_plain(y->data, y->diff, g, y->count);
+        dob_relu_mask(y->data, y->diff, g, y->count);
     } else if (p->flat_bf16) {
         void *g;
         DOB_DNNL(dnnl_memory_get_data_handle(p->ddst.prim, &g));
-        relu_mask_plain_bf16(y->data, y->diff, g, y->count);
+        dob_relu_mask_bf16(y->data, y->diff, g, y->count);
     } else if (p->relayout_mask) {
         void *g;
         DOB_DNNL(dnnl_memory_get_data_handle(p->ddst.prim, &g));
-        relu_mask_relayout(y->data, y->diff, g, y->dims[0], y->dims[1], y->dims[2], y->dims[3], &p->ylay, &p->lay);
+        dob_relu_mask_relayout(y->data, y->diff, g, y->dims[0], y->dims[1], y->dims[2], y->dims[3], &p->ylay, &p->lay);
     } else if (p->direct_mask) {
         void *g;
         DOB_DNNL(dnnl_memory_get_data_handle(p->ddst.prim, &g));
-        relu_mask_to(y->data, y->diff, g, y->dims[0], y->dims[1], y->dims[2], y->dims[3], &p->lay);
+        dob_relu_mask_to(y->data, y->diff, g, y->dims[0], y->dims[1], y->dims[2], y->dims[3], &p->lay);
     } else {
-        if (c->act == DOB_ACT_RELU) relu_mask_plain(y->data, y->diff, p->mask_buf, y->count);
+        if (c->act == DOB_ACT_RELU) dob_relu_mask(y->data, y->diff, p->mask_buf, y->count);
         DOB_DNNL(dob_mem_sync(&p->ddst, s, NULL));
     }
     dnnl_memory_t ddst_w = p->ddst.prim;
@@ -447,24 +307,11 @@ static dob_status conv_backward(dob_layer *l) {
         DOB_DNNL(dob_mem_sync(&p->ddst_w, s, NULL));
         ddst_w = p->ddst_w.prim;
     }
-    if (p->bwd_d) {
-        DOB_DNNL(dob_mem_sync(&p->w_bd, s, dob_arena_param(l->arena, l->param[0])));
-        dnnl_exec_arg_t args[3] = {{DNNL_ARG_DIFF_DST, p->ddst.prim}, {DNNL_ARG_WEIGHTS, p->w_bd.prim},
-                                   {DNNL_ARG_DIFF_SRC, p->dsrc.prim}};
-        DOB_DNNL(dnnl_primitive_execute(p->bwd_d, s, 3, args));
-        DOB_DNNL(dob_mem_sync(&p->dsrc, s, NULL));
-    }
-    dnnl_memory_t src = p->src.prim;
-    if (p->src_w.user) {
-        DOB_DNNL(dob_mem_sync(&p->src_w, s, NULL));
-        src = p->src_w.prim;
-    }
-    DOB_DNNL(dnnl_memory_set_data_handle_v2(p->dw.user, dob_arena_grad(l->arena, l->param[0]), s));
-    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, ddst_w},
-                               {DNNL_ARG_DIFF_WEIGHTS, p->dw.prim}, {DNNL_ARG_DIFF_BIAS, p->db}};
-    if (p->db) DOB_DNNL(dnnl_memory_set_data_handle_v2(p->db, dob_arena_grad(l->arena, l->param[1]), s));
-    DOB_DNNL(dnnl_primitive_execute(p->bwd_w, s, p->db ? 4 : 3, args));
-    DOB_DNNL(dob_mem_sync(&p->dw, s, NULL));
+    if (p->bwd_d)
+        DOB_DNNL(dob_exec_bwd_d(p->bwd_d, s, p->ddst.prim, &p->w_bd, dob_arena_param(l->arena, l->param[0]),
+                                &p->dsrc));
+    DOB_DNNL(dob_exec_bwd_w(p->bwd_w, s, &p->src, &p->src_w, ddst_w, &p->dw, dob_arena_grad(l->arena, l->param[0]),
+                            p->db, p->db ? dob_arena_grad(l->arena, l->param[1]) : NULL));
 fail:
     return st;
 }

@@ -22,6 +22,7 @@
  * Does not: take or hand on blocked layouts (in/out always plain), dilate, group, or fuse other activations. */
 #include "dnnl_util.h"
 #include "dob/layers.h"
+#include "relu_mask.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -191,53 +192,29 @@ static dob_status deconv_forward(dob_layer *l, int training) {
     dob_status st = DOB_OK;
     deconv_priv *p = l->priv;
     dnnl_stream_t s = dob_net_stream(l->net);
-    DOB_DNNL(dob_mem_sync(&p->src, s, NULL));
-    DOB_DNNL(dob_mem_sync(&p->w, s, dob_arena_param(l->arena, l->param[0])));
-    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, p->src.prim}, {DNNL_ARG_WEIGHTS, p->w.prim},
-                               {DNNL_ARG_DST, p->dst.prim}, {DNNL_ARG_BIAS, p->b}};
-    if (p->b) DOB_DNNL(dnnl_memory_set_data_handle_v2(p->b, dob_arena_param(l->arena, l->param[1]), s));
-    DOB_DNNL(dnnl_primitive_execute(p->fwd, s, p->b ? 4 : 3, args));
-    DOB_DNNL(dob_mem_sync(&p->dst, s, NULL));
+    DOB_DNNL(dob_exec_fwd_w(p->fwd, s, &p->src, &p->w, dob_arena_param(l->arena, l->param[0]), p->b,
+                            p->b ? dob_arena_param(l->arena, l->param[1]) : NULL, &p->dst));
 fail:
     return st;
 }
 
 /* ---- backward ------------------------------------------------------------------------------------------ */
-/* forward: dst = max(deconv + b, 0)  =>  g = diff_dst * (dst > 0); plain [N,OC,OH,OW] throughout */
-static void relu_mask(const float *dst, const float *diff, float *g, size_t n) {
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) {
-        const float d = dst[i], e = diff[i];
-        g[i] = d > 0.0f ? e : 0.0f;
-    }
-}
-
 static dob_status deconv_backward(dob_layer *l) {
     dob_status st = DOB_OK;
     deconv_priv *p = l->priv;
     const dob_tensor *y = l->out;
     dnnl_stream_t s = dob_net_stream(l->net);
-    if (p->mask_buf) relu_mask(y->data, y->diff, p->mask_buf, y->count);
+    /* forward: dst = max(deconv + b, 0)  =>  g = diff_dst * (dst > 0); plain [N,OC,OH,OW] throughout */
+    if (p->mask_buf) dob_relu_mask(y->data, y->diff, p->mask_buf, y->count);
     if (p->bwd_d) {
         DOB_DNNL(dob_mem_sync(&p->ddst_d, s, NULL));
-        DOB_DNNL(dob_mem_sync(&p->w_bd, s, dob_arena_param(l->arena, l->param[0])));
-        dnnl_exec_arg_t args[3] = {{DNNL_ARG_DIFF_DST, p->ddst_d.prim}, {DNNL_ARG_WEIGHTS, p->w_bd.prim},
-                                   {DNNL_ARG_DIFF_SRC, p->dsrc.prim}};
-        DOB_DNNL(dnnl_primitive_execute(p->bwd_d, s, 3, args));
-        DOB_DNNL(dob_mem_sync(&p->dsrc, s, NULL));
-    }
-    dnnl_memory_t src = p->src.prim;
-    if (p->src_w.user) {
-        DOB_DNNL(dob_mem_sync(&p->src_w, s, NULL));
-        src = p->src_w.prim;
+        DOB_DNNL(dob_exec_bwd_d(p->bwd_d, s, p->ddst_d.prim, &p->w_bd, dob_arena_param(l->arena, l->param[0]),
+                                &p->dsrc));
     }
     DOB_DNNL(dob_mem_sync(&p->ddst_w, s, NULL));
-    DOB_DNNL(dnnl_memory_set_data_handle_v2(p->dw.user, dob_arena_grad(l->arena, l->param[0]), s));
-    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, p->ddst_w.prim},
-                               {DNNL_ARG_DIFF_WEIGHTS, p->dw.prim}, {DNNL_ARG_DIFF_BIAS, p->db}};
-    if (p->db) DOB_DNNL(dnnl_memory_set_data_handle_v2(p->db, dob_arena_grad(l->arena, l->param[1]), s));
-    DOB_DNNL(dnnl_primitive_execute(p->bwd_w, s, p->db ? 4 : 3, args));
-    DOB_DNNL(dob_mem_sync(&p->dw, s, NULL));
+    DOB_DNNL(dob_exec_bwd_w(p->bwd_w, s, &p->src, &p->src_w, p->ddst_w.prim, &p->dw,
+                            dob_arena_grad(l->arena, l->param[0]), p->db,
+                            p->db ? dob_arena_grad(l->arena, l->param[1]) : NULL));
 fail:
     return st;
 }
