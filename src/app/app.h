@@ -120,8 +120,13 @@ int cmd_version(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char
 int cmd_data(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **argv);
 
 /* ---- one trial (trial.c): shared by run and sweep ------------------------------------------------------- */
-/** The last of SIGINT/SIGTERM/SIGUSR1 received (0: none); set by the handlers of app_catch_signals. */
+/* ---- signals (signals.c) ------------------------------------------------------------------------------- */
+/** The last of SIGINT/SIGTERM/SIGUSR1 received since app_catch_signals (0: none). */
 extern volatile sig_atomic_t app_stop_signal;
+/** First thing in main, before MPI or OpenMP start threads: the three signals go to one waiting thread only
+ *  (oneDNN 2.6's JIT GEMM kernels corrupt the heap when a signal interrupts them; signals.c). */
+void app_signals_init(void);
+/** From now on the three signals set app_stop_signal instead of ending the process. */
 void app_catch_signals(void);
 /** The problem called name (DOB_EINVAL "unknown test problem ... did you mean" if none). */
 dob_status app_find_problem(const char *name, const dob_problem_spec **out);

@@ -124,6 +124,7 @@ static int dispatch(dob_comm *world, const app_cmd *c, int argc, char **argv) {
 
 int main(int argc, char **argv) {
     dob_comm *world = NULL;
+    app_signals_init();
     if (dob_comm_init(&argc, &argv, &world) != DOB_OK) {
         fprintf(stderr, "dob: error: cannot initialise MPI: %s\n", dob_last_error());
         return DOB_EXIT_FAIL;

@@ -3,7 +3,7 @@
  * the training configuration of one trial from its problem, optimizer, hyperparameters, seed and loaded data.
  *
  * Invariants: every rank of a trial's comm builds the same configuration and stops at the same step (the stop
- * decision is all-reduced over the trial's comm every step). Signal handlers only set app_stop_signal.
+ * decision is all-reduced over the trial's comm every step). Signals only set app_stop_signal (signals.c).
  *
  * It does not: load data, open result files or print results (run.c and sweep_cmd.c do). */
 #include <math.h>
@@ -16,23 +16,6 @@
 #include "dob/checkpoint.h"
 #include "dob/optim.h"
 #include "dob/results.h"
-
-volatile sig_atomic_t app_stop_signal = 0;
-static void on_signal(int sig) { app_stop_signal = sig; }
-
-/* sigaction, not signal(): with -std=c11 glibc's signal() has System V semantics (the handler is reset after the
- * first signal, so a second one kills the process mid-checkpoint, and interrupted system calls fail with EINTR
- * instead of restarting). */
-void app_catch_signals(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGUSR1, &sa, NULL);
-}
 
 /* ---- names ------------------------------------------------------------------------------------------------ */
 dob_status app_find_problem(const char *name, const dob_problem_spec **out) {
