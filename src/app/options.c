@@ -108,7 +108,7 @@ static const opt_row rows[] = {
      "and on SIGINT/SIGTERM/SIGUSR1 (then exit 3, no result file yet); if FILE\n"
      "exists, continue the run it holds (bit-identical at equal ranks/threads):\n"
      "rerun the same command. Removed once the result file is written"},
-    {"--checkpoint_interval", APP_RUN, OPT_DOUBLE, OFF(ckpt_interval), 0, 0, INFINITY, 0, "1800", "S",
+    {"--checkpoint_interval", RS, OPT_DOUBLE, OFF(ckpt_interval), 0, 0, INFINITY, 0, "1800", "S",
      "seconds between checkpoints within an epoch; 0: after epochs only"},
     {"--split", APP_DATA, OPT_STR, OFF(split), 0, NOLIM, 0, "train", "SPLIT",
      "train (v1.1: the whole training set), valid (v1.2's split) or test"},

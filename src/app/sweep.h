@@ -10,6 +10,15 @@
 
 enum { SLOT_NEXT = 0, SLOT_FINISHED, SLOT_STOP, N_SLOTS };
 
+/* ---- trial checkpoints (sweep_ckpt.c) -------------------------------------------------------------------- */
+typedef struct sweep_ckpt {
+    char path[4200];                    /* "<sweep file>.trial<ID>.ckpt" */
+    char config[8192];                  /* the trial's settings, as saved in (and compared with) the checkpoint */
+    dob_train_out from;                 /* the loaded state when resumed */
+    int resumed;
+    int64_t from_steps;                 /* steps_done of the loaded checkpoint */
+} sweep_ckpt;
+
 /* ---- the sweep's state -------------------------------------------------------------------------------------- */
 typedef struct sweep {
     dob_comm *world, *group;
@@ -30,6 +39,8 @@ typedef struct sweep {
     int64_t bs, epochs, log_interval, max_steps;
     double wd;
     int valid, quiet, sync_bn;
+    int resuming, threads;              /* --resume; OpenMP threads per rank */
+    double ckpt_interval;               /* --checkpoint_interval of the trial checkpoints (sweep_ckpt.c) */
     dob_precision precision;            /* of every trial (/meta precision) */
     int n_sched;                        /* piecewise learning-rate schedule: factor sched_fac[k] from epoch */
     double sched_ep[DOB_SCHED_MAX], sched_fac[DOB_SCHED_MAX]; /* sched_ep[k] on, relative to each trial's lr */
@@ -48,7 +59,19 @@ typedef struct sweep {
     dob_counter *ctr;
     double last_poll;
     int stop_published, interrupted, n_failed, n_run;
+    sweep_ckpt ckpt;                    /* of the trial this rank's group runs */
 } sweep;
+
+/* ---- trial checkpoints (sweep_ckpt.c) -------------------------------------------------------------------- */
+/** The checkpoint path of trial i. */
+void sweep_ckpt_path(const sweep *s, int i, char *buf, size_t cap);
+/** Every rank of the group, before trial i: set ctx's checkpoint fields; with --resume and a checkpoint of exactly
+ *  this trial, load it into the net's arena and k->from (k->resumed = 1: pass &k->from as cfg.resume). A missing,
+ *  foreign or unreadable checkpoint means step 0 (reported). Fails only if MPI does. */
+dob_status sweep_ckpt_prepare(sweep *s, int i, app_ctx *ctx, sweep_ckpt *k);
+/** After trial i: free k; the group's rank 0 removes the checkpoint unless keep (the trial was interrupted or
+ *  could not be recorded, so a --resume continues it). */
+void sweep_ckpt_finish(sweep *s, sweep_ckpt *k, int keep);
 
 /** A new sweep from the flags: problem, optimizer, settings, grids, seeds, slice -> s (trials, to-do list,
  * path, spec). */

@@ -94,12 +94,15 @@ static void run_trial(sweep *s, int i) {
                    .log_interval = s->log_interval, .max_steps = s->max_steps, .seed = s->seeds[i], .wd = s->wd,
                    .train = &s->train, .valid = s->valid ? &s->valid_set : NULL, .test = &s->test, .net = s->net};
     app_ctx ctx = {.comm = s->group, .quiet = 1, .poll_stop = poll_stop, .poll_ctx = s};
+    sweep_ckpt *k = &s->ckpt;
     double t0 = dob_comm_wtime();
     dob_status st = trial_sched(s, row[0], &t.sched);
     if (st == DOB_OK) st = dob_optim_check(s->opt, row[0], row + 1);
+    if (st == DOB_OK) st = sweep_ckpt_prepare(s, i, &ctx, k);
     if (st == DOB_OK) {
         dob_train_cfg cfg;
         app_trial_cfg(&t, &ctx, 0, &cfg);
+        if (k->resumed) cfg.resume = &k->from;
         ctx.out = &out;
         st = dob_train(&cfg, &out);
     }
@@ -114,6 +117,7 @@ static void run_trial(sweep *s, int i) {
     if (bad) s->n_failed++;
     s->n_run++;
     if (!leader) {
+        sweep_ckpt_finish(s, k, 1);
         dob_train_out_free(&out);
         return;
     }
@@ -130,6 +134,9 @@ static void run_trial(sweep *s, int i) {
     if (wst != DOB_OK)
         fprintf(stderr, "dob: error: trial %lld: writing its results failed: %s\n", (long long)s->ids[i],
                 dob_last_error());
+    /* the checkpoint goes once the trial's result is in the file; an interrupted trial keeps it for --resume */
+    const int keep = bad || wst != DOB_OK || out.status == DOB_TRAIN_STOPPED;
+    sweep_ckpt_finish(s, k, keep);
     int64_t fin = 0, taken = 0;
     dob_counter_fetch_add(s->ctr, SLOT_FINISHED, 1, &fin);
     dob_counter_fetch_add(s->ctr, SLOT_NEXT, 0, &taken);
@@ -148,6 +155,12 @@ static void run_trial(sweep *s, int i) {
                  what, (long long)out.diverged_step, secs, running, pending);
     } else {
         int64_t e = out.epochs_done;
+        if (k->resumed) {
+            size_t l = strlen(line);
+            snprintf(line + l, sizeof line - l, "(resumed at step %lld) ", (long long)k->from_steps);
+            n = (int)strlen(line);
+            cap = sizeof line - (size_t)n;
+        }
         if (s->p->has_accuracy)
             snprintf(line + n, cap, "%s: %s: test acc %.2f%%, test loss %.4f (%.1f s); %lld running, %lld pending",
                      ts == DOB_TRIAL_DONE ? "done" : "interrupted", what, 100 * out.test_accuracies[e],
@@ -327,11 +340,14 @@ int cmd_sweep(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char *
     }
     s->world = world;
     s->quiet = o->quiet;
+    s->resuming = o->resume != NULL;
+    s->ckpt_interval = o->ckpt_interval;
     s->rc = DOB_EXIT_USAGE;
     int rc = DOB_EXIT_FAIL, threads = 1;
 #ifdef _OPENMP
     threads = omp_get_max_threads();
 #endif
+    s->threads = threads;
     dob_train_cfg cfg;
     dob_status st = o->resume ? DOB_OK : app_find_optimizer(o->optimizer, o->optimizer_lib, &s->opt);
     /* from here on a signal (Slurm's --signal, scancel) never kills a rank half-way through the collective file

@@ -11,13 +11,17 @@
 #           more by the resume, none twice.
 #   array   SLURM_ARRAY_TASK_ID=0..2 / COUNT=3 slices (2 ranks each) merged with `dob merge` equal the single
 #           3-rank run: same trial ids, hyperparameters, seeds, statuses and curves; a missing slice merges too.
+#   ckpt    trial checkpoints (issue 19): 2 trials of 400 steps, stopped by SIGUSR1 to mpiexec every 2.5 s and
+#           resumed until done, as groups of 1 rank (-n 2), one group of 2 ranks (--ranks-per-trial 2) and a
+#           job-array slice: each trial bitwise equal to the uninterrupted sweep's, interrupted trials continued
+#           from their checkpoints (run_count > 1, fewer steps recomputed than from step 0), no checkpoint left.
 #   errors  bad grids and seeds, --ranks-per-trial not dividing the ranks, --resume of a missing or non-sweep
 #           file, conflicting flags: one clear message, non-zero exit, and no file left behind; a trial that
 #           fails with an error is recorded "failed" while the others finish (exit code 1).
 # Prints "N passed, M failed" and exits with the number of failures. Needs OMPI_ALLOW_RUN_AS_ROOT* when root and
 # oversubscription allowed (CTest sets both) and OMP_NUM_THREADS=1 (bitwise comparisons at a fixed thread count).
 set -u
-DOB=${1:?usage: sweep_test.sh DOB MPIEXEC basic|resume|array|errors|sched}
+DOB=${1:?usage: sweep_test.sh DOB MPIEXEC basic|resume|array|ckpt|errors|sched}
 MPIEXEC=${2:?usage: sweep_test.sh DOB MPIEXEC CASE}
 CASE=${3:?usage: sweep_test.sh DOB MPIEXEC CASE}
 PY=/usr/bin/python3
@@ -79,7 +83,60 @@ def same_curves(a, b):
     return True
 '
 
+# interrupt_until_done FILE ARGS...: run `mpiexec ARGS` (a sweep writing FILE); SIGUSR1 to mpiexec after 2.4 s
+# (about 1.2 s of training after start-up; 0.4 s more each attempt, so a loaded machine still gets through), then
+# `--resume FILE $RESUME_FLAGS` the same way, until a run finishes on its own (at most 20 attempts). Sets $attempts.
+interrupt_until_done() {
+  local out=$1 rc; shift
+  attempts=0
+  local args=("$@")
+  while [ $attempts -lt 20 ]; do
+    attempts=$((attempts+1))
+    "${MPI[@]}" "${args[@]}" >> "$out.log" 2>&1 &
+    local pid=$!
+    sleep "$(echo "2 + 0.4 * $attempts" | bc)"
+    kill -USR1 $pid 2>/dev/null
+    wait $pid; rc=$?
+    [ $rc -eq 0 ] && return 0
+    [ $rc -ne 3 ] && { bad "$out: attempt $attempts exited $rc: $(tail -5 "$out.log")"; return 1; }
+    args=("${args[@]:0:2}" "$DOB" sweep --resume "$out" ${RESUME_FLAGS:-})
+  done
+  bad "$out: not done after $attempts attempts"; return 1
+}
+
 case "$CASE" in
+ckpt)
+  SW=(fmnist_mlp --optimizer momentum --lr 0.1 --seeds 42:43 -N 1 --max_steps 400)
+  expect 0 "2 trials: 2 done" -- "${MPI[@]}" -n 2 "$DOB" sweep "${SW[@]}" --out ref.h5
+  expect 0 "2 trials: 2 done" -- "${MPI[@]}" -n 2 "$DOB" sweep "${SW[@]}" --ranks-per-trial 2 --out ref2.h5
+  interrupt_until_done p.h5 -n 2 "$DOB" sweep "${SW[@]}" --out p.h5 && ok
+  echo "packed (2 groups of 1 rank): $attempts attempts"
+  RESUME_FLAGS="--ranks-per-trial 2" interrupt_until_done g.h5 -n 2 "$DOB" sweep "${SW[@]}" --ranks-per-trial 2 \
+    --out g.h5 && ok
+  echo "--ranks-per-trial 2: $attempts attempts"
+  SLURM_ARRAY_TASK_ID=1 SLURM_ARRAY_TASK_COUNT=2 SLURM_ARRAY_TASK_MIN=0 \
+    interrupt_until_done a.slice1.h5 -n 1 "$DOB" sweep "${SW[@]}" --out a.h5 && ok
+  echo "job-array slice 1 of 2: $attempts attempts"
+  left=$(ls ./*.ckpt 2>/dev/null | wc -l)
+  [ "$left" = 0 ] && ok || bad "$left trial checkpoints left behind: $(ls ./*.ckpt)"
+  grep -q "resumed at step" p.h5.log g.h5.log a.slice1.h5.log && ok || bad "no trial was continued from a checkpoint"
+  pycheck ref.h5 p.h5 ref2.h5 g.h5 a.slice1.h5 <<PYEOF
+$PYLIB
+ref, _ = trials(sys.argv[1])
+ref2, _ = trials(sys.argv[3])
+for path, r in [(sys.argv[2], ref), (sys.argv[4], ref2), (sys.argv[5], ref)]:
+    tr, _ = trials(path)
+    runs = []
+    for i in sorted(tr):
+        t = tr[i]
+        check(int(t["status"]) == 2, "%s trial %d done (status %d)" % (path, i, int(t["status"])))
+        check(same_curves(t, r[i]), "%s trial %d equals the uninterrupted sweep's (bitwise)" % (path, i))
+        runs.append(int(t["run_count"]))
+    print("%s: trials %s, run counts %s" % (path, sorted(tr), runs))
+    check(max(runs) > 1, "%s: some trial was interrupted and continued" % path)
+print("%d passed, %d failed" % (passed, failed))
+PYEOF
+  ;;
 sched)
   # a piecewise learning-rate schedule applies to every trial, relative to the trial's learning rate
   expect 0 "4 trials: 4 done" -- "${MPI[@]}" -n 2 "$DOB" sweep fmnist_logreg --optimizer momentum --lr 0.01,0.1 \
