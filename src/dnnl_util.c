@@ -35,6 +35,11 @@ dnnl_status_t dob_md_plain(dnnl_memory_desc_t *md, int ndim, const int64_t *dims
 
 dnnl_status_t dob_mem_init(dob_mem *m, dnnl_engine_t eng, const dnnl_memory_desc_t *plain,
                            const dnnl_memory_desc_t *want, void *handle, int to_prim) {
+    return dob_mem_init_in(m, eng, plain, want, handle, to_prim, NULL);
+}
+
+dnnl_status_t dob_mem_init_in(dob_mem *m, dnnl_engine_t eng, const dnnl_memory_desc_t *plain,
+                              const dnnl_memory_desc_t *want, void *handle, int to_prim, void *prim_buf) {
     dnnl_status_t s;
     memset(m, 0, sizeof *m);
     m->to_prim = to_prim;
@@ -44,7 +49,8 @@ dnnl_status_t dob_mem_init(dob_mem *m, dnnl_engine_t eng, const dnnl_memory_desc
         m->prim = m->user;
         return dnnl_success;
     }
-    if ((s = dnnl_memory_create(&m->prim, want, eng, DNNL_MEMORY_ALLOCATE)) != dnnl_success) return s;
+    if ((s = dnnl_memory_create(&m->prim, want, eng, prim_buf ? prim_buf : DNNL_MEMORY_ALLOCATE)) != dnnl_success)
+        return s;
     dnnl_primitive_desc_t pd;
     if (to_prim)
         s = dnnl_reorder_primitive_desc_create(&pd, plain, eng, want, eng, NULL);

@@ -55,6 +55,10 @@ typedef struct dob_mem {
 /** Make user memory (plain, given handle) and, if `want` differs, prim memory + reorder in the direction. */
 dnnl_status_t dob_mem_init(dob_mem *m, dnnl_engine_t eng, const dnnl_memory_desc_t *plain,
                            const dnnl_memory_desc_t *want, void *handle, int to_prim);
+/** Same, the prim memory (when `want` differs) over prim_buf, a buffer of the layer's that outlives m (pool runs
+ *  its backward in the buffers of its forward); NULL: allocated by oneDNN. */
+dnnl_status_t dob_mem_init_in(dob_mem *m, dnnl_engine_t eng, const dnnl_memory_desc_t *plain,
+                              const dnnl_memory_desc_t *want, void *handle, int to_prim, void *prim_buf);
 /** Execute the reorder if any (after setting the user handle if handle != NULL). */
 dnnl_status_t dob_mem_sync(dob_mem *m, dnnl_stream_t s, void *handle);
 void dob_mem_destroy(dob_mem *m);

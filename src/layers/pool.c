@@ -57,43 +57,17 @@ typedef struct max_hand {
 
 typedef struct pool_plan {
     dnnl_primitive_t fwd, bwd;           /* oneDNN pooling; NULL for hand max pooling */
-    dnnl_memory_t src, dst, ddst, dsrc;  /* user memories over in[0]->data, out->data, out->diff, in_diff[0] */
-    dnnl_memory_t src_p, dst_p;          /* primitive-layout src/dst (== the user memories' buffers if no reorder) */
-    dnnl_memory_t ddst_p, dsrc_p;        /* primitive-layout diff_dst/diff_src: reuse dst_p/src_p's buffers */
-    dnnl_primitive_t r_src, r_dst, r_ddst, r_dsrc;  /* user <-> primitive layout; NULL when equal */
+    dob_mem src, dst, ddst, dsrc;        /* in[0]->data, out->data, out->diff, in_diff[0] <-> primitive layouts;
+                                            ddst/dsrc's primitive buffers are dst/src's (backward reads neither) */
     max_hand *hand;                      /* hand max pooling (every max pooling), NULL for avg */
 } pool_plan;
 
 /* ---- oneDNN plan -------------------------------------------------------------------------------------- */
-static dnnl_status_t make_reorder(dnnl_primitive_t *r, dnnl_engine_t eng, const dnnl_memory_desc_t *from,
-                                  const dnnl_memory_desc_t *to) {
-    dnnl_primitive_desc_t pd;
-    dnnl_status_t s = dnnl_reorder_primitive_desc_create(&pd, from, eng, to, eng, NULL);
-    if (s != dnnl_success) return s;
-    s = dnnl_primitive_create(r, pd);
-    dnnl_primitive_desc_destroy(pd);
-    return s;
-}
-
-static dnnl_status_t run_reorder(dnnl_primitive_t r, dnnl_stream_t s, dnnl_memory_t from, dnnl_memory_t to) {
-    if (!r) return dnnl_success;
-    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
-    return dnnl_primitive_execute(r, s, 2, args);
-}
-
-/* User memory u over buf in layout `user`, and the primitive's memory p in layout `prim`: p wraps buf when the
- * layouts are equal; otherwise p gets its own buffer (or `share`'s, when given) and *r = user->prim reorder
- * (to_prim) or prim->user. */
-static dnnl_status_t pair(dnnl_memory_t *u, dnnl_memory_t *p, dnnl_primitive_t *r, dnnl_engine_t eng,
-                          const dnnl_memory_desc_t *user, const dnnl_memory_desc_t *prim, void *buf,
-                          dnnl_memory_t share, int to_prim) {
-    dnnl_status_t s = dnnl_memory_create(u, user, eng, buf ? buf : DNNL_MEMORY_NONE);
-    if (s != dnnl_success) return s;
-    if (dnnl_memory_desc_equal(user, prim)) return dnnl_memory_create(p, prim, eng, buf ? buf : DNNL_MEMORY_NONE);
-    void *h = DNNL_MEMORY_ALLOCATE;
-    if (share && (s = dnnl_memory_get_data_handle(share, &h)) != dnnl_success) return s;
-    if ((s = dnnl_memory_create(p, prim, eng, h)) != dnnl_success) return s;
-    return to_prim ? make_reorder(r, eng, user, prim) : make_reorder(r, eng, prim, user);
+/* Data handle of a oneDNN memory (the memories here always have one). */
+static void *handle(dnnl_memory_t m) {
+    void *h = NULL;
+    dnnl_memory_get_data_handle(m, &h);
+    return h;
 }
 
 /* The plan's memories for src dims sd -> dst dims dd, the pooling running on layouts s_prim -> d_prim: the
@@ -110,10 +84,10 @@ static dob_status plan_memories(pool_plan *p, dob_layer *l, const dnnl_dims_t sd
     DOB_DNNL(dnnl_memory_desc_init_by_tag(&d_plain, 4, dd, dnnl_f32, dnnl_abcd));
     const dnnl_memory_desc_t *s_user = in_md ? in_md : &s_plain;
     const dnnl_memory_desc_t *d_user = in_md && dob_net_set_out_md(l, d_prim) ? d_prim : &d_plain;
-    DOB_DNNL(pair(&p->src, &p->src_p, &p->r_src, eng, s_user, s_prim, l->in[0]->data, NULL, 1));
-    DOB_DNNL(pair(&p->dst, &p->dst_p, &p->r_dst, eng, d_user, d_prim, l->out->data, NULL, 0));
-    DOB_DNNL(pair(&p->ddst, &p->ddst_p, &p->r_ddst, eng, d_user, d_prim, l->out->diff, p->dst_p, 1));
-    DOB_DNNL(pair(&p->dsrc, &p->dsrc_p, &p->r_dsrc, eng, s_user, s_prim, l->in_diff[0], p->src_p, 0));
+    DOB_DNNL(dob_mem_init(&p->src, eng, s_user, s_prim, l->in[0]->data, 1));
+    DOB_DNNL(dob_mem_init(&p->dst, eng, d_user, d_prim, l->out->data, 0));
+    DOB_DNNL(dob_mem_init_in(&p->ddst, eng, d_user, d_prim, l->out->diff, 1, handle(p->dst.prim)));
+    DOB_DNNL(dob_mem_init_in(&p->dsrc, eng, s_user, s_prim, l->in_diff[0], 0, handle(p->src.prim)));
 fail:
     return st;
 }
@@ -285,24 +259,17 @@ fail:
     return st;
 }
 
-/* Data handle of a oneDNN memory (the memories here always have one). */
-static void *handle(dnnl_memory_t m) {
-    void *h = NULL;
-    dnnl_memory_get_data_handle(m, &h);
-    return h;
-}
-
 static dob_status plan_forward(pool_plan *p, dob_layer *l) {
     dob_status st = DOB_OK;
     dnnl_stream_t s = dob_net_stream(l->net);
-    DOB_DNNL(run_reorder(p->r_src, s, p->src, p->src_p));
+    DOB_DNNL(dob_mem_sync(&p->src, s, NULL));
     if (p->hand) {
-        max_hand_forward(p->hand, handle(p->src_p), handle(p->dst_p));
+        max_hand_forward(p->hand, handle(p->src.prim), handle(p->dst.prim));
     } else {
-        dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, p->src_p}, {DNNL_ARG_DST, p->dst_p}};
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, p->src.prim}, {DNNL_ARG_DST, p->dst.prim}};
         DOB_DNNL(dnnl_primitive_execute(p->fwd, s, 2, args));
     }
-    DOB_DNNL(run_reorder(p->r_dst, s, p->dst_p, p->dst));
+    DOB_DNNL(dob_mem_sync(&p->dst, s, NULL));
 fail:
     return st;
 }
@@ -312,25 +279,23 @@ static dob_status plan_backward(pool_plan *p, dob_layer *l) {
     dob_status st = DOB_OK;
     dnnl_stream_t s = dob_net_stream(l->net);
     if (!l->in_diff[0]) return DOB_OK;
-    DOB_DNNL(run_reorder(p->r_ddst, s, p->ddst, p->ddst_p));
+    DOB_DNNL(dob_mem_sync(&p->ddst, s, NULL));
     if (p->hand) {
-        max_hand_backward(p->hand, handle(p->ddst_p), handle(p->dsrc_p));
+        max_hand_backward(p->hand, handle(p->ddst.prim), handle(p->dsrc.prim));
     } else {
-        dnnl_exec_arg_t args[2] = {{DNNL_ARG_DIFF_DST, p->ddst_p}, {DNNL_ARG_DIFF_SRC, p->dsrc_p}};
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_DIFF_DST, p->ddst.prim}, {DNNL_ARG_DIFF_SRC, p->dsrc.prim}};
         DOB_DNNL(dnnl_primitive_execute(p->bwd, s, 2, args));
     }
-    DOB_DNNL(run_reorder(p->r_dsrc, s, p->dsrc_p, p->dsrc));
+    DOB_DNNL(dob_mem_sync(&p->dsrc, s, NULL));
 fail:
     return st;
 }
 
 static void plan_destroy(pool_plan *p) {
-    dnnl_primitive_t prims[] = {p->fwd, p->bwd, p->r_src, p->r_dst, p->r_ddst, p->r_dsrc};
-    dnnl_memory_t mems[] = {p->src, p->dst, p->ddst, p->dsrc, p->src_p, p->dst_p, p->ddst_p, p->dsrc_p};
-    for (size_t i = 0; i < sizeof prims / sizeof *prims; i++)
-        if (prims[i]) dnnl_primitive_destroy(prims[i]);
-    for (size_t i = 0; i < sizeof mems / sizeof *mems; i++)
-        if (mems[i]) dnnl_memory_destroy(mems[i]);
+    if (p->fwd) dnnl_primitive_destroy(p->fwd);
+    if (p->bwd) dnnl_primitive_destroy(p->bwd);
+    dob_mem *mems[] = {&p->src, &p->dst, &p->ddst, &p->dsrc};
+    for (size_t i = 0; i < sizeof mems / sizeof *mems; i++) dob_mem_destroy(mems[i]);
     if (p->hand) free(p->hand->ws);
     free(p->hand);
 }
