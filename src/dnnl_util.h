@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dob/layer.h"
+#include "dob/layers.h"
 
 /** Call oneDNN; on failure record "layer X: oneDNN <call> failed: <status>" and jump to fail with st set. */
 #define DOB_DNNL(call)                                                                                 \
@@ -25,6 +26,9 @@ dnnl_stream_t dob_net_stream(const dob_net *net);
 dnnl_status_t dob_md_plain(dnnl_memory_desc_t *md, int ndim, const int64_t *dims);
 /** Plain tag for ndim (dnnl_a .. dnnl_abcde). */
 dnnl_format_tag_t dob_tag_plain(int ndim);
+
+/** The plain oneDNN eltwise algorithm of an activation kind other than NONE (act.c's table; for post-ops). */
+dnnl_alg_kind_t dob_act_fwd_alg(dob_act_kind k);
 
 /** f32 -> bf16 bits, round to nearest even (what oneDNN's reorders do); a NaN stays a (quiet) NaN. */
 static inline uint16_t dob_bf16_of(float f) {

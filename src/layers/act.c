@@ -22,17 +22,20 @@ static dob_status act_reserve(dob_layer *l, dob_arena *a) {
     return DOB_OK;
 }
 
-/* oneDNN algorithm and alpha for a kind; `use_dst` picks the dst-based backward variant. */
-void dob_act_alg(dob_act_kind k, float alpha, dnnl_alg_kind_t *alg, float *a, int *use_dst) {
-    *a = 0.0f;
-    *use_dst = 0;
-    switch (k) {
-    case DOB_ACT_TANH: *alg = dnnl_eltwise_tanh_use_dst_for_bwd; *use_dst = 1; break;
-    case DOB_ACT_SIGMOID: *alg = dnnl_eltwise_logistic_use_dst_for_bwd; *use_dst = 1; break;
-    case DOB_ACT_LRELU: *alg = dnnl_eltwise_relu; *a = alpha; break;
-    default: *alg = dnnl_eltwise_relu; break;
-    }
-}
+/* The oneDNN algorithms of each kind: `fwd`, the plain one (a fused activation's post-op: dense), and `layer`,
+ * the one this layer runs, whose backward reads dst where oneDNN has such a variant (tanh, sigmoid: use_dst) and
+ * src otherwise. Leaky ReLU is relu with alpha = the slope. */
+static const struct {
+    dnnl_alg_kind_t fwd, layer;
+    int use_dst;
+} algs[] = {
+    [DOB_ACT_RELU] = {dnnl_eltwise_relu, dnnl_eltwise_relu, 0},
+    [DOB_ACT_TANH] = {dnnl_eltwise_tanh, dnnl_eltwise_tanh_use_dst_for_bwd, 1},
+    [DOB_ACT_SIGMOID] = {dnnl_eltwise_logistic, dnnl_eltwise_logistic_use_dst_for_bwd, 1},
+    [DOB_ACT_LRELU] = {dnnl_eltwise_relu, dnnl_eltwise_relu, 0},
+};
+
+dnnl_alg_kind_t dob_act_fwd_alg(dob_act_kind k) { return algs[k].fwd; }
 
 static dob_status act_build(dob_layer *l, int64_t batch) {
     (void)batch;
@@ -43,9 +46,9 @@ static dob_status act_build(dob_layer *l, int64_t batch) {
     dnnl_memory_desc_t md;
     dnnl_eltwise_desc_t fd, bd;
     dnnl_primitive_desc_t fpd = NULL, bpd = NULL;
-    dnnl_alg_kind_t alg;
-    float alpha;
-    dob_act_alg(c->kind, c->alpha, &alg, &alpha, &p->use_dst);
+    const dnnl_alg_kind_t alg = algs[c->kind].layer;
+    const float alpha = c->kind == DOB_ACT_LRELU ? c->alpha : 0.0f;
+    p->use_dst = algs[c->kind].use_dst;
     DOB_DNNL(dob_md_plain(&md, l->in[0]->ndim, l->in[0]->dims));
     DOB_DNNL(dnnl_eltwise_forward_desc_init(&fd, dnnl_forward_training, alg, &md, alpha, 0.0f));
     DOB_DNNL(dnnl_primitive_desc_create(&fpd, &fd, NULL, eng, NULL));

@@ -131,9 +131,7 @@ static dob_status dense_build(dob_layer *l, int64_t batch) {
                                                   c->bias ? &b_md : NULL, &dst_md));
     DOB_DNNL(dnnl_primitive_attr_create(&attr));
     if (c->act != DOB_ACT_NONE) {
-        dnnl_alg_kind_t alg = c->act == DOB_ACT_RELU   ? dnnl_eltwise_relu
-                              : c->act == DOB_ACT_TANH ? dnnl_eltwise_tanh
-                                                       : dnnl_eltwise_logistic;
+        const dnnl_alg_kind_t alg = dob_act_fwd_alg(c->act);
         DOB_DNNL(dnnl_post_ops_create(&po));
         DOB_DNNL(dnnl_post_ops_append_eltwise(po, 1.0f, alg, 0.0f, 0.0f));
         DOB_DNNL(dnnl_primitive_attr_set_post_ops(attr, po));
