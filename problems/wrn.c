@@ -59,13 +59,13 @@ static dob_status build_wrn(dob_net *net, int units, int64_t classes, int *logit
         DOB_TRY(conv(&w, nm(&w, g, 0, "conv1"), x, f, 3, s, &a));
         DOB_TRY(bn_relu(&w, g, 0, "bn1", "relu1", a, &a));
         DOB_TRY(conv(&w, nm(&w, g, 0, "conv2"), a, f, 3, 1, &a));
-        DOB_TRY(dob_net_add2(net, nm(&w, g, 0, "add"), a, sc, &x));
+        DOB_TRY(dob_net_residual(net, nm(&w, g, 0, "add"), a, sc, &x));
         for (int u = 1; u < units; u++) {
             DOB_TRY(bn_relu(&w, g, u, "bn0", "relu0", x, &a));
             DOB_TRY(conv(&w, nm(&w, g, u, "conv1"), a, f, 3, 1, &a));
             DOB_TRY(bn_relu(&w, g, u, "bn1", "relu1", a, &a));
             DOB_TRY(conv(&w, nm(&w, g, u, "conv2"), a, f, 3, 1, &a));
-            DOB_TRY(dob_net_add2(net, nm(&w, g, u, "add"), a, x, &x));
+            DOB_TRY(dob_net_residual(net, nm(&w, g, u, "add"), a, x, &x));
         }
     }
     DOB_TRY(dob_net_bnorm(net, "unit_last/bn", x, &(dob_bnorm_cfg){.momentum = 0.9f, .eps = 1e-5f}, &x));

@@ -30,7 +30,7 @@ static void test_add_forward_backward(void) {
     dob_net *net;
     int ids[2], y;
     TC_ASSERT_OK(tc_multi_input_net(&net, 2, nd, dims, ids));
-    TC_ASSERT_OK(dob_net_add2(net, "add", ids[0], ids[1], &y));
+    TC_ASSERT_OK(dob_net_residual(net, "add", ids[0], ids[1], &y));
     CU_ASSERT_EQUAL(dob_net_tensor(net, y)->ndim, 4);
     CU_ASSERT_EQUAL(dob_net_tensor(net, y)->dims[3], 5);
     build_and_fill(net, 2, 1);
@@ -59,7 +59,7 @@ static void test_add_same_tensor(void) {
     /* y = x + x: the net gives the add's two reads of x two diff buffers and sums them: dy/dx = 2 */
     dob_net *net;
     TC_ASSERT_OK(dob_net_create(&net, 2, (int64_t[]){3, 7}));
-    TC_ASSERT_OK(dob_net_add2(net, "twice", 0, 0, NULL));
+    TC_ASSERT_OK(dob_net_residual(net, "twice", 0, 0, NULL));
     build_and_fill(net, 3, 2);
     TC_ASSERT_OK(dob_net_forward(net, 1));
     dob_tensor *x = dob_net_input_tensor(net), *y = dob_net_output(net);
@@ -77,13 +77,13 @@ static void test_add_shape_errors(void) {
     dob_net *net;
     int ids[3];
     TC_ASSERT_OK(tc_multi_input_net(&net, 3, nd, dims, ids));
-    TC_ASSERT_FAILS(dob_net_add2(net, "res", ids[0], ids[1], NULL), DOB_EINVAL,
+    TC_ASSERT_FAILS(dob_net_residual(net, "res", ids[0], ids[1], NULL), DOB_EINVAL,
                     "layer res (add): add needs identical input shapes, found 3x4x5 and 3x4x6 (per example)");
-    TC_ASSERT_FAILS(dob_net_add2(net, "res", ids[0], ids[2], NULL), DOB_EINVAL, "found 3x4x5 and 60");
+    TC_ASSERT_FAILS(dob_net_residual(net, "res", ids[0], ids[2], NULL), DOB_EINVAL, "found 3x4x5 and 60");
     const int three[3] = {ids[0], ids[0], ids[0]};
     TC_ASSERT_FAILS(dob_net_add(net, &dob_add_ops, "res", NULL, 0, 3, three, NULL), DOB_EINVAL,
                     "add expects 2 inputs, found 3");
-    TC_ASSERT_FAILS(dob_net_add2(net, "res", ids[0], 42, NULL), DOB_EINVAL, "does not exist");
+    TC_ASSERT_FAILS(dob_net_residual(net, "res", ids[0], 42, NULL), DOB_EINVAL, "does not exist");
     dob_net_destroy(net);
 }
 

@@ -127,7 +127,8 @@ dob_status dob_net_gauss_kl(dob_net *net, const char *name, int mean, int log_si
 
 /* ---- structure --------------------------------------------------------------------------------------- */
 extern const dob_layer_ops dob_add_ops;     /* residual: out = in[0] + in[1], same shapes */
-dob_status dob_net_add2(dob_net *net, const char *name, int a, int b, int *out);
+/** Add a residual sum layer (dob_add_ops): out = a + b (dob_net_add adds a layer of any type). */
+dob_status dob_net_residual(dob_net *net, const char *name, int a, int b, int *out);
 extern const dob_layer_ops dob_concat_ops;  /* along channels (dim 1) */
 dob_status dob_net_concat(dob_net *net, const char *name, int n, const int *in, int *out);
 typedef struct dob_reshape_cfg {

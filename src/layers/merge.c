@@ -108,7 +108,7 @@ const dob_layer_ops dob_add_ops = {
     .forward = add_forward, .backward = add_backward, .destroy = add_destroy,
 };
 
-dob_status dob_net_add2(dob_net *net, const char *name, int a, int b, int *out) {
+dob_status dob_net_residual(dob_net *net, const char *name, int a, int b, int *out) {
     return dob_net_add(net, &dob_add_ops, name, NULL, 0, 2, (const int[]){a, b}, out);
 }
 
