@@ -7,10 +7,12 @@
 #                 the time limit) once a checkpoint exists: dob checkpoints and exits 3, the template requeues the
 #                 job, the requeued job continues from the checkpoint, and the result equals an uninterrupted
 #                 `mpiexec -n 2` run bitwise.
-#   sweep_array   --array=0-1: two slices, each its own file; `dob merge` as an afterok dependency job joins them:
-#                 4 trials done, each equal to the same trial of the single sweep run directly.
-#   sweep_packed  2 ranks packing 4 trials; interrupted by the signal, requeued, resumed: all 4 done, the
-#                 interrupted trials with run_count 2.
+#   sweep_array   --array=0-1: two slices, each its own file, slice 0 interrupted twice (requeued, its trials
+#                 continued from their checkpoints); `dob merge` as an afterok dependency job joins them: 4 trials
+#                 done, each bitwise equal to the same trial of an uninterrupted sweep.
+#   sweep_packed  2 ranks packing 4 trials of ~5 s against job slots of 3 s, interrupted 3 times, requeued and
+#                 resumed from the trial checkpoints until done: each trial bitwise equal to the uninterrupted
+#                 sweep's, run_count > 1, no checkpoint left; once as 2 groups of 1 rank, once --ranks-per-trial 2.
 # Slurm holds a requeued job for about 2 minutes (its BeginTime); the test releases it with
 # `scontrol update StartTime=now` instead of waiting. Prints "N passed, M failed", exits with the failures;
 # exit 77 (skipped) when not root or Slurm is not installed.
@@ -40,13 +42,17 @@ export SLURM_CONF DOB
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 unset SLURM_ARRAY_TASK_ID SLURM_ARRAY_TASK_COUNT SLURM_ARRAY_TASK_MIN SLURM_JOB_ID
 
+# release ID: start a requeued job now instead of after its ~2 min BeginTime hold; but not within 3 s of the
+# requeue: slurmd still holds the revoked credential of the killed run, and a launch then fails the job
+# ("Killing non-startable batch job: Job credential revoked", seen when released at once)
+release() { sleep 3; scontrol update JobId="$1" StartTime=now >/dev/null 2>&1; }
 # wait_job ID [seconds]: until the job has left the queue (a requeued job is released from its hold)
 wait_job() {
   local i st
   for i in $(seq "${2:-600}"); do
     st=$(squeue -h -j "$1" -o '%T %r' 2>/dev/null)
     [ -z "$st" ] && return 0
-    case $st in *BeginTime*) scontrol update JobId="$1" StartTime=now >/dev/null 2>&1 ;; esac
+    case $st in *BeginTime*) release "$1" ;; esac
     sleep 1
   done
   return 1
@@ -73,16 +79,65 @@ else
   bad "run_dp: no checkpoint appeared: $(cat dp-$j.out 2>/dev/null)"
 fi
 
-# ---- sweep_array: two slices, merged by a dependency job ----------------------------------------------------
-SWEEP="fmnist_logreg --optimizer momentum --lr 0.1,0.01 --seeds 42:43 -N 1 --max_steps 60"
-OMP_NUM_THREADS=1 "$DOB" sweep $SWEEP --out ref_sweep.h5 > ref_sweep.log 2>&1 || bad "reference sweep failed"
+# interrupt JOB N T: N times, once JOB has been RUNNING for T seconds, SIGUSR1 to its batch shell (what
+# --signal=B:USR1@T sends before the time limit); each requeue is released at once. Returns when done or gone.
+interrupt() {
+  local j=$1 n=$2 t=$3 k i st
+  for k in $(seq "$n"); do
+    for i in $(seq 1200); do
+      st=$(squeue -h -j "$j" -o '%T %r' 2>/dev/null)
+      [ -z "$st" ] && return 0
+      case $st in RUNNING*) break ;; *BeginTime*) release "$j" ;; esac
+      sleep 0.5
+    done
+    sleep "$t"
+    scancel --signal=USR1 --batch "$j" 2>/dev/null
+    for i in $(seq 1200); do
+      st=$(squeue -h -j "$j" -o %T 2>/dev/null)
+      [ "$st" != RUNNING ] && break
+      sleep 0.5
+    done
+  done
+}
+# same_trials FILE REF NAME: every trial of FILE done, bitwise equal to REF's trial of the same id, some trial
+# continued after an interruption (run_count > 1); prints the run counts
+same_trials() {
+  h5 "
+a, b = h5py.File(sys.argv[1], 'r'), h5py.File(sys.argv[2], 'r')
+ref = {int(b['trials'][k]['trial_id'][()]): b['trials'][k] for k in b['trials']}
+runs = {}
+for k in a['trials']:
+    t = a['trials'][k]
+    i = int(t['trial_id'][()])
+    assert int(t['status'][()]) == 2, ('trial', i, 'status', int(t['status'][()]))
+    for c in ('train_losses', 'test_losses', 'test_accuracies', 'minibatch_train_losses'):
+        x, y = t[c][()], ref[i][c][()]
+        assert ((x == y) | (np.isnan(x) & np.isnan(y))).all(), (i, c, x, y)
+    runs[i] = int(t['run_count'][()])
+assert max(runs.values()) > 1, ('no trial was interrupted', runs)
+print(sys.argv[3] + ': trials done and bitwise equal to the uninterrupted sweep; run counts', runs)
+" "$1" "$2" "$3"
+}
+
+# Trials of 500 steps (about 5 s on one core, evaluation included) against job slots of 3 s of running (1.5 s of
+# them start-up): each trial needs several slots. References: the same sweeps by mpiexec, never interrupted.
+SWEEP="fmnist_mlp --optimizer momentum --lr 0.1,0.01 --seeds 42:43 -N 1 --max_steps 500"
+OMP_NUM_THREADS=1 "$MPIEXEC" -n 2 --bind-to none "$DOB" sweep $SWEEP --out ref_sweep.h5 > ref_sweep.log 2>&1 ||
+  bad "reference sweep failed: $(tail -3 ref_sweep.log)"
+OMP_NUM_THREADS=1 "$MPIEXEC" -n 2 --bind-to none "$DOB" sweep $SWEEP --ranks-per-trial 2 --out ref_g2.h5 \
+  > ref_g2.log 2>&1 || bad "reference sweep (--ranks-per-trial 2) failed: $(tail -3 ref_g2.log)"
+
+# ---- sweep_array: two slices, slice 0 interrupted twice and requeued, merged by a dependency job -----------------
 ja=$(OUT="$work/arr.h5" DOB_SWEEP="$SWEEP" sbatch --parsable --array=0-1 --ntasks=1 --cpus-per-task=1 \
        --time=30 -o "$work/arr-%A_%a.out" "$JOBS/sweep_array.sbatch")
 jm=$(sbatch --parsable --dependency=afterok:"$ja" --ntasks=1 --cpus-per-task=1 -o "$work/merge-%j.out" \
        --wrap "$DOB merge $work/arr.h5 $work/arr.slice0.h5 $work/arr.slice1.h5")
+interrupt "${ja}_0" 2 3
 wait_job "$ja"; wait_job "$jm"
 if [ -f arr.slice0.h5 ] && [ -f arr.slice1.h5 ] && [ -f arr.h5 ] && [ "$(job_state "$jm")" = COMPLETED ]; then ok
 else bad "sweep_array: slices or merge missing ($(job_state "$jm")): $(cat arr-*.out merge-*.out 2>/dev/null | tail -8)"; fi
+grep -q "requeueing job" arr-"${ja}"_0.out && ok || bad "sweep_array: slice 0 was not requeued: $(tail -5 arr-"${ja}"_0.out)"
+same_trials arr.slice0.h5 ref_sweep.h5 "sweep_array slice 0" && ok || bad "sweep_array: slice 0 differs"
 h5 "
 a, b = h5py.File(sys.argv[1], 'r'), h5py.File(sys.argv[2], 'r')
 assert int(a['meta'].attrs['n_trials']) == 4, a['meta'].attrs['n_trials']
@@ -94,24 +149,17 @@ for i in range(4):
         assert ((x == y) | (np.isnan(x) & np.isnan(y))).all(), (i, c, x, y)
 " arr.h5 ref_sweep.h5 && ok || bad "sweep_array: merged file differs from the single sweep"
 
-# ---- sweep_packed: 2 ranks, interrupted, requeued, resumed ---------------------------------------------------
-SWEEP="fmnist_mlp --optimizer momentum --lr 0.1,0.01 --seeds 42:43 -N 1 --max_steps 200"
-jp=$(OUT="$work/packed.h5" DOB_SWEEP="$SWEEP" sbatch --parsable --nodes=1 --ntasks=2 --ntasks-per-node=2 \
-       --cpus-per-task=1 --time=30 -o "$work/packed-%j.out" "$JOBS/sweep_packed.sbatch")
-if wait_file "$work/packed.h5"; then
-  sleep 2
-  scancel --signal=USR1 --batch "$jp"
+# ---- sweep_packed: 2 ranks packing 4 trials, interrupted 3 times, requeued, resumed from trial checkpoints ---------
+for G in 1 2; do
+  ref=ref_sweep.h5; [ $G = 2 ] && ref=ref_g2.h5
+  jp=$(OUT="$work/packed$G.h5" DOB_SWEEP="$SWEEP" RANKS_PER_TRIAL=$G sbatch --parsable --nodes=1 --ntasks=2 \
+         --ntasks-per-node=2 --cpus-per-task=1 --time=30 -o "$work/packed$G-%j.out" "$JOBS/sweep_packed.sbatch")
+  interrupt "$jp" 3 3
   wait_job "$jp"
-  h5 "
-f = h5py.File(sys.argv[1], 'r')
-st = [int(f['trials/%d/status' % i][()]) for i in range(4)]
-rc = [int(f['trials/%d/run_count' % i][()]) for i in range(4)]
-assert st == [2, 2, 2, 2], st
-assert max(rc) == 2 and min(rc) >= 1, rc
-print('packed sweep: statuses', st, 'run counts', rc)
-" packed.h5 && ok || bad "sweep_packed: $(tail -8 packed-$jp.out)"
-  grep -q "requeueing job $jp" "packed-$jp.out" && ok || bad "sweep_packed was not requeued: $(tail -5 packed-$jp.out)"
-else
-  bad "sweep_packed: no sweep file appeared: $(cat packed-$jp.out 2>/dev/null)"
-fi
+  same_trials packed$G.h5 $ref "sweep_packed, --ranks-per-trial $G" && ok || bad "sweep_packed G=$G: $(tail -8 packed$G-$jp.out)"
+  [ "$(grep -c "requeueing job $jp" "packed$G-$jp.out")" -ge 2 ] && ok ||
+    bad "sweep_packed G=$G was not requeued repeatedly: $(tail -5 packed$G-$jp.out)"
+  left=$(ls packed$G.h5.trial*.ckpt 2>/dev/null | wc -l)
+  [ "$left" = 0 ] && ok || bad "sweep_packed G=$G: $left trial checkpoints left behind"
+done
 finish
