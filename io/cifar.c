@@ -105,14 +105,10 @@ static dob_status decode(const char *path, const cifar_fmt *fmt, int fix_offset,
             return DOB_FAIL(DOB_EFORMAT, "%s: record %lld: expected a %slabel 0..%lld, found %u", path, (long long)i,
                             fmt->label_bytes == 2 ? "fine " : "", (long long)fmt->classes - 1,
                             (unsigned)r[fmt->label_at]);
-        out->y[(at + i) * fmt->classes + r[fmt->label_at]] = 1.0f;
+        out->label[at + i] = r[fmt->label_at];
     }
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++) {
-        const uint8_t *src = buf + i * rec + img_at;
-        float *dst = out->x + (at + i) * IMG_BYTES;
-        for (int64_t j = 0; j < IMG_BYTES; j++) dst[j] = (float)src[j];
-    }
+    for (int64_t i = 0; i < n; i++)
+        memcpy((uint8_t *)out->x + (at + i) * IMG_BYTES, buf + i * rec + img_at, IMG_BYTES);
     return DOB_OK;
 }
 
@@ -149,7 +145,8 @@ static dob_status load_files(const char *dir, const char *const *names, int nf, 
         }
         total += cnt[f];
     }
-    DOB_TRY(dob_dataset_alloc(out, total, 3, (const int64_t[]){3, 32, 32}, fmt->classes));
+    /* pixels stay bytes (0..255, gathered as float32 values 0..255 as DeepOBS feeds them), labels ints */
+    DOB_TRY(dob_dataset_alloc_as(out, total, 3, (const int64_t[]){3, 32, 32}, fmt->classes, DOB_DT_U8, DOB_Y_LABELS));
     for (int64_t f = 0, at = 0; f < nf; at += cnt[f], f++)
         DOB_TRY(decode(path[f], fmt, fix_offset, buf[f], cnt[f], at, out));
     for (int f = 0; f < nf; f++) free(buf[f]);

@@ -59,7 +59,10 @@ dob_status dob_data_dump_h5(const char *path, const dob_dataset *d, const char *
     float *x = NULL;
     int64_t *y = NULL;
     hid_t f = -1;
+    if (d->x_type != DOB_DT_F32 || d->y_type != DOB_Y_ROWS)
+        return DOB_FAIL(DOB_EINTERNAL, "HDF5 dump: expected float32 examples (dob_dataset_to_f32)");
     if ((st = refuse_existing(path, "HDF5 dump")) != DOB_OK) return st;
+    const float *dx = d->x;
     const int64_t n = d->n, c = d->x_ndim == 3 ? d->x_dims[0] : 1, h = d->x_ndim == 3 ? d->x_dims[1] : 1;
     const int64_t w = d->x_ndim == 3 ? d->x_dims[2] : dob_dataset_example_size(d);
     x = malloc((size_t)(n * c * h * w > 0 ? n * c * h * w : 1) * sizeof *x);
@@ -71,7 +74,7 @@ dob_status dob_data_dump_h5(const char *path, const dob_dataset *d, const char *
     for (int64_t i = 0; i < n; i++) { /* C,H,W -> H,W,C */
         y[i] = label_of(d, i);
         for (int64_t ch = 0; ch < c; ch++)
-            for (int64_t p = 0; p < h * w; p++) x[(i * h * w + p) * c + ch] = d->x[(i * c + ch) * h * w + p];
+            for (int64_t p = 0; p < h * w; p++) x[(i * h * w + p) * c + ch] = dx[(i * c + ch) * h * w + p];
     }
     snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
     if ((f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)) < 0) {
@@ -155,6 +158,8 @@ dob_status dob_data_dump_png(const char *path, const dob_dataset *d) {
     FILE *fp = NULL;
     if (d->x_ndim != 3 || (d->x_dims[0] != 1 && d->x_dims[0] != 3))
         return DOB_FAIL(DOB_EINVAL, "PNG grid: expected images of 1 or 3 channels, found %d dims", d->x_ndim);
+    if (d->x_type != DOB_DT_F32 || d->y_type != DOB_Y_ROWS)
+        return DOB_FAIL(DOB_EINTERNAL, "PNG grid: expected float32 examples (dob_dataset_to_f32)");
     if ((st = refuse_existing(path, "PNG grid")) != DOB_OK) return st;
     const int64_t n = d->n, c = d->x_dims[0], h = d->x_dims[1], w = d->x_dims[2];
     int64_t cols = 1;
@@ -164,7 +169,7 @@ dob_status dob_data_dump_png(const char *path, const dob_dataset *d) {
     img = calloc((size_t)(W * H * 3), 1);
     if (!img) return DOB_FAIL(DOB_ENOMEM, "PNG grid: out of memory for %lld x %lld pixels", (long long)W, (long long)H);
     for (int64_t i = 0; i < n; i++) {
-        const float *x = d->x + i * c * h * w;
+        const float *x = (const float *)d->x + i * c * h * w;
         float lo = x[0], hi = x[0];
         for (int64_t j = 1; j < c * h * w; j++) lo = x[j] < lo ? x[j] : lo, hi = x[j] > hi ? x[j] : hi;
         const float sc = hi > lo ? 255.0f / (hi - lo) : 0.0f;

@@ -273,13 +273,12 @@ dob_status dob_mnist_load(const char *dir, const char *split, dob_dataset *out) 
         }
     }
     const int64_t n = img.dims[0], size = 28 * 28;
-    DOB_TRY(dob_dataset_alloc(out, n, 3, (const int64_t[]){1, 28, 28}, 10));
-    /* TF: tf.cast(x, float32) / 255. -- a correctly rounded float division, reproduced bit for bit through a
-     * table of the 256 possible values (a lookup instead of a division per pixel). */
-    float lut[256];
-    for (int v = 0; v < 256; v++) lut[v] = (float)v / 255.0f;
-    for (int64_t i = 0; i < n * size; i++) out->x[i] = lut[img.data[i]];
-    for (int64_t i = 0; i < n; i++) out->y[i * 10 + lab.data[i]] = 1.0f;
+    /* the pixels stay bytes; a batch gathers them as TF's tf.cast(x, float32) / 255. (x_div, a correctly rounded
+     * float division, bit for bit) */
+    DOB_TRY(dob_dataset_alloc_as(out, n, 3, (const int64_t[]){1, 28, 28}, 10, DOB_DT_U8, DOB_Y_LABELS));
+    out->x_div = 255.0f;
+    memcpy(out->x, img.data, (size_t)(n * size));
+    for (int64_t i = 0; i < n; i++) out->label[i] = lab.data[i];
     dob_idx_free(&img);
     dob_idx_free(&lab);
     return DOB_OK;

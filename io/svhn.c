@@ -69,14 +69,14 @@ static dob_status decode(const char *path, const uint8_t *buf, int64_t n, int64_
         if (buf[i * REC] > 9)
             return DOB_FAIL(DOB_EFORMAT, "%s: record %lld: expected a label 0..9, found %u", path, (long long)i,
                             (unsigned)buf[i * REC]);
-        out->y[(at + i) * 10 + buf[i * REC]] = 1.0f;
+        out->label[at + i] = buf[i * REC];
     }
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; i++) {
-        const uint8_t *src = buf + i * REC + 1; /* [32][32][3] */
-        float *dst = out->x + (at + i) * 3072;  /* [3][32][32] */
+        const uint8_t *src = buf + i * REC + 1;                 /* [32][32][3] */
+        uint8_t *dst = (uint8_t *)out->x + (at + i) * 3072;     /* [3][32][32] */
         for (int64_t p = 0; p < 1024; p++)
-            for (int64_t c = 0; c < 3; c++) dst[c * 1024 + p] = (float)src[p * 3 + c];
+            for (int64_t c = 0; c < 3; c++) dst[c * 1024 + p] = src[p * 3 + c];
     }
     return DOB_OK;
 }
@@ -116,7 +116,8 @@ dob_status dob_svhn_load(const char *dir, const char *split, dob_dataset *out) {
                           path[f], f < nf - 1 ? "" : "at most ", (long long)cnt[0], path[0], (long long)cnt[f]);
             goto fail;
         }
-    DOB_TRY(dob_dataset_alloc(out, total, 3, (const int64_t[]){3, 32, 32}, 10));
+    /* pixels stay bytes (C,H,W), gathered as float32 0..255; labels ints */
+    DOB_TRY(dob_dataset_alloc_as(out, total, 3, (const int64_t[]){3, 32, 32}, 10, DOB_DT_U8, DOB_Y_LABELS));
     for (int64_t f = 0, at = 0; f < nf; at += cnt[f], f++) DOB_TRY(decode(path[f], buf[f], cnt[f], at, out));
     for (int f = 0; f < nf; f++) free(buf[f]);
     return DOB_OK;

@@ -469,12 +469,16 @@ dob_status dob_text_sequences(const int32_t *ids, int64_t n, int64_t len, dob_da
     if (m < 1)
         return DOB_FAIL(DOB_EINVAL, "a text of %lld characters holds no sequence of %lld (+1) characters",
                         (long long)n, (long long)len);
-    dob_status st = dob_dataset_alloc(out, m, 1, (int64_t[]){len}, len);
+    /* one stream of the m * len + 1 ids the sequences and their targets cover, as bytes when every id fits
+     * (DeepOBS's Tolstoi has 83 characters), else int32 */
+    int bytes = 1;
+    for (int64_t i = 0; i <= m * len; i++) bytes &= ids[i] >= 0 && ids[i] < 256;
+    const dob_dtype t = bytes ? DOB_DT_U8 : DOB_DT_I32;
+    dob_status st = dob_dataset_alloc_as(out, m, 1, (int64_t[]){len}, len, t, DOB_Y_NEXT);
     if (st != DOB_OK) return st;
-    for (int64_t e = 0; e < m; e++)
-        for (int64_t j = 0; j < len; j++) {
-            out->x[e * len + j] = (float)ids[e * len + j];
-            out->y[e * len + j] = (float)ids[e * len + j + 1];
-        }
+    for (int64_t i = 0; i <= m * len; i++) {
+        if (t == DOB_DT_U8) ((uint8_t *)out->x)[i] = (uint8_t)ids[i];
+        else ((int32_t *)out->x)[i] = ids[i];
+    }
     return DOB_OK;
 }

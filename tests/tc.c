@@ -218,3 +218,11 @@ dob_status tc_multi_input_net(dob_net **net, int n, const int *ndims, const int6
     }
     return DOB_OK;
 }
+
+void tc_as_f32(dob_dataset *d) {
+    dob_dataset f;
+    dob_status st = dob_dataset_to_f32(d, 0, d->n, &f);
+    CU_ASSERT_EQUAL_FATAL(st, DOB_OK);
+    dob_dataset_free(d);
+    *d = f;
+}

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dob/data.h"
 #include "dob/layer.h"
 #include "dob/layers.h"
 #include "dob/net.h"
@@ -26,6 +27,12 @@ int tc_close(const char *what, const float *got, const float *want, size_t n, do
 /** Assert a call fails with `st` and its message contains `sub`. */
 #define TC_ASSERT_FAILS(call, st, sub) CU_ASSERT(tc_fails((call), (st), (sub), #call))
 int tc_fails(dob_status got, dob_status want, const char *sub, const char *expr);
+
+/** The float32 examples of a data set with float storage (dob_dataset_alloc or tc_as_f32). */
+#define TC_X(d) ((float *)(d).x)
+/** Replace a loaded data set (bytes, labels, streams) by its float32 conversion with target rows: the values a
+ *  batch gathers (dob_dataset_gather), so reader tests check what the net sees. */
+void tc_as_f32(dob_dataset *d);
 
 /** Fill x with U[lo, hi) from a test stream (seed, stream). */
 void tc_fill(float *x, size_t n, uint64_t seed, uint64_t stream, float lo, float hi);

@@ -85,6 +85,7 @@ static void make_c10_tree(const char *sub, int n) {
 }
 
 static int label_of(const dob_dataset *d, int64_t i) {
+    if (d->y_type == DOB_Y_LABELS) return d->label[i];
     for (int64_t k = 0; k < d->k; k++)
         if (d->y[i * d->k + k] == 1.0f) return (int)k;
     return -1;
@@ -95,6 +96,9 @@ static void test_cifar10_read(void) {
     dob_dataset tr, te;
     TC_ASSERT_OK(dob_cifar10_load(tp("c10"), "train", &tr));
     TC_ASSERT_OK(dob_cifar10_load(tp("c10"), "test", &te));
+    CU_ASSERT(tr.x_type == DOB_DT_U8 && tr.y_type == DOB_Y_LABELS); /* stored as the file's bytes (issue 20) */
+    tc_as_f32(&tr);
+    tc_as_f32(&te);
     CU_ASSERT_EQUAL(tr.n, 20);
     CU_ASSERT_EQUAL(te.n, 4);
     CU_ASSERT_EQUAL(tr.k, 10);
@@ -105,9 +109,9 @@ static void test_cifar10_read(void) {
             const int64_t e = (f - 1) * 4 + i;
             bad += label_of(&tr, e) != label10(f, i);
             /* channel-major file order = C,H,W: value (c=2, h=31, w=0) is byte 2*1024 + 31*32 */
-            bad += tr.x[e * 3072 + 2 * 1024 + 31 * 32] != (float)pix(f, i, 2 * 1024 + 31 * 32);
-            bad += tr.x[e * 3072] != (float)pix(f, i, 0);
-            bad += tr.x[e * 3072 + 3071] != (float)pix(f, i, 3071);
+            bad += TC_X(tr)[e * 3072 + 2 * 1024 + 31 * 32] != (float)pix(f, i, 2 * 1024 + 31 * 32);
+            bad += TC_X(tr)[e * 3072] != (float)pix(f, i, 0);
+            bad += TC_X(tr)[e * 3072 + 3071] != (float)pix(f, i, 3071);
         }
     CU_ASSERT_EQUAL(bad, 0);
     CU_ASSERT_EQUAL(label_of(&te, 3), label10(0, 3));
@@ -122,15 +126,17 @@ static void test_cifar100_offset(void) {
     dob_dataset q, fx;
     TC_ASSERT_OK(dob_cifar100_load(tp("c100"), "train", 0, &q));
     TC_ASSERT_OK(dob_cifar100_load(tp("c100"), "train", 1, &fx));
+    tc_as_f32(&q);
+    tc_as_f32(&fx);
     CU_ASSERT_EQUAL(q.n, 6);
     CU_ASSERT_EQUAL(q.k, 100);
     int bad = 0;
     for (int i = 0; i < 6; i++) {
         bad += label_of(&q, i) != fine(i) || label_of(&fx, i) != fine(i);
         /* DeepOBS quirk: value 0 is the fine-label byte, value j is pixel j - 1 */
-        bad += q.x[i * 3072] != (float)fine(i);
-        for (int j = 1; j < 3072; j++) bad += q.x[i * 3072 + j] != (float)pix(7, i, j - 1);
-        for (int j = 0; j < 3072; j++) bad += fx.x[i * 3072 + j] != (float)pix(7, i, j);
+        bad += TC_X(q)[i * 3072] != (float)fine(i);
+        for (int j = 1; j < 3072; j++) bad += TC_X(q)[i * 3072 + j] != (float)pix(7, i, j - 1);
+        for (int j = 0; j < 3072; j++) bad += TC_X(fx)[i * 3072 + j] != (float)pix(7, i, j);
     }
     CU_ASSERT_EQUAL(bad, 0);
     dob_dataset_free(&q);
@@ -187,7 +193,8 @@ static void test_table(void) {
     write_c100(tp("root/cifar-100-binary/train.bin"), 5, -1, -1);
     dob_data_opts fix = {.cifar100_fix_offset = 1};
     TC_ASSERT_OK(dob_data_load_split("cifar100", tp("root"), &fix, "train", 0, &tr));
-    CU_ASSERT_EQUAL(tr.x[0], (float)pix(7, 0, 0));
+    tc_as_f32(&tr);
+    CU_ASSERT_EQUAL(TC_X(tr)[0], (float)pix(7, 0, 0));
     dob_dataset_free(&tr);
     TC_ASSERT_FAILS(dob_data_load_split("cifar100", tp("root"), NULL, "test", 0, &te), DOB_ENOENT, "test.bin");
     TC_ASSERT_FAILS(dob_data_load_split("nope", tp("root"), NULL, "test", 0, &te), DOB_EINVAL, "no reader");
@@ -293,13 +300,15 @@ static void test_svhn(void) {
     dob_dataset tr, te;
     TC_ASSERT_OK(dob_svhn_load(tp("sv"), "train", &tr));
     TC_ASSERT_OK(dob_svhn_load(tp("sv"), "test", &te));
+    tc_as_f32(&tr);
+    tc_as_f32(&te);
     CU_ASSERT(tr.n == 13 && te.n == 5 && tr.k == 10 && tr.x_dims[0] == 3);
     int bad = 0;
     for (int e = 0; e < 13; e++) {
         const int f = e / 5, i = e % 5;
         bad += label_of(&tr, e) != label10(f, i);
         for (int c = 0; c < 3; c++) /* x is C,H,W; the file H,W,C: value (c, h=7, w=30) */
-            bad += tr.x[e * 3072 + c * 1024 + 7 * 32 + 30] != (float)pix(f, i, (7 * 32 + 30) * 3 + c);
+            bad += TC_X(tr)[e * 3072 + c * 1024 + 7 * 32 + 30] != (float)pix(f, i, (7 * 32 + 30) * 3 + c);
     }
     CU_ASSERT_EQUAL(bad, 0);
     dob_dataset_free(&tr);

@@ -110,7 +110,7 @@ static long file_size(const char *path) {
 static void make_small(dob_dataset *d) {
     TC_ASSERT_OK(dob_dataset_alloc(d, 7, 2, (const int64_t[]){2, 3}, 10));
     for (int i = 0; i < 7; i++) {
-        for (int j = 0; j < 6; j++) d->x[i * 6 + j] = (float)(10 * i + j);
+        for (int j = 0; j < 6; j++) TC_X(*d)[i * 6 + j] = (float)(10 * i + j);
         d->y[i * 10 + LABELS[i]] = 1.0f;
     }
 }
@@ -122,7 +122,7 @@ static void test_dataset_basics(void) {
     CU_ASSERT_EQUAL((uintptr_t)d.x % 64, 0);
     CU_ASSERT_EQUAL((uintptr_t)d.y % 64, 0);
     double s = 0;
-    for (int64_t i = 0; i < 5 * 784; i++) s += d.x[i] * d.x[i];
+    for (int64_t i = 0; i < 5 * 784; i++) s += TC_X(d)[i] * TC_X(d)[i];
     for (int64_t i = 0; i < 50; i++) s += d.y[i] * d.y[i];
     CU_ASSERT_DOUBLE_EQUAL(s, 0.0, 0.0); /* zeroed */
     dob_dataset_free(&d);
@@ -142,8 +142,8 @@ static void test_dataset_basics(void) {
     CU_ASSERT_EQUAL(sl.n, 3);
     CU_ASSERT_EQUAL(sl.x_ndim, 2);
     CU_ASSERT_EQUAL(sl.x_dims[1], 3);
-    CU_ASSERT_DOUBLE_EQUAL(sl.x[0], 20.0, 0);
-    CU_ASSERT_DOUBLE_EQUAL(sl.x[17], 45.0, 0);
+    CU_ASSERT_DOUBLE_EQUAL(TC_X(sl)[0], 20.0, 0);
+    CU_ASSERT_DOUBLE_EQUAL(TC_X(sl)[17], 45.0, 0);
     CU_ASSERT_DOUBLE_EQUAL(sl.y[0 * 10 + 9], 1.0, 0);
     CU_ASSERT_DOUBLE_EQUAL(sl.y[2 * 10 + 7], 1.0, 0);
     dob_dataset_free(&sl);
@@ -164,6 +164,55 @@ static void test_dataset_basics(void) {
     dob_dataset_free(&a);
 }
 
+/* issue 20: examples kept in their stored type (bytes, int32) with int labels gather to the float32 batches the
+ * readers used to build up front, bit for bit: x = (float)v / x_div, one-hot targets; pack + view keep them. */
+static void test_dataset_stored_types(void) {
+    dob_dataset d, v;
+    TC_ASSERT_OK(dob_dataset_alloc_as(&d, 5, 3, (const int64_t[]){1, 4, 4}, 7, DOB_DT_U8, DOB_Y_LABELS));
+    d.x_div = 255.0f;
+    uint8_t *b = d.x;
+    for (int i = 0; i < 5 * 16; i++) b[i] = (uint8_t)(i * 37 + 11);
+    for (int i = 0; i < 5; i++) d.label[i] = (i * 3) % 7;
+    CU_ASSERT_EQUAL(dob_dataset_bytes(&d), 128 + 64); /* 80 bytes and 5 ints, each rounded to 64 */
+    const uint32_t idx[6] = {4, 0, 2, 2, 1, 3};
+    float x[6 * 16], y[6 * 7], wx[6 * 16], wy[6 * 7];
+    for (int i = 0; i < 6; i++) {
+        for (int j = 0; j < 16; j++) wx[i * 16 + j] = (float)(uint8_t)(idx[i] * 16 * 37 + (uint32_t)j * 37 + 11) / 255.0f;
+        for (int j = 0; j < 7; j++) wy[i * 7 + j] = j == (int)(idx[i] * 3) % 7 ? 1.0f : 0.0f;
+    }
+    memset(y, 0xff, sizeof y);
+    dob_dataset_gather(&d, idx, 6, x, y);
+    CU_ASSERT_EQUAL(memcmp(x, wx, sizeof x), 0); /* bit for bit */
+    CU_ASSERT_EQUAL(memcmp(y, wy, sizeof y), 0);
+    /* the packed copy (a node's shared window) gathers the same */
+    void *packed = aligned_alloc(64, dob_dataset_bytes(&d));
+    dob_dataset_pack(&d, packed);
+    dob_dataset_view(&d, packed, &v);
+    CU_ASSERT(v.borrowed && v.x == packed);
+    memset(x, 0, sizeof x);
+    dob_dataset_gather(&v, idx, 6, x, y);
+    CU_ASSERT_EQUAL(memcmp(x, wx, sizeof x), 0);
+    CU_ASSERT_EQUAL(memcmp(y, wy, sizeof y), 0);
+    dob_dataset_free(&v); /* borrowed: leaves the packed block */
+    CU_ASSERT_EQUAL(((uint8_t *)packed)[1], b[1]);
+    free(packed);
+    /* valid split and slice keep the storage */
+    TC_ASSERT_OK(dob_dataset_split_valid(&d, 2, &v));
+    CU_ASSERT(v.x_type == DOB_DT_U8 && v.x_div == 255.0f && d.n == 3 && d.label[0] == 6 && v.label[1] == 3);
+    CU_ASSERT_EQUAL(((uint8_t *)d.x)[0], (uint8_t)(2 * 16 * 37 + 11));
+    dob_dataset_free(&v);
+    dob_dataset_free(&d);
+    /* int32 storage, no division */
+    TC_ASSERT_OK(dob_dataset_alloc_as(&d, 2, 1, (const int64_t[]){3}, 0, DOB_DT_I32, DOB_Y_ROWS));
+    int32_t *w = d.x;
+    for (int i = 0; i < 6; i++) w[i] = 1000000 * i - 7;
+    dob_dataset_gather(&d, (const uint32_t[]){1}, 1, x, NULL);
+    CU_ASSERT(x[0] == 2999993.0f && x[2] == 4999993.0f);
+    dob_dataset_free(&d);
+    TC_ASSERT_FAILS(dob_dataset_alloc_as(&d, 2, 1, (const int64_t[]){3}, 4, DOB_DT_U8, DOB_Y_NEXT), DOB_EINVAL,
+                    "a stream's targets are its next 3 values, found k = 4");
+}
+
 static void test_split_valid(void) {
     dob_dataset tr, va;
     make_small(&tr);
@@ -173,12 +222,12 @@ static void test_split_valid(void) {
     CU_ASSERT_EQUAL(va.x_dims[0], 2);
     CU_ASSERT_EQUAL(va.k, 10);
     for (int i = 0; i < 3; i++) { /* valid = first 3 in file order */
-        CU_ASSERT_DOUBLE_EQUAL(va.x[i * 6 + 5], 10 * i + 5, 0);
+        CU_ASSERT_DOUBLE_EQUAL(TC_X(va)[i * 6 + 5], 10 * i + 5, 0);
         CU_ASSERT_DOUBLE_EQUAL(va.y[i * 10 + LABELS[i]], 1.0, 0);
     }
     for (int i = 0; i < 4; i++) { /* train = the rest, in order */
-        CU_ASSERT_DOUBLE_EQUAL(tr.x[i * 6 + 0], 10 * (i + 3), 0);
-        CU_ASSERT_DOUBLE_EQUAL(tr.x[i * 6 + 4], 10 * (i + 3) + 4, 0);
+        CU_ASSERT_DOUBLE_EQUAL(TC_X(tr)[i * 6 + 0], 10 * (i + 3), 0);
+        CU_ASSERT_DOUBLE_EQUAL(TC_X(tr)[i * 6 + 4], 10 * (i + 3) + 4, 0);
         CU_ASSERT_DOUBLE_EQUAL(tr.y[i * 10 + LABELS[i + 3]], 1.0, 0);
     }
     dob_dataset bad;
@@ -302,8 +351,14 @@ static void test_idx_errors(void) {
 
 /* ---- MNIST-format loader ------------------------------------------------------------------------------- */
 
-static void check_loaded(const dob_dataset *d, int n, const uint8_t *labels) {
-    CU_ASSERT_EQUAL_FATAL(d->n, n);
+/* The loaded set keeps the file's bytes (issue 20); its batches must be bit-equal to the float path of before,
+ * pixel / 255.0f computed here naively, so the check runs on what dob_dataset_gather makes of it. */
+static void check_loaded(const dob_dataset *stored, int n, const uint8_t *labels) {
+    CU_ASSERT_EQUAL_FATAL(stored->n, n);
+    CU_ASSERT(stored->x_type == DOB_DT_U8 && stored->y_type == DOB_Y_LABELS);
+    dob_dataset f = *stored, *d = &f;
+    f.borrowed = 1; /* a header copy: tc_as_f32 frees only what it made */
+    tc_as_f32(d);
     CU_ASSERT_EQUAL(d->x_ndim, 3);
     CU_ASSERT_EQUAL(d->x_dims[0], 1);
     CU_ASSERT_EQUAL(d->x_dims[1], 28);
@@ -313,16 +368,17 @@ static void check_loaded(const dob_dataset *d, int n, const uint8_t *labels) {
     for (int i = 0; i < n; i++)
         for (int r = 0; r < 28; r++)
             for (int c = 0; c < 28; c++) {
-                float want = (float)pixel(i, r, c) / 255.0f, got = d->x[i * 784 + r * 28 + c];
+                float want = (float)pixel(i, r, c) / 255.0f, got = TC_X(*d)[i * 784 + r * 28 + c];
                 if (got != want && bad++ < 3)
                     fprintf(stderr, "\n    x[%d,0,%d,%d]: expected %.9g, found %.9g", i, r, c, want, got);
             }
     CU_ASSERT_EQUAL(bad, 0);
-    CU_ASSERT_DOUBLE_EQUAL(d->x[0], 0.0, 0);           /* pixel 0 -> 0 */
-    CU_ASSERT_DOUBLE_EQUAL(d->x[784 + 1], 1.0, 0);     /* pixel 255 -> 1 exactly */
-    CU_ASSERT_DOUBLE_EQUAL(d->x[2], 6.0 / 255, 1e-8);  /* image 0, (0, 2): 6 */
+    CU_ASSERT_DOUBLE_EQUAL(TC_X(*d)[0], 0.0, 0);           /* pixel 0 -> 0 */
+    CU_ASSERT_DOUBLE_EQUAL(TC_X(*d)[784 + 1], 1.0, 0);     /* pixel 255 -> 1 exactly */
+    CU_ASSERT_DOUBLE_EQUAL(TC_X(*d)[2], 6.0 / 255, 1e-8);  /* image 0, (0, 2): 6 */
     for (int i = 0; i < n; i++)
         for (int j = 0; j < 10; j++) CU_ASSERT_EQUAL(d->y[i * 10 + j], j == labels[i] ? 1.0f : 0.0f);
+    dob_dataset_free(d);
 }
 
 static void test_mnist_load(void) {
@@ -456,9 +512,12 @@ static double now(void) {
 }
 
 /* Counts, label histogram, pixel range, and sums cross-checked with Python's gzip on the same files. */
-static void check_real(const dob_dataset *d, int64_t n, int per_class, const uint8_t first[10], int64_t sum0,
+static void check_real(const dob_dataset *stored, int64_t n, int per_class, const uint8_t first[10], int64_t sum0,
                        int64_t sum_all) {
-    CU_ASSERT_EQUAL_FATAL(d->n, n);
+    CU_ASSERT_EQUAL_FATAL(stored->n, n);
+    dob_dataset f = *stored, *d = &f;
+    f.borrowed = 1; /* a header copy: tc_as_f32 frees only what it made */
+    tc_as_f32(d);
     int64_t hist[10] = {0}, not_one_hot = 0;
     for (int64_t i = 0; i < n; i++) {
         int arg = -1, ones = 0;
@@ -483,7 +542,7 @@ static void check_real(const dob_dataset *d, int64_t n, int per_class, const uin
     float lo = 1, hi = 0;
     int64_t s0 = 0, s = 0, not_byte = 0;
     for (int64_t i = 0; i < n * 784; i++) {
-        float v = d->x[i];
+        float v = TC_X(*d)[i];
         if (v < lo) lo = v;
         if (v > hi) hi = v;
         long p = lround((double)v * 255.0);
@@ -499,6 +558,7 @@ static void check_real(const dob_dataset *d, int64_t n, int per_class, const uin
                 (long long)sum_all, (long long)s0, (long long)s);
         CU_FAIL("pixel sums");
     }
+    dob_dataset_free(d);
 }
 
 static void test_fmnist_real(void) {
@@ -519,13 +579,14 @@ static void test_fmnist_real(void) {
     check_real(&tr, 60000, 6000, first_train, 76247, 3431114169);
     check_real(&te, 10000, 1000, first_test, 33456, 573469082);
     /* the v1.2 split: 50 000 train + 10 000 valid, valid = the first 10 000 */
-    float x0 = tr.x[300], x10000 = tr.x[10000 * 784 + 300];
+    const uint8_t *bx = tr.x;
+    const int x0 = bx[300], x10000 = bx[10000 * 784 + 300];
     TC_ASSERT_OK(dob_dataset_split_valid(&tr, 10000, &va));
     CU_ASSERT_EQUAL(tr.n, 50000);
     CU_ASSERT_EQUAL(va.n, 10000);
-    CU_ASSERT_EQUAL(va.x[300], x0);
-    CU_ASSERT_EQUAL(tr.x[300], x10000);
-    CU_ASSERT_EQUAL(va.y[9], 1.0f);
+    CU_ASSERT_EQUAL(((const uint8_t *)va.x)[300], x0);
+    CU_ASSERT_EQUAL(((const uint8_t *)tr.x)[300], x10000);
+    CU_ASSERT_EQUAL(va.label[0], 9);
     dob_dataset_free(&tr);
     dob_dataset_free(&te);
     dob_dataset_free(&va);
@@ -533,6 +594,7 @@ static void test_fmnist_real(void) {
 
 static CU_TestInfo tests[] = {
     {"dataset_basics", test_dataset_basics},
+    {"dataset_stored_types", test_dataset_stored_types},
     {"split_valid", test_split_valid},
     {"idx_raw_and_gzip", test_idx_raw_and_gzip},
     {"idx_errors", test_idx_errors},

@@ -31,7 +31,7 @@ static void synthetic(const dob_problem_spec *p, int64_t n, uint64_t stream, dob
     for (int64_t i = 0; i < n; i++) {
         int64_t c = (int64_t)(dob_rng_u32(&r, (uint64_t)i) % p->n_classes), band = per / p->n_classes;
         d->y[i * p->n_classes + c] = 1.0f;
-        for (int64_t j = c * band; j < (c + 1) * band; j++) d->x[i * per + j] += 0.5f;
+        for (int64_t j = c * band; j < (c + 1) * band; j++) TC_X(*d)[i * per + j] += 0.5f;
     }
 }
 

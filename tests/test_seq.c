@@ -68,7 +68,26 @@ static void test_text_sequences(void) {
     dob_dataset d;
     TC_ASSERT_OK(dob_text_sequences(ids, 11, 3, &d)); /* (11 - 1) / 3 = 3 sequences */
     CU_ASSERT(d.n == 3 && d.k == 3 && d.x_ndim == 1 && d.x_dims[0] == 3);
-    CU_ASSERT(d.x[3] == 3.0f && d.y[3] == 4.0f && d.x[8] == 8.0f && d.y[8] == 9.0f);
+    /* one byte stream of the 10 ids the sequences and targets cover (issue 20), not 2 x 9 floats */
+    CU_ASSERT(d.x_type == DOB_DT_U8 && d.y_type == DOB_Y_NEXT && d.stride == 3);
+    CU_ASSERT_EQUAL(dob_dataset_bytes(&d), 64);
+    dob_dataset v, f;
+    TC_ASSERT_OK(dob_dataset_split_valid(&d, 1, &v)); /* valid = sequence 0, train = sequences 1, 2 */
+    TC_ASSERT_OK(dob_dataset_to_f32(&d, 0, d.n, &f));
+    CU_ASSERT(f.n == 2 && TC_X(f)[0] == 3.0f && f.y[0] == 4.0f && TC_X(f)[5] == 8.0f && f.y[5] == 9.0f);
+    dob_dataset_free(&f);
+    TC_ASSERT_OK(dob_dataset_to_f32(&v, 0, v.n, &f));
+    CU_ASSERT(f.n == 1 && TC_X(f)[2] == 2.0f && f.y[2] == 3.0f);
+    dob_dataset_free(&f);
+    dob_dataset_free(&v);
+    dob_dataset_free(&d);
+    /* ids beyond a byte keep int32 */
+    const int32_t big[7] = {300, 1, 70000, 2, 5, 6, 7};
+    TC_ASSERT_OK(dob_text_sequences(big, 7, 2, &d));
+    CU_ASSERT(d.x_type == DOB_DT_I32 && d.n == 3);
+    TC_ASSERT_OK(dob_dataset_to_f32(&d, 0, d.n, &f));
+    CU_ASSERT(TC_X(f)[0] == 300.0f && f.y[1] == 70000.0f && TC_X(f)[5] == 6.0f && f.y[5] == 7.0f);
+    dob_dataset_free(&f);
     dob_dataset_free(&d);
     TC_ASSERT_FAILS(dob_text_sequences(ids, 3, 3, &d), DOB_EINVAL, "holds no sequence of 3 (+1) characters");
 }

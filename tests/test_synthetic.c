@@ -30,10 +30,10 @@ static void test_numpy_rng(void) {
     TC_ASSERT_OK(dob_data_load_split("two_d", NULL, NULL, "test", 0, &q));
     CU_ASSERT_EQUAL(t.n, 10000);
     /* x values 0..2, then the first y (the 10 001st draw) */
-    TC_ASSERT_CLOSE("two_d x", ((float[]){t.x[0], t.x[2], t.x[4], t.x[1]}),
+    TC_ASSERT_CLOSE("two_d x", ((float[]){TC_X(t)[0], TC_X(t)[2], TC_X(t)[4], TC_X(t)[1]}),
                     ((float[]){0.496714f, -0.138264f, 0.647689f, -0.678495f}), 4, 1e-5);
     int zeros = 1;
-    for (int64_t i = 0; i < 2 * q.n; i++) zeros &= q.x[i] == 0.0f;
+    for (int64_t i = 0; i < 2 * q.n; i++) zeros &= TC_X(q)[i] == 0.0f;
     CU_ASSERT(zeros);
     dob_dataset_free(&q);
     dob_dataset_free(&t);
@@ -84,7 +84,7 @@ static void test_quadratic_deep(void) {
     /* v1.2's valid split is its own draw (seed 44): 1 000 rows */
     dob_dataset tr, va, te;
     TC_ASSERT_OK(dob_problem_data_load(dob_problem_find("quadratic_deep"), NULL, 1, &tr, &va, &te));
-    CU_ASSERT(tr.n == 1000 && va.n == 1000 && va.x[0] != tr.x[0]);
+    CU_ASSERT(tr.n == 1000 && va.n == 1000 && TC_X(va)[0] != TC_X(tr)[0]);
     dob_dataset_free(&tr);
     dob_dataset_free(&va);
     dob_dataset_free(&te);

@@ -25,8 +25,8 @@ static void tiny_data(dob_dataset *d, int64_t n, uint64_t stream) {
     dob_rng r = {5, DOB_RNG_TEST, stream};
     for (int64_t i = 0; i < n; i++) {
         int cls = (int)(dob_rng_u32(&r, (uint64_t)i) % 3);
-        for (int j = 0; j < 4; j++) d->x[i * 4 + j] = 0.3f * dob_rng_uniform(&r, 1000 + (uint64_t)(i * 4 + j));
-        d->x[i * 4 + cls] += 1.0f;
+        for (int j = 0; j < 4; j++) TC_X(*d)[i * 4 + j] = 0.3f * dob_rng_uniform(&r, 1000 + (uint64_t)(i * 4 + j));
+        TC_X(*d)[i * 4 + cls] += 1.0f;
         d->y[i * 3 + cls] = 1.0f;
     }
 }

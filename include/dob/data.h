@@ -9,24 +9,61 @@
 #include "dob/rng.h"
 #include "dob/status.h"
 
-/** One split in memory. x: n examples of prod(x_dims) floats (C,H,W order); y: n rows of k floats (one-hot). */
+/** How a data set stores its examples (issue 20): in the type of its files, converted to float32 only when a
+ *  batch is gathered, so a 60 000-image MNIST is 47 MB of bytes, not 188 MB of floats. */
+typedef enum dob_dtype {
+    DOB_DT_F32 = 0,  /* float32 as is (drawn data: quadratic, two_d) */
+    DOB_DT_U8 = 1,   /* bytes: pixels, characters */
+    DOB_DT_I32 = 2,  /* int32: token ids beyond 255 */
+} dob_dtype;
+
+/** What the targets are and how a batch gets them (always as float32 rows of k). */
+typedef enum dob_targets {
+    DOB_Y_ROWS = 0,    /* y: k floats per example */
+    DOB_Y_LABELS = 1,  /* label: one class in [0, k) per example, gathered one-hot */
+    DOB_Y_NEXT = 2,    /* the next k values of x's stream (a char-RNN's targets: x shifted by one) */
+} dob_targets;
+
+/** One split in memory. Example i is the prod(x_dims) values of x from element i * stride (C,H,W order), as
+ *  float32: (float)v for integer storage, divided by x_div unless that is 1 (MNIST: TF's x / 255.). Streams
+ *  (DOB_Y_NEXT) hold overlapping sequences: stride = the sequence length, n * stride + 1 elements. */
 typedef struct dob_dataset {
     int64_t n;
     int x_ndim;
     int64_t x_dims[4];
     int64_t k;
-    float *x;   /* owned, 64-byte aligned */
-    float *y;   /* owned */
+    dob_dtype x_type;
+    int64_t stride;      /* elements from one example's start to the next */
+    float x_div;         /* integer storage: float value = (float)v / x_div (1: no division) */
+    void *x;             /* 64-byte aligned */
+    dob_targets y_type;
+    float *y;            /* DOB_Y_ROWS: n x k */
+    int32_t *label;      /* DOB_Y_LABELS: n */
+    int borrowed;        /* x, y and label belong to someone else (a node's shared window): free leaves them */
 } dob_dataset;
 
-/** Allocate x and y for n examples (zeroed). */
+/** Allocate n float32 examples and float rows of k targets (zeroed). */
 dob_status dob_dataset_alloc(dob_dataset *d, int64_t n, int x_ndim, const int64_t *x_dims, int64_t k);
+/** Allocate n examples stored as x_type with targets of kind y_type (zeroed; x_div = 1). DOB_Y_NEXT needs
+ *  x_ndim = 1 and k = x_dims[0] (the sequence length): x then holds n * k + 1 values. */
+dob_status dob_dataset_alloc_as(dob_dataset *d, int64_t n, int x_ndim, const int64_t *x_dims, int64_t k,
+                                dob_dtype x_type, dob_targets y_type);
 void dob_dataset_free(dob_dataset *d);
-/** Floats per example. */
+/** Values per example. */
 int64_t dob_dataset_example_size(const dob_dataset *d);
-/** Move examples [first, first + count) of src into a new dataset dst (copy). */
+/** Bytes of x and y/label as dob_dataset_pack lays them out (each rounded up to 64). */
+size_t dob_dataset_bytes(const dob_dataset *d);
+/** Copy x and y/label to dst (dob_dataset_bytes(d) bytes, 64-byte aligned). */
+void dob_dataset_pack(const dob_dataset *d, void *dst);
+/** *view = the header hdr over packed data at src (borrowed: dob_dataset_free leaves it). */
+void dob_dataset_view(const dob_dataset *hdr, const void *src, dob_dataset *view);
+/** Move examples [first, first + count) of src into a new dataset dst (copy, same storage). */
 dob_status dob_dataset_slice(const dob_dataset *src, int64_t first, int64_t count, dob_dataset *dst);
-/** Copy examples idx[0..b) into x [b x size] and y [b x k] (OpenMP over examples). */
+/** Examples [first, first + count) of src converted into a new float32 data set with target rows, as a batch
+ *  would see them (for `dob data` and dumps). */
+dob_status dob_dataset_to_f32(const dob_dataset *src, int64_t first, int64_t count, dob_dataset *dst);
+/** Examples idx[0..b) as float32 into x [b x size] and targets into y [b x k] (y NULL: none). OpenMP over
+ *  examples; pure conversions, so the batch does not depend on the storage type or the thread count. */
 void dob_dataset_gather(const dob_dataset *d, const uint32_t *idx, int64_t b, float *x, float *y);
 
 /* ---- numpy's legacy RandomState and DeepOBS's synthetic data sets (src/data/np_random.c) ---------------- */

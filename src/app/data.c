@@ -57,7 +57,7 @@ int cmd_data(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **
         dob_dataset_free(&d);
         return DOB_EXIT_USAGE;
     }
-    if (st == DOB_OK) st = dob_dataset_slice(&d, 0, o->first, &first);
+    if (st == DOB_OK) st = dob_dataset_to_f32(&d, 0, o->first, &first);
     dob_dataset_free(&d);
     if (st != DOB_OK) {
         app_status_error(world, dataset);
@@ -79,9 +79,10 @@ int cmd_data(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **
     describe(pp && first.x_ndim == 3 ? pp : NULL, o->augment, desc, sizeof desc);
     const int64_t size = dob_dataset_example_size(&first);
     double lo = INFINITY, hi = -INFINITY, sum = 0.0;
+    const float *fx = first.x;
     for (int64_t i = 0; i < first.n * size; i++) {
-        lo = fmin(lo, first.x[i]), hi = fmax(hi, first.x[i]);
-        sum += first.x[i];
+        lo = fmin(lo, fx[i]), hi = fmax(hi, fx[i]);
+        sum += fx[i];
     }
     printf("%s %s: the first %lld examples of %lld values each; values in [%.4g, %.4g], mean %.4g; preprocessing: "
            "%s\n", dataset, o->split, (long long)first.n, (long long)size, lo, hi, sum / (double)(first.n * size),

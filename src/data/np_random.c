@@ -78,7 +78,8 @@ dob_status dob_quadratic_data(uint32_t seed, int64_t n, int64_t dim, double nois
     if (st != DOB_OK) return st;
     dob_np_rng r;
     dob_np_seed(&r, seed);
-    for (int64_t i = 0; i < n * dim; i++) out->x[i] = (float)(noise * dob_np_gauss(&r));
+    float *x = out->x;
+    for (int64_t i = 0; i < n * dim; i++) x[i] = (float)(noise * dob_np_gauss(&r));
     return DOB_OK;
 }
 
@@ -87,7 +88,8 @@ dob_status dob_two_d_data(uint32_t seed, int64_t n, double noise, int zeros, dob
     if (st != DOB_OK || zeros) return st;
     dob_np_rng r;
     dob_np_seed(&r, seed);
-    for (int64_t i = 0; i < n; i++) out->x[2 * i] = (float)(noise * dob_np_gauss(&r));
-    for (int64_t i = 0; i < n; i++) out->x[2 * i + 1] = (float)(noise * dob_np_gauss(&r));
+    float *x = out->x;
+    for (int64_t i = 0; i < n; i++) x[2 * i] = (float)(noise * dob_np_gauss(&r));
+    for (int64_t i = 0; i < n; i++) x[2 * i + 1] = (float)(noise * dob_np_gauss(&r));
     return DOB_OK;
 }

@@ -31,8 +31,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                          : dob_cifar10_load(dir, train ? "train" : "test", &d);
     if (st == DOB_OK) {
         double s = 0;
-        for (int64_t i = 0; i < d.n * dob_dataset_example_size(&d); i++) s += d.x[i];
-        for (int64_t i = 0; i < d.n * d.k; i++) s += d.y[i];
+        dob_dataset f; /* every value as a batch gathers it */
+        if (dob_dataset_to_f32(&d, 0, d.n, &f) == DOB_OK) {
+            const float *fx = f.x;
+            for (int64_t i = 0; i < f.n * dob_dataset_example_size(&f); i++) s += fx[i];
+            for (int64_t i = 0; i < f.n * f.k; i++) s += f.y[i];
+            dob_dataset_free(&f);
+        }
         (void)s;
         dob_dataset_free(&d);
     }

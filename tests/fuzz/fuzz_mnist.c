@@ -18,8 +18,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     dob_dataset d;
     if (dob_mnist_load(fuzz_dir(), "train", &d) == DOB_OK) {
         double s = 0;
-        for (int64_t i = 0; i < d.n * dob_dataset_example_size(&d); i++) s += d.x[i];
-        for (int64_t i = 0; i < d.n * d.k; i++) s += d.y[i];
+        dob_dataset f; /* every value as a batch gathers it */
+        if (dob_dataset_to_f32(&d, 0, d.n, &f) == DOB_OK) {
+            const float *fx = f.x;
+            for (int64_t i = 0; i < f.n * dob_dataset_example_size(&f); i++) s += fx[i];
+            for (int64_t i = 0; i < f.n * f.k; i++) s += f.y[i];
+            dob_dataset_free(&f);
+        }
         (void)s;
         dob_dataset_free(&d);
     }

@@ -172,7 +172,7 @@ static void synthetic(dob_dataset *d, int64_t n, uint64_t stream) {
     dob_rng r = {3, DOB_RNG_TEST, stream};
     for (int64_t i = 0; i < n; i++) {
         int cls = (int)(dob_rng_u32(&r, (uint64_t)i) % 5);
-        for (int j = 0; j < 72; j++) d->x[i * 72 + j] = dob_rng_uniform(&r, 1000 + (uint64_t)(i * 72 + j)) + 0.1f * cls;
+        for (int j = 0; j < 72; j++) ((float *)d->x)[i * 72 + j] = dob_rng_uniform(&r, 1000 + (uint64_t)(i * 72 + j)) + 0.1f * cls;
         d->y[i * 5 + cls] = 1.0f;
     }
 }
