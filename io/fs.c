@@ -3,6 +3,7 @@
 #define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -84,4 +85,17 @@ dob_status dob_io_check_dir_of(const char *path, const char *what, double need_b
                         dir, what, path, need_bytes / 1e6, (double)vfs.f_bavail * (double)vfs.f_frsize / 1e6);
     }
     return DOB_OK;
+}
+
+double dob_io_mem_available(void) {
+    const char *cap = getenv("DOB_MEM_AVAILABLE_MB"); /* a share of a node smaller than the kernel's figure */
+    if (cap && *cap) return atof(cap) * 1048576.0;
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[256];
+    double kb = 0.0;
+    if (!f) return 0.0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1) break;
+    fclose(f);
+    return kb * 1024.0;
 }

@@ -514,7 +514,7 @@ static dob_status merge_write(merge *m, int overwrite, dob_comm *comm) {
         .train_log_interval = d0->train_log_interval, .weight_decay = d0->weight_decay, .n_hp = m->nh,
         .hp_names = (const char *const *)d0->hp_names, .n_trials = m->n_pick, .n_minibatch = d0->n_minibatch,
         .ranks = d0->ranks, .threads = d0->threads, .has_accuracy = d0->has_accuracy, .has_valid = d0->has_valid,
-        .precision = d0->precision,
+        .precision = d0->precision, .memory_estimate_bytes = d0->memory_estimate_bytes,
     };
     dob_sweep_meta sw = {.spec = d0->spec, .lr_schedule = d0->lr_schedule, .sync_bn = d0->sync_bn,
                          .n_trials_total = d0->n_trials_total, .max_steps = d0->max_steps, .slice_id = -1,

@@ -86,6 +86,22 @@ dob_status dob_comm_split(dob_comm *c, int group_size, dob_comm **group, int *gr
     return DOB_OK;
 }
 
+dob_status dob_comm_split_node(dob_comm *c, dob_comm **node) {
+    dob_comm *g = calloc(1, sizeof *g);
+    if (!g) return DOB_FAIL(DOB_ENOMEM, "out of memory");
+    int rc = MPI_Comm_split_type(c->comm, MPI_COMM_TYPE_SHARED, c->rank, MPI_INFO_NULL, &g->comm);
+    if (rc != MPI_SUCCESS) {
+        free(g);
+        return mpi_fail(rc, "Comm_split_type(SHARED)");
+    }
+    MPI_Comm_set_errhandler(g->comm, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(g->comm, &g->rank);
+    MPI_Comm_size(g->comm, &g->size);
+    g->owned = 1;
+    *node = g;
+    return DOB_OK;
+}
+
 void dob_comm_destroy(dob_comm *c) {
     if (!c || !c->owned) return;
     MPI_Comm_free(&c->comm);

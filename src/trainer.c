@@ -192,6 +192,24 @@ static int64_t eval_cap(const dob_train_cfg *c, dob_net *net, int64_t b) {
     return cap > b ? cap : b;
 }
 
+dob_status dob_train_memory(const dob_train_cfg *c, dob_train_mem *m) {
+    memset(m, 0, sizeof *m);
+    dob_status st = dob_train_check(c);
+    if (st != DOB_OK) return st;
+    const int64_t b = c->batch_size / c->nranks, size = dob_dataset_example_size(c->train);
+    const int64_t k = c->loss == DOB_LOSS_VAE ? size : c->train->k;
+    if ((st = dob_net_build(c->net, b)) != DOB_OK) return st;
+    const size_t train_act = dob_net_buffer_bytes(c->net);
+    const int64_t cap = eval_cap(c, c->net, b);
+    /* evaluation re-plans at k * b <= cap examples: buffers scale with the batch */
+    const size_t eval_act = train_act / (size_t)b * (size_t)cap;
+    m->params = (size_t)(2 + c->optim->state_count) * dob_arena_size(dob_net_arena(c->net)) * sizeof(float);
+    m->activations = eval_act > train_act ? eval_act : train_act;
+    m->batch = (size_t)(cap * (k + 1)) * sizeof(float) + (size_t)(2 * c->train->n + cap) * sizeof(uint32_t) +
+               (c->preproc ? (size_t)(b * size) * sizeof(float) : 0);
+    return DOB_OK;
+}
+
 /* Mean loss (+ regulariser) and accuracy over nb full global batches of d; idx maps positions to examples
  * (NULL = identity). */
 static dob_status evaluate(run *r, const dob_dataset *d, const uint32_t *idx, int64_t n_use, double reg,

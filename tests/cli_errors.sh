@@ -89,6 +89,19 @@ if [ -f $FM/train-images-idx3-ubyte.gz ]; then
   nofiles
 fi
 
+# issue 20: the memory estimate. -v prints it (data once per node, in bytes: 52.6 MB for Fashion-MNIST), /meta
+# records it; a node whose MemAvailable (here DOB_MEM_AVAILABLE_MB) cannot hold the run stops before training
+if [ -f $FM/train-images-idx3-ubyte.gz ]; then
+  expect 0 "memory estimate for this node: [0-9]+ MB = data 52.6 MB x 1 copy \+ 1 rank x \(net and optimizer state 0.1 MB \+ activations [0-9.]+ MB" -- "$DOB" run fmnist_logreg --optimizer sgd --lr 0.1 -N 1 --max_steps 2 --out "$work/mem.h5" --no_json -v
+  if /usr/bin/python3 -c "import h5py" 2>/dev/null; then
+    mb=$(/usr/bin/python3 -c "import h5py; print(int(h5py.File('$work/mem.h5')['meta'].attrs['memory_estimate_bytes']) >> 20)")
+    if [ "$mb" -gt 60 ] && [ "$mb" -lt 200 ]; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: /meta memory_estimate_bytes is $mb MB"; fi
+  fi
+  rm -f "$work/mem.h5"
+  expect 2 "this node would need about [0-9]+ MB \(data 53 MB x 1 copy \+ 1 rank x [0-9]+ MB, of which activations [0-9]+ MB at 128 examples per rank\) but has 10 MB available: use a smaller --bs or fewer ranks per node" -- env DOB_MEM_AVAILABLE_MB=10 "$DOB" run fmnist_logreg --optimizer sgd --lr 0.1 --out "$work/mem.h5"
+  expect 2 "but has 10 MB available" -- env DOB_MEM_AVAILABLE_MB=10 "$DOB" sweep fmnist_logreg --optimizer sgd --lr 0.1,0.2 --out "$work/memsweep.h5"
+  nofiles
+fi
 # not errors: a diverging run is a recorded status with exit code 0; an external optimizer plugin runs
 if [ -f $FM/train-images-idx3-ubyte.gz ]; then
   expect 0 "DIVERGED at step" -- "$DOB" run fmnist_mlp --optimizer sgd --lr 1e6 -N 1 --max_steps 30 --output_dir "$work/div" --quiet

@@ -72,6 +72,40 @@ static void test_eval_batch(void) {
     dob_dataset_free(&te);
 }
 
+/* issue 20's estimate: the arena times (2 + the optimizer's state vectors), the activations of the larger of
+ * the training and evaluation builds, and the trainer's buffers, each counted as the trainer allocates them. */
+static void test_memory_estimate(void) {
+    dob_net *a = tiny_net();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    dob_dataset tr, te;
+    tiny_data(&tr, 200, 1);
+    tiny_data(&te, 70, 2);
+    dob_train_cfg c = tiny_cfg(a, &tr, &te);
+    dob_train_mem m;
+    TC_ASSERT_OK(dob_train_memory(&c, &m));
+    const size_t arena = dob_arena_size(dob_net_arena(a)); /* dense 4 -> 3 with bias, tensors 64-byte aligned */
+    CU_ASSERT(arena >= 4 * 3 + 3);
+    CU_ASSERT_EQUAL(m.params, (2 + 1) * arena * sizeof(float)); /* momentum: one state vector */
+    CU_ASSERT_EQUAL(dob_net_batch(a), 16);                      /* planned at the training batch */
+    const size_t train_act = dob_net_buffer_bytes(a);
+    CU_ASSERT(train_act > 0);
+    /* evaluation at up to 1024 examples per rank (tiny activations: far below the 256 MiB cap) */
+    CU_ASSERT_EQUAL(m.activations, train_act / 16 * 1024);
+    CU_ASSERT_EQUAL(m.batch, 1024 * (3 + 1) * sizeof(float) + (2 * 200 + 1024) * sizeof(uint32_t));
+    c.optim = dob_optim_find("adam");
+    c.hp[0] = 0.9, c.hp[1] = 0.999, c.hp[2] = 1e-8;
+    TC_ASSERT_OK(dob_train_memory(&c, &m));
+    CU_ASSERT_EQUAL(m.params, (2 + 2) * arena * sizeof(float));
+    c.eval_max_batch = 16; /* evaluation at the training batch: the training build is the largest */
+    TC_ASSERT_OK(dob_train_memory(&c, &m));
+    CU_ASSERT_EQUAL(m.activations, train_act);
+    c.batch_size = 0;      /* a configuration dob_train refuses is refused here too */
+    TC_ASSERT_FAILS(dob_train_memory(&c, &m), DOB_EINVAL, "batch size must be > 0");
+    dob_net_destroy(a);
+    dob_dataset_free(&tr);
+    dob_dataset_free(&te);
+}
+
 /* The overlapped gradient sum: buckets started during backward tile the arena exactly once, highest offsets first,
  * the first one before the first layer's backward has run; the summed gradient is the same as without overlap. */
 typedef struct fake_sums {
@@ -474,6 +508,7 @@ static void test_resume_rejects_other_run(void) {
 static CU_TestInfo tests[] = {
     {"protocol_curves", test_protocol},
     {"eval_at_larger_batch", test_eval_batch},
+    {"memory_estimate", test_memory_estimate},
     {"gradient_sum_buckets", test_grad_sync},
     {"divergence_is_a_status", test_divergence_is_a_status},
     {"config_errors", test_config_errors},

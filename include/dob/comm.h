@@ -20,6 +20,9 @@ int dob_comm_rank(const dob_comm *c);
 int dob_comm_size(const dob_comm *c);
 /** Split into groups of `group_size` consecutive ranks; *group gets this rank's group, *group_id its index. */
 dob_status dob_comm_split(dob_comm *c, int group_size, dob_comm **group, int *group_id);
+/** The ranks of c on this node (those that can share memory: MPI_Comm_split_type(MPI_COMM_TYPE_SHARED)), in
+ *  c's rank order, as a new comm (free with dob_comm_destroy). Collective over c. */
+dob_status dob_comm_split_node(dob_comm *c, dob_comm **node);
 /** Free a comm made by split (the world is freed by finalize); accepts NULL. */
 void dob_comm_destroy(dob_comm *c);
 /** In-place sums over the comm. */
@@ -42,6 +45,20 @@ dob_status dob_comm_agree(dob_comm *c, dob_status st);
 dob_status dob_comm_bcast(dob_comm *c, void *buf, size_t bytes, int root);
 dob_status dob_comm_barrier(dob_comm *c);
 double dob_comm_wtime(void);
+
+/* ---- node-shared memory (mpi/shared.c) ---------------------------------------------------------------------
+ * One block that every rank of a node maps (an MPI-3 shared window, MPI_Win_allocate_shared): data held once per
+ * node instead of once per rank (issue 20). Rank 0 of the node comm owns and fills it; after dob_shared_seal every
+ * rank sees its bytes and the block is read-only wherever the pages allow (mprotect). */
+typedef struct dob_shared dob_shared;
+/** Collective over node (a comm from dob_comm_split_node): a block of `bytes` (rank 0's argument; the others'
+ *  is ignored), mapped by all; *base its address in this process. Fails (DOB_EMPI,
+ *  on every rank alike) when MPI cannot make the window: the caller then keeps one plain copy per rank. */
+dob_status dob_shared_alloc(dob_comm *node, size_t bytes, dob_shared **out, void **base);
+/** Collective: rank 0 has written the block; afterwards every rank reads it, nobody writes it. */
+dob_status dob_shared_seal(dob_shared *s);
+/** Collective over the node comm of alloc; accepts NULL. */
+void dob_shared_free(dob_shared *s);
 
 /* ---- shared counters (mpi/counter.c) ------------------------------------------------------------------- */
 /** A few int64 counters shared by all ranks of a comm, hosted on its rank 0 (an MPI RMA window); any rank

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "dob/comm.h"
 #include "dob/data.h"
 #include "dob/problem.h"
 #include "dob/status.h"
@@ -24,6 +25,24 @@ int dob_data_known(const char *dataset);
 /** dob_problem_data_load with reader options (o may be NULL). */
 dob_status dob_problem_data_load_opts(const dob_problem_spec *p, const char *data_dir, const dob_data_opts *o,
                                       int use_valid, dob_dataset *train, dob_dataset *valid, dob_dataset *test);
+/** A problem's data held once per node (io/data_share.c, issue 20). */
+typedef struct dob_node_data {
+    dob_comm *node;      /* the ranks of this node (NULL when the world has one rank) */
+    dob_shared *mem;     /* the shared window holding the splits (NULL: each rank holds its own copy) */
+    int ranks;           /* ranks of the job on this node */
+    size_t bytes;        /* bytes of one copy of the three splits */
+    char note[256];      /* how the data is held, for -v ("one copy in a shared window of 4 ranks", or why not) */
+} dob_node_data;
+/** dob_problem_data_load_opts, once per node: collective over world. The node's first rank reads the files and
+ *  copies the splits into an MPI-3 shared window that the node's other ranks map read-only (the data sets come
+ *  back borrowed from it); one rank per node, DOB_SHARED_DATA=0 in the environment, or a window MPI refuses give
+ *  every rank its own copy (nd->mem NULL, the reason in nd->note). The status is agreed over the node; the
+ *  caller agrees it over the world. Free the data sets, then dob_node_data_free (collective). */
+dob_status dob_problem_data_load_node(const dob_problem_spec *p, const char *data_dir, const dob_data_opts *o,
+                                      int use_valid, dob_comm *world, dob_dataset *train, dob_dataset *valid,
+                                      dob_dataset *test, dob_node_data *nd);
+/** Collective over the node; accepts an all-zero nd. */
+void dob_node_data_free(dob_node_data *nd);
 /** `dob data`'s HDF5 dump of d (io/data_dump.c): /x float32 [N,H,W,C], /y int64 class indices, string attributes
  *  dataset, split, preprocessing. Never replaces a file (DOB_EEXIST); written to a temporary name, renamed. */
 dob_status dob_data_dump_h5(const char *path, const dob_dataset *d, const char *dataset, const char *split,
@@ -46,6 +65,9 @@ int dob_io_exists(const char *path);
 /** The directory part of path into dir: "." when path has no '/', "/" for a file in the root. DOB_EINVAL when
  *  it does not fit in cap bytes. */
 dob_status dob_io_dirname(const char *path, char *dir, size_t cap);
+/** The kernel's estimate of memory available to new work (MemAvailable of /proc/meminfo) in bytes; 0 if unknown.
+ *  DOB_MEM_AVAILABLE_MB in the environment replaces it (a job's share of a node, or tests). */
+double dob_io_mem_available(void);
 /** 1 if paths a and b name the same file: the same real directory and base name (b need not exist). */
 int dob_io_same_file(const char *a, const char *b);
 

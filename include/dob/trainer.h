@@ -96,6 +96,16 @@ typedef struct dob_train_cfg {
     dob_train_hooks hooks;
 } dob_train_cfg;
 
+/** What a run holds per rank besides its data (issue 20's memory estimate), in bytes. */
+typedef struct dob_train_mem {
+    size_t params;       /* parameters, gradients and optimizer state: (2 + state count) x the arena's floats */
+    size_t activations;  /* the net's data and diff buffers at the larger of the training and evaluation batch */
+    size_t batch;        /* the trainer's own: gathered batch before augmentation, targets, losses, index lists */
+} dob_train_mem;
+/** Estimate c's per-rank memory: plans the net at the local batch (the build dob_train starts with, so that one
+ *  is then free) and counts the buffers the trainer will allocate. Checks c first (dob_train_check). */
+dob_status dob_train_memory(const dob_train_cfg *c, dob_train_mem *m);
+
 typedef enum dob_train_status { DOB_TRAIN_DONE = 0, DOB_TRAIN_DIVERGED = 1, DOB_TRAIN_STOPPED = 2 } dob_train_status;
 
 /** Curves of one run: curve[c] has dob_curve_len(c, num_epochs, n_minibatch) values, NaN where not evaluated. */

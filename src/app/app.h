@@ -8,6 +8,7 @@
 
 #include "dob/comm.h"
 #include "dob/data.h"
+#include "dob/io.h"
 #include "dob/optim.h"
 #include "dob/problem.h"
 #include "dob/results.h"
@@ -51,7 +52,7 @@ typedef struct app_opts {
     int64_t bs, epochs, seed, log_interval, max_steps, ranks_per_trial;
     double sched_epochs[DOB_SCHED_MAX], sched_factors[DOB_SCHED_MAX];
     int n_sched_epochs, n_sched_factors;
-    int print_train_iter, no_logs, quiet, overwrite, valid, no_json, sync_bn, allow_missing, help;
+    int print_train_iter, no_logs, quiet, overwrite, valid, no_json, sync_bn, allow_missing, help, verbose;
     int cifar100_fix_offset;
     const char *split, *png, *h5;     /* dob data */
     int64_t first;
@@ -184,6 +185,28 @@ dob_trial_result app_trial_result(const dob_train_out *out, const double *hp, in
 /** The trainer configuration of t over ctx->comm (hooks bound to ctx; progress lines if progress; the
  *  checkpoint hook if ctx->ckpt_path). */
 void app_trial_cfg(const app_trial *t, app_ctx *ctx, int progress, dob_train_cfg *cfg);
+
+/* ---- the memory a run needs (memory.c, issue 20) ----------------------------------------------------------- */
+/** The estimate for this rank's node, in bytes: the data (one copy per node when shared, else one per rank),
+ *  and per rank the net's parameters, gradients and optimizer state, its activations and the trainer's buffers,
+ *  plus a process's fixed cost (APP_MEM_PROCESS). Known buffers only: allocator slack and oneDNN's scratchpads
+ *  are not in it. */
+typedef struct app_mem {
+    size_t data;                      /* one copy of the three splits */
+    int data_copies;                  /* on this node: 1 (shared window) or the ranks */
+    int ranks;                        /* ranks of the job on this node */
+    dob_train_mem rank;               /* per rank */
+    double node;                      /* the total for the node */
+    double available;                 /* MemAvailable of the node (0: unknown) */
+} app_mem;
+/** A process's fixed cost: code, MPI, oneDNN and OpenMP runtimes (measured: 25 MB RSS for quadratic_deep). */
+#define APP_MEM_PROCESS ((size_t)25 << 20)
+/** Plan cfg's net (dob_train_memory) and sum the estimate for this node. */
+dob_status app_mem_estimate(const dob_train_cfg *cfg, const dob_node_data *nd, app_mem *m);
+/** One line per part of the estimate (for -v), to f. */
+void app_mem_print(const app_mem *m, FILE *f);
+/** DOB_ENOMEM with the numbers and what to change when the estimate exceeds MemAvailable. */
+dob_status app_mem_check(const app_mem *m, int64_t local_batch);
 
 
 

@@ -119,6 +119,11 @@ static const opt_row rows[] = {
     {"--h5", APP_DATA, OPT_STR, OFF(h5), 0, NOLIM, 0, NULL, "FILE.h5",
      "write x (float32 N x H x W x C) and y (int64) with the preprocessing named"},
     {"--quiet", RS, OPT_SWITCH, OFF(quiet), 0, NOLIM, 0, NULL, NULL, "print only errors and the final summary"},
+    {"--verbose -v", RS, OPT_SWITCH, OFF(verbose), 0, NOLIM, 0, NULL, NULL,
+     "print how the data is held (one copy per node) and the memory estimate\n"
+     "before training (data per node, net and optimizer state, activations at the\n"
+     "batch size; also in /meta memory_estimate_bytes). A run whose estimate\n"
+     "exceeds the node's MemAvailable stops before training, with or without -v"},
     {"--help -h", APP_ALL, OPT_SWITCH, OFF(help), 0, NOLIM, 0, NULL, NULL, "this text"},
 };
 /* clang-format on */

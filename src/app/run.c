@@ -86,6 +86,9 @@ typedef struct run_state {
     const char *hp_names[DOB_OPTIM_MAX_HP + 1];
     double hp_vals[DOB_OPTIM_MAX_HP + 1];
     dob_dataset train, valid, test;
+    dob_node_data nd;                   /* how the data is held on this node (collective free) */
+    app_mem mem;                        /* the memory estimate of this rank's node (issue 20) */
+    int64_t mem_root;                   /* ... of rank 0's node: /meta holds one value for all ranks */
     dob_net *net;
     dob_results *res;
     dob_results_meta meta;
@@ -233,6 +236,17 @@ static dob_status load_checkpoint(run_state *r) {
     return DOB_OK;
 }
 
+/* The memory estimate: printed with -v, and a node that cannot hold the run stops it before training (each
+ * rank checks its own node; the agreement carries a failing node's numbers to rank 0). */
+static dob_status plan_memory(run_state *r) {
+    dob_status st = app_mem_estimate(&r->cfg, &r->nd, &r->mem);
+    if (st == DOB_OK && app_is_root(r->world) && r->o->verbose) app_mem_print(&r->mem, stderr);
+    if (st == DOB_OK) st = app_mem_check(&r->mem, r->o->bs / r->nranks);
+    if ((st = dob_comm_agree(r->world, st)) != DOB_OK) return st;
+    r->mem_root = (int64_t)r->mem.node;
+    return dob_comm_bcast(r->world, &r->mem_root, sizeof r->mem_root, 0);
+}
+
 /* Data, net, hooks, the checkpoint's state if resuming, and the checked trainer configuration. */
 static dob_status load(run_state *r) {
     const app_opts *o = r->o;
@@ -247,11 +261,14 @@ static dob_status load(run_state *r) {
                 r->prec == DOB_BF16 ? ", bf16" : "");
     r->ctx = r->p->name;
     const dob_data_opts dopts = {.cifar100_fix_offset = o->cifar100_fix_offset};
-    DOB_TRY(dob_problem_data_load_opts(r->p, o->data_dir, &dopts, o->valid, &r->train, &r->valid, &r->test));
+    DOB_TRY(dob_comm_agree(r->world, dob_problem_data_load_node(r->p, o->data_dir, &dopts, o->valid, r->world,
+                                                                &r->train, &r->valid, &r->test, &r->nd)));
     r->ctx = NULL;
     if (app_is_root(r->world) && !o->quiet)
         fprintf(stderr, "dob: data: %lld train, %lld valid, %lld test examples (%.1f s)\n", (long long)r->train.n,
                 (long long)r->valid.n, (long long)r->test.n, dob_comm_wtime() - t0);
+    if (app_is_root(r->world) && o->verbose)
+        fprintf(stderr, "dob: data held as %.1f MB, %s\n", (double)r->nd.bytes / 1048576.0, r->nd.note);
     DOB_TRY(dob_problem_net(r->p, &r->net));
     DOB_TRY(dob_net_set_precision(r->net, r->prec));
     if (o->sync_bn && r->nranks > 1) dob_net_set_sum_hook(r->net, app_hook_sum_double, &r->actx);
@@ -269,6 +286,8 @@ static dob_status load(run_state *r) {
     app_trial_cfg(&trial, &r->actx, 1, &r->cfg);
     if (r->resume) r->cfg.resume = &r->from;
     if ((st = dob_train_check(&r->cfg)) != DOB_OK) return usage_error(r, st);
+    /* a run too large for its node is fixed with flags (--bs, ranks per node): a usage error */
+    if ((st = plan_memory(r)) != DOB_OK) return st == DOB_ENOMEM ? usage_error(r, st) : st;
 fail:
     return st;
 }
@@ -296,6 +315,7 @@ static dob_status open_results(run_state *r, int argc, char **argv) {
         .n_hp = r->opt->n_hparams + 1, .hp_names = r->hp_names, .n_trials = 1,
         .n_minibatch = dob_train_n_minibatch(&r->cfg), .ranks = r->nranks, .threads = r->threads,
         .has_accuracy = r->p->has_accuracy, .has_valid = o->valid, .precision = dob_precision_name(r->prec),
+        .memory_estimate_bytes = r->mem_root,
     };
     if (o->no_logs) return DOB_OK;
     /* the real create, before any compute: a path HDF5 or the file system refuses fails now, not after training
@@ -432,6 +452,7 @@ static void run_free(run_state *r) {
     dob_dataset_free(&r->train);
     dob_dataset_free(&r->valid);
     dob_dataset_free(&r->test);
+    dob_node_data_free(&r->nd);
     free(r);
 }
 

@@ -54,6 +54,9 @@ typedef struct sweep {
     int *todo, n_todo;
     /* runtime */
     dob_dataset train, valid_set, test;
+    dob_node_data nd;                   /* the data: one copy per node, whatever the groups (issue 20) */
+    app_mem mem;                        /* memory estimate of this rank's node */
+    int64_t mem_root;                   /* ... of world rank 0's node (/meta memory_estimate_bytes) */
     dob_net *net;
     dob_results *res;
     dob_counter *ctr;

@@ -41,6 +41,7 @@ static void sweep_free(sweep *s) {
     dob_dataset_free(&s->train);
     dob_dataset_free(&s->valid_set);
     dob_dataset_free(&s->test);
+    dob_node_data_free(&s->nd);
     dob_sweep_desc_free(&s->d);
     free(s->spec);
 }
@@ -241,12 +242,15 @@ static dob_status load(sweep *s, const app_opts *o, int threads, dob_train_cfg *
                 s->max_steps ? " (--max_steps)" : "");
     double t0 = dob_comm_wtime();
     s->ctx = s->p->name;
-    DOB_TRY(dob_comm_agree(s->world, dob_problem_data_load(s->p, o->data_dir, s->valid, &s->train, &s->valid_set,
-                                                           &s->test)));
+    /* the world split by node, not the trial groups: every group on a node trains on the same bytes */
+    DOB_TRY(dob_comm_agree(s->world, dob_problem_data_load_node(s->p, o->data_dir, NULL, s->valid, s->world,
+                                                                &s->train, &s->valid_set, &s->test, &s->nd)));
     s->ctx = NULL;
     if (app_is_root(s->world) && !o->quiet)
         fprintf(stderr, "dob: data: %lld train, %lld valid, %lld test examples (%.1f s)\n", (long long)s->train.n,
                 (long long)s->valid_set.n, (long long)s->test.n, dob_comm_wtime() - t0);
+    if (app_is_root(s->world) && o->verbose)
+        fprintf(stderr, "dob: data held as %.1f MB, %s\n", (double)s->nd.bytes / 1048576.0, s->nd.note);
     DOB_TRY(dob_comm_agree(s->world, dob_problem_net(s->p, &s->net)));
     DOB_TRY(dob_net_set_precision(s->net, s->precision));
     if (s->sync_bn && s->G > 1) {
@@ -259,7 +263,20 @@ static dob_status load(sweep *s, const app_opts *o, int threads, dob_train_cfg *
                    .train = &s->train, .valid = s->valid ? &s->valid_set : NULL, .test = &s->test, .net = s->net};
     trial_sched(s, s->hp[0], &t.sched);
     app_trial_cfg(&t, &s->cctx, 0, cfg);
-    if ((st = dob_train_check(cfg)) != DOB_OK) s->rc = DOB_EXIT_USAGE;
+    if ((st = dob_train_check(cfg)) != DOB_OK) {
+        s->rc = DOB_EXIT_USAGE;
+        return st;
+    }
+    /* the memory estimate (-v), and a node that cannot hold its ranks' trials stops the sweep before any */
+    st = app_mem_estimate(cfg, &s->nd, &s->mem);
+    if (st == DOB_OK && app_is_root(s->world) && o->verbose) app_mem_print(&s->mem, stderr);
+    if (st == DOB_OK) st = app_mem_check(&s->mem, s->bs / s->G);
+    if ((st = dob_comm_agree(s->world, st)) != DOB_OK) {
+        s->rc = st == DOB_ENOMEM ? DOB_EXIT_USAGE : DOB_EXIT_FAIL; /* the fix is a flag: --bs, ranks per node */
+        return st;
+    }
+    s->mem_root = (int64_t)s->mem.node;
+    DOB_TRY(dob_comm_bcast(s->world, &s->mem_root, sizeof s->mem_root, 0));
 fail:
     return st;
 }
@@ -281,7 +298,7 @@ static dob_status open_file(sweep *s, const app_opts *o, int threads, const dob_
         .weight_decay = app_given(o, &o->wd) && s->p->has_l2 ? s->wd : NAN, .n_hp = s->n_hp,
         .hp_names = s->hp_names, .n_trials = s->n_trials, .n_minibatch = dob_train_n_minibatch(cfg), .ranks = s->G,
         .threads = threads, .has_accuracy = s->p->has_accuracy, .has_valid = s->valid,
-        .precision = dob_precision_name(s->precision),
+        .precision = dob_precision_name(s->precision), .memory_estimate_bytes = s->mem_root,
     };
     dob_sweep_meta sw = {.spec = s->spec, .lr_schedule = s->sched_str, .sync_bn = s->sync_bn,
                          .n_trials_total = s->n_total, .max_steps = s->max_steps, .slice_id = s->slice_id,

@@ -4,8 +4,10 @@
  * Cases: fmnist_2c2d on real Fashion-MNIST (20 steps), and a net with batch norm (--sync-bn) and dropout on
  * synthetic data. Parameters are compared norm-wise (||a-b||/||a||); the largest single-element difference is
  * printed too: in the max-pooling net a 1e-8 summation-order difference can flip the argmax of a near-tie and
- * move one weight by ~1e-5 without changing the trajectory. Prints "N passed, M failed" on rank 0; exits with the number of failures. */
+ * move one weight by ~1e-5 without changing the trajectory. The P-rank runs train on the node's shared copy of
+ * the data (issue 20); case_shared_data checks that copy bit for bit against a plain load on every rank. Prints "N passed, M failed" on rank 0; exits with the number of failures. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,10 +118,77 @@ static void compare(const char *name, dob_net *net_ref, dob_net *net_dp, dob_tra
     dob_train_out_free(&dp);
 }
 
+/* FNV-1a over bytes, continued from h. */
+static uint64_t fnv(uint64_t h, const void *p, size_t n) {
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
+/* A data set as the net sees it: every example and target gathered as float32, hashed (and its n). */
+static uint64_t batches_hash(const dob_dataset *d) {
+    const int64_t size = dob_dataset_example_size(d), chunk = 1000;
+    float *x = malloc((size_t)(chunk * size) * sizeof *x), *y = malloc((size_t)(chunk * d->k + 1) * sizeof *y);
+    uint32_t *idx = malloc((size_t)chunk * sizeof *idx);
+    uint64_t h = fnv(14695981039346656037ull, &d->n, sizeof d->n);
+    for (int64_t at = 0; x && y && idx && at < d->n; at += chunk) {
+        const int64_t m = d->n - at < chunk ? d->n - at : chunk;
+        for (int64_t i = 0; i < m; i++) idx[i] = (uint32_t)(at + i);
+        dob_dataset_gather(d, idx, m, x, y);
+        h = fnv(fnv(h, x, (size_t)(m * size) * sizeof *x), y, (size_t)(m * d->k) * sizeof *y);
+    }
+    free(x);
+    free(y);
+    free(idx);
+    return h;
+}
+
+/* issue 20: the ranks of the node hold one copy of the data in a shared window (DOB_SHARED_DATA=0: one copy each),
+ * and every rank's batches are bit-equal to those of a plain load of its own, on all ranks. */
+static void shared_data(int sharing) {
+    const dob_problem_spec *p = dob_problem_find("fmnist_2c2d");
+    const int P = dob_comm_size(world);
+    char what[512];
+    if (!sharing) setenv("DOB_SHARED_DATA", "0", 1);
+    dob_dataset s[3], plain[3];
+    dob_node_data nd;
+    dob_status st = dob_problem_data_load_node(p, NULL, NULL, 1, world, &s[0], &s[1], &s[2], &nd);
+    unsetenv("DOB_SHARED_DATA");
+    snprintf(what, sizeof what, "node-shared load (sharing %d): %s", sharing, st == DOB_OK ? "ok" : dob_last_error());
+    check(st == DOB_OK, what);
+    if (st != DOB_OK) return;
+    st = dob_problem_data_load(p, NULL, 1, &plain[0], &plain[1], &plain[2]);
+    check(st == DOB_OK, "plain load");
+    snprintf(what, sizeof what, "%d ranks, sharing %d: %s", P, sharing, nd.note);
+    check(nd.ranks == P && (nd.mem != NULL) == (sharing && P > 1) && s[0].borrowed == (nd.mem != NULL), what);
+    check(s[0].x_type == DOB_DT_U8 && s[0].n == 50000 && s[1].n == 10000 && s[2].n == 10000, "stored as bytes");
+    uint64_t mine[3], root[3];
+    int same_plain = 1;
+    for (int i = 0; i < 3; i++) {
+        mine[i] = root[i] = batches_hash(&s[i]);
+        same_plain &= st == DOB_OK && mine[i] == batches_hash(&plain[i]);
+    }
+    dob_comm_bcast(world, root, sizeof root, 0);
+    snprintf(what, sizeof what, "%s data: batches bit-equal to a plain load", sharing ? "shared" : "per-rank");
+    check(same_plain, what);
+    check(!memcmp(mine, root, sizeof mine), "every rank sees rank 0's bytes");
+    for (int i = 0; i < 3; i++) {
+        dob_dataset_free(&s[i]);
+        dob_dataset_free(&plain[i]);
+    }
+    dob_node_data_free(&nd);
+}
+
+static void case_shared_data(void) {
+    shared_data(1);
+    shared_data(0);
+}
+
 static void case_fmnist_2c2d(void) {
     const dob_problem_spec *p = dob_problem_find("fmnist_2c2d");
     dob_dataset train, valid, test, test_small;
-    if (dob_problem_data_load(p, NULL, 0, &train, &valid, &test) != DOB_OK) {
+    dob_node_data nd; /* the P-rank run trains on the node's shared copy (issue 20) */
+    if (dob_problem_data_load_node(p, NULL, NULL, 0, world, &train, &valid, &test, &nd) != DOB_OK) {
         if (dob_comm_rank(world) == 0) printf("FAIL: Fashion-MNIST not available: %s\n", dob_last_error());
         failed++;
         return;
@@ -145,6 +214,7 @@ static void case_fmnist_2c2d(void) {
     dob_dataset_free(&valid);
     dob_dataset_free(&test);
     dob_dataset_free(&test_small);
+    dob_node_data_free(&nd);
 }
 
 /* conv 3x3x8 -> batch norm -> ReLU -> dropout 0.3 -> dense 5, on 6x6x2 synthetic inputs */
@@ -226,6 +296,7 @@ static void case_agree(void) {
 int main(int argc, char **argv) {
     if (dob_comm_init(&argc, &argv, &world) != DOB_OK) return 1;
     case_agree();
+    case_shared_data();
     case_bn_dropout();
     case_fmnist_2c2d();
     if (dob_comm_rank(world) == 0) printf("%d passed, %d failed\n", passed, failed);
