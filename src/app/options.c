@@ -80,7 +80,7 @@ static const opt_row rows[] = {
     {"--out", APP_SWEEP, OPT_STR, OFF(out), 0, NOLIM, 0, NULL, "FILE.h5",
      "the result file (required; job-array slice i writes FILE.slice<i>.h5)"},
     {"--ranks-per-trial --ranks_per_trial", APP_SWEEP, OPT_INT, OFF(ranks_per_trial), 0, 1, INFINITY, 0, "1", "G",
-     "ranks per trial; must divide the number of ranks"},
+     "ranks per trial; must divide the number of ranks (--resume: the file's unless given)"},
     {"--trials", APP_SWEEP, OPT_STR, OFF(trials), 0, NOLIM, 0, NULL, "A:B",
      "run only the trials with global ids A..B (inclusive)"},
     {"--resume", APP_SWEEP, OPT_STR, OFF(resume), 0, NOLIM, 0, NULL, "FILE.h5",

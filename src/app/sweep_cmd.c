@@ -210,14 +210,23 @@ fail:
 /* ---- the command's phases ------------------------------------------------------------------------------- */
 /* Each returns a dob_status with its message set; cmd_sweep prints it (prefix s->ctx) and exits with s->rc. */
 
-/* Groups of --ranks-per-trial ranks; the batch must split over a group. */
+/* Groups of --ranks-per-trial ranks; the batch must split over a group. --resume without the flag keeps the
+ * file's ranks per trial when they divide the ranks (trial checkpoints continue only at the same count). */
 static dob_status plan_groups(sweep *s, const app_opts *o) {
     const int nranks = dob_comm_size(s->world);
+    int64_t g = o->ranks_per_trial;
+    if (o->resume && !app_given(o, &o->ranks_per_trial) && s->d.ranks > 1) {
+        if (nranks % s->d.ranks == 0) g = s->d.ranks;
+        else if (app_is_root(s->world))
+            fprintf(stderr, "dob: note: the sweep ran with --ranks-per-trial %d, which does not divide %d rank%s: "
+                    "1 rank per trial now (interrupted trials restart from step 0)\n", s->d.ranks, nranks,
+                    nranks == 1 ? "" : "s");
+    }
     s->rc = DOB_EXIT_USAGE;
-    if (o->ranks_per_trial > nranks || nranks % o->ranks_per_trial)
+    if (g > nranks || nranks % g)
         return DOB_FAIL(DOB_EINVAL, "--ranks-per-trial %lld must divide the number of ranks %d (mpirun -np)",
-                        (long long)o->ranks_per_trial, nranks);
-    s->G = (int)o->ranks_per_trial;
+                        (long long)g, nranks);
+    s->G = (int)g;
     s->n_groups = nranks / s->G;
     return DOB_OK;
 }
@@ -370,8 +379,8 @@ int cmd_sweep(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char *
     /* from here on a signal (Slurm's --signal, scancel) never kills a rank half-way through the collective file
      * creation: it is noted and the trial loop stops at once, leaving a complete file to --resume */
     if (st == DOB_OK) app_catch_signals();
-    if (st == DOB_OK) st = plan_groups(s, o);
     if (st == DOB_OK) st = o->resume ? sweep_plan_resume(s, o) : sweep_plan_new(s, cmd, o);
+    if (st == DOB_OK) st = plan_groups(s, o);
     if (st == DOB_OK) sweep_names_and_varies(s);
     if (st == DOB_OK) st = load(s, o, threads, &cfg);
     if (st == DOB_OK) st = open_file(s, o, threads, &cfg, argc, argv);

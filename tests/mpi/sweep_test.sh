@@ -111,7 +111,8 @@ ckpt)
   expect 0 "2 trials: 2 done" -- "${MPI[@]}" -n 2 "$DOB" sweep "${SW[@]}" --ranks-per-trial 2 --out ref2.h5
   interrupt_until_done p.h5 -n 2 "$DOB" sweep "${SW[@]}" --out p.h5 && ok
   echo "packed (2 groups of 1 rank): $attempts attempts"
-  RESUME_FLAGS="--ranks-per-trial 2" interrupt_until_done g.h5 -n 2 "$DOB" sweep "${SW[@]}" --ranks-per-trial 2 \
+  # --resume keeps the file's --ranks-per-trial 2 (not given again)
+  interrupt_until_done g.h5 -n 2 "$DOB" sweep "${SW[@]}" --ranks-per-trial 2 \
     --out g.h5 && ok
   echo "--ranks-per-trial 2: $attempts attempts"
   SLURM_ARRAY_TASK_ID=1 SLURM_ARRAY_TASK_COUNT=2 SLURM_ARRAY_TASK_MIN=0 \
