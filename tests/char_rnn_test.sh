@@ -3,7 +3,8 @@
 # cannot be downloaded here): words of a small fixed lexicon in an order set by an LCG, so the next character is
 # mostly fixed by the word so far. (1) 2 epochs with Adam: the test accuracy must end far above the unigram rate
 # (the share of the most frequent character in the test text); (2) 20 steps on 1 rank and data-parallel on 2
-# ranks: the mini-batch losses must agree to rel 1e-4 (each rank carries the LSTM state of its own streams).
+# ranks: the mini-batch losses must agree to rel 1e-4 (each rank carries the LSTM state of its own streams);
+# `dob data tolstoi` prints the splits' first characters decoded exactly as the text has them.
 # PART (default all): learn = (1) only, dp = (2) only. (1) takes ~2 min on 2 idle Zen cores.
 set -euo pipefail
 DOB=${1:?usage: char_rnn_test.sh path/to/dob mpiexec [all|learn|dp]}
@@ -40,6 +41,21 @@ if not (acc[-1] > 1.8 * unigram and acc[-1] > acc[0] + 0.2 and loss[-1] < 0.5 * 
 PY
 fi
 [ "$PART" = learn ] && { echo "char_rnn_test: ok"; exit 0; }
+# dob data tolstoi: the first characters of each split, decoded, equal the text's (test = after ceil(0.8 n))
+"$DOB" data tolstoi --data_dir "$work" --first 200 > "$work/train.txt"
+"$DOB" data tolstoi --data_dir "$work" --split test --first 200 > "$work/test.txt"
+/usr/bin/python3 - "$work" <<'PY'
+import sys
+w = sys.argv[1]
+text = open(f"{w}/tolstoi/input.txt", encoding="utf-8").read()
+n_train = -(-len(text) * 8 // 10)
+for split, want, n in (("train", text[:200], n_train), ("test", text[n_train:n_train + 200], len(text) - n_train)):
+    out = open(f"{w}/{split}.txt", encoding="utf-8").read()
+    head, body = out.split("\n", 1)
+    if not head.startswith(f"tolstoi {split}: {n} characters") or body != want + "\n":
+        sys.exit(f"dob data tolstoi --split {split}: expected {n} characters and the text's first 200, got:\n{out[:300]}")
+print("dob data tolstoi: train and test text decoded as in input.txt")
+PY
 export OMP_NUM_THREADS=1
 "$DOB" run tolstoi_char_rnn --data_dir "$work" --optimizer sgd --lr 1.58 --max_steps 20 --train_log_interval 1 \
   --no_json --quiet --out "$work/np1.h5"

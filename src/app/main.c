@@ -65,9 +65,10 @@ const app_cmd app_cmds[] = {
      "usage: dob data DATASET [--split train|valid|test] [--first N] [--augment] [--png FILE.png] [--h5 FILE.h5]\n"
      "\n"
      "Read a data set through dob's reader (DATASET: mnist, fmnist, cifar10, cifar100, svhn, quadratic, two_d,\n"
-     "or a problem name), take the first N examples of the split in file order and preprocess them exactly as\n"
+     "tolstoi or a problem name), take the first N examples of the split in file order and preprocess them exactly as\n"
      "the net sees them in evaluation (with --augment: in training). Prints a summary; --png and --h5 write\n"
-     "them for a look or for comparison with other tools.",
+     "them for a look or for comparison with other tools. tolstoi (tolstoi_char_rnn's text): prints the first\n"
+     "N characters of the train or test split, decoded through the vocabulary.",
      NULL},
     {"version", APP_VERSION, cmd_version, 0, 0, 0,
      "version", "versions of dob, oneDNN and the CPU ISA in use", NULL, NULL,
