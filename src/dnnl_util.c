@@ -2,6 +2,8 @@
  * pairs with their reorder. Does not: own an engine (the net does). */
 #include "dnnl_util.h"
 
+#include <stdlib.h>
+
 #include <string.h>
 
 const char *dob_dnnl_status_str(dnnl_status_t s) {
@@ -112,4 +114,64 @@ dnnl_status_t dob_exec_bwd_w(dnnl_primitive_t bwd_w, dnnl_stream_t s, const dob_
                                {DNNL_ARG_DIFF_BIAS, db}};
     if ((r = dnnl_primitive_execute(bwd_w, s, db ? 4 : 3, args)) != dnnl_success) return r;
     return dob_mem_sync(dw, s, NULL);
+}
+
+/* ---- owner list ------------------------------------------------------------------------------------------- */
+enum { OWN_PRIMITIVE, OWN_MEMORY, OWN_DOB_MEM };
+struct dob_owned {
+    int kind;
+    void *slot; /* dnnl_primitive_t *, dnnl_memory_t * or dob_mem *: the field build filled */
+};
+
+static dnnl_status_t own(dob_layer *l, int kind, void *slot) {
+    if (l->n_owned == l->cap_owned) {
+        int cap = l->cap_owned ? 2 * l->cap_owned : 16;
+        struct dob_owned *v = realloc(l->owned, (size_t)cap * sizeof *v);
+        if (!v) return dnnl_out_of_memory;
+        l->owned = v;
+        l->cap_owned = cap;
+    }
+    l->owned[l->n_owned++] = (struct dob_owned){kind, slot};
+    return dnnl_success;
+}
+
+dnnl_status_t dob_own_primitive(dob_layer *l, dnnl_primitive_t *p, const_dnnl_primitive_desc_t pd) {
+    dnnl_status_t s = own(l, OWN_PRIMITIVE, p);
+    return s != dnnl_success ? s : dnnl_primitive_create(p, pd);
+}
+
+dnnl_status_t dob_own_memory(dob_layer *l, dnnl_memory_t *m, const dnnl_memory_desc_t *md, dnnl_engine_t eng,
+                             void *handle) {
+    dnnl_status_t s = own(l, OWN_MEMORY, m);
+    return s != dnnl_success ? s : dnnl_memory_create(m, md, eng, handle);
+}
+
+dnnl_status_t dob_own_mem(dob_layer *l, dob_mem *m, dnnl_engine_t eng, const dnnl_memory_desc_t *plain,
+                          const dnnl_memory_desc_t *want, void *handle, int to_prim) {
+    return dob_own_mem_in(l, m, eng, plain, want, handle, to_prim, NULL);
+}
+
+dnnl_status_t dob_own_mem_in(dob_layer *l, dob_mem *m, dnnl_engine_t eng, const dnnl_memory_desc_t *plain,
+                             const dnnl_memory_desc_t *want, void *handle, int to_prim, void *prim_buf) {
+    memset(m, 0, sizeof *m); /* released even if the init below fails before its own memset */
+    dnnl_status_t s = own(l, OWN_DOB_MEM, m);
+    return s != dnnl_success ? s : dob_mem_init_in(m, eng, plain, want, handle, to_prim, prim_buf);
+}
+
+void dob_layer_release(dob_layer *l) {
+    for (int i = l->n_owned - 1; i >= 0; i--) {
+        struct dob_owned *o = &l->owned[i];
+        if (o->kind == OWN_PRIMITIVE) {
+            dnnl_primitive_t *p = o->slot;
+            if (*p) dnnl_primitive_destroy(*p);
+            *p = NULL;
+        } else if (o->kind == OWN_MEMORY) {
+            dnnl_memory_t *m = o->slot;
+            if (*m) dnnl_memory_destroy(*m);
+            *m = NULL;
+        } else {
+            dob_mem_destroy(o->slot);
+        }
+    }
+    l->n_owned = 0;
 }

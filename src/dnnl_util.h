@@ -67,6 +67,22 @@ dnnl_status_t dob_mem_init_in(dob_mem *m, dnnl_engine_t eng, const dnnl_memory_d
 dnnl_status_t dob_mem_sync(dob_mem *m, dnnl_stream_t s, void *handle);
 void dob_mem_destroy(dob_mem *m);
 
+/* ---- the layer's owner list: what build creates, the net destroys in one call (net.c unbuild) ----
+ * A layer's destroy then frees only its own malloc'd buffers. Each dob_own_* records the handle (or the dob_mem
+ * in the layer's priv) before creating it, so a creation that fails halfway is released too. */
+/** dnnl_primitive_create(p, pd), owned by l. */
+dnnl_status_t dob_own_primitive(dob_layer *l, dnnl_primitive_t *p, const_dnnl_primitive_desc_t pd);
+/** dnnl_memory_create(m, md, eng, handle), owned by l. */
+dnnl_status_t dob_own_memory(dob_layer *l, dnnl_memory_t *m, const dnnl_memory_desc_t *md, dnnl_engine_t eng,
+                             void *handle);
+/** dob_mem_init / dob_mem_init_in of m (a field of l->priv), owned by l. */
+dnnl_status_t dob_own_mem(dob_layer *l, dob_mem *m, dnnl_engine_t eng, const dnnl_memory_desc_t *plain,
+                          const dnnl_memory_desc_t *want, void *handle, int to_prim);
+dnnl_status_t dob_own_mem_in(dob_layer *l, dob_mem *m, dnnl_engine_t eng, const dnnl_memory_desc_t *plain,
+                             const dnnl_memory_desc_t *want, void *handle, int to_prim, void *prim_buf);
+/** Destroy everything l owns, newest first, and empty the list (the list's storage is kept for the next build). */
+void dob_layer_release(dob_layer *l);
+
 /* ---- execution of a weighted layer (conv, deconv): the reorders around each primitive included ---- */
 /** Forward: src and the weights (arena slice wh) into fwd's layouts, bias b (plain arena slice bh; b may be
  *  NULL), run fwd, dst out to the user layout. */

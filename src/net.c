@@ -129,6 +129,7 @@ static void free_bufs(dob_net *net) {
 static void unbuild(dob_net *net) {
     for (int i = 0; i < net->n_layers; i++) {
         dob_layer *l = net->layers[i];
+        dob_layer_release(l);
         if (l->ops->destroy) l->ops->destroy(l);
         if (l->priv) memset(l->priv, 0, l->ops->priv_size);
     }
@@ -143,6 +144,7 @@ void dob_net_destroy(dob_net *net) {
     for (int i = 0; i < net->n_layers; i++) {
         free(net->layers[i]->cfg);
         free(net->layers[i]->priv);
+        free(net->layers[i]->owned);
         free(net->layers[i]);
     }
     free(net->layers);

@@ -7,7 +7,8 @@
  *                      and scratch into l->priv. Called again only after destroy when the batch changes.
  *   forward(l, training), backward(l): execute only; no allocation. backward writes d loss/d in[i] into
  *                      l->in_diff[i] (skip when NULL) and d loss/d params into the arena grads, OVERWRITING both.
- *   destroy(l)         free everything build created (the net then zeroes priv); must accept a never-built layer.
+ *   destroy(l)         free what build malloc'd (optional; oneDNN handles created through dob_own_* are released
+ *                      by the net just before); the net then zeroes priv; must accept a never-built layer.
  */
 #ifndef DOB_LAYER_H
 #define DOB_LAYER_H
@@ -46,6 +47,8 @@ struct dob_layer {
     dob_tensor *out;
     int n_params;
     int param[DOB_LAYER_MAX_PARAMS];       /* arena tensor ids reserved by this layer */
+    struct dob_owned *owned;               /* the oneDNN handles build created through dob_own_* (src/dnnl_util.h): */
+    int n_owned, cap_owned;                /* the net releases them all when it unbuilds, before ops->destroy */
 };
 
 /** Reserve a parameter named "<layer>/<suffix>" and append its id to l->param. */

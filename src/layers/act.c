@@ -52,14 +52,14 @@ static dob_status act_build(dob_layer *l, int64_t batch) {
     DOB_DNNL(dob_md_plain(&md, l->in[0]->ndim, l->in[0]->dims));
     DOB_DNNL(dnnl_eltwise_forward_desc_init(&fd, dnnl_forward_training, alg, &md, alpha, 0.0f));
     DOB_DNNL(dnnl_primitive_desc_create(&fpd, &fd, NULL, eng, NULL));
-    DOB_DNNL(dnnl_primitive_create(&p->fwd, fpd));
+    DOB_DNNL(dob_own_primitive(l, &p->fwd, fpd));
     DOB_DNNL(dnnl_eltwise_backward_desc_init(&bd, alg, &md, &md, alpha, 0.0f));
     DOB_DNNL(dnnl_primitive_desc_create(&bpd, &bd, NULL, eng, fpd));
-    DOB_DNNL(dnnl_primitive_create(&p->bwd, bpd));
-    DOB_DNNL(dnnl_memory_create(&p->src, &md, eng, l->in[0]->data));
-    DOB_DNNL(dnnl_memory_create(&p->dst, &md, eng, l->out->data));
-    DOB_DNNL(dnnl_memory_create(&p->diff_dst, &md, eng, l->out->diff));
-    DOB_DNNL(dnnl_memory_create(&p->diff_src, &md, eng, DNNL_MEMORY_NONE));
+    DOB_DNNL(dob_own_primitive(l, &p->bwd, bpd));
+    DOB_DNNL(dob_own_memory(l, &p->src, &md, eng, l->in[0]->data));
+    DOB_DNNL(dob_own_memory(l, &p->dst, &md, eng, l->out->data));
+    DOB_DNNL(dob_own_memory(l, &p->diff_dst, &md, eng, l->out->diff));
+    DOB_DNNL(dob_own_memory(l, &p->diff_src, &md, eng, DNNL_MEMORY_NONE));
 fail:
     if (fpd) dnnl_primitive_desc_destroy(fpd);
     if (bpd) dnnl_primitive_desc_destroy(bpd);
@@ -89,19 +89,9 @@ fail:
     return st;
 }
 
-static void act_destroy(dob_layer *l) {
-    act_priv *p = l->priv;
-    if (p->fwd) dnnl_primitive_destroy(p->fwd);
-    if (p->bwd) dnnl_primitive_destroy(p->bwd);
-    if (p->src) dnnl_memory_destroy(p->src);
-    if (p->dst) dnnl_memory_destroy(p->dst);
-    if (p->diff_dst) dnnl_memory_destroy(p->diff_dst);
-    if (p->diff_src) dnnl_memory_destroy(p->diff_src);
-}
-
 const dob_layer_ops dob_act_ops = {
     .type = "act", .priv_size = sizeof(act_priv), .reserve = act_reserve, .build = act_build,
-    .forward = act_forward, .backward = act_backward, .destroy = act_destroy,
+    .forward = act_forward, .backward = act_backward,
 };
 
 dob_status dob_net_act(dob_net *net, const char *name, int in, const dob_act_cfg *cfg, int *out) {

@@ -89,28 +89,28 @@ static dob_status bnorm_build(dob_layer *l, int64_t batch) {
     dnnl_batch_normalization_desc_t td, id, bd;
     DOB_DNNL(dnnl_batch_normalization_forward_desc_init(&td, dnnl_forward_training, &md, c->eps, ss));
     DOB_DNNL(dnnl_primitive_desc_create(&tpd, &td, NULL, eng, NULL));
-    DOB_DNNL(dnnl_primitive_create(&p->fwd_train, tpd));
+    DOB_DNNL(dob_own_primitive(l, &p->fwd_train, tpd));
     DOB_DNNL(dnnl_batch_normalization_forward_desc_init(&id, dnnl_forward_inference, &md, c->eps,
                                                         ss | dnnl_use_global_stats));
     DOB_DNNL(dnnl_primitive_desc_create(&ipd, &id, NULL, eng, NULL));
-    DOB_DNNL(dnnl_primitive_create(&p->fwd_inf, ipd));
+    DOB_DNNL(dob_own_primitive(l, &p->fwd_inf, ipd));
     DOB_DNNL(dnnl_batch_normalization_backward_desc_init(&bd, dnnl_backward, &md, &md, c->eps, ss));
     DOB_DNNL(dnnl_primitive_desc_create(&bpd, &bd, NULL, eng, tpd));
-    DOB_DNNL(dnnl_primitive_create(&p->bwd, bpd));
+    DOB_DNNL(dob_own_primitive(l, &p->bwd, bpd));
 
-    DOB_DNNL(dnnl_memory_create(&p->src, &md, eng, x->data));
-    DOB_DNNL(dnnl_memory_create(&p->dst, &md, eng, l->out->data));
-    DOB_DNNL(dnnl_memory_create(&p->diff_dst, &md, eng, l->out->diff));
+    DOB_DNNL(dob_own_memory(l, &p->src, &md, eng, x->data));
+    DOB_DNNL(dob_own_memory(l, &p->dst, &md, eng, l->out->data));
+    DOB_DNNL(dob_own_memory(l, &p->diff_dst, &md, eng, l->out->diff));
     /* bwd always writes diff_src: give it scratch when nobody needs d loss / d x */
-    DOB_DNNL(dnnl_memory_create(&p->diff_src, &md, eng, l->in_diff[0] ? (void *)l->in_diff[0] : DNNL_MEMORY_ALLOCATE));
-    DOB_DNNL(dnnl_memory_create(&p->scale, &cmd, eng, dob_arena_param(a, l->param[P_GAMMA])));
-    DOB_DNNL(dnnl_memory_create(&p->shift, &cmd, eng, dob_arena_param(a, l->param[P_BETA])));
-    DOB_DNNL(dnnl_memory_create(&p->diff_scale, &cmd, eng, dob_arena_grad(a, l->param[P_GAMMA])));
-    DOB_DNNL(dnnl_memory_create(&p->diff_shift, &cmd, eng, dob_arena_grad(a, l->param[P_BETA])));
-    DOB_DNNL(dnnl_memory_create(&p->mmean, &cmd, eng, dob_arena_param(a, l->param[P_MEAN])));
-    DOB_DNNL(dnnl_memory_create(&p->mvar, &cmd, eng, dob_arena_param(a, l->param[P_VAR])));
-    DOB_DNNL(dnnl_memory_create(&p->mean, &cmd, eng, DNNL_MEMORY_ALLOCATE));
-    DOB_DNNL(dnnl_memory_create(&p->var, &cmd, eng, DNNL_MEMORY_ALLOCATE));
+    DOB_DNNL(dob_own_memory(l, &p->diff_src, &md, eng, l->in_diff[0] ? (void *)l->in_diff[0] : DNNL_MEMORY_ALLOCATE));
+    DOB_DNNL(dob_own_memory(l, &p->scale, &cmd, eng, dob_arena_param(a, l->param[P_GAMMA])));
+    DOB_DNNL(dob_own_memory(l, &p->shift, &cmd, eng, dob_arena_param(a, l->param[P_BETA])));
+    DOB_DNNL(dob_own_memory(l, &p->diff_scale, &cmd, eng, dob_arena_grad(a, l->param[P_GAMMA])));
+    DOB_DNNL(dob_own_memory(l, &p->diff_shift, &cmd, eng, dob_arena_grad(a, l->param[P_BETA])));
+    DOB_DNNL(dob_own_memory(l, &p->mmean, &cmd, eng, dob_arena_param(a, l->param[P_MEAN])));
+    DOB_DNNL(dob_own_memory(l, &p->mvar, &cmd, eng, dob_arena_param(a, l->param[P_VAR])));
+    DOB_DNNL(dob_own_memory(l, &p->mean, &cmd, eng, DNNL_MEMORY_ALLOCATE));
+    DOB_DNNL(dob_own_memory(l, &p->var, &cmd, eng, DNNL_MEMORY_ALLOCATE));
     void *h;
     DOB_DNNL(dnnl_memory_get_data_handle(p->mean, &h));
     p->mean_buf = h;
@@ -263,13 +263,6 @@ fail:
 
 static void bnorm_destroy(dob_layer *l) {
     bnorm_priv *p = l->priv;
-    dnnl_primitive_t prims[] = {p->fwd_train, p->fwd_inf, p->bwd};
-    for (size_t i = 0; i < sizeof prims / sizeof *prims; i++)
-        if (prims[i]) dnnl_primitive_destroy(prims[i]);
-    dnnl_memory_t mems[] = {p->src,  p->dst,   p->scale,    p->shift,    p->mean,       p->var,
-                            p->mmean, p->mvar, p->diff_dst, p->diff_src, p->diff_scale, p->diff_shift};
-    for (size_t i = 0; i < sizeof mems / sizeof *mems; i++)
-        if (mems[i]) dnnl_memory_destroy(mems[i]);
     free(p->acc);
 }
 

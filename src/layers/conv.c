@@ -175,18 +175,18 @@ static dob_status conv_build(dob_layer *l, int64_t batch) {
         DOB_DNNL(dnnl_primitive_attr_set_post_ops(attr, po));
     }
     DOB_DNNL(dnnl_primitive_desc_create(&fpd, &fd, attr, eng, NULL));
-    DOB_DNNL(dnnl_primitive_create(&p->fwd, fpd));
+    DOB_DNNL(dob_own_primitive(l, &p->fwd, fpd));
     const dnnl_memory_desc_t *f_src = dnnl_primitive_desc_query_md(fpd, dnnl_query_src_md, 0);
     const dnnl_memory_desc_t *x_md = dob_net_in_md(l, 0) ? dob_net_in_md(l, 0) : &src_md;
-    DOB_DNNL(dob_mem_init(&p->src, eng, x_md, f_src, x->data, 1));
-    DOB_DNNL(dob_mem_init(&p->w, eng, &w_md, dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0), NULL,
+    DOB_DNNL(dob_own_mem(l, &p->src, eng, x_md, f_src, x->data, 1));
+    DOB_DNNL(dob_own_mem(l, &p->w, eng, &w_md, dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0), NULL,
                           1));
     const dnnl_memory_desc_t *f_dst = dnnl_primitive_desc_query_md(fpd, dnnl_query_dst_md, 0);
     const dnnl_memory_desc_t *y_md = dob_net_set_out_md(l, f_dst) ? f_dst : &dst_md;
-    DOB_DNNL(dob_mem_init(&p->dst, eng, y_md, f_dst, y->data, 0));
+    DOB_DNNL(dob_own_mem(l, &p->dst, eng, y_md, f_dst, y->data, 0));
     if (c->bias) {
-        DOB_DNNL(dnnl_memory_create(&p->b, &b_md, eng, DNNL_MEMORY_NONE));
-        DOB_DNNL(dnnl_memory_create(&p->db, &b_md, eng, DNNL_MEMORY_NONE));
+        DOB_DNNL(dob_own_memory(l, &p->b, &b_md, eng, DNNL_MEMORY_NONE));
+        DOB_DNNL(dob_own_memory(l, &p->db, &b_md, eng, DNNL_MEMORY_NONE));
     }
 
     /* backward weights (+ bias) */
@@ -194,16 +194,16 @@ static dob_status conv_build(dob_layer *l, int64_t batch) {
     dnnl_memory_desc_t any_dw = any_w;
     any_dw.data_type = dnnl_f32; /* f32 weight gradients straight into the arena, also in bf16 */
     DOB_DNNL(make_bwd_w(&bwpd, eng, fpd, &fd, &any_dw, c->bias ? &b_md : NULL, &any_ddst, &nhwc));
-    DOB_DNNL(dnnl_primitive_create(&p->bwd_w, bwpd));
+    DOB_DNNL(dob_own_primitive(l, &p->bwd_w, bwpd));
     const dnnl_memory_desc_t *w_src = dnnl_primitive_desc_query_md(bwpd, dnnl_query_src_md, 0);
     if (!dnnl_memory_desc_equal(w_src, f_src)) {
         /* with one channel nhwc and nchw are the same bytes: wrap the input, no reorder */
         dnnl_memory_desc_t same;
         int one = nhwc && x->dims[1] == 1 && x_md == &src_md;
         if (one) DOB_DNNL(dnnl_memory_desc_init_by_tag(&same, 4, xd, dnnl_f32, dnnl_acdb)); /* converts if bf16 */
-        DOB_DNNL(dob_mem_init(&p->src_w, eng, one ? &same : x_md, w_src, x->data, 1));
+        DOB_DNNL(dob_own_mem(l, &p->src_w, eng, one ? &same : x_md, w_src, x->data, 1));
     }
-    DOB_DNNL(dob_mem_init(&p->dw, eng, &w_md, dnnl_primitive_desc_query_md(bwpd, dnnl_query_diff_weights_md, 0),
+    DOB_DNNL(dob_own_mem(l, &p->dw, eng, &w_md, dnnl_primitive_desc_query_md(bwpd, dnnl_query_diff_weights_md, 0),
                           NULL, 0));
     const dnnl_memory_desc_t *w_ddst = dnnl_primitive_desc_query_md(bwpd, dnnl_query_diff_dst_md, 0);
 
@@ -213,10 +213,10 @@ static dob_status conv_build(dob_layer *l, int64_t batch) {
         DOB_DNNL(dnnl_convolution_backward_data_desc_init(&bdd, dnnl_convolution_direct, &any_dsrc, &any_w,
                                                           &any_ddst, strides, pad_l, pad_r));
         DOB_DNNL(dnnl_primitive_desc_create(&bdpd, &bdd, NULL, eng, fpd));
-        DOB_DNNL(dnnl_primitive_create(&p->bwd_d, bdpd));
-        DOB_DNNL(dob_mem_init(&p->w_bd, eng, &w_md, dnnl_primitive_desc_query_md(bdpd, dnnl_query_weights_md, 0),
+        DOB_DNNL(dob_own_primitive(l, &p->bwd_d, bdpd));
+        DOB_DNNL(dob_own_mem(l, &p->w_bd, eng, &w_md, dnnl_primitive_desc_query_md(bdpd, dnnl_query_weights_md, 0),
                               NULL, 1));
-        DOB_DNNL(dob_mem_init(&p->dsrc, eng, x_md, dnnl_primitive_desc_query_md(bdpd, dnnl_query_diff_src_md, 0),
+        DOB_DNNL(dob_own_mem(l, &p->dsrc, eng, x_md, dnnl_primitive_desc_query_md(bdpd, dnnl_query_diff_src_md, 0),
                               l->in_diff[0], 0));
         ddst_md = dnnl_primitive_desc_query_md(bdpd, dnnl_query_diff_dst_md, 0);
     }
@@ -244,14 +244,14 @@ static dob_status conv_build(dob_layer *l, int64_t batch) {
         }
     }
     if (fused)
-        DOB_DNNL(dob_mem_init(&p->ddst, eng, ddst_md, NULL, DNNL_MEMORY_ALLOCATE, 1));
+        DOB_DNNL(dob_own_mem(l, &p->ddst, eng, ddst_md, NULL, DNNL_MEMORY_ALLOCATE, 1));
     else
-        DOB_DNNL(dob_mem_init(&p->ddst, eng, y_md, ddst_md, p->mask_buf ? p->mask_buf : y->diff, 1));
+        DOB_DNNL(dob_own_mem(l, &p->ddst, eng, y_md, ddst_md, p->mask_buf ? p->mask_buf : y->diff, 1));
     if (p->bwd_d && !dnnl_memory_desc_equal(w_ddst, ddst_md)) {
         /* rare: the two backward primitives disagree; reorder from the first one's buffer */
         void *h;
         DOB_DNNL(dnnl_memory_get_data_handle(p->ddst.prim, &h));
-        DOB_DNNL(dob_mem_init(&p->ddst_w, eng, ddst_md, w_ddst, h, 1));
+        DOB_DNNL(dob_own_mem(l, &p->ddst_w, eng, ddst_md, w_ddst, h, 1));
     }
 
 fail:
@@ -318,13 +318,6 @@ fail:
 
 static void conv_destroy(dob_layer *l) {
     conv_priv *p = l->priv;
-    if (p->fwd) dnnl_primitive_destroy(p->fwd);
-    if (p->bwd_d) dnnl_primitive_destroy(p->bwd_d);
-    if (p->bwd_w) dnnl_primitive_destroy(p->bwd_w);
-    dob_mem *mems[] = {&p->src, &p->src_w, &p->w, &p->w_bd, &p->dst, &p->ddst, &p->ddst_w, &p->dsrc, &p->dw};
-    for (size_t i = 0; i < sizeof mems / sizeof mems[0]; i++) dob_mem_destroy(mems[i]);
-    if (p->b) dnnl_memory_destroy(p->b);
-    if (p->db) dnnl_memory_destroy(p->db);
     free(p->mask_buf);
 }
 

@@ -129,15 +129,15 @@ static dob_status deconv_build(dob_layer *l, int64_t batch) {
         DOB_DNNL(dnnl_primitive_attr_set_post_ops(attr, po));
     }
     DOB_DNNL(dnnl_primitive_desc_create(&fpd, &fd, attr, eng, NULL));
-    DOB_DNNL(dnnl_primitive_create(&p->fwd, fpd));
+    DOB_DNNL(dob_own_primitive(l, &p->fwd, fpd));
     const dnnl_memory_desc_t *f_src = dnnl_primitive_desc_query_md(fpd, dnnl_query_src_md, 0);
-    DOB_DNNL(dob_mem_init(&p->src, eng, &src_md, f_src, x->data, 1));
-    DOB_DNNL(dob_mem_init(&p->w, eng, &w_md, dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0), NULL, 1));
-    DOB_DNNL(dob_mem_init(&p->dst, eng, &dst_md, dnnl_primitive_desc_query_md(fpd, dnnl_query_dst_md, 0), y->data,
+    DOB_DNNL(dob_own_mem(l, &p->src, eng, &src_md, f_src, x->data, 1));
+    DOB_DNNL(dob_own_mem(l, &p->w, eng, &w_md, dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0), NULL, 1));
+    DOB_DNNL(dob_own_mem(l, &p->dst, eng, &dst_md, dnnl_primitive_desc_query_md(fpd, dnnl_query_dst_md, 0), y->data,
                           0));
     if (c->bias) {
-        DOB_DNNL(dnnl_memory_create(&p->b, &b_md, eng, DNNL_MEMORY_NONE));
-        DOB_DNNL(dnnl_memory_create(&p->db, &b_md, eng, DNNL_MEMORY_NONE));
+        DOB_DNNL(dob_own_memory(l, &p->b, &b_md, eng, DNNL_MEMORY_NONE));
+        DOB_DNNL(dob_own_memory(l, &p->db, &b_md, eng, DNNL_MEMORY_NONE));
     }
 
     /* diff_dst source: the plain diff itself, or the ReLU-masked copy of it */
@@ -155,12 +155,12 @@ static dob_status deconv_build(dob_layer *l, int64_t batch) {
                                                            c->bias ? &b_md : NULL, &any_ddst, strides, pad_l,
                                                            pad_r));
     DOB_DNNL(dnnl_primitive_desc_create(&bwpd, &bwd, NULL, eng, fpd));
-    DOB_DNNL(dnnl_primitive_create(&p->bwd_w, bwpd));
+    DOB_DNNL(dob_own_primitive(l, &p->bwd_w, bwpd));
     const dnnl_memory_desc_t *w_src = dnnl_primitive_desc_query_md(bwpd, dnnl_query_src_md, 0);
-    if (!dnnl_memory_desc_equal(w_src, f_src)) DOB_DNNL(dob_mem_init(&p->src_w, eng, &src_md, w_src, x->data, 1));
-    DOB_DNNL(dob_mem_init(&p->dw, eng, &w_md, dnnl_primitive_desc_query_md(bwpd, dnnl_query_diff_weights_md, 0),
+    if (!dnnl_memory_desc_equal(w_src, f_src)) DOB_DNNL(dob_own_mem(l, &p->src_w, eng, &src_md, w_src, x->data, 1));
+    DOB_DNNL(dob_own_mem(l, &p->dw, eng, &w_md, dnnl_primitive_desc_query_md(bwpd, dnnl_query_diff_weights_md, 0),
                           NULL, 0));
-    DOB_DNNL(dob_mem_init(&p->ddst_w, eng, &dst_md, dnnl_primitive_desc_query_md(bwpd, dnnl_query_diff_dst_md, 0),
+    DOB_DNNL(dob_own_mem(l, &p->ddst_w, eng, &dst_md, dnnl_primitive_desc_query_md(bwpd, dnnl_query_diff_dst_md, 0),
                           ddst, 1));
 
     /* backward data, only when someone needs d loss / d src */
@@ -168,12 +168,12 @@ static dob_status deconv_build(dob_layer *l, int64_t batch) {
         DOB_DNNL(dnnl_deconvolution_backward_data_desc_init(&bdd, dnnl_deconvolution_direct, &any_dsrc, &any_w,
                                                             &any_ddst, strides, pad_l, pad_r));
         DOB_DNNL(dnnl_primitive_desc_create(&bdpd, &bdd, NULL, eng, fpd));
-        DOB_DNNL(dnnl_primitive_create(&p->bwd_d, bdpd));
-        DOB_DNNL(dob_mem_init(&p->w_bd, eng, &w_md, dnnl_primitive_desc_query_md(bdpd, dnnl_query_weights_md, 0),
+        DOB_DNNL(dob_own_primitive(l, &p->bwd_d, bdpd));
+        DOB_DNNL(dob_own_mem(l, &p->w_bd, eng, &w_md, dnnl_primitive_desc_query_md(bdpd, dnnl_query_weights_md, 0),
                               NULL, 1));
-        DOB_DNNL(dob_mem_init(&p->dsrc, eng, &src_md, dnnl_primitive_desc_query_md(bdpd, dnnl_query_diff_src_md, 0),
+        DOB_DNNL(dob_own_mem(l, &p->dsrc, eng, &src_md, dnnl_primitive_desc_query_md(bdpd, dnnl_query_diff_src_md, 0),
                               l->in_diff[0], 0));
-        DOB_DNNL(dob_mem_init(&p->ddst_d, eng, &dst_md,
+        DOB_DNNL(dob_own_mem(l, &p->ddst_d, eng, &dst_md,
                               dnnl_primitive_desc_query_md(bdpd, dnnl_query_diff_dst_md, 0), ddst, 1));
     }
 
@@ -221,13 +221,6 @@ fail:
 
 static void deconv_destroy(dob_layer *l) {
     deconv_priv *p = l->priv;
-    if (p->fwd) dnnl_primitive_destroy(p->fwd);
-    if (p->bwd_d) dnnl_primitive_destroy(p->bwd_d);
-    if (p->bwd_w) dnnl_primitive_destroy(p->bwd_w);
-    dob_mem *mems[] = {&p->src, &p->src_w, &p->w, &p->w_bd, &p->dst, &p->ddst_d, &p->ddst_w, &p->dsrc, &p->dw};
-    for (size_t i = 0; i < sizeof mems / sizeof mems[0]; i++) dob_mem_destroy(mems[i]);
-    if (p->b) dnnl_memory_destroy(p->b);
-    if (p->db) dnnl_memory_destroy(p->db);
     free(p->mask_buf);
 }
 

@@ -143,18 +143,18 @@ static dob_status dense_build(dob_layer *l, int64_t batch) {
     } else {
         DOB_DNNL(ip_pd(&fpd, &fd, &fdp, attr, eng, NULL));
     }
-    DOB_DNNL(dnnl_primitive_create(&p->fwd, fpd));
+    DOB_DNNL(dob_own_primitive(l, &p->fwd, fpd));
     const dnnl_memory_desc_t *w_fwd_md = dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0);
-    DOB_DNNL(dob_mem_init(&p->w_fwd, eng, &w_plain, w_fwd_md, w, 1));
-    DOB_DNNL(dnnl_memory_create(&p->src, &src_md, eng, l->in[0]->data));
-    if (p->bf16) DOB_DNNL(dob_mem_init(&p->src16, eng, &src_md, &src16_md, l->in[0]->data, 1));
-    DOB_DNNL(dnnl_memory_create(&p->dst, &dst_md, eng, l->out->data));
-    if (c->bias) DOB_DNNL(dnnl_memory_create(&p->bias, &b_md, eng, b));
+    DOB_DNNL(dob_own_mem(l, &p->w_fwd, eng, &w_plain, w_fwd_md, w, 1));
+    DOB_DNNL(dob_own_memory(l, &p->src, &src_md, eng, l->in[0]->data));
+    if (p->bf16) DOB_DNNL(dob_own_mem(l, &p->src16, eng, &src_md, &src16_md, l->in[0]->data, 1));
+    DOB_DNNL(dob_own_memory(l, &p->dst, &dst_md, eng, l->out->data));
+    if (c->bias) DOB_DNNL(dob_own_memory(l, &p->bias, &b_md, eng, b));
 
     /* dz: d loss / d pre-activation */
-    DOB_DNNL(dnnl_memory_create(&p->diff_dst, &dst_md, eng, l->out->diff));
+    DOB_DNNL(dob_own_memory(l, &p->diff_dst, &dst_md, eng, l->out->diff));
     if (c->act != DOB_ACT_NONE) {
-        DOB_DNNL(dnnl_memory_create(&p->dz, &dst_md, eng, DNNL_MEMORY_ALLOCATE));
+        DOB_DNNL(dob_own_memory(l, &p->dz, &dst_md, eng, DNNL_MEMORY_ALLOCATE));
         void *h = NULL;
         DOB_DNNL(dnnl_memory_get_data_handle(p->dz, &h));
         p->dz_buf = h;
@@ -170,22 +170,22 @@ static dob_status dense_build(dob_layer *l, int64_t batch) {
         } else {
             DOB_DNNL(ip_pd(&dpd, &dd, &ddp, NULL, eng, fpd));
         }
-        DOB_DNNL(dnnl_primitive_create(&p->bwd_d, dpd));
+        DOB_DNNL(dob_own_primitive(l, &p->bwd_d, dpd));
         const dnnl_memory_desc_t *w_bwd_md = dnnl_primitive_desc_query_md(dpd, dnnl_query_weights_md, 0);
         p->w_bwd_shared = dnnl_memory_desc_equal(w_bwd_md, w_fwd_md);
-        if (!p->w_bwd_shared) DOB_DNNL(dob_mem_init(&p->w_bwd, eng, &w_plain, w_bwd_md, w, 1));
-        DOB_DNNL(dnnl_memory_create(&p->diff_src, &src_md, eng, l->in_diff[0]));
+        if (!p->w_bwd_shared) DOB_DNNL(dob_own_mem(l, &p->w_bwd, eng, &w_plain, w_bwd_md, w, 1));
+        DOB_DNNL(dob_own_memory(l, &p->diff_src, &src_md, eng, l->in_diff[0]));
     }
 
     /* backward weights (+ bias) */
     DOB_DNNL(dnnl_inner_product_backward_weights_desc_init(&wd, x_md, &w_any, c->bias ? &b_md : NULL, dz_md));
     DOB_DNNL(dnnl_inner_product_backward_weights_desc_init(&wdp, x_md, &w_plain, c->bias ? &b_md : NULL, dz_md));
     DOB_DNNL(ip_pd(&wpd, &wd, &wdp, NULL, eng, fpd));
-    DOB_DNNL(dnnl_primitive_create(&p->bwd_w, wpd));
-    DOB_DNNL(dob_mem_init(&p->dw, eng, &w_plain, dnnl_primitive_desc_query_md(wpd, dnnl_query_diff_weights_md, 0),
+    DOB_DNNL(dob_own_primitive(l, &p->bwd_w, wpd));
+    DOB_DNNL(dob_own_mem(l, &p->dw, eng, &w_plain, dnnl_primitive_desc_query_md(wpd, dnnl_query_diff_weights_md, 0),
                           dw, 0));
-    if (c->bias) DOB_DNNL(dnnl_memory_create(&p->diff_bias, &b_md, eng, db));
-    if (p->bf16) DOB_DNNL(dob_mem_init(&p->dz16, eng, &dst_md, &dst16_md, p->dz_buf ? p->dz_buf : l->out->diff, 1));
+    if (c->bias) DOB_DNNL(dob_own_memory(l, &p->diff_bias, &b_md, eng, db));
+    if (p->bf16) DOB_DNNL(dob_own_mem(l, &p->dz16, eng, &dst_md, &dst16_md, p->dz_buf ? p->dz_buf : l->out->diff, 1));
 fail:
     if (fpd) dnnl_primitive_desc_destroy(fpd);
     if (dpd) dnnl_primitive_desc_destroy(dpd);
@@ -263,24 +263,9 @@ fail:
     return st;
 }
 
-static void dense_destroy(dob_layer *l) {
-    dense_priv *p = l->priv;
-    dnnl_primitive_t prims[] = {p->fwd, p->bwd_d, p->bwd_w};
-    for (size_t i = 0; i < sizeof prims / sizeof *prims; i++)
-        if (prims[i]) dnnl_primitive_destroy(prims[i]);
-    dnnl_memory_t mems[] = {p->src, p->dst, p->diff_dst, p->dz, p->diff_src, p->bias, p->diff_bias};
-    for (size_t i = 0; i < sizeof mems / sizeof *mems; i++)
-        if (mems[i]) dnnl_memory_destroy(mems[i]);
-    dob_mem_destroy(&p->w_fwd);
-    dob_mem_destroy(&p->w_bwd);
-    dob_mem_destroy(&p->dw);
-    dob_mem_destroy(&p->src16);
-    dob_mem_destroy(&p->dz16);
-}
-
 const dob_layer_ops dob_dense_ops = {
     .type = "dense", .priv_size = sizeof(dense_priv), .reserve = dense_reserve, .build = dense_build,
-    .forward = dense_forward, .backward = dense_backward, .destroy = dense_destroy,
+    .forward = dense_forward, .backward = dense_backward,
 };
 
 dob_status dob_net_dense(dob_net *net, const char *name, int in, const dob_dense_cfg *cfg, int *out) {

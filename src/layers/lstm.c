@@ -98,36 +98,36 @@ static dob_status lstm_build(dob_layer *l, int64_t batch) {
     DOB_DNNL(dnnl_lstm_forward_desc_init(&fd, dnnl_forward_training, dnnl_unidirectional_left2right, &src, &st_md,
                                          &st_md, &wl_any, &wi_any, &b_md, &dst, &st_md, &st_md, dnnl_rnn_flags_undef));
     DOB_DNNL(dnnl_primitive_desc_create(&fpd, &fd, NULL, eng, NULL));
-    DOB_DNNL(dnnl_primitive_create(&p->fwd, fpd));
+    DOB_DNNL(dob_own_primitive(l, &p->fwd, fpd));
     DOB_DNNL(dnnl_lstm_backward_desc_init(&bd, dnnl_backward, dnnl_unidirectional_left2right, &src, &st_md, &st_md,
                                           &wl_any, &wi_any, &b_md, &dst, &st_md, &st_md, &src, &st_md, &st_md,
                                           &wl_any, &wi_any, &b_md, &dst, &st_md, &st_md, dnnl_rnn_flags_undef));
     DOB_DNNL(dnnl_primitive_desc_create(&bpd, &bd, NULL, eng, fpd));
-    DOB_DNNL(dnnl_primitive_create(&p->bwd, bpd));
+    DOB_DNNL(dob_own_primitive(l, &p->bwd, bpd));
 
     float *wl = dob_arena_param(l->arena, l->param[0]), *wi = dob_arena_param(l->arena, l->param[1]);
-    DOB_DNNL(dob_mem_init(&p->wl, eng, &wl_plain, dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0), wl, 1));
-    DOB_DNNL(dob_mem_init(&p->wi, eng, &wi_plain, dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 1), wi, 1));
-    DOB_DNNL(dob_mem_init(&p->wl_b, eng, &wl_plain, dnnl_primitive_desc_query_md(bpd, dnnl_query_weights_md, 0), wl,
+    DOB_DNNL(dob_own_mem(l, &p->wl, eng, &wl_plain, dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0), wl, 1));
+    DOB_DNNL(dob_own_mem(l, &p->wi, eng, &wi_plain, dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 1), wi, 1));
+    DOB_DNNL(dob_own_mem(l, &p->wl_b, eng, &wl_plain, dnnl_primitive_desc_query_md(bpd, dnnl_query_weights_md, 0), wl,
                           1));
-    DOB_DNNL(dob_mem_init(&p->wi_b, eng, &wi_plain, dnnl_primitive_desc_query_md(bpd, dnnl_query_weights_md, 1), wi,
+    DOB_DNNL(dob_own_mem(l, &p->wi_b, eng, &wi_plain, dnnl_primitive_desc_query_md(bpd, dnnl_query_weights_md, 1), wi,
                           1));
-    DOB_DNNL(dob_mem_init(&p->dwl, eng, &wl_plain, dnnl_primitive_desc_query_md(bpd, dnnl_query_diff_weights_md, 0),
+    DOB_DNNL(dob_own_mem(l, &p->dwl, eng, &wl_plain, dnnl_primitive_desc_query_md(bpd, dnnl_query_diff_weights_md, 0),
                           dob_arena_grad(l->arena, l->param[0]), 0));
-    DOB_DNNL(dob_mem_init(&p->dwi, eng, &wi_plain, dnnl_primitive_desc_query_md(bpd, dnnl_query_diff_weights_md, 1),
+    DOB_DNNL(dob_own_mem(l, &p->dwi, eng, &wi_plain, dnnl_primitive_desc_query_md(bpd, dnnl_query_diff_weights_md, 1),
                           dob_arena_grad(l->arena, l->param[1]), 0));
-    DOB_DNNL(dob_mem_init(&p->db, eng, &b_md, dnnl_primitive_desc_query_md(bpd, dnnl_query_diff_weights_md, 2),
+    DOB_DNNL(dob_own_mem(l, &p->db, eng, &b_md, dnnl_primitive_desc_query_md(bpd, dnnl_query_diff_weights_md, 2),
                           dob_arena_grad(l->arena, l->param[2]), 0));
-    DOB_DNNL(dnnl_memory_create(&p->bias, &b_md, eng, DNNL_MEMORY_ALLOCATE));
-    DOB_DNNL(dnnl_memory_create(&p->ws, dnnl_primitive_desc_query_md(fpd, dnnl_query_workspace_md, 0), eng,
+    DOB_DNNL(dob_own_memory(l, &p->bias, &b_md, eng, DNNL_MEMORY_ALLOCATE));
+    DOB_DNNL(dob_own_memory(l, &p->ws, dnnl_primitive_desc_query_md(fpd, dnnl_query_workspace_md, 0), eng,
                                 DNNL_MEMORY_ALLOCATE));
-    DOB_DNNL(dnnl_memory_create(&p->src, &src, eng, l->in[0]->data));
-    DOB_DNNL(dnnl_memory_create(&p->dst, &dst, eng, l->out->data));
-    DOB_DNNL(dnnl_memory_create(&p->ddst, &dst, eng, l->out->diff));
-    DOB_DNNL(dnnl_memory_create(&p->dsrc, &src, eng, l->in_diff[0] ? (void *)l->in_diff[0] : DNNL_MEMORY_ALLOCATE));
+    DOB_DNNL(dob_own_memory(l, &p->src, &src, eng, l->in[0]->data));
+    DOB_DNNL(dob_own_memory(l, &p->dst, &dst, eng, l->out->data));
+    DOB_DNNL(dob_own_memory(l, &p->ddst, &dst, eng, l->out->diff));
+    DOB_DNNL(dob_own_memory(l, &p->dsrc, &src, eng, l->in_diff[0] ? (void *)l->in_diff[0] : DNNL_MEMORY_ALLOCATE));
     dnnl_memory_t *states[] = {&p->h0, &p->c0, &p->h1, &p->c1, &p->dh0, &p->dc0, &p->dh1, &p->dc1};
     for (size_t i = 0; i < sizeof states / sizeof states[0]; i++) {
-        DOB_DNNL(dnnl_memory_create(states[i], &st_md, eng, DNNL_MEMORY_ALLOCATE));
+        DOB_DNNL(dob_own_memory(l, states[i], &st_md, eng, DNNL_MEMORY_ALLOCATE));
         memset(handle(*states[i]), 0, bytes(*states[i])); /* zero state; dh1, dc1 stay zero */
     }
     p->carried = 0;
@@ -210,21 +210,9 @@ fail:
     return st;
 }
 
-static void lstm_destroy(dob_layer *l) {
-    lstm_priv *p = l->priv;
-    if (p->fwd) dnnl_primitive_destroy(p->fwd);
-    if (p->bwd) dnnl_primitive_destroy(p->bwd);
-    dnnl_memory_t ms[] = {p->src, p->dst, p->dsrc, p->ddst, p->h0,   p->c0,  p->h1,
-                          p->c1,  p->dh0, p->dc0,  p->dh1,  p->dc1, p->bias, p->ws};
-    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
-        if (ms[i]) dnnl_memory_destroy(ms[i]);
-    dob_mem *dm[] = {&p->wl, &p->wi, &p->wl_b, &p->wi_b, &p->dwl, &p->dwi, &p->db};
-    for (size_t i = 0; i < sizeof dm / sizeof dm[0]; i++) dob_mem_destroy(dm[i]);
-}
-
 const dob_layer_ops dob_lstm_ops = {
     .type = "lstm", .priv_size = sizeof(lstm_priv), .reserve = lstm_reserve, .build = lstm_build,
-    .forward = lstm_forward, .backward = lstm_backward, .destroy = lstm_destroy, .reset = lstm_reset, .stateful = 1,
+    .forward = lstm_forward, .backward = lstm_backward, .reset = lstm_reset, .stateful = 1,
 };
 
 dob_status dob_net_lstm(dob_net *net, const char *name, int in, const dob_lstm_cfg *cfg, int *out) {

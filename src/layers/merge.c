@@ -69,10 +69,10 @@ static dob_status add_build(dob_layer *l, int64_t batch) {
     DOB_DNNL(dob_md_plain(&md, l->out->ndim, l->out->dims));
     DOB_DNNL(dnnl_binary_desc_init(&bd, dnnl_binary_add, &md, &md, &md));
     DOB_DNNL(dnnl_primitive_desc_create(&pd, &bd, NULL, eng, NULL));
-    DOB_DNNL(dnnl_primitive_create(&p->fwd, pd));
-    DOB_DNNL(dnnl_memory_create(&p->src0, &md, eng, l->in[0]->data));
-    DOB_DNNL(dnnl_memory_create(&p->src1, &md, eng, l->in[1]->data));
-    DOB_DNNL(dnnl_memory_create(&p->dst, &md, eng, l->out->data));
+    DOB_DNNL(dob_own_primitive(l, &p->fwd, pd));
+    DOB_DNNL(dob_own_memory(l, &p->src0, &md, eng, l->in[0]->data));
+    DOB_DNNL(dob_own_memory(l, &p->src1, &md, eng, l->in[1]->data));
+    DOB_DNNL(dob_own_memory(l, &p->dst, &md, eng, l->out->data));
 fail:
     if (pd) dnnl_primitive_desc_destroy(pd);
     return st;
@@ -95,17 +95,9 @@ static dob_status add_backward(dob_layer *l) {
     return DOB_OK;
 }
 
-static void add_destroy(dob_layer *l) {
-    add_priv *p = l->priv;
-    if (p->fwd) dnnl_primitive_destroy(p->fwd);
-    if (p->src0) dnnl_memory_destroy(p->src0);
-    if (p->src1) dnnl_memory_destroy(p->src1);
-    if (p->dst) dnnl_memory_destroy(p->dst);
-}
-
 const dob_layer_ops dob_add_ops = {
     .type = "add", .priv_size = sizeof(add_priv), .reserve = add_reserve, .build = add_build,
-    .forward = add_forward, .backward = add_backward, .destroy = add_destroy,
+    .forward = add_forward, .backward = add_backward,
 };
 
 dob_status dob_net_residual(dob_net *net, const char *name, int a, int b, int *out) {
@@ -154,9 +146,9 @@ static dob_status concat_build(dob_layer *l, int64_t batch) {
     DOB_DNNL(dob_md_plain(&dst_md, l->out->ndim, l->out->dims));
     for (int i = 0; i < l->n_in; i++) DOB_DNNL(dob_md_plain(&src_md[i], l->in[i]->ndim, l->in[i]->dims));
     DOB_DNNL(dnnl_concat_primitive_desc_create(&pd, &dst_md, l->n_in, 1, src_md, NULL, eng));
-    DOB_DNNL(dnnl_primitive_create(&p->fwd, pd));
-    for (int i = 0; i < l->n_in; i++) DOB_DNNL(dnnl_memory_create(&p->src[i], &src_md[i], eng, l->in[i]->data));
-    DOB_DNNL(dnnl_memory_create(&p->dst, &dst_md, eng, l->out->data));
+    DOB_DNNL(dob_own_primitive(l, &p->fwd, pd));
+    for (int i = 0; i < l->n_in; i++) DOB_DNNL(dob_own_memory(l, &p->src[i], &src_md[i], eng, l->in[i]->data));
+    DOB_DNNL(dob_own_memory(l, &p->dst, &dst_md, eng, l->out->data));
 fail:
     if (pd) dnnl_primitive_desc_destroy(pd);
     return st;
@@ -199,17 +191,9 @@ static dob_status concat_backward(dob_layer *l) {
     return DOB_OK;
 }
 
-static void concat_destroy(dob_layer *l) {
-    concat_priv *p = l->priv;
-    if (p->fwd) dnnl_primitive_destroy(p->fwd);
-    for (int i = 0; i < DOB_LAYER_MAX_IN; i++)
-        if (p->src[i]) dnnl_memory_destroy(p->src[i]);
-    if (p->dst) dnnl_memory_destroy(p->dst);
-}
-
 const dob_layer_ops dob_concat_ops = {
     .type = "concat", .priv_size = sizeof(concat_priv), .reserve = concat_reserve, .build = concat_build,
-    .forward = concat_forward, .backward = concat_backward, .destroy = concat_destroy,
+    .forward = concat_forward, .backward = concat_backward,
 };
 
 dob_status dob_net_concat(dob_net *net, const char *name, int n, const int *in, int *out) {

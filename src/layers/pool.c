@@ -84,10 +84,10 @@ static dob_status plan_memories(pool_plan *p, dob_layer *l, const dnnl_dims_t sd
     DOB_DNNL(dnnl_memory_desc_init_by_tag(&d_plain, 4, dd, dnnl_f32, dnnl_abcd));
     const dnnl_memory_desc_t *s_user = in_md ? in_md : &s_plain;
     const dnnl_memory_desc_t *d_user = in_md && dob_net_set_out_md(l, d_prim) ? d_prim : &d_plain;
-    DOB_DNNL(dob_mem_init(&p->src, eng, s_user, s_prim, l->in[0]->data, 1));
-    DOB_DNNL(dob_mem_init(&p->dst, eng, d_user, d_prim, l->out->data, 0));
-    DOB_DNNL(dob_mem_init_in(&p->ddst, eng, d_user, d_prim, l->out->diff, 1, handle(p->dst.prim)));
-    DOB_DNNL(dob_mem_init_in(&p->dsrc, eng, s_user, s_prim, l->in_diff[0], 0, handle(p->src.prim)));
+    DOB_DNNL(dob_own_mem(l, &p->src, eng, s_user, s_prim, l->in[0]->data, 1));
+    DOB_DNNL(dob_own_mem(l, &p->dst, eng, d_user, d_prim, l->out->data, 0));
+    DOB_DNNL(dob_own_mem_in(l, &p->ddst, eng, d_user, d_prim, l->out->diff, 1, handle(p->dst.prim)));
+    DOB_DNNL(dob_own_mem_in(l, &p->dsrc, eng, s_user, s_prim, l->in_diff[0], 0, handle(p->src.prim)));
 fail:
     return st;
 }
@@ -117,11 +117,11 @@ static dob_status avg_build(pool_plan *p, dob_layer *l, const dnnl_dims_t sd, co
     DOB_DNNL(dnnl_pooling_forward_desc_init(&fd, dnnl_forward_training, alg, s_prim, &d_prim, strides, kernel,
                                             pad_l, pad_r));
     DOB_DNNL(dnnl_primitive_desc_create(&fpd, &fd, NULL, eng, NULL));
-    DOB_DNNL(dnnl_primitive_create(&p->fwd, fpd));
+    DOB_DNNL(dob_own_primitive(l, &p->fwd, fpd));
     d_prim = *dnnl_primitive_desc_query_md(fpd, dnnl_query_dst_md, 0);
     DOB_DNNL(dnnl_pooling_backward_desc_init(&bd, alg, s_prim, &d_prim, strides, kernel, pad_l, pad_r));
     DOB_DNNL(dnnl_primitive_desc_create(&bpd, &bd, NULL, eng, fpd));
-    DOB_DNNL(dnnl_primitive_create(&p->bwd, bpd));
+    DOB_DNNL(dob_own_primitive(l, &p->bwd, bpd));
     st = plan_memories(p, l, sd, dd, s_prim, &d_prim);
 fail:
     if (fpd) dnnl_primitive_desc_destroy(fpd);
@@ -292,10 +292,6 @@ fail:
 }
 
 static void plan_destroy(pool_plan *p) {
-    if (p->fwd) dnnl_primitive_destroy(p->fwd);
-    if (p->bwd) dnnl_primitive_destroy(p->bwd);
-    dob_mem *mems[] = {&p->src, &p->dst, &p->ddst, &p->dsrc};
-    for (size_t i = 0; i < sizeof mems / sizeof *mems; i++) dob_mem_destroy(mems[i]);
     if (p->hand) free(p->hand->ws);
     free(p->hand);
 }

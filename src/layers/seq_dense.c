@@ -50,24 +50,24 @@ static dob_status seq_dense_build(dob_layer *l, int64_t batch) {
     const dnnl_memory_desc_t *bp = c->bias ? &b_md : NULL;
     DOB_DNNL(dnnl_inner_product_forward_desc_init(&fd, dnnl_forward_training, &x_md, &w_md, bp, &y_md));
     DOB_DNNL(dnnl_primitive_desc_create(&fpd, &fd, NULL, eng, NULL));
-    DOB_DNNL(dnnl_primitive_create(&p->fwd, fpd));
+    DOB_DNNL(dob_own_primitive(l, &p->fwd, fpd));
     DOB_DNNL(dnnl_inner_product_backward_weights_desc_init(&wd, &x_md, &w_md, bp, &y_md));
     DOB_DNNL(dnnl_primitive_desc_create(&wpd, &wd, NULL, eng, fpd));
-    DOB_DNNL(dnnl_primitive_create(&p->bwd_w, wpd));
+    DOB_DNNL(dob_own_primitive(l, &p->bwd_w, wpd));
     if (l->in_diff[0]) {
         DOB_DNNL(dnnl_inner_product_backward_data_desc_init(&dd, &x_md, &w_md, &y_md));
         DOB_DNNL(dnnl_primitive_desc_create(&dpd, &dd, NULL, eng, fpd));
-        DOB_DNNL(dnnl_primitive_create(&p->bwd_d, dpd));
-        DOB_DNNL(dnnl_memory_create(&p->dsrc, &x_md, eng, l->in_diff[0]));
+        DOB_DNNL(dob_own_primitive(l, &p->bwd_d, dpd));
+        DOB_DNNL(dob_own_memory(l, &p->dsrc, &x_md, eng, l->in_diff[0]));
     }
-    DOB_DNNL(dnnl_memory_create(&p->src, &x_md, eng, l->in[0]->data));
-    DOB_DNNL(dnnl_memory_create(&p->dst, &y_md, eng, l->out->data));
-    DOB_DNNL(dnnl_memory_create(&p->ddst, &y_md, eng, l->out->diff));
-    DOB_DNNL(dnnl_memory_create(&p->w, &w_md, eng, dob_arena_param(l->arena, l->param[0])));
-    DOB_DNNL(dnnl_memory_create(&p->dw, &w_md, eng, dob_arena_grad(l->arena, l->param[0])));
+    DOB_DNNL(dob_own_memory(l, &p->src, &x_md, eng, l->in[0]->data));
+    DOB_DNNL(dob_own_memory(l, &p->dst, &y_md, eng, l->out->data));
+    DOB_DNNL(dob_own_memory(l, &p->ddst, &y_md, eng, l->out->diff));
+    DOB_DNNL(dob_own_memory(l, &p->w, &w_md, eng, dob_arena_param(l->arena, l->param[0])));
+    DOB_DNNL(dob_own_memory(l, &p->dw, &w_md, eng, dob_arena_grad(l->arena, l->param[0])));
     if (c->bias) {
-        DOB_DNNL(dnnl_memory_create(&p->b, &b_md, eng, dob_arena_param(l->arena, l->param[1])));
-        DOB_DNNL(dnnl_memory_create(&p->db, &b_md, eng, dob_arena_grad(l->arena, l->param[1])));
+        DOB_DNNL(dob_own_memory(l, &p->b, &b_md, eng, dob_arena_param(l->arena, l->param[1])));
+        DOB_DNNL(dob_own_memory(l, &p->db, &b_md, eng, dob_arena_grad(l->arena, l->param[1])));
     }
 fail:
     if (fpd) dnnl_primitive_desc_destroy(fpd);
@@ -103,20 +103,9 @@ fail:
     return st;
 }
 
-static void seq_dense_destroy(dob_layer *l) {
-    seq_dense_priv *p = l->priv;
-    dnnl_primitive_t prims[] = {p->fwd, p->bwd_d, p->bwd_w};
-    for (int i = 0; i < 3; i++)
-        if (prims[i]) dnnl_primitive_destroy(prims[i]);
-    dnnl_memory_t ms[] = {p->src, p->dst, p->ddst, p->dsrc, p->w, p->dw, p->b, p->db};
-    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
-        if (ms[i]) dnnl_memory_destroy(ms[i]);
-}
-
 const dob_layer_ops dob_seq_dense_ops = {
     .type = "seq_dense", .priv_size = sizeof(seq_dense_priv), .reserve = seq_dense_reserve,
     .build = seq_dense_build, .forward = seq_dense_forward, .backward = seq_dense_backward,
-    .destroy = seq_dense_destroy,
 };
 
 dob_status dob_net_seq_dense(dob_net *net, const char *name, int in, const dob_dense_cfg *cfg, int *out) {
