@@ -1,10 +1,12 @@
-/* test_dense.c: the dense (inner product) layer: forward against the naive reference (2-D and 4-D inputs, with and
- * without bias, every fused activation, odd sizes, two batch sizes), finite-difference gradients, overwrite
- * semantics, weight gradients when the input needs no gradient, and configuration errors. */
+/* test_dense.c: the dense (inner product) layer: through the table-driven checks (layer_fx.h), forward against the
+ * naive reference, finite-difference gradients and overwrite semantics for every case (2-D and 4-D inputs, with
+ * and without bias, every fused activation, odd sizes) at two batch sizes; then backward against the reference
+ * (weight gradients when the input needs no gradient too), a stacked pair, and configuration errors. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "layer_fx.h"
 #include "ref/ref_dense.h"
 #include "tc.h"
 
@@ -51,17 +53,34 @@ static int64_t in_features(const dense_case *c) {
     return f;
 }
 
-static float *bias_of(dob_net *net, const dense_case *c) {
-    return c->bias ? dob_arena_param(dob_net_arena(net), 1) : NULL;
+/* ---- the table-driven checks (layer_fx.h): forward against the reference, gradients, overwrite; batch 3, 5 ---- */
+static dob_dense_cfg cfg_of(const dense_case *c) {
+    return (dob_dense_cfg){.out_features = OUT, .bias = c->bias, .w_init = {DOB_INIT_UNIFORM, -0.5f, 0.5f},
+                           .b_init = {DOB_INIT_UNIFORM, -0.5f, 0.5f}, .act = c->act};
+}
+
+static dob_status add_dense(dob_net *net, int in, const void *cfg, int *out) {
+    return dob_net_dense(net, "fc", in, cfg, out);
+}
+
+static void ref_forward(const void *cfg, dob_net *net, float *y) {
+    const dob_dense_cfg *c = cfg;
+    dob_tensor *x = dob_net_input_tensor(net);
+    dob_arena *a = dob_net_arena(net);
+    const int64_t n = x->dims[0], f = (int64_t)x->count / n;
+    ref_dense_forward(x->data, dob_arena_param(a, 0), c->bias ? dob_arena_param(a, 1) : NULL, n, f, OUT, c->act, y,
+                      NULL);
 }
 
 /* Move ReLU pre-activations away from the kink so finite differences do not cross it: nudge the bias of any
  * output whose |z| < gap in some example (only possible with a bias; otherwise re-draw the input). */
-static void keep_away_from_kink(dob_net *net, const dense_case *c, double gap) {
+static void keep_away_from_kink(const void *cfg, dob_net *net) {
+    const dob_dense_cfg *c = cfg;
+    const double gap = 0.05;
     if (c->act != DOB_ACT_RELU) return;
     dob_tensor *x = dob_net_input_tensor(net);
-    int64_t n = x->dims[0], f = in_features(c);
-    float *w = dob_arena_param(dob_net_arena(net), 0), *b = bias_of(net, c);
+    int64_t n = x->dims[0], f = (int64_t)x->count / n;
+    float *w = dob_arena_param(dob_net_arena(net), 0), *b = c->bias ? dob_arena_param(dob_net_arena(net), 1) : NULL;
     float *y = malloc((size_t)(n * OUT) * sizeof *y);
     double *z = malloc((size_t)(n * OUT) * sizeof *z);
     for (int round = 0; round < 50; round++) {
@@ -82,43 +101,17 @@ static void keep_away_from_kink(dob_net *net, const dense_case *c, double gap) {
     free(z);
 }
 
-static void test_forward_ref(void) {
+static void test_table(void) {
     for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
         const dense_case *c = &cases[ci];
-        const int64_t batches[2] = {3, 5};
-        dob_net *net = make_net(c, 0, 3, 42 + ci);
-        CU_ASSERT_PTR_NOT_NULL_FATAL(net);
-        for (int bi = 0; bi < 2; bi++) {
-            TC_ASSERT_OK(dob_net_build(net, batches[bi]));
-            dob_tensor *x = dob_net_input_tensor(net), *y = dob_net_output(net);
-            CU_ASSERT(y->ndim == 2 && y->dims[0] == batches[bi] && y->dims[1] == OUT);
-            tc_fill(x->data, x->count, 1, ci, -1.0f, 1.0f);
-            TC_ASSERT_OK(dob_net_forward(net, bi));
-            float *want = malloc(y->count * sizeof *want);
-            ref_dense_forward(x->data, dob_arena_param(dob_net_arena(net), 0), bias_of(net, c), batches[bi],
-                              in_features(c), OUT, c->act, want, NULL);
-            char what[64];
-            snprintf(what, sizeof what, "dense forward case %zu batch %lld", ci, (long long)batches[bi]);
-            TC_ASSERT_CLOSE(what, y->data, want, y->count, 1e-5);
-            free(want);
-        }
-        dob_net_destroy(net);
-    }
-}
-
-static void test_gradcheck(void) {
-    for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
-        const dense_case *c = &cases[ci];
-        dob_net *net = make_net(c, 1, 3, 7 + ci);
-        CU_ASSERT_PTR_NOT_NULL_FATAL(net);
-        dob_tensor *x = dob_net_input_tensor(net);
-        tc_fill(x->data, x->count, 2, ci, -1.0f, 1.0f);
-        keep_away_from_kink(net, c, 0.05);
-        char what[64];
-        snprintf(what, sizeof what, "dense case %zu", ci);
-        CU_ASSERT_EQUAL(tc_gradcheck(net, (tc_gc_opts){.eps = 1e-3, .tol = 5e-3, .training = 1}, what), 0);
-        CU_ASSERT(tc_overwrite_check(net, what));
-        dob_net_destroy(net);
+        const dob_dense_cfg cfg = cfg_of(c);
+        char name[48];
+        snprintf(name, sizeof name, "dense case %zu", ci);
+        tc_layer_case row = {.name = name, .in_ndim = c->in_ndim, .cfg = &cfg, .add = add_dense,
+                             .ref = ref_forward, .prepare = keep_away_from_kink, .fwd_tol = 1e-5,
+                             .gc = {.eps = 1e-3, .tol = 5e-3, .training = 1}, .seed = 42 + ci};
+        memcpy(row.in_dims, c->in_dims, sizeof c->in_dims);
+        tc_layer_run(&row);
     }
 }
 
@@ -223,7 +216,7 @@ static void test_errors(void) {
 }
 
 static CU_TestInfo tests[] = {
-    {"forward_ref", test_forward_ref}, {"gradcheck_overwrite", test_gradcheck}, {"backward_ref", test_backward_ref},
-    {"stacked", test_stacked},         {"errors", test_errors},                 CU_TEST_INFO_NULL,
+    {"forward_gradcheck_overwrite", test_table}, {"backward_ref", test_backward_ref}, {"stacked", test_stacked},
+    {"errors", test_errors},                     CU_TEST_INFO_NULL,
 };
 CU_SuiteInfo dense_suite = {"dense", NULL, NULL, NULL, NULL, tests};
