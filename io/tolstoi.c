@@ -84,8 +84,9 @@ static dob_status npy_header(const char *path, const char *h, int *size, int *is
     const char *d = dict_value(h, "descr"), *fo = dict_value(h, "fortran_order"), *sh = dict_value(h, "shape");
     if (!d || !fo || !sh)
         return DOB_FAIL(DOB_EFORMAT, "%s: .npy header lacks 'descr', 'fortran_order' or 'shape': %.80s", path, h);
-    if ((d[0] != '\'' && d[0] != '"') || !strchr("<>|=", d[1]) || (d[2] != 'i' && d[2] != 'u') ||
-        !strchr("1248", d[3]) || d[3] == 0 || d[4] != d[0])
+    /* each test reads the next byte only after the previous one proved non-NUL (strchr finds the NUL too) */
+    if ((d[0] != '\'' && d[0] != '"') || !d[1] || !strchr("<>|=", d[1]) || (d[2] != 'i' && d[2] != 'u') ||
+        !d[3] || !strchr("1248", d[3]) || d[4] != d[0])
         return DOB_FAIL(DOB_EFORMAT, "%s: expected an integer dtype ('<i8' as np.save writes ids), found %.12s", path,
                         d);
     *size = d[3] - '0';

@@ -106,6 +106,9 @@ static void test_npy(void) {
     TC_ASSERT_FAILS(dob_npy_read_ids(p, &ids, &n), DOB_EFORMAT, "id -1 at index 4 is outside [0, 2^31)");
     write_file("a.npy", "\x93NUMPY\x01\x00\xff\x00{", 11);
     TC_ASSERT_FAILS(dob_npy_read_ids(p, &ids, &n), DOB_EFORMAT, "runs past the end of the file");
+    /* a header that ends inside the dtype string (fuzz_tolstoi found the reader reading past it) */
+    write_file("a.npy", "\x93NUMPY\x01\x00\x32\x00{'fortran_order': False, 'shape': (8,), 'descr': '", 60);
+    TC_ASSERT_FAILS(dob_npy_read_ids(p, &ids, &n), DOB_EFORMAT, "expected an integer dtype");
     write_file("a.npy", "PK\x03\x04 not numpy", 15);
     TC_ASSERT_FAILS(dob_npy_read_ids(p, &ids, &n), DOB_EFORMAT, "not a NumPy .npy file");
     write_file("a.npy", "\x93NUMPY\x07\x00\x00\x00", 10);
