@@ -11,6 +11,7 @@
 
 #include "dob/arena.h"
 #include "dob/rng.h"
+#include "layer_fx.h"
 #include "tc.h"
 
 /* ---- status ------------------------------------------------------------------------------------------ */
@@ -188,29 +189,31 @@ static double act_ref(dob_act_kind k, double x, double alpha) {
     }
 }
 
-static void test_act_layers(void) {
-    const dob_act_kind kinds[] = {DOB_ACT_RELU, DOB_ACT_TANH, DOB_ACT_SIGMOID, DOB_ACT_LRELU};
-    for (int ki = 0; ki < 4; ki++) {
-        dob_net *net;
-        int y;
-        TC_ASSERT_OK(dob_net_create(&net, 3, (int64_t[]){3, 5, 7}));
-        dob_act_cfg c = {kinds[ki], 0.3f};
-        TC_ASSERT_OK(dob_net_act(net, "act", dob_net_input(net), &c, &y));
-        TC_ASSERT_OK(dob_net_alloc(net));
-        dob_net_set_input_grad(net, 1);
-        TC_ASSERT_OK(dob_net_build(net, 3));
-        dob_tensor *x = dob_net_input_tensor(net), *o = dob_net_output(net);
-        tc_fill_away0(x->data, x->count, 1, (uint64_t)ki, -2.0f, 2.0f, 0.05f);
-        TC_ASSERT_OK(dob_net_forward(net, 1));
-        float *want = malloc(o->count * sizeof *want);
-        for (size_t i = 0; i < o->count; i++) want[i] = (float)act_ref(kinds[ki], x->data[i], 0.3);
-        TC_ASSERT_CLOSE("act forward", o->data, want, o->count, 1e-5);
-        CU_ASSERT_EQUAL(tc_gradcheck(net, (tc_gc_opts){.eps = 1e-3, .tol = 1e-2, .training = 1}, "act"), 0);
-        CU_ASSERT(tc_overwrite_check(net, "act"));
-        free(want);
-        dob_net_destroy(net);
-    }
+/* The act layer through the table-driven checks (layer_fx.h): one row per kind, input U(-2, 2), kept 0.05 away
+ * from 0 (the ReLU kinks) for the gradients. */
+static dob_status add_act(dob_net *net, int in, const void *cfg, int *out) {
+    return dob_net_act(net, "act", in, cfg, out);
 }
+
+static void ref_act(const void *cfg, dob_net *net, float *y) {
+    const dob_act_cfg *c = cfg;
+    const dob_tensor *x = dob_net_input_tensor(net);
+    for (size_t i = 0; i < x->count; i++) y[i] = (float)act_ref(c->kind, x->data[i], c->alpha);
+}
+
+static void act_away_from_kink(const void *cfg, dob_net *net) {
+    dob_tensor *x = dob_net_input_tensor(net);
+    tc_fill_away0(x->data, x->count, 1, (uint64_t)((const dob_act_cfg *)cfg)->kind, -2.0f, 2.0f, 0.05f);
+}
+
+#define ACT_ROW(kind)                                                                                              \
+    {.name = "act " #kind, .in_ndim = 3, .in_dims = {3, 5, 7}, .cfg = &(const dob_act_cfg){kind, 0.3f},           \
+     .add = add_act, .ref = ref_act, .prepare = act_away_from_kink, .fwd_tol = 1e-5,                              \
+     .gc = {.eps = 1e-3, .tol = 1e-2, .training = 1}, .in_lo = -2.0f, .in_hi = 2.0f, .seed = 1}
+static const tc_layer_case act_rows[] = {ACT_ROW(DOB_ACT_RELU), ACT_ROW(DOB_ACT_TANH), ACT_ROW(DOB_ACT_SIGMOID),
+                                         ACT_ROW(DOB_ACT_LRELU)};
+
+static void test_act_layers(void) { tc_layer_run_all(act_rows, sizeof act_rows / sizeof act_rows[0]); }
 
 static void test_net_fanout_and_reshape(void) {
     /* y = relu(x) + tanh(x), via a fan-out of x and a residual add: dy/dx sums both paths */
