@@ -89,5 +89,23 @@ done
 check '[ -s "$work/c100.txt" ] && [ -s "$work/c100--cifar100-fix-offset.txt" ] && \
   ! cmp -s "$work/c100.txt" "$work/c100--cifar100-fix-offset.txt"' \
   "the offset flag changes the evaluated images: '$(cat "$work/c100.txt")' vs '$(cat "$work/c100--cifar100-fix-offset.txt")'"
+# ... and recorded in /meta, by dob run and by dob sweep (whose --resume keeps it)
+"$DOB" run cifar100_3c3d --data_dir "$work/data" -N 0 --optimizer sgd --lr 0.01 --no_json --quiet \
+  --cifar100-fix-offset --out "$work/fix.h5" 2>"$work/err"
+"$DOB" run cifar100_3c3d --data_dir "$work/data" -N 0 --optimizer sgd --lr 0.01 --no_json --quiet \
+  --out "$work/nofix.h5" 2>>"$work/err"
+"$DOB" sweep cifar100_3c3d --data_dir "$work/data" -N 0 --optimizer sgd --lr 0.01,0.1 --quiet \
+  --cifar100-fix-offset --out "$work/fixsweep.h5" 2>>"$work/err"
+"$PY" - "$work" <<'PYEOF'
+import sys, h5py
+w = sys.argv[1]
+got = [int(h5py.File(f"{w}/{n}.h5", "r")["meta"].attrs["cifar100_fix_offset"]) for n in ("fix", "nofix", "fixsweep")]
+print("/meta cifar100_fix_offset of run, run without the flag, sweep:", got)
+with h5py.File(f"{w}/fix.h5", "r") as a, h5py.File(f"{w}/fixsweep.h5", "r") as b:
+    same = (a["trials/0/test_losses"][()] == b["trials/0/test_losses"][()]).all()
+sys.exit(0 if got == [1, 0, 1] and same else 1)
+PYEOF
+rc=$?
+check '[ $rc -eq 0 ]' "--cifar100-fix-offset is recorded in /meta by run and sweep, and the sweep reads the same images: $(cat "$work/err")"
 echo "$passed passed, $failed failed"
 exit $failed

@@ -52,6 +52,7 @@ typedef struct dob_results_meta {
     int has_accuracy, has_valid;
     const char *precision;          /* "f32" (also for NULL) or "bf16". /meta precision */
     int64_t memory_estimate_bytes;  /* the run's memory estimate on rank 0's node (0: none). /meta, issue 20 */
+    int cifar100_fix_offset;        /* 1: CIFAR-100 read from the correct byte (--cifar100-fix-offset). /meta */
 } dob_results_meta;
 
 /** One trial's curves (arrays of num_epochs+1, or n_minibatch, doubles). */
@@ -147,6 +148,7 @@ typedef struct dob_sweep_desc {
     int sync_bn;
     const char *precision;          /* "f32" (also for files written before precisions existed) or "bf16" */
     int64_t memory_estimate_bytes;  /* the run's memory estimate on rank 0's node (issue 20; 0: none/older file) */
+    int cifar100_fix_offset;        /* --cifar100-fix-offset was given (0 also for older files) */
     int64_t batch_size, num_epochs, train_log_interval, n_minibatch, max_steps, n_trials_total;
     double weight_decay;            /* NaN = problem default */
     int has_accuracy, has_valid, ranks, threads, slice_id, slice_count;

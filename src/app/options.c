@@ -70,7 +70,7 @@ static const opt_row rows[] = {
      "$DOB_DATA_DIR, then the data set's install location", "DIR", "data root"},
     {"--valid", RS, OPT_SWITCH, OFF(valid), 0, NOLIM, 0, NULL, NULL,
      "carve DeepOBS 1.2's validation split off the training set"},
-    {"--cifar100-fix-offset --cifar100_fix_offset", APP_RUN | APP_DATA, OPT_SWITCH, OFF(cifar100_fix_offset), 0, NOLIM, 0,
+    {"--cifar100-fix-offset --cifar100_fix_offset", RS | APP_DATA, OPT_SWITCH, OFF(cifar100_fix_offset), 0, NOLIM, 0,
      NULL, NULL,
      "read CIFAR-100 images from the right byte; DeepOBS TF reads them one byte\n"
      "early (the default here, so numbers compare with its baselines)"},

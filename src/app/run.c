@@ -315,7 +315,7 @@ static dob_status open_results(run_state *r, int argc, char **argv) {
         .n_hp = r->opt->n_hparams + 1, .hp_names = r->hp_names, .n_trials = 1,
         .n_minibatch = dob_train_n_minibatch(&r->cfg), .ranks = r->nranks, .threads = r->threads,
         .has_accuracy = r->p->has_accuracy, .has_valid = o->valid, .precision = dob_precision_name(r->prec),
-        .memory_estimate_bytes = r->mem_root,
+        .memory_estimate_bytes = r->mem_root, .cifar100_fix_offset = o->cifar100_fix_offset,
     };
     if (o->no_logs) return DOB_OK;
     /* the real create, before any compute: a path HDF5 or the file system refuses fails now, not after training

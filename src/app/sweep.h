@@ -39,6 +39,7 @@ typedef struct sweep {
     int64_t bs, epochs, log_interval, max_steps;
     double wd;
     int valid, quiet, sync_bn;
+    int cifar100_fix_offset;            /* --cifar100-fix-offset (/meta cifar100_fix_offset) */
     int resuming, threads;              /* --resume; OpenMP threads per rank */
     double ckpt_interval;               /* --checkpoint_interval of the trial checkpoints (sweep_ckpt.c) */
     dob_precision precision;            /* of every trial (/meta precision) */

@@ -38,6 +38,8 @@ static void ckpt_config(const sweep *s, int i, char *buf, size_t cap) {
                  (long long)s->bs, (long long)s->epochs, (long long)s->seeds[i], s->p->has_l2 ? s->wd : 0.0,
                  (long long)s->log_interval, s->valid, (long long)s->max_steps, s->sync_bn, s->G, s->sched_str,
                  dob_precision_name(s->precision));
+    size_t l2 = strlen(buf);
+    if (s->cifar100_fix_offset && l2 < cap) snprintf(buf + l2, cap - l2, " cifar100_fix_offset=1");
 }
 
 /* Group rank 0: does trial i have a checkpoint of exactly these settings? (1 yes, 0 no; a mismatch is reported) */

@@ -252,7 +252,8 @@ static dob_status load(sweep *s, const app_opts *o, int threads, dob_train_cfg *
     double t0 = dob_comm_wtime();
     s->ctx = s->p->name;
     /* the world split by node, not the trial groups: every group on a node trains on the same bytes */
-    DOB_TRY(dob_comm_agree(s->world, dob_problem_data_load_node(s->p, o->data_dir, NULL, s->valid, s->world,
+    const dob_data_opts dopts = {.cifar100_fix_offset = s->cifar100_fix_offset};
+    DOB_TRY(dob_comm_agree(s->world, dob_problem_data_load_node(s->p, o->data_dir, &dopts, s->valid, s->world,
                                                                 &s->train, &s->valid_set, &s->test, &s->nd)));
     s->ctx = NULL;
     if (app_is_root(s->world) && !o->quiet)
@@ -308,6 +309,7 @@ static dob_status open_file(sweep *s, const app_opts *o, int threads, const dob_
         .hp_names = s->hp_names, .n_trials = s->n_trials, .n_minibatch = dob_train_n_minibatch(cfg), .ranks = s->G,
         .threads = threads, .has_accuracy = s->p->has_accuracy, .has_valid = s->valid,
         .precision = dob_precision_name(s->precision), .memory_estimate_bytes = s->mem_root,
+        .cifar100_fix_offset = s->cifar100_fix_offset,
     };
     dob_sweep_meta sw = {.spec = s->spec, .lr_schedule = s->sched_str, .sync_bn = s->sync_bn,
                          .n_trials_total = s->n_total, .max_steps = s->max_steps, .slice_id = s->slice_id,

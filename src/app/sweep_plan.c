@@ -32,6 +32,7 @@ static dob_status settings(sweep *s, const app_opts *o) {
     s->max_steps = o->max_steps;
     s->valid = o->valid;
     s->sync_bn = o->sync_bn;
+    s->cifar100_fix_offset = o->cifar100_fix_offset;
     if ((st = dob_precision_parse(o->precision ? o->precision : "f32", &s->precision)) != DOB_OK ||
         (st = dob_precision_check(s->precision)) != DOB_OK) {
         dob_error_prefix("--precision: ");
@@ -260,6 +261,7 @@ dob_status sweep_plan_resume(sweep *s, const app_opts *o) {
     s->wd = isnan(d->weight_decay) ? s->p->weight_decay : d->weight_decay;
     s->valid = d->has_valid;
     s->sync_bn = d->sync_bn;
+    s->cifar100_fix_offset = d->cifar100_fix_offset;
     s->ctx = "cannot resume (the sweep's precision)";
     DOB_TRY(dob_precision_parse(d->precision, &s->precision));
     DOB_TRY(dob_precision_check(s->precision));
