@@ -66,7 +66,7 @@ dob_status dob_checkpoint_save(const char *path, const dob_ckpt_meta *m, dob_are
     dob_status st = DOB_OK;
     const size_t n = dob_arena_size(a), nb = dob_arena_buffer_size(a);
     const int ns = dob_arena_state_count(a);
-    const double need = 4.0 * ((double)n * (1 + ns) + (double)nb * m->ranks) +
+    const double need = 4.0 * ((double)n * (1 + ns) + (double)(nb + (size_t)o->net_state_n) * m->ranks) +
                         8.0 * curve_values(o) + 65536.0;
     if ((st = dob_io_check_dir_of(path, "checkpoint", need)) != DOB_OK) return st;
     size_t tl = strlen(path) + 32;
@@ -85,7 +85,7 @@ dob_status dob_checkpoint_save(const char *path, const dob_ckpt_meta *m, dob_are
 
     /* the user block holds the checksums (seal.h): one line per dataset, about 16 */
     DOB_H5(fcpl = H5Pcreate(H5P_FILE_CREATE), "file creation properties");
-    DOB_H5(H5Pset_userblock(fcpl, dob_seal_ub_size(16 + ns)), "file creation properties");
+    DOB_H5(H5Pset_userblock(fcpl, dob_seal_ub_size(17 + ns)), "file creation properties");
     DOB_H5(f = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT), "create checkpoint '%s'", tmp);
     created = 1;
     DOB_TRY(dob_h5_put_str(f, "format", "dob-checkpoint"));
@@ -126,6 +126,9 @@ dob_status dob_checkpoint_save(const char *path, const dob_ckpt_meta *m, dob_are
                    o->phase_seconds));
     H5Gclose(g);
     g = -1;
+    if (o->net_state_n > 0)
+        DOB_TRY(put_ds(f, "net_state", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, (hsize_t)m->ranks,
+                       (hsize_t)o->net_state_n, m->net_state_all ? m->net_state_all : o->net_state));
     DOB_H5(H5Fflush(f, H5F_SCOPE_GLOBAL), "flush checkpoint '%s'", tmp);
     hid_t ff = f;
     f = -1;
@@ -210,6 +213,35 @@ fail:
     return st;
 }
 
+/* /net_state's row of rank into o (allocated here), if the checkpoint has one. */
+static dob_status load_net_state(hid_t f, const char *path, int rank, int64_t ranks, dob_train_out *o) {
+    dob_status st = DOB_OK;
+    hid_t d = -1, sp = -1;
+    float *all = NULL;
+    hsize_t dims[2] = {0, 0};
+    if (H5Lexists(f, "net_state", H5P_DEFAULT) <= 0) return DOB_OK;
+    DOB_H5(d = H5Dopen2(f, "net_state", H5P_DEFAULT), "open /net_state of '%s'", path);
+    DOB_H5(sp = H5Dget_space(d), "dataspace of /net_state");
+    if (H5Sget_simple_extent_ndims(sp) != 2 || H5Sget_simple_extent_dims(sp, dims, NULL) < 0 ||
+        dims[0] != (hsize_t)ranks || dims[1] == 0 || dims[1] > ((hsize_t)1 << 32)) {
+        st = DOB_FAIL(DOB_EFORMAT, "/net_state must be [%lld ranks, k > 0]", (long long)ranks);
+        goto fail;
+    }
+    if (!(all = malloc((size_t)(dims[0] * dims[1]) * sizeof *all)) ||
+        !(o->net_state = malloc((size_t)dims[1] * sizeof *o->net_state))) {
+        st = DOB_FAIL(DOB_ENOMEM, "out of memory for /net_state");
+        goto fail;
+    }
+    DOB_H5(H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, all), "read /net_state of '%s'", path);
+    memcpy(o->net_state, all + (size_t)rank * dims[1], (size_t)dims[1] * sizeof *all);
+    o->net_state_n = (int64_t)dims[1];
+fail:
+    free(all);
+    if (sp >= 0) H5Sclose(sp);
+    if (d >= 0) H5Dclose(d);
+    return st;
+}
+
 dob_status dob_checkpoint_load(const char *path, int rank, dob_arena *a, dob_train_out *o) {
     dob_status st = DOB_OK;
     hid_t f = -1, g = -1;
@@ -268,6 +300,9 @@ dob_status dob_checkpoint_load(const char *path, int rank, dob_arena *a, dob_tra
     }
     DOB_TRY(dob_h5_read(g, "phase_seconds", H5T_NATIVE_DOUBLE, DOB_N_PHASES, o->phase_seconds));
     o->epochs_done = o->evaluated > 0 ? (int)(o->evaluated - 1) : 0;
+    H5Gclose(g);
+    g = -1;
+    DOB_TRY(load_net_state(f, path, rank, ranks, o));
 fail:
     if (st != DOB_OK) {
         dob_error_prefix("checkpoint '%s': ", path);

@@ -318,6 +318,34 @@ void dob_net_reset_state(dob_net *net) {
         if (net->layers[i]->ops->reset) net->layers[i]->ops->reset(net->layers[i]);
 }
 
+size_t dob_net_state_count(const dob_net *net) {
+    size_t n = 0;
+    if (!net->batch) return 0;
+    for (int i = 0; i < net->n_layers; i++)
+        if (net->layers[i]->ops->state_count) n += net->layers[i]->ops->state_count(net->layers[i]);
+    return n;
+}
+
+void dob_net_state_get(const dob_net *net, float *dst) {
+    if (!net->batch) return;
+    for (int i = 0; i < net->n_layers; i++) {
+        const dob_layer *l = net->layers[i];
+        if (!l->ops->state_count) continue;
+        l->ops->state_get(l, dst);
+        dst += l->ops->state_count(l);
+    }
+}
+
+void dob_net_state_set(dob_net *net, const float *src) {
+    if (!net->batch) return;
+    for (int i = 0; i < net->n_layers; i++) {
+        dob_layer *l = net->layers[i];
+        if (!l->ops->state_count) continue;
+        l->ops->state_set(l, src);
+        src += l->ops->state_count(l);
+    }
+}
+
 /* Sum the readers' private diff buffers of tensor id into its diff (fixed order: deterministic). */
 static void gather_diff(dob_net *net, int id) {
     tensor_meta *m = net->tensors[id];

@@ -30,6 +30,7 @@ static double *nan_array(int64_t n) {
 void dob_train_out_free(dob_train_out *o) {
     if (!o) return;
     for (int k = 0; k < DOB_N_CURVES; k++) free(o->curve[k]);
+    free(o->net_state);
     memset(o, 0, sizeof *o);
 }
 
@@ -274,6 +275,19 @@ static dob_status eval_round(run *r, int64_t e) {
 }
 
 /* Copy a checkpoint's curves and counters into o (allocated for this configuration) after checking they fit. */
+/* The checkpoint hook, with o->net_state refreshed: the state the next training step starts from (zero at an
+ * epoch's start, where the trainer resets it anyway). No state is saved if its buffer cannot be allocated. */
+static void checkpoint(const dob_train_cfg *c, dob_net *net, dob_train_out *o) {
+    const size_t ns = dob_net_state_count(net);
+    if ((int64_t)ns != o->net_state_n) {
+        free(o->net_state);
+        o->net_state = ns ? calloc(ns, sizeof *o->net_state) : NULL;
+        o->net_state_n = o->net_state ? (int64_t)ns : 0;
+    }
+    if (o->net_state) dob_net_state_get(net, o->net_state);
+    c->hooks.checkpoint(c->hooks.ctx, o);
+}
+
 static dob_status resume_out(const dob_train_cfg *c, dob_train_out *o) {
     const dob_train_out *in = c->resume;
     const int64_t N = o->num_epochs, spe = o->steps_per_epoch;
@@ -385,7 +399,7 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
                 for (int k = 0; k < DOB_N_CURVES; k++)
                     if (dob_curves[k].flags & DOB_CURVE_EVAL) o->curve[k][e] = NAN;
                 o->epoch_seconds[e] = t_round - t_epoch;
-                if (c->hooks.checkpoint) c->hooks.checkpoint(c->hooks.ctx, o);
+                if (c->hooks.checkpoint) checkpoint(c, r.net, o);
                 o->status = DOB_TRAIN_STOPPED;
                 goto done;
             }
@@ -400,7 +414,7 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
             }
             if (e < N && c->hooks.checkpoint) {
                 o->epoch_seconds[e] = now() - t_epoch;
-                c->hooks.checkpoint(c->hooks.ctx, o);
+                checkpoint(c, r.net, o);
             }
         }
         if (e == e0) t_start = t_report = now(); /* step rate and ETA from the first training step on */
@@ -413,6 +427,10 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
         if (r.streams) { /* the same contiguous streams every epoch, from the zero state */
             stream_map(r.perm, c->train->n, B);
             dob_net_reset_state(r.net);
+            /* resumed in the middle of the epoch: continue the streams from the checkpoint's state */
+            if (e == e0 && s0 > 0 && c->resume && c->resume->net_state &&
+                c->resume->net_state_n == (int64_t)dob_net_state_count(r.net))
+                dob_net_state_set(r.net, c->resume->net_state);
         } else {
             dob_rng_permutation(&shuffle, r.perm, (size_t)c->train->n);
         }
@@ -487,7 +505,7 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
             int poll = c->hooks.should_stop ? c->hooks.should_stop(c->hooks.ctx) : DOB_POLL_CONTINUE;
             if (poll != DOB_POLL_CONTINUE) {
                 o->epoch_seconds[e] = now() - t_epoch;
-                if (c->hooks.checkpoint) c->hooks.checkpoint(c->hooks.ctx, o);
+                if (c->hooks.checkpoint) checkpoint(c, r.net, o);
                 if (poll == DOB_POLL_STOP) {
                     o->status = DOB_TRAIN_STOPPED;
                     goto done;

@@ -128,8 +128,39 @@ static void test_lstm_rebuild_params_errors(void) {
     dob_net_destroy(net);
 }
 
+/* dob_net_state_get/set (checkpoints mid-epoch): the state after a batch, set into a net that has forgotten it,
+ * gives the next batch bitwise the output the carried state gave; zero after reset; two layers, h then c each */
+static void test_lstm_state_get_set(void) {
+    const int64_t N = 2, T = 3, C = 4, H = 5, H2 = 3;
+    dob_net *net = make_net(N, T, C, H, H2, 7);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    dob_tensor *x = dob_net_input_tensor(net), *y = dob_net_output(net);
+    const size_t ns = dob_net_state_count(net);
+    CU_ASSERT_EQUAL(ns, (size_t)(2 * N * H + 2 * N * H2));
+    float *s0 = calloc(ns, sizeof *s0), *s1 = calloc(ns, sizeof *s1), *want = calloc(y->count, sizeof *want);
+    dob_net_state_get(net, s0);
+    int zero = 1;
+    for (size_t i = 0; i < ns; i++) zero &= s0[i] == 0.0f;
+    CU_ASSERT(zero); /* built, nothing carried yet */
+    TC_ASSERT_OK(dob_net_forward(net, 1));
+    dob_net_state_get(net, s1);
+    tc_fill(x->data, x->count, 17, 5, -1.0f, 1.0f);
+    TC_ASSERT_OK(dob_net_forward(net, 1));
+    memcpy(want, y->data, y->count * sizeof *want);
+    dob_net_reset_state(net);
+    dob_net_state_set(net, s1);
+    TC_ASSERT_OK(dob_net_forward(net, 1));
+    CU_ASSERT(!memcmp(want, y->data, y->count * sizeof *want));
+    dob_net_reset_state(net); /* the zero state gives another output */
+    TC_ASSERT_OK(dob_net_forward(net, 1));
+    CU_ASSERT(memcmp(want, y->data, y->count * sizeof *want) != 0);
+    free(s0), free(s1), free(want);
+    dob_net_destroy(net);
+}
+
 static CU_TestInfo tests[] = {
     {"lstm_forward_carry", test_lstm_forward_carry},
+    {"lstm_state_get_set", test_lstm_state_get_set},
     {"lstm_gradcheck_2_layers_3_steps", test_lstm_gradcheck},
     {"lstm_backward_no_accumulation", test_lstm_backward_twice},
     {"lstm_rebuild_params_errors", test_lstm_rebuild_params_errors},

@@ -10,6 +10,8 @@
  *   /progress/{steps_done, evaluated, n_logged}  int64 scalars (dob_train_out)
  *   /curves/{train,valid,test}_{losses,accuracies}, epoch_seconds   float64 [num_epochs + 1]
  *   /curves/minibatch_train_losses float64 [n_minibatch], /curves/phase_seconds float64 [5]
+ *   /net_state             float32 [ranks, k]    the net's carried state (LSTM h, c) of every rank at steps_done;
+ *                                                only for nets that carry one (absent in older checkpoints: zero)
  * The RNG needs no state: every stream is keyed by (seed, purpose, step or epoch).
  *
  * A save is serial (one process) and atomic: the file is written under "<path>.tmp-<pid>", flushed, and renamed
@@ -29,6 +31,7 @@ typedef struct dob_ckpt_meta {
     const char *config;   /* the run's settings (compared on resume) */
     int ranks, threads;
     const char *precision; /* "f32" (also for NULL) or "bf16" */
+    const float *net_state_all; /* ranks x o->net_state_n (row r = rank r's), or NULL: o->net_state (one rank) */
 } dob_ckpt_meta;
 
 /** Save the arena (params, every state vector; buffers_all: ranks x dob_arena_buffer_size floats, row r = rank

@@ -31,6 +31,11 @@ struct dob_layer_ops {
     int stateful;    /* carries state from batch to batch (RNN h, c): the trainer then evaluates at the training
                         batch; every other net may be evaluated at a larger batch (same examples, same losses) */
     void (*reset)(dob_layer *l); /* NULL, or: forget state carried between forwards (LSTM); dob_net_reset_state */
+    /* the carried state as floats (checkpoints, dob_net_state_*): its size once built, a copy out, a copy in
+     * (which the next forward starts from); NULL for layers without state */
+    size_t (*state_count)(const dob_layer *l);
+    void (*state_get)(const dob_layer *l, float *dst);
+    void (*state_set)(dob_layer *l, const float *src);
 };
 
 struct dob_layer {

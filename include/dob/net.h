@@ -68,6 +68,11 @@ dob_status dob_net_forward(dob_net *net, int training);
 /** Reset the state layers carry from one forward to the next (an LSTM's c and h) to zero; the trainer calls it
  *  at the start of every phase (train epoch, train_eval, valid, test), as DeepOBS's init ops do. */
 void dob_net_reset_state(dob_net *net);
+/** The state carried from batch to batch (LSTM h, c) as floats, once built: its count (0: none), a copy out and a
+ *  copy in (the next forward continues from it). For checkpoints taken in the middle of an epoch. */
+size_t dob_net_state_count(const dob_net *net);
+void dob_net_state_get(const dob_net *net, float *dst);
+void dob_net_state_set(dob_net *net, const float *src);
 /** Run every layer backward; the output tensor's diff must hold d loss / d output. Overwrites the grads. */
 dob_status dob_net_backward(dob_net *net);
 

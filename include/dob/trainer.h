@@ -122,6 +122,8 @@ typedef struct dob_train_out {
     int64_t steps_done;                /* training steps taken */
     dob_train_status status;
     int64_t diverged_step;             /* global step at which the loss became non-finite, -1 if never */
+    float *net_state;                  /* this rank's carried net state (LSTM h, c) when the checkpoint hook runs */
+    int64_t net_state_n;               /* ... and its count (0: the net carries none); a resume mid-epoch restores it */
 } dob_train_out;
 
 /** Validate the configuration (batch divisible by ranks, sizes, data shapes against the net). */

@@ -103,10 +103,24 @@ void app_hook_checkpoint(void *vctx, const dob_train_out *o) {
             st = dob_comm_allreduce_float(c->comm, all, (size_t)P * nb);
         }
     }
+    /* every rank's carried net state (LSTM streams) likewise */
+    const size_t ns = (size_t)o->net_state_n;
+    float *states = NULL;
+    if (st == DOB_OK && ns && P > 1) {
+        states = calloc((size_t)P * ns, sizeof *states);
+        st = dob_comm_agree(c->comm, states ? DOB_OK
+                                            : DOB_FAIL(DOB_ENOMEM, "out of memory for the net state of %d ranks", P));
+        if (st == DOB_OK) {
+            memcpy(states + (size_t)rank * ns, o->net_state, ns * sizeof *states);
+            st = dob_comm_allreduce_float(c->comm, states, (size_t)P * ns);
+        }
+    }
     if (st == DOB_OK && rank == 0) {
-        dob_ckpt_meta m = {.config = c->ckpt_config, .ranks = P, .threads = c->threads, .precision = c->precision};
+        dob_ckpt_meta m = {.config = c->ckpt_config, .ranks = P, .threads = c->threads, .precision = c->precision,
+                           .net_state_all = states};
         st = dob_checkpoint_save(c->ckpt_path, &m, c->arena, all, o);
     }
+    free(states);
     free(all);
     st = dob_comm_agree(c->comm, st);
     const int bad = st != DOB_OK;

@@ -145,6 +145,32 @@ static void lstm_reset(dob_layer *l) {
     p->carried = 0;
 }
 
+/* State as floats: h then c (N x H each, ldnc with l = d = 1), the final state of the last forward (zero after
+ * reset). Setting it makes the next forward start from it. */
+static size_t lstm_state_count(const dob_layer *l) {
+    const lstm_priv *p = l->priv;
+    return p->h1 ? 2 * bytes(p->h1) / sizeof(float) : 0;
+}
+
+static void lstm_state_get(const dob_layer *l, float *dst) {
+    const lstm_priv *p = l->priv;
+    const size_t b = bytes(p->h1);
+    if (!p->carried) {
+        memset(dst, 0, 2 * b);
+        return;
+    }
+    memcpy(dst, handle(p->h1), b);
+    memcpy((char *)dst + b, handle(p->c1), b);
+}
+
+static void lstm_state_set(dob_layer *l, const float *src) {
+    lstm_priv *p = l->priv;
+    const size_t b = bytes(p->h1);
+    memcpy(handle(p->h1), src, b);
+    memcpy(handle(p->c1), (const char *)src + b, b);
+    p->carried = 1;
+}
+
 static dob_status lstm_forward(dob_layer *l, int training) {
     (void)training; /* forward_training serves both: an LSTM has no mode-dependent work (dropout is a layer) */
     dob_status st = DOB_OK;
@@ -213,6 +239,7 @@ fail:
 const dob_layer_ops dob_lstm_ops = {
     .type = "lstm", .priv_size = sizeof(lstm_priv), .reserve = lstm_reserve, .build = lstm_build,
     .forward = lstm_forward, .backward = lstm_backward, .reset = lstm_reset, .stateful = 1,
+    .state_count = lstm_state_count, .state_get = lstm_state_get, .state_set = lstm_state_set,
 };
 
 dob_status dob_net_lstm(dob_net *net, const char *name, int in, const dob_lstm_cfg *cfg, int *out) {
