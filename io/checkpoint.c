@@ -9,7 +9,10 @@
  * config string). Serial HDF5 calls only: the caller's rank 0 saves; every rank may load. */
 #include "dob/checkpoint.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +62,32 @@ static double curve_values(const dob_train_out *o) {
     double n = 0;
     for (int c = 0; c < DOB_N_CURVES; c++) n += (double)dob_curve_len(c, o->num_epochs, o->n_minibatch);
     return n;
+}
+
+/* After a save: remove "<path>.tmp-<pid>" left by a writer of this checkpoint that was killed mid-save (kill -9,
+ * a node failure) and is no longer running on this host. Only that exact name pattern, never the live
+ * process's own; a writer alive elsewhere on a shared file system would be another run on the same path, which
+ * dob does not support anyway. */
+static void remove_stale_tmp(const char *path) {
+    char dir[4096];
+    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+    if (slash == path) snprintf(dir, sizeof dir, "/");
+    const size_t bl = strlen(base);
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *n = e->d_name;
+        if (strncmp(n, base, bl) || strncmp(n + bl, ".tmp-", 5) || !isdigit((unsigned char)n[bl + 5])) continue;
+        char *end;
+        long pid = strtol(n + bl + 5, &end, 10);
+        if (*end || pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        char p[4400];
+        snprintf(p, sizeof p, "%s/%s", dir, n);
+        unlink(p);
+    }
+    closedir(d);
 }
 
 dob_status dob_checkpoint_save(const char *path, const dob_ckpt_meta *m, dob_arena *a, const float *buffers_all,
@@ -140,6 +169,7 @@ dob_status dob_checkpoint_save(const char *path, const dob_ckpt_meta *m, dob_are
     }
     free(tmp);
     H5Pclose(fcpl);
+    remove_stale_tmp(path);
     return DOB_OK;
 fail:
     if (fcpl >= 0) H5Pclose(fcpl);

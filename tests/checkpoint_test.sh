@@ -117,6 +117,12 @@ else bad "checkpoint = result file by another name: got $rc: $out"; fi
 out=$("${RUN[@]}" --checkpoint_interval -1 --out x.h5 2>&1); rc=$?
 if [ $rc -eq 2 ] && printf '%s' "$out" | grep -q "checkpoint_interval" && [ ! -e x.h5 ]; then ok
 else bad "negative interval: got $rc: $out"; fi
+# a save killed half-way (kill -9 above, if it hit one) leaves ck2.h5.tmp-PID: the continued run removes it,
+# as it removes any temporary file of a writer that is gone; a live process's is kept
+touch ck5.h5.tmp-1 ck5.h5.tmp-999999
+"${RUN[@]}" --checkpoint ck5.h5 --max_steps 3 --out res5.h5 --quiet > /dev/null 2>&1
+if [ -e ck5.h5.tmp-1 ] && [ ! -e ck5.h5.tmp-999999 ]; then ok; else bad "stale temporary checkpoint files: $(ls ck5*)"; fi
+rm -f ck5.h5.tmp-1
 left=$(find . -name '*.tmp-*' | head -3)
 if [ -z "$left" ]; then ok; else bad "temporary files left behind: $left"; fi
 
