@@ -178,6 +178,21 @@ dob_status app_sched_parse(const char *s, double *ep, double *fac, int max, int 
 /** --precision: NULL or "f32" -> DOB_F32, "bf16" -> DOB_BF16 if this CPU computes bf16 natively. @return 0, or
  *  -1 after printing the one-line error (an unknown value, or bf16 on a CPU below oneDNN's avx512_core_bf16). */
 int app_precision(dob_comm *world, const char *s, dob_precision *out);
+/** The settings that fix a trial's trajectory, for its checkpoint's config string (app_ckpt_config). */
+typedef struct app_ckpt_settings {
+    const dob_problem_spec *p;
+    const dob_optim_api *opt;
+    double lr;
+    const double *hp;                   /* opt->n_hparams values */
+    int64_t bs, epochs, seed, log_interval, max_steps;
+    double wd;                          /* weight decay (written as 0 when the problem has no L2) */
+    int valid, sync_bn, ranks, cifar100_fix_offset;
+    const char *sched;                  /* app_sched_str's text ("" for a constant rate) */
+    dob_precision prec;
+} app_ckpt_settings;
+/** The checkpoint config string of c ("problem=... optimizer=... lr=... batch_size=... sched=..."): a checkpoint
+ *  continues only the run whose string is the same. */
+void app_ckpt_config(const app_ckpt_settings *c, char *buf, size_t cap);
 /** The trainer's checkpoint hook for `dob run --checkpoint` (ctx: app_ctx with ckpt_* set). */
 void app_hook_checkpoint(void *ctx, const dob_train_out *o);
 /** A trial's row of the result file from the trainer's curves (views into out; hp: learning rate first). */

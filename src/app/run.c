@@ -24,27 +24,16 @@
 #include "dob/sched.h"
 #include "dob/trainer.h"
 
-/* The settings that fix a run's trajectory, as the checkpoint's config string: compared exactly on resume, so a
- * checkpoint continues only the run that saved it. (The schedule was once printed with %g epochs: the same text
- * for the whole-number epochs a schedule has.) */
+/* The settings that fix a run's trajectory, as the checkpoint's config string (app_ckpt_config). */
 static void ckpt_config(const app_opts *o, const dob_problem_spec *p, const dob_optim_api *opt, const double *hp,
                         double wd, int nranks, dob_precision prec, char *buf, size_t cap) {
-    size_t l = (size_t)snprintf(buf, cap, "problem=%s optimizer=%s lr=%.17g", p->name, opt->name, o->lr);
-    for (int i = 0; i < opt->n_hparams && l < cap; i++)
-        l += (size_t)snprintf(buf + l, cap - l, " %s=%.17g", opt->hparams[i].name, hp[i]);
-    if (l < cap)
-        l += (size_t)snprintf(buf + l, cap - l,
-                              " batch_size=%lld num_epochs=%lld seed=%lld weight_decay=%.17g train_log_interval=%lld "
-                              "valid=%d max_steps=%lld sync_bn=%d ranks=%d sched=",
-                              (long long)o->bs, (long long)o->epochs, (long long)o->seed, p->has_l2 ? wd : 0.0,
-                              (long long)o->log_interval, o->valid, (long long)o->max_steps, o->sync_bn, nranks);
-    if (l < cap) app_sched_str(o->n_sched_epochs, o->sched_epochs, o->sched_factors, buf + l, cap - l);
-    /* only when set, so checkpoints written before the flag existed still match */
-    l = strlen(buf);
-    if (l < cap && o->cifar100_fix_offset) snprintf(buf + l, cap - l, " cifar100_fix_offset=1");
-    /* likewise only bf16 is named: the config strings of f32 runs (and their checkpoints) stay what they were */
-    l = strlen(buf);
-    if (prec != DOB_F32 && l < cap) snprintf(buf + l, cap - l, " precision=%s", dob_precision_name(prec));
+    char sched[4096];
+    app_sched_str(o->n_sched_epochs, o->sched_epochs, o->sched_factors, sched, sizeof sched);
+    const app_ckpt_settings c = {.p = p, .opt = opt, .lr = o->lr, .hp = hp, .bs = o->bs, .epochs = o->epochs,
+                                 .seed = o->seed, .wd = wd, .log_interval = o->log_interval, .valid = o->valid,
+                                 .max_steps = o->max_steps, .sync_bn = o->sync_bn, .ranks = nranks, .sched = sched,
+                                 .cifar100_fix_offset = o->cifar100_fix_offset, .prec = prec};
+    app_ckpt_config(&c, buf, cap);
 }
 
 /* The precision a checkpoint config string names (f32 unless it says otherwise). */

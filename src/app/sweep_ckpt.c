@@ -24,22 +24,17 @@ void sweep_ckpt_path(const sweep *s, int i, char *buf, size_t cap) {
     snprintf(buf, cap, "%s.trial%lld.ckpt", s->path, (long long)s->ids[i]);
 }
 
-/* Every setting that fixes trial i's trajectory (compared exactly on resume). */
+/* Every setting that fixes trial i's trajectory (compared exactly on resume): the trial's id, then what
+ * `dob run --checkpoint` records. */
 static void ckpt_config(const sweep *s, int i, char *buf, size_t cap) {
     const double *row = s->hp + (size_t)i * (size_t)s->n_hp;
-    size_t l = (size_t)snprintf(buf, cap, "sweep_trial=%lld problem=%s optimizer=%s lr=%.17g", (long long)s->ids[i],
-                                s->p->name, s->opt->name, row[0]);
-    for (int k = 1; k < s->n_hp && l < cap; k++)
-        l += (size_t)snprintf(buf + l, cap - l, " %s=%.17g", s->hp_names[k], row[k]);
-    if (l < cap)
-        snprintf(buf + l, cap - l,
-                 " batch_size=%lld num_epochs=%lld seed=%lld weight_decay=%.17g train_log_interval=%lld valid=%d "
-                 "max_steps=%lld sync_bn=%d ranks=%d sched=%s precision=%s",
-                 (long long)s->bs, (long long)s->epochs, (long long)s->seeds[i], s->p->has_l2 ? s->wd : 0.0,
-                 (long long)s->log_interval, s->valid, (long long)s->max_steps, s->sync_bn, s->G, s->sched_str,
-                 dob_precision_name(s->precision));
-    size_t l2 = strlen(buf);
-    if (s->cifar100_fix_offset && l2 < cap) snprintf(buf + l2, cap - l2, " cifar100_fix_offset=1");
+    const app_ckpt_settings c = {.p = s->p, .opt = s->opt, .lr = row[0], .hp = row + 1, .bs = s->bs,
+                                 .epochs = s->epochs, .seed = s->seeds[i], .wd = s->wd,
+                                 .log_interval = s->log_interval, .valid = s->valid, .max_steps = s->max_steps,
+                                 .sync_bn = s->sync_bn, .ranks = s->G, .sched = s->sched_str,
+                                 .cifar100_fix_offset = s->cifar100_fix_offset, .prec = s->precision};
+    int l = snprintf(buf, cap, "sweep_trial=%lld ", (long long)s->ids[i]);
+    if (l > 0 && (size_t)l < cap) app_ckpt_config(&c, buf + l, cap - (size_t)l);
 }
 
 /* Group rank 0: does trial i have a checkpoint of exactly these settings? (1 yes, 0 no; a mismatch is reported) */

@@ -83,6 +83,25 @@ static int hook_should_stop(void *vctx) {
     return s;
 }
 
+/* Compared exactly on resume, so a checkpoint continues only the run that saved it. (The schedule was once printed
+ * with %g epochs: the same text for the whole-number epochs a schedule has.) */
+void app_ckpt_config(const app_ckpt_settings *c, char *buf, size_t cap) {
+    size_t l = (size_t)snprintf(buf, cap, "problem=%s optimizer=%s lr=%.17g", c->p->name, c->opt->name, c->lr);
+    for (int i = 0; i < c->opt->n_hparams && l < cap; i++)
+        l += (size_t)snprintf(buf + l, cap - l, " %s=%.17g", c->opt->hparams[i].name, c->hp[i]);
+    if (l < cap)
+        l += (size_t)snprintf(buf + l, cap - l,
+                              " batch_size=%lld num_epochs=%lld seed=%lld weight_decay=%.17g train_log_interval=%lld "
+                              "valid=%d max_steps=%lld sync_bn=%d ranks=%d sched=%s",
+                              (long long)c->bs, (long long)c->epochs, (long long)c->seed, c->p->has_l2 ? c->wd : 0.0,
+                              (long long)c->log_interval, c->valid, (long long)c->max_steps, c->sync_bn, c->ranks,
+                              c->sched);
+    /* only when set, so checkpoints written before the flag existed still match */
+    if (l < cap && c->cifar100_fix_offset) l += (size_t)snprintf(buf + l, cap - l, " cifar100_fix_offset=1");
+    /* likewise only bf16 is named: the config strings of f32 runs (and their checkpoints) stay what they were */
+    if (l < cap && c->prec != DOB_F32) snprintf(buf + l, cap - l, " precision=%s", dob_precision_name(c->prec));
+}
+
 void app_hook_checkpoint(void *vctx, const dob_train_out *o) {
     app_ctx *c = vctx;
     const int rank = dob_comm_rank(c->comm), P = dob_comm_size(c->comm);
