@@ -83,8 +83,8 @@ def same_curves(a, b):
     return True
 '
 
-# interrupt_until_done FILE ARGS...: run `mpiexec ARGS` (a sweep writing FILE); SIGUSR1 to mpiexec after 2.4 s
-# (about 1.2 s of training after start-up; 0.4 s more each attempt, so a loaded machine still gets through), then
+# interrupt_until_done FILE ARGS...: run `mpiexec ARGS` (a sweep writing FILE); SIGUSR1 to mpiexec once a trial
+# of this attempt has checkpointed (it is training) and 0.3 s + 0.2 s per attempt more have passed, then
 # `--resume FILE $RESUME_FLAGS` the same way, until a run finishes on its own (at most 20 attempts). Sets $attempts.
 interrupt_until_done() {
   local out=$1 rc; shift
@@ -92,9 +92,18 @@ interrupt_until_done() {
   local args=("$@")
   while [ $attempts -lt 20 ]; do
     attempts=$((attempts+1))
+    touch "$out.mark"
     "${MPI[@]}" "${args[@]}" >> "$out.log" 2>&1 &
     local pid=$!
-    sleep "$(echo "2 + 0.4 * $attempts" | bc)"
+    # into training: a trial checkpoint newer than this attempt (saved after a trial's first evaluation round),
+    # so the signal stops a trial midway however fast the machine is; then a little more each attempt
+    local i
+    for i in $(seq 600); do
+      [ -n "$(find . -maxdepth 1 -name "$out.trial*.ckpt" -newer "$out.mark" 2>/dev/null)" ] && break
+      kill -0 $pid 2>/dev/null || break
+      sleep 0.05
+    done
+    sleep "$(echo "0.3 + 0.2 * $attempts" | bc)"
     kill -USR1 $pid 2>/dev/null
     wait $pid; rc=$?
     [ $rc -eq 0 ] && return 0
