@@ -21,12 +21,23 @@ RUN=("$DOB" run fmnist_mlp --optimizer adam --lr 1e-3 -N 2 --no_json)
 
 # wait_for FILE [seconds]: until FILE exists
 wait_for() { local i; for i in $(seq $((${2:-60} * 20))); do [ -e "$1" ] && return 0; sleep 0.05; done; return 1; }
+# wait_resaved FILE PID: until FILE is saved anew (its mtime changes) while PID still runs. A fixed sleep raced
+# the whole run on fast machines (a 2-epoch run is ~5 s on Zen 5), so the kill came after the result was written.
+wait_resaved() {
+    local m0 i; m0=$(stat -c %y "$1" 2>/dev/null)
+    for i in $(seq 600); do
+        kill -0 "$2" 2>/dev/null || return 1
+        [ "$(stat -c %y "$1" 2>/dev/null)" != "$m0" ] && return 0
+        sleep 0.02
+    done
+    return 1
+}
 
 # 1. SIGTERM mid-run: exit 3, checkpoint kept, no result file yet
 "${RUN[@]}" --checkpoint ck.h5 --out res.h5 > term.log 2>&1 &
 pid=$!
 wait_for ck.h5 || bad "no checkpoint after the first evaluation round"
-sleep 1.5
+sleep 0.8   # mid-epoch 1: ~250 of 936 steps on Zen 5
 kill -TERM $pid
 wait $pid; rc=$?
 if [ $rc -eq 3 ] && [ -f ck.h5 ] && [ ! -e res.h5 ] && grep -q "run the same command again" term.log; then ok
@@ -56,7 +67,7 @@ else bad "resume: expected exit 0, res.h5, ck.h5 removed; got $rc: $(cat resume.
 "${RUN[@]}" --checkpoint ck2.h5 --checkpoint_interval 1 --out res2.h5 > kill.log 2>&1 &
 pid=$!
 wait_for ck2.h5 || bad "no checkpoint (kill test)"
-sleep 3.5
+wait_resaved ck2.h5 $pid || bad "the run ended before a second periodic checkpoint (kill test)"
 kill -KILL $pid
 wait $pid 2>/dev/null
 if [ -f ck2.h5 ] && [ ! -e res2.h5 ]; then ok; else bad "SIGKILL: expected ck2.h5 and no res2.h5"; fi
@@ -70,7 +81,7 @@ if [ $rc -eq 0 ] && [ ! -e ck2.h5 ]; then ok; else bad "resume after SIGKILL: go
 "${RUN[@]}" --checkpoint ck4.h5 --checkpoint_interval 1 --out res4.h5 > fail.log 2>&1 &
 pid=$!
 wait_for ck4.h5 || bad "no checkpoint (failed save test)"
-sleep 1.5
+wait_resaved ck4.h5 $pid || bad "the run ended before a second periodic checkpoint (failed save test)"
 mkdir "ck4.h5.tmp-$pid"
 kill -TERM $pid
 wait $pid; rc=$?
