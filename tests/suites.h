@@ -12,6 +12,7 @@
     X(lstm)        \
     X(seq)         \
     X(pool)        \
+    X(resize)      \
     X(dense)       \
     X(bnorm)       \
     X(dropout)     \

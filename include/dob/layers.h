@@ -54,6 +54,15 @@ dob_status dob_net_pool(dob_net *net, const char *name, int in, const dob_pool_c
 extern const dob_layer_ops dob_gap_ops;
 dob_status dob_net_global_avg_pool(dob_net *net, const char *name, int in, int *out);
 
+/* ---- bilinear resize (src/layers/resize.c) ----------------------------------------------------------------
+ * TF1 tf.image.resize_images(BILINEAR): align_corners=False with TF1's legacy mapping src = dst * in / out (no
+ * half-pixel centres), upper neighbour clamped at the edge. N,C,H,W -> N,C,out_h,out_w; no parameters. */
+typedef struct dob_resize_cfg {
+    int64_t out_h, out_w;
+} dob_resize_cfg;
+extern const dob_layer_ops dob_resize_ops;
+dob_status dob_net_resize_bilinear(dob_net *net, const char *name, int in, const dob_resize_cfg *cfg, int *out);
+
 /* ---- dense (inner product) --------------------------------------------------------------------------- */
 typedef struct dob_dense_cfg {
     int64_t out_features;
