@@ -29,6 +29,7 @@
     X(json)        \
     X(checkpoint)  \
     X(problems)    \
+    X(vgg)         \
     X(trainer)     \
     X(sweep)       \
     X(bf16)        \

@@ -39,6 +39,9 @@ const dob_problem_spec *dob_problem_at(int i);
 extern const dob_preproc dob_preproc_cifar, dob_preproc_svhn;
 /** quadratic_deep's Hessian (DeepOBS v1.1 TF), [100 x 100] row-major in float64; dim must be 100. */
 void dob_quadratic_deep_hessian(double *h, int64_t dim);
+/** Add DeepOBS's VGG (variant 16 or 19) with `classes` logits to an empty net whose input is C,H,W: resized to
+ *  224x224 inside the net unless it is 224x224 already (problems/vgg.c; the CIFAR problems and, later, ImageNet's). */
+dob_status dob_vgg_build(dob_net *net, int variant, int64_t classes, int *logits);
 /** Create the net of a problem (input, layers, arena allocated, not initialised, not built). */
 dob_status dob_problem_net(const dob_problem_spec *p, dob_net **out);
 
