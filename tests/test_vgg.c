@@ -9,7 +9,7 @@
  *  - the first three losses agree to 3e-6 at 1 and 2 threads and under ONEDNN_MAX_CPU_ISA=AVX2 (see the tolerance);
  *  - at the same weights, input and dropout masks, dob's logits equal a PyTorch float64 build of DeepOBS's TF VGG
  *    (with TF1's resize) to 1e-6 relative, and every parameter gradient equals PyTorch float32's to 3e-6
- *    (bench/torch_vgg_check.py, cifar10_vgg16 and cifar100_vgg19 at batch 2). */
+ *    (bench/torch_vgg_check.py, each of the four problems at batch 2). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
