@@ -25,7 +25,8 @@
  *    and write every trial's hyperparameters, seed and id (rank 0) before the metadata flush. Created in place
  *    (the `dob sweep` case) they live at their final path from the start: a failed creation deletes the file,
  *    but once created the file is never deleted (close and abort only close it), because its statuses say
- *    which trials finished. dob_results_open reopens one collectively (--resume). The default HDF5 file format
+ *    which trials finished. Each trial's checksum (trial_sum.h) is written before its final status, as the
+ *    seal cannot cover a file that stays open. dob_results_open reopens one collectively (--resume). The default HDF5 file format
  *    (no SWMR / latest-format superblock flags) keeps a file that a killed process had open reopenable.
  *
  * It does not: decide which rank writes which trial (the caller does: one rank per trial is enough, several
@@ -50,6 +51,7 @@
 #include "h5util.h"
 #include "meta.h"
 #include "seal.h"
+#include "trial_sum.h"
 
 #ifndef DOB_VERSION
 #define DOB_VERSION "unknown"
@@ -85,7 +87,7 @@ static const dset_row trial_dsets[] = {
     {"phase_seconds", K_PHASES}, {"hyperparameters", K_HP}, {"random_seed", K_I64},
     {"status", K_I32},           {"epochs_done", K_I32},
 };
-static const dset_row sweep_dsets[] = {{"trial_id", K_I64}, {"run_count", K_I32}};
+static const dset_row sweep_dsets[] = {{"trial_id", K_I64}, {"run_count", K_I32}, {DOB_TRIAL_CHECKSUM, K_I64}};
 #define N_DSETS (DOB_N_CURVES + sizeof trial_dsets / sizeof trial_dsets[0])
 #define N_SWEEP_DSETS (sizeof sweep_dsets / sizeof sweep_dsets[0])
 
@@ -103,6 +105,8 @@ static dset_row dset_at(size_t j) {
         return (dset_row){dob_curves[j].name, (dob_curves[j].flags & DOB_CURVE_LOGGED) ? K_MINIBATCH : K_EPOCHS};
     return j < N_DSETS ? trial_dsets[j - DOB_N_CURVES] : sweep_dsets[j - N_DSETS];
 }
+
+const char *dob_trial_dset_name(size_t j) { return j < N_DSETS + N_SWEEP_DSETS ? dset_at(j).name : NULL; }
 
 const char *dob_trial_status_str(dob_trial_status s) {
     switch (s) {
@@ -322,6 +326,7 @@ static void discard(dob_results *r) {
 
 /* ---- create ---------------------------------------------------------------------------------------------- */
 static dob_status write_dset(dob_results *r, int trial, const char *name, hid_t mtype, const void *v);
+static dob_status write_checksum(dob_results *r, int trial, int32_t status);
 
 static dob_status check_sweep(const dob_results_meta *m, const dob_sweep_meta *sw) {
     if (!sw->spec || !sw->trial_ids || !sw->seeds || !sw->hp)
@@ -345,6 +350,7 @@ static dob_status write_identities(dob_results *r, const dob_results_meta *m, co
         DOB_TRY(write_dset(r, i, "hyperparameters", H5T_NATIVE_DOUBLE, sw->hp + (size_t)i * (size_t)m->n_hp));
         DOB_TRY(write_dset(r, i, "random_seed", H5T_NATIVE_INT64, &sw->seeds[i]));
         DOB_TRY(write_dset(r, i, "trial_id", H5T_NATIVE_INT64, &sw->trial_ids[i]));
+        DOB_TRY(write_checksum(r, i, DOB_TRIAL_PENDING));
     }
 fail:
     return st;
@@ -554,6 +560,20 @@ fail:
     return st;
 }
 
+/* Sweep files: the trial's checksum (trial_sum.h), written before the status it covers; a running trial has
+ * none (its data change until it ends). */
+static dob_status write_checksum(dob_results *r, int trial, int32_t status) {
+    if (!r->sweep || status == DOB_TRIAL_RUNNING) return DOB_OK;
+    char p[64];
+    snprintf(p, sizeof p, "trials/%d/" DOB_TRIAL_CHECKSUM, trial);
+    htri_t has = H5Lexists(r->file, p, H5P_DEFAULT); /* not in a file of a dob before checksums */
+    if (has <= 0) return has < 0 ? dob_h5_fail_at(__FILE__, __LINE__, "look up /%s in '%s'", p, r->tmp) : DOB_OK;
+    uint32_t crc = 0;
+    dob_status st = dob_trial_checksum(r->file, trial, status, &crc);
+    const int64_t v = crc;
+    return st == DOB_OK ? write_dset(r, trial, DOB_TRIAL_CHECKSUM, H5T_NATIVE_INT64, &v) : st;
+}
+
 static dob_status check_trial(const dob_results *r, int trial) {
     if (!r || r->file < 0) return DOB_FAIL(DOB_EINVAL, "results: file is not open");
     if (trial < 0 || trial >= r->n_trials)
@@ -584,6 +604,7 @@ dob_status dob_results_write_trial(dob_results *r, int trial, const dob_trial_re
     int32_t ep = t->epochs_done, stv = (int32_t)t->status;
     DOB_TRY(write_dset(r, trial, "random_seed", H5T_NATIVE_INT64, &seed));
     DOB_TRY(write_dset(r, trial, "epochs_done", H5T_NATIVE_INT32, &ep));
+    DOB_TRY(write_checksum(r, trial, stv));
     /* status last: a crash in between leaves the previous status, so --resume redoes the trial. */
     DOB_TRY(write_dset(r, trial, "status", H5T_NATIVE_INT32, &stv));
     return DOB_OK;
@@ -597,6 +618,7 @@ dob_status dob_results_set_status(dob_results *r, int trial, dob_trial_status s)
     if ((int)s < DOB_TRIAL_PENDING || (int)s > DOB_TRIAL_FAILED)
         return DOB_FAIL(DOB_EINVAL, "results: trial %d: status must be in [0, 4], found %d", trial, (int)s);
     int32_t v = (int32_t)s;
+    DOB_TRY(write_checksum(r, trial, v));
     DOB_TRY(write_dset(r, trial, "status", H5T_NATIVE_INT32, &v));
     return DOB_OK;
 fail:

@@ -24,6 +24,7 @@
 #include "h5util.h"
 #include "meta.h"
 #include "seal.h"
+#include "trial_sum.h"
 
 /* ---- reading one sweep file ------------------------------------------------------------------------------- */
 void dob_sweep_desc_free(dob_sweep_desc *d) {
@@ -38,6 +39,7 @@ void dob_sweep_desc_free(dob_sweep_desc *d) {
     free(d->final_test_loss);
     free(d->final_test_acc);
     free(d->final_train_loss);
+    free(d->damaged);
     memset(d, 0, sizeof *d);
 }
 
@@ -61,10 +63,50 @@ static dob_status read_array(hid_t f, int i, const char *name, int64_t n, double
     return dob_h5_read(f, p, H5T_NATIVE_DOUBLE, n, v);
 }
 
+static dob_status expand_spec(const dob_sweep_desc *d, double **hp, int64_t **seeds);
+
+/* Whether trial i's id, seed and hyperparameters are the ones the sweep_spec gives its id (*spec_hp and
+ * *spec_seeds: the expanded spec, made on first use). */
+static dob_status identity_intact(const dob_sweep_desc *d, int i, double **spec_hp, int64_t **spec_seeds,
+                                  int *intact) {
+    dob_status st = *spec_hp ? DOB_OK : expand_spec(d, spec_hp, spec_seeds);
+    if (st != DOB_OK) return st;
+    const int64_t id = d->trial_ids[i];
+    *intact = id >= 0 && id < d->n_trials_total && (*spec_seeds)[id] == d->seeds[i] &&
+              !memcmp(*spec_hp + (size_t)id * (size_t)d->n_hp, d->hp + (size_t)i * (size_t)d->n_hp,
+                      sizeof(double) * (size_t)d->n_hp);
+    return DOB_OK;
+}
+
+/* A trial that is not running must match its checksum (trial_sum.h). With DAMAGED_AS_PENDING one that does not
+ * is flagged and made pending, so that --resume runs it again, if its identity is still the one the sweep_spec
+ * gives it (else it could only run with damaged hyperparameters: refused). */
+static dob_status check_sum(hid_t f, int i, int flags, dob_sweep_desc *d, double **spec_hp, int64_t **spec_seeds) {
+    if (d->status[i] == DOB_TRIAL_RUNNING) return DOB_OK;
+    dob_status st = dob_trial_verify(f, i, (int32_t)d->status[i]);
+    if (st != DOB_EFORMAT || !(flags & DOB_SWEEP_READ_DAMAGED_AS_PENDING)) return st;
+    int intact = 0;
+    st = identity_intact(d, i, spec_hp, spec_seeds, &intact);
+    if (st != DOB_OK || !intact)
+        return DOB_FAIL(DOB_EFORMAT, "trial /trials/%d: its data do not match their checksum, and its id, seed "
+                        "and hyperparameters %s, so it cannot be run again from this file (the file was damaged)",
+                        i, st != DOB_OK ? "cannot be checked against the sweep_spec" : "differ from the sweep_spec's");
+    d->damaged[i] = 1;
+    d->n_damaged++;
+    d->status[i] = DOB_TRIAL_PENDING;
+    d->epochs_done[i] = 0;
+    return DOB_OK;
+}
+
 dob_status dob_results_read_sweep(const char *path, dob_sweep_desc *d) {
+    return dob_results_read_sweep_ex(path, 0, d);
+}
+
+dob_status dob_results_read_sweep_ex(const char *path, int flags, dob_sweep_desc *d) {
     dob_status st = DOB_OK;
     hid_t f = -1;
-    double *curve = NULL;
+    double *curve = NULL, *spec_hp = NULL;
+    int64_t *spec_seeds = NULL;
     memset(d, 0, sizeof *d);
     dob_h5_quiet();
     struct stat sb;
@@ -73,7 +115,8 @@ dob_status dob_results_read_sweep(const char *path, dob_sweep_desc *d) {
                         path ? strerror(errno) : "no path");
     if (!S_ISREG(sb.st_mode)) return DOB_FAIL(DOB_EFORMAT, "sweep file '%s' is not a regular file", path);
     dob_seal_state seal;
-    DOB_TRY(dob_seal_check(path, "sweep file", 0, &seal, NULL));
+    st = dob_seal_check(path, "sweep file", 0, &seal, NULL);
+    if (st != DOB_OK) return st; /* its message names the file already */
     if (H5Fis_hdf5(path) <= 0) return DOB_FAIL(DOB_EFORMAT, "'%s' is not an HDF5 file", path);
     DOB_H5(f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), "open '%s'", path);
     DOB_TRY(read_meta(f, path, d));
@@ -87,8 +130,9 @@ dob_status dob_results_read_sweep(const char *path, dob_sweep_desc *d) {
     d->final_test_loss = malloc(n * sizeof(double));
     d->final_test_acc = malloc(n * sizeof(double));
     d->final_train_loss = malloc(n * sizeof(double));
+    d->damaged = calloc(n, 1);
     curve = malloc((size_t)(d->num_epochs + 1) * sizeof(double));
-    if (!d->trial_ids || !d->seeds || !d->hp || !d->status || !d->run_count || !d->epochs_done ||
+    if (!d->damaged || !d->trial_ids || !d->seeds || !d->hp || !d->status || !d->run_count || !d->epochs_done ||
         !d->final_test_loss || !d->final_test_acc || !d->final_train_loss || !curve) {
         st = DOB_FAIL(DOB_ENOMEM, "out of memory for %d trials", d->n_trials);
         goto fail;
@@ -101,13 +145,17 @@ dob_status dob_results_read_sweep(const char *path, dob_sweep_desc *d) {
         DOB_TRY(read_scalar(f, i, "run_count", H5T_NATIVE_INT32, &d->run_count[i]));
         DOB_TRY(read_scalar(f, i, "epochs_done", H5T_NATIVE_INT32, &d->epochs_done[i]));
         DOB_TRY(read_array(f, i, "hyperparameters", d->n_hp, d->hp + (size_t)i * (size_t)d->n_hp));
+        d->status[i] = (dob_trial_status)s;
+        if (s >= DOB_TRIAL_PENDING && s <= DOB_TRIAL_FAILED) { /* first: a damaged value names the trial */
+            DOB_TRY(check_sum(f, i, flags, d, &spec_hp, &spec_seeds));
+            s = (int32_t)d->status[i];
+        }
         if (s < DOB_TRIAL_PENDING || s > DOB_TRIAL_FAILED || d->trial_ids[i] < 0 ||
             d->trial_ids[i] >= d->n_trials_total || d->epochs_done[i] < 0 || d->epochs_done[i] > d->num_epochs) {
             st = DOB_FAIL(DOB_EFORMAT, "/trials/%d: status %d, trial_id %lld or epochs_done %d out of range", i,
                           (int)s, (long long)d->trial_ids[i], (int)d->epochs_done[i]);
             goto fail;
         }
-        d->status[i] = (dob_trial_status)s;
         int e = d->epochs_done[i];
         const int finals[3] = {DOB_CURVE_TEST_LOSSES, DOB_CURVE_TEST_ACCURACIES, DOB_CURVE_TRAIN_LOSSES};
         double *to[3] = {&d->final_test_loss[i], &d->final_test_acc[i], &d->final_train_loss[i]};
@@ -118,6 +166,8 @@ dob_status dob_results_read_sweep(const char *path, dob_sweep_desc *d) {
     }
 fail:
     free(curve);
+    free(spec_hp);
+    free(spec_seeds);
     if (f >= 0) H5Fclose(f);
     if (st != DOB_OK) {
         dob_sweep_desc_free(d);

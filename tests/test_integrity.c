@@ -212,15 +212,20 @@ static void test_sweep_every_byte(void) {
     char p[512];
     path_in(p, sizeof p, "sweep.h5");
     dob_results_meta m = meta_of(2);
-    int64_t ids[2] = {0, 1}, seeds[2] = {42, 43};
-    double hp[4] = {0.1, 0.9, 0.01, 0.9};
-    dob_sweep_meta sw = {.spec = "lr=0.1,0.01", .n_trials_total = 2, .slice_id = -1, .slice_count = -1,
+    int64_t ids[2] = {0, 1}, seeds[2] = {42, 43}; /* as write_trials writes them, and the spec gives them */
+    double hp[4] = {0.1, 0.9, 0.1, 0.9};
+    dob_sweep_meta sw = {.spec = "learning_rate=0.1;momentum=0.9;seeds=42:43", .n_trials_total = 2, .slice_id = -1, .slice_count = -1,
                          .trial_ids = ids, .seeds = seeds, .hp = hp, .in_place = 1};
     dob_results *r = NULL;
     TC_ASSERT_OK(dob_results_create_sweep(p, 0, &m, &sw, world, &r));
     dob_sweep_desc d;
-    TC_ASSERT_OK(dob_results_read_sweep(p, &d)); /* being written: open, readable, nothing to verify yet */
+    TC_ASSERT_OK(dob_results_read_sweep(p, &d)); /* being written: open, readable, pending trials verified */
     dob_sweep_desc_free(&d);
+    long off, len;
+    dataset_span(p, "/trials/1/hyperparameters", &off, &len);
+    flip(p, off + 2);
+    TC_ASSERT_FAILS(dob_results_read_sweep(p, &d), DOB_EFORMAT, "trial /trials/1: its data do not match");
+    flip(p, off + 2);
     TC_ASSERT_OK(dob_results_begin_trial(r, 0));
     write_trials(r, 2);
     TC_ASSERT_OK(dob_results_close(r)); /* sealed */
@@ -239,7 +244,6 @@ static void test_sweep_every_byte(void) {
     if (missed) fprintf(stderr, "\n    %ld of %ld flipped bytes not detected, first at %ld\n", missed, n, first_missed);
     CU_ASSERT_EQUAL(missed, 0);
     /* --resume checks the file before reopening it, names the dataset, and leaves the file as it was */
-    long off, len;
     dataset_span(p, "/trials/1/hyperparameters", &off, &len);
     flip(p, off);
     TC_ASSERT_FAILS(dob_results_open(p, world, &r), DOB_EFORMAT, "dataset /trials/1/hyperparameters");
@@ -294,11 +298,59 @@ static void test_open_file_damaged(void) {
     flip(p, ub);
 }
 
+/* An open file's finished trials carry checksums (trial_sum.h): a flipped byte in any dataset of a trial that
+ * ended is refused naming the trial, or (for --resume) turns the trial pending so that it runs again. */
+static int check_trial_flips(const char *p, int trial) {
+    static const char *names[] = {"train_losses", "valid_losses", "test_losses", "train_accuracies",
+                                  "valid_accuracies", "test_accuracies", "minibatch_train_losses", "epoch_seconds",
+                                  "phase_seconds", "hyperparameters", "random_seed", "epochs_done", "trial_id",
+                                  "checksum"};
+    int missed = 0;
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        char name[64], want[64];
+        long off, len;
+        snprintf(name, sizeof name, "/trials/%d/%s", trial, names[k]);
+        snprintf(want, sizeof want, "trial /trials/%d: its data do not match their checksum", trial);
+        dataset_span(p, name, &off, &len);
+        CU_ASSERT_FATAL(len > 0);
+        for (long i = off; i < off + len; i++) {
+            dob_sweep_desc d;
+            flip(p, i);
+            dob_status st = dob_results_read_sweep(p, &d);
+            if (st == DOB_OK) dob_sweep_desc_free(&d);
+            if (st != DOB_EFORMAT || !strstr(dob_last_error(), want)) {
+                if (missed++ == 0) fprintf(stderr, "\n    %s byte %ld: %s\n", name, i - off, dob_last_error());
+            } else if (i == off && k != 9 && k != 10 && k != 12) { /* once per dataset: --resume runs the trial again */
+                TC_ASSERT_OK(dob_results_read_sweep_ex(p, DOB_SWEEP_READ_DAMAGED_AS_PENDING, &d));
+                CU_ASSERT(d.n_damaged == 1 && d.damaged[trial] && d.status[trial] == DOB_TRIAL_PENDING);
+                dob_sweep_desc_free(&d);
+            } else if (i == off) { /* its identity is damaged: running it again would run another trial */
+                TC_ASSERT_FAILS(dob_results_read_sweep_ex(p, DOB_SWEEP_READ_DAMAGED_AS_PENDING, &d), DOB_EFORMAT,
+                                "differ from the sweep_spec's, so it cannot be run again");
+            }
+            flip(p, i);
+        }
+    }
+    return missed;
+}
+
+static void test_open_file_trial_sums(void) {
+    char p[512];
+    path_in(p, sizeof p, "sweep.h5"); /* marked open by test_open_file_damaged: trial 0 done, 1 failed */
+    dob_sweep_desc d;
+    TC_ASSERT_OK(dob_results_read_sweep_ex(p, DOB_SWEEP_READ_DAMAGED_AS_PENDING, &d));
+    CU_ASSERT(d.n_damaged == 0 && d.status[0] == DOB_TRIAL_DONE && d.status[1] == DOB_TRIAL_FAILED);
+    dob_sweep_desc_free(&d);
+    CU_ASSERT_EQUAL(check_trial_flips(p, 0), 0);
+    CU_ASSERT_EQUAL(check_trial_flips(p, 1), 0);
+}
+
 static CU_TestInfo tests[] = {
     {"checkpoint_every_byte", test_checkpoint_every_byte},
     {"result_every_byte", test_result_every_byte},
     {"sweep_every_byte", test_sweep_every_byte},
     {"open_file_damaged", test_open_file_damaged},
+    {"open_file_trial_sums", test_open_file_trial_sums},
     CU_TEST_INFO_NULL,
 };
 

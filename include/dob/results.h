@@ -160,11 +160,18 @@ typedef struct dob_sweep_desc {
     dob_trial_status *status;       /* n_trials */
     int32_t *run_count, *epochs_done;
     double *final_test_loss, *final_test_acc, *final_train_loss; /* at epochs_done; NaN if not evaluated */
+    uint8_t *damaged;               /* n_trials: 1 if the trial ended but its data fail their checksum */
+    int n_damaged;                  /* (only with DOB_SWEEP_READ_DAMAGED_AS_PENDING: such trials are pending) */
 } dob_sweep_desc;
 
 /** Read a sweep file (serial, read-only; the file may still be open for writing by a sweep).
  *  DOB_ENOENT if missing, DOB_EFORMAT if not a dob sweep file (a `dob run` file included). */
 dob_status dob_results_read_sweep(const char *path, dob_sweep_desc *d);
+/** dob_results_read_sweep's flags. DAMAGED_AS_PENDING (for --resume): a trial that ended (done, diverged,
+ *  failed) but whose data fail their checksum is returned as pending, flagged in d->damaged, counted in
+ *  d->n_damaged, so that it runs again; without the flag such a trial makes the read fail, naming it. */
+enum { DOB_SWEEP_READ_DAMAGED_AS_PENDING = 1 };
+dob_status dob_results_read_sweep_ex(const char *path, int flags, dob_sweep_desc *d);
 /** Free what dob_results_read_sweep allocated; accepts a zeroed desc. */
 void dob_sweep_desc_free(dob_sweep_desc *d);
 /** Merge sweep files of one sweep (same problem, optimizer, settings and sweep_spec) into out: one trial per

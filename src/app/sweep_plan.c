@@ -234,6 +234,17 @@ static dob_status take_file_trials(sweep *s, const app_opts *o) {
     return DOB_OK;
 }
 
+/* Trials that ended but whose data fail their checksum (a damaged file) are run again; say which. */
+static void warn_damaged(const sweep *s) {
+    const dob_sweep_desc *d = &s->d;
+    if (!d->n_damaged || !app_is_root(s->world)) return;
+    fprintf(stderr, "dob: warning: %s: the data of %d finished trial%s fail their checksum (the file was damaged "
+            "after they were written); running them again:", s->path, d->n_damaged, d->n_damaged > 1 ? "s" : "");
+    for (int i = 0; i < d->n_trials; i++)
+        if (d->damaged[i]) fprintf(stderr, " %lld", (long long)d->trial_ids[i]);
+    fputc('\n', stderr);
+}
+
 dob_status sweep_plan_resume(sweep *s, const app_opts *o) {
     dob_status st = DOB_OK;
     const dob_sweep_desc *d = &s->d;
@@ -246,8 +257,9 @@ dob_status sweep_plan_resume(sweep *s, const app_opts *o) {
     s->rc = DOB_EXIT_FAIL;
     snprintf(s->path, sizeof s->path, "%s", o->resume);
     s->ctx = "cannot resume";
-    DOB_TRY(dob_results_read_sweep(o->resume, &s->d));
+    DOB_TRY(dob_results_read_sweep_ex(o->resume, DOB_SWEEP_READ_DAMAGED_AS_PENDING, &s->d));
     s->ctx = NULL;
+    warn_damaged(s);
     DOB_TRY(app_find_problem(d->problem, &s->p));
     s->ctx = "cannot resume";
     DOB_TRY(app_find_optimizer(d->optimizer, o->optimizer_lib, &s->opt));

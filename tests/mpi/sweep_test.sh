@@ -234,21 +234,42 @@ resume)
 import h5py
 with h5py.File('killed.h5', 'r') as f:
     print('statuses after kill -9:', [int(f['trials'][str(i)]['status'][()]) for i in range(12)])"
-  expect 0 "12 trials: 12 done" -- "${MPI[@]}" -n 3 "$DOB" sweep --resume k.h5
+  # issue 14: the killed file is unsealed, so each trial carries its own checksum. A flipped byte in the test
+  # losses of the first trial done before the kill is found by --resume, which runs that trial again.
+  damaged=$("$PY" - k.h5 <<'PYEOF'
+import h5py, sys
+with h5py.File(sys.argv[1], 'r') as f:
+    done = [i for i in range(12) if int(f['trials'][str(i)]['status'][()]) == 2]
+    off = f['trials'][str(done[0])]['test_losses'].id.get_offset() if done else -1
+print(done[0] if done else -1, off)
+PYEOF
+)
+  read -r dtrial doff <<< "$damaged"
+  if [ "${dtrial:--1}" -ge 0 ]; then
+    printf '\x5a' | dd of=k.h5 bs=1 seek=$((doff + 3)) conv=notrunc status=none
+    expect 0 "fail their checksum .*running them again: $dtrial\b" -- "${MPI[@]}" -n 3 "$DOB" sweep --resume k.h5
+  else
+    bad "no trial done before the kill"; dtrial=-1
+    expect 0 "12 trials: 12 done" -- "${MPI[@]}" -n 3 "$DOB" sweep --resume k.h5
+  fi
   # a second resume of the finished file has nothing to do
   "${MPI[@]}" -n 1 "$DOB" sweep --resume k.h5 > again.log 2>&1
-  pycheck killed.h5 k.h5 <<PYEOF
+  pycheck killed.h5 k.h5 "$dtrial" <<PYEOF
 $PYLIB
 before, _ = trials(sys.argv[1])
 after, _ = trials(sys.argv[2])
 done_before = [i for i in before if int(before[i]["status"]) == 2]
-print("done before the kill: %s" % done_before)
+damaged = int(sys.argv[3])
+print("done before the kill: %s; damaged afterwards: %d" % (done_before, damaged))
 check(0 < len(done_before) < 12, "the kill came midway: %d of 12 done before it" % len(done_before))
 check(sorted(after) == list(range(12)), "12 trials after resume")
 for i in range(12):
     a = after[i]
     check(int(a["status"]) == 2, "trial %d done after resume (status %d)" % (i, int(a["status"])))
-    if i in done_before:
+    if i == damaged:
+        check(int(a["run_count"]) == 2, "damaged trial %d run again (run_count %d)" % (i, int(a["run_count"])))
+        check(same_curves(a, before[i]), "damaged trial %d run again to its curves before the damage" % i)
+    elif i in done_before:
         check(int(a["run_count"]) == 1,
               "trial %d done before the kill was not rerun (run_count %d)" % (i, int(a["run_count"])))
         check(same_curves(a, before[i]), "trial %d curves unchanged by the resume" % i)
@@ -347,7 +368,7 @@ with h5py.File('f.h5', 'r+') as f:
     f['trials/1/status'][()] = 0
     f['trials/1/hyperparameters'][1] = 1.5"
   # the edit breaks the file's checksums (io/seal.h): dob refuses it naming the dataset, unless the block is marked
-  # "open" again (what an intentional edit has to do)
+  # "open" again and the trial's own checksum (io/trial_sum.h) deleted (what an intentional edit has to do)
   expect 1 "dataset /trials/1/(status|hyperparameters) does not match its checksum" -- \
     "${MPI[@]}" -n 2 "$DOB" sweep --resume f.h5
   "$PY" -c "
@@ -358,6 +379,12 @@ t = b'dob-seal 1\nstate open\nub %d\n' % ub
 t += b'end %08x\n' % zlib.crc32(t)
 b[:ub] = t + bytes(ub - len(t))
 open('f.h5', 'wb').write(b)"
+  expect 1 "trial /trials/1: its data do not match their checksum, and its id, seed and hyperparameters differ" -- \
+    "${MPI[@]}" -n 2 "$DOB" sweep --resume f.h5
+  "$PY" -c "
+import h5py
+with h5py.File('f.h5', 'r+') as f:
+    del f['trials/1/checksum']"
   expect 1 "trial 1 FAILED: lr 0.2 momentum 1.5 seed 42: optimizer momentum: --momentum must be in" -- \
     "${MPI[@]}" -n 2 "$DOB" sweep --resume f.h5
   st=$("$PY" -c "
