@@ -33,7 +33,8 @@
     X(trainer)     \
     X(sweep)       \
     X(bf16)        \
-    X(integrity)
+    X(integrity)   \
+    X(analyze)
 
 #define X(name) extern CU_SuiteInfo name##_suite;
 DOB_SUITES

@@ -37,7 +37,7 @@ const char *app_suggest(const char *s, const char *const *names, int n);
 /* ---- the command and option tables (options.c) ------------------------------------------------------- */
 /** The commands, as bits: an option row names the commands that take it. */
 enum { APP_RUN = 1u << 0, APP_SWEEP = 1u << 1, APP_MERGE = 1u << 2, APP_EXPORT = 1u << 3, APP_LIST = 1u << 4,
-       APP_VERSION = 1u << 5, APP_DATA = 1u << 6, APP_ALL = (1u << 7) - 1 };
+       APP_VERSION = 1u << 5, APP_DATA = 1u << 6, APP_ANALYZE = 1u << 7, APP_ALL = (1u << 8) - 1 };
 /** Maximum positional arguments (dob merge's input files). */
 #define APP_MAX_POS 4097
 #define APP_MAX_HP_ARGS (DOB_OPTIM_MAX_HP + 8)
@@ -57,6 +57,10 @@ typedef struct app_opts {
     const char *split, *png, *h5;     /* dob data */
     int64_t first;
     int augment;
+    const char *an_mode, *metric, *table, *table_format, *conv_perf; /* dob analyze */
+    double threshold;
+    int64_t top;
+    int baselines;
     /* what is not in the table: positional arguments, and `--name VALUE` pairs (optimizer hyperparameters) */
     const char *pos[APP_MAX_POS];
     int n_pos;
@@ -119,6 +123,7 @@ int cmd_list(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **
 int cmd_export_json(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **argv);
 int cmd_version(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **argv);
 int cmd_data(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **argv);
+int cmd_analyze(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **argv);
 
 /* ---- one trial (trial.c): shared by run and sweep ------------------------------------------------------- */
 /* ---- signals (signals.c) ------------------------------------------------------------------------------- */

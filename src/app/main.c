@@ -70,6 +70,21 @@ const app_cmd app_cmds[] = {
      "them for a look or for comparison with other tools. tolstoi (tolstoi_char_rnn's text): prints the first\n"
      "N characters of the train or test split, decoded through the vocabulary.",
      NULL},
+    {"analyze", APP_ANALYZE, cmd_analyze, 1, APP_MAX_POS, 0,
+     "analyze PATH... [--mode M] [--table FILE]", "DeepOBS's analyzer: benchmark table of results and JSON",
+     NULL, NULL,
+     "usage: dob analyze PATH... [--mode final|best|most] [--metric CURVE] [--table FILE] [--baselines]\n"
+     "\n"
+     "DeepOBS's analyzer. PATH: dob result or sweep files (every trial; slices of one sweep too), DeepOBS JSON\n"
+     "runs, or directories of them (DeepOBS's <problem>/<optimizer>/<setting>/random_seed__*.json layout of\n"
+     "DeepOBS 1.1 and 1.2, TensorFlow or PyTorch, and any folder of .h5 files), mixed freely.\n"
+     "Runs are grouped problem -> optimizer -> hyperparameter setting -> seeds; each setting's curves are\n"
+     "aggregated per epoch (mean, std, median, quartiles), each optimizer's settings ranked by --metric with\n"
+     "--mode (DeepOBS 1.2's defaults and fallbacks), and the benchmark table printed: performance (final test\n"
+     "accuracy, else test loss, of the chosen setting), speed (mean epochs to the convergence threshold) and\n"
+     "tuneability (the chosen hyperparameters), with the seeds and all trials (diverged, failed, unfinished).",
+     "Diverged trials count as seeds with their curves padded by their epoch-0 values from the divergence on,\n"
+     "as DeepOBS 1.2 writes them; failed and unfinished trials are counted and shown, not aggregated."},
     {"version", APP_VERSION, cmd_version, 0, 0, 0,
      "version", "versions of dob, oneDNN and the CPU ISA in use", NULL, NULL,
      "usage: dob version\n\nThe versions of dob (and its git revision), oneDNN, the CPU ISA oneDNN uses, and the\n"

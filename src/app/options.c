@@ -118,6 +118,27 @@ static const opt_row rows[] = {
     {"--png", APP_DATA, OPT_STR, OFF(png), 0, NOLIM, 0, NULL, "FILE.png", "write a labelled grid of the images"},
     {"--h5", APP_DATA, OPT_STR, OFF(h5), 0, NOLIM, 0, NULL, "FILE.h5",
      "write x (float32 N x H x W x C) and y (int64) with the preprocessing named"},
+    {"--mode", APP_ANALYZE, OPT_STR, OFF(an_mode), 0, NOLIM, 0, "most", "final|best|most",
+     "how each optimizer's setting is chosen (DeepOBS 1.2): best final value,\n"
+     "best value over the epochs, or most seeds (final if all have as many)"},
+    {"--metric", APP_ANALYZE, OPT_STR, OFF(metric), 0, NOLIM, 0, "valid_accuracies", "CURVE",
+     "the curve that ranks the settings; if not recorded, DeepOBS's fallbacks\n"
+     "valid_losses, then test_losses (DeepOBS 1.1 ranked by test_accuracies)"},
+    {"--table", APP_ANALYZE, OPT_STR, OFF(table), 0, NOLIM, 0, NULL, "FILE",
+     "also write the table to FILE (never replaced)"},
+    {"--table-format --table_format", APP_ANALYZE, OPT_STR, OFF(table_format), 0, NOLIM, OPT_DEF_SHOWN,
+     "FILE's extension .md/.tex/.csv, else md", "md|latex|csv",
+     "format of --table (without --table: printed instead of the terminal table)"},
+    {"--baselines", APP_ANALYZE, OPT_SWITCH, OFF(baselines), 0, NOLIM, 0, NULL, NULL,
+     "add DeepOBS's published SGD/Momentum/Adam rows (paper table) of each problem"},
+    {"--threshold", APP_ANALYZE, OPT_DOUBLE, OFF(threshold), 0, NOLIM, 0, NULL, "X",
+     "convergence threshold of the speed column for every problem (accuracies\n"
+     "as fractions); default: tools/baselines/convergence_thresholds.csv"},
+    {"--conv-perf --conv_perf", APP_ANALYZE, OPT_STR, OFF(conv_perf), 0, NOLIM, 0, NULL, "FILE.json",
+     "DeepOBS's convergence_performance.json ({\"problem\": value}); overrides the\n"
+     "shipped thresholds of the problems it names"},
+    {"--top", APP_ANALYZE, OPT_INT, OFF(top), 0, 0, 1000000, 0, "0", "N",
+     "also list the N best settings of every optimizer"},
     {"--quiet", RS, OPT_SWITCH, OFF(quiet), 0, NOLIM, 0, NULL, NULL, "print only errors and the final summary"},
     {"--verbose -v", RS, OPT_SWITCH, OFF(verbose), 0, NOLIM, 0, NULL, NULL,
      "print how the data is held (one copy per node) and the memory estimate\n"
