@@ -172,6 +172,11 @@ static double value(const dob_an_run *r, int c, int64_t i, int64_t bad) {
     return r->curve[c][i];
 }
 
+double dob_an_run_value(const dob_an_run *r, dob_curve c, int64_t i, int64_t len) {
+    if (!r->curve[c] || i < 0 || i >= len) return NAN;
+    return value(r, (int)c, i, first_bad(r, len));
+}
+
 static int usable(const dob_an_run *r) { return r->status == DOB_TRIAL_DONE || r->status == DOB_TRIAL_DIVERGED; }
 
 int dob_an_higher_better(dob_curve c) { return (dob_curves[c].flags & DOB_CURVE_ACC) != 0; }

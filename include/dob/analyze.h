@@ -127,6 +127,9 @@ typedef struct dob_analysis {
 /** Group, aggregate, rank. DOB_EINVAL naming both runs when one setting mixes curve lengths. */
 dob_status dob_analyze(const dob_an_runs *runs, const dob_an_opts *o, dob_analysis *out);
 void dob_analysis_free(dob_analysis *a);
+/** Curve c of run r at evaluation i of a setting of len evaluations, as aggregated: a diverged run reads its epoch-0
+ *  value from its first non-finite evaluation on. */
+double dob_an_run_value(const dob_an_run *r, dob_curve c, int64_t i, int64_t len);
 /** The value of setting s by mode (final or best) on curve c: NaN if absent. */
 double dob_an_value(const dob_an_setting *s, dob_curve c, dob_an_mode mode);
 /** 1 for accuracy curves (higher is better). */
@@ -175,6 +178,10 @@ dob_status dob_an_read_path(const char *path, dob_an_runs *runs, int *n_skipped)
 /** Parse the DeepOBS JSON text of one run (v1.1 or v1.2 keys; NaN/Infinity literals accepted as DeepOBS 1.1
  *  wrote them) into r (zeroed first). name names the file in messages. */
 dob_status dob_an_json_parse(const char *text, size_t n, const char *name, dob_an_run *r);
+/** The data of the figures (tools/analyze_plots.py reads it): per problem its threshold and baselines, per optimizer
+ *  the chosen setting's aggregated curves and every setting's hyperparameters with each seed's final value of the
+ *  ranking metric and of the performance curve. JSON (NaN as null), written to path through a temporary name. */
+dob_status dob_an_write_plot_data(const dob_analysis *a, const dob_an_baselines *b, const char *path);
 /** tools/baselines/deepobs_baselines.csv and convergence_thresholds.csv, embedded in dob_io at build time. */
 extern const char dob_an_baselines_csv[], dob_an_thresholds_csv[];
 /** DeepOBS's convergence_performance.json ({"problem": value, ...}) into t (appends). */

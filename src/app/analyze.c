@@ -141,6 +141,7 @@ static dob_status analyze(const app_opts *o, an_state *s) {
         DOB_TRY(write_table(o->table, s->text));
         printf("\ntable: %s\n", o->table);
     }
+    if (o->plots) DOB_TRY(app_analyze_plots(&s->a, bl, o));
 fail:
     return st;
 }

@@ -57,10 +57,10 @@ typedef struct app_opts {
     const char *split, *png, *h5;     /* dob data */
     int64_t first;
     int augment;
-    const char *an_mode, *metric, *table, *table_format, *conv_perf; /* dob analyze */
+    const char *an_mode, *metric, *table, *table_format, *conv_perf, *plots; /* dob analyze */
     double threshold;
     int64_t top;
-    int baselines;
+    int baselines, quartiles;
     /* what is not in the table: positional arguments, and `--name VALUE` pairs (optimizer hyperparameters) */
     const char *pos[APP_MAX_POS];
     int n_pos;
@@ -124,6 +124,10 @@ int cmd_export_json(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, 
 int cmd_version(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **argv);
 int cmd_data(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **argv);
 int cmd_analyze(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **argv);
+struct dob_analysis;
+struct dob_an_baselines;
+/** `dob analyze --plots DIR`: the plot data and tools/analyze_plots.py's figures in DIR (analyze_plots.c). */
+dob_status app_analyze_plots(const struct dob_analysis *a, const struct dob_an_baselines *b, const app_opts *o);
 
 /* ---- one trial (trial.c): shared by run and sweep ------------------------------------------------------- */
 /* ---- signals (signals.c) ------------------------------------------------------------------------------- */

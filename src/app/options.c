@@ -137,6 +137,11 @@ static const opt_row rows[] = {
     {"--conv-perf --conv_perf", APP_ANALYZE, OPT_STR, OFF(conv_perf), 0, NOLIM, 0, NULL, "FILE.json",
      "DeepOBS's convergence_performance.json ({\"problem\": value}); overrides the\n"
      "shipped thresholds of the problems it names"},
+    {"--plots", APP_ANALYZE, OPT_STR, OFF(plots), 0, NOLIM, 0, NULL, "DIR",
+     "write DeepOBS's figures (PNG and PDF) into DIR: performance per benchmark set,\n"
+     "learning-rate sensitivity (tools/analyze_plots.py, matplotlib)"},
+    {"--quartiles", APP_ANALYZE, OPT_SWITCH, OFF(quartiles), 0, NOLIM, 0, NULL, NULL,
+     "--plots draws median and quartiles instead of mean and std"},
     {"--top", APP_ANALYZE, OPT_INT, OFF(top), 0, 0, 1000000, 0, "0", "N",
      "also list the N best settings of every optimizer"},
     {"--quiet", RS, OPT_SWITCH, OFF(quiet), 0, NOLIM, 0, NULL, NULL, "print only errors and the final summary"},
