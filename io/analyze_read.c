@@ -163,17 +163,20 @@ fail:
 /* ---- JSON files ------------------------------------------------------------------------------------------- */
 static dob_status read_json(const char *path, const char *folder, dob_an_runs *runs) {
     dob_status st = DOB_OK;
+    struct stat sb;
+    if (stat(path, &sb) != 0) return DOB_FAIL(DOB_EIO, "cannot read '%s': %s", path, strerror(errno));
+    if (sb.st_size > (off_t)MAX_JSON_BYTES)
+        return DOB_FAIL(DOB_EFORMAT, "'%s' has %lld bytes, more than a DeepOBS run (%u)", path, (long long)sb.st_size,
+                        MAX_JSON_BYTES);
     FILE *fp = fopen(path, "rb");
     if (!fp) return DOB_FAIL(DOB_EIO, "cannot read '%s': %s", path, strerror(errno));
-    char *text = malloc(MAX_JSON_BYTES + 1);
-    size_t n = text ? fread(text, 1, MAX_JSON_BYTES + 1, fp) : 0;
+    char *text = malloc((size_t)sb.st_size + 1);
+    size_t n = text ? fread(text, 1, (size_t)sb.st_size + 1, fp) : 0;
     int bad = ferror(fp);
     fclose(fp);
     dob_an_run r;
     if (!text) return DOB_FAIL(DOB_ENOMEM, "out of memory reading '%s'", path);
     if (bad) st = DOB_FAIL(DOB_EIO, "cannot read '%s'", path);
-    else if (n > MAX_JSON_BYTES) st = DOB_FAIL(DOB_EFORMAT, "'%s' is larger than %u bytes: not a DeepOBS run", path,
-                                               MAX_JSON_BYTES);
     else if ((st = dob_an_json_parse(text, n, path, &r)) == DOB_OK) {
         r.folder = folder ? strdup(folder) : NULL;
         st = folder && !r.folder ? DOB_FAIL(DOB_ENOMEM, "out of memory") : DOB_OK;

@@ -30,6 +30,19 @@
  * nothing written), and each file is written under a temporary name and hard-linked into place, which also
  * fails rather than replace a file that appeared meanwhile.
  *
+ * Layout 1.2 (dob export-json --layout 1.2; DeepOBS 1.2's runners, reference deepobs.md 5.2, what its current
+ * analyzer and PyTorch port read):
+ *   <out>/<problem>/<optimizer_deepobs_name>/num_epochs__{N}__batch_size__{B}[__precision__bf16]
+ *   [__weight_decay__{f(wd)}] + "__{name}__{f(v)}" for every hyperparameter, the learning rate included, sorted by
+ *   name [+ "__lr_sched_epochs__[E1, E2]__lr_sched_factors__[F1, F2]" for a sweep's schedule]
+ *   /random_seed__<seed>__<time>.json, JSON with indent 4, keys testproblem, batch_size, num_epochs, random_seed,
+ *   weight_decay, optimizer_name, optimizer_hyperparams (learning_rate first, TensorFlow's name), training_params,
+ *   train_losses, [valid_losses], test_losses, [train_accuracies, [valid_accuracies], test_accuracies],
+ *   minibatch_train_losses. A diverged trial is written as DeepOBS 1.2's _abort_routine writes it: the metrics
+ *   after the last evaluation filled with their epoch-0 values, the logged mini-batch losses up to the divergence
+ *   followed by the first one (num_epochs - epochs_done) times; so every curve is finite and DeepOBS's analyzer
+ *   (numpy means) reads it. valid_* exist only for runs with a validation split (--valid): DeepOBS 1.2's
+ *   check_output calls the other files incomplete, its aggregation reads them.
  * It does not: export pending/running/failed trials, read a file that is still open for writing by a run (it
  * reads the final file serially with the default HDF5 driver), or merge several result files. */
 #include <errno.h>
@@ -144,6 +157,85 @@ static dob_status trial_paths(const meta_info *mi, const char *out_dir, const do
     return DOB_OK;
 }
 
+/* ---- layout 1.2 ------------------------------------------------------------------------------------------ */
+/* Python's repr of a float (the shortest digits that read back the same; positional for exponents -4..15, else
+ * scientific: 0.1, 100.0, 1e-05), as str() of a list prints it. */
+static void py_float(double x, char *buf, size_t cap) {
+    int p = 1;
+    for (; p < 17; p++) {
+        snprintf(buf, cap, "%.*e", p - 1, x);
+        if (strtod(buf, NULL) == x) break;
+    }
+    const int e = atoi(strchr(buf, 'e') + 1);
+    if (e < -4 || e >= 16) return; /* "1e-05": C's and Python's scientific forms agree */
+    const int dec = p - 1 - e > 0 ? p - 1 - e : 0;
+    snprintf(buf, cap, "%.*f%s", dec, x, dec ? "" : ".0");
+}
+
+/* The sweep's schedule "E1:F1,E2:F2" as DeepOBS's training parameters (n = 0: none). */
+static int sched_of(const char *s, double *ep, double *fac, int max) {
+    int n = 0;
+    for (const char *p = s; p && *p && n < max;) {
+        char *end;
+        ep[n] = strtod(p, &end);
+        if (*end != ':') break;
+        fac[n++] = strtod(end + 1, &end);
+        p = *end == ',' ? end + 1 : NULL;
+    }
+    return n;
+}
+
+/* str() of a list: "[50, 100]" (ints) or "[0.1, 0.01]". */
+static void py_list(const double *v, int n, int ints, char *buf, size_t cap) {
+    size_t k = (size_t)snprintf(buf, cap, "[");
+    for (int i = 0; i < n && k < cap; i++) {
+        char x[40];
+        if (ints) snprintf(x, sizeof x, "%lld", (long long)v[i]);
+        else py_float(v[i], x, sizeof x);
+        k += (size_t)snprintf(buf + k, cap - k, "%s%s", i ? ", " : "", x);
+    }
+    if (k < cap) snprintf(buf + k, cap - k, "]");
+}
+
+static dob_status trial_paths12(const meta_info *mi, const char *out_dir, const double *hp, int64_t seed,
+                                char *dir, size_t dcap, char *file, size_t fcap) {
+    char v[64], le[512], lf[512];
+    const dob_sweep_desc *d = &mi->d;
+    int n = snprintf(dir, dcap, "%s/%s/%s/num_epochs__%lld__batch_size__%lld", out_dir, d->problem,
+                     d->optimizer_deepobs_name, (long long)d->num_epochs, (long long)d->batch_size);
+    if (strcmp(d->precision, "f32") && n >= 0 && (size_t)n < dcap)
+        n += snprintf(dir + n, dcap - (size_t)n, "__precision__%s", d->precision);
+    if (!isnan(d->weight_decay) && n >= 0 && (size_t)n < dcap) {
+        deepobs_f(d->weight_decay, v, sizeof v);
+        n += snprintf(dir + n, dcap - (size_t)n, "__weight_decay__%s", v);
+    }
+    if (d->n_hp > 64) return DOB_FAIL(DOB_EFORMAT, "JSON export: %d hyperparameters (at most 64)", d->n_hp);
+    int idx[64], nh = d->n_hp;
+    for (int k = 0; k < nh; k++) { /* every hyperparameter, learning_rate included, by name */
+        int j = k;
+        while (j > 0 && strcmp(d->hp_names[idx[j - 1]], d->hp_names[k]) > 0) {
+            idx[j] = idx[j - 1];
+            j--;
+        }
+        idx[j] = k;
+    }
+    for (int k = 0; k < nh && n >= 0 && (size_t)n < dcap; k++) {
+        deepobs_f(hp[idx[k]], v, sizeof v);
+        n += snprintf(dir + n, dcap - (size_t)n, "__%s__%s", d->hp_names[idx[k]], v);
+    }
+    double ep[64], fac[64];
+    int ns = sched_of(d->lr_schedule, ep, fac, 64);
+    if (ns && n >= 0 && (size_t)n < dcap) {
+        py_list(ep, ns, 1, le, sizeof le);
+        py_list(fac, ns, 0, lf, sizeof lf);
+        n += snprintf(dir + n, dcap - (size_t)n, "__lr_sched_epochs__%s__lr_sched_factors__%s", le, lf);
+    }
+    int m = snprintf(file, fcap, "%s/random_seed__%lld__%s.json", dir, (long long)seed, mi->stamp);
+    if (n < 0 || (size_t)n >= dcap || m < 0 || (size_t)m >= fcap)
+        return DOB_FAIL(DOB_EINVAL, "JSON export: path under '%s' longer than %zu bytes", out_dir, fcap - 1);
+    return DOB_OK;
+}
+
 /* ---- JSON ------------------------------------------------------------------------------------------------ */
 static json_t *jnum(double x) { return isfinite(x) ? json_real(x) : json_null(); }
 
@@ -161,7 +253,7 @@ typedef struct trial_data {
     double *curves[DOB_N_CURVES]; /* indexed by dob_curve; NULL for the timing ones (not exported) */
     double *hp;
     int64_t seed;
-    int32_t status;
+    int32_t status, epochs_done;
 } trial_data;
 
 /* The curves in DeepOBS v1.1 key order; valid ones only with a validation split, accuracies only for problems
@@ -206,6 +298,75 @@ static json_t *build_json(const meta_info *mi, const trial_data *t) {
     return o;
 }
 
+/* DeepOBS 1.2's _abort_routine applied to a diverged trial: curve c padded with its epoch-0 value after the last
+ * evaluation; the mini-batch losses up to the divergence, then the first one (num_epochs - epochs_done) times. */
+static json_t *jarr12(const meta_info *mi, const trial_data *t, int c) {
+    const int64_t len = dob_curve_len(c, mi->d.num_epochs, mi->d.n_minibatch);
+    const double *x = t->curves[c];
+    const int div = t->status == DOB_TRIAL_DIVERGED;
+    json_t *a = json_array();
+    if (!(dob_curves[c].flags & DOB_CURVE_LOGGED)) {
+        for (int64_t i = 0; a && i < len; i++)
+            json_array_append_new(a, jnum(div && i > t->epochs_done ? x[0] : x[i]));
+        return a;
+    }
+    int64_t i = 0;
+    for (; a && i < len && isfinite(x[i]); i++) json_array_append_new(a, jnum(x[i]));
+    for (int64_t k = 0; a && div && len && k < mi->d.num_epochs - t->epochs_done; k++)
+        json_array_append_new(a, jnum(x[0]));
+    return a;
+}
+
+static json_t *training_params(const meta_info *mi) {
+    json_t *tp = json_object(), *e = json_array(), *f = json_array();
+    double ep[64], fac[64];
+    int n = sched_of(mi->d.lr_schedule, ep, fac, 64);
+    for (int i = 0; i < n; i++) {
+        json_array_append_new(e, json_integer((json_int_t)ep[i]));
+        json_array_append_new(f, json_real(fac[i]));
+    }
+    if (n) {
+        json_object_set_new(tp, "lr_sched_epochs", e);
+        json_object_set_new(tp, "lr_sched_factors", f);
+    } else {
+        json_decref(e);
+        json_decref(f);
+    }
+    return tp;
+}
+
+static json_t *build_json12(const meta_info *mi, const trial_data *t) {
+    static const dob_curve order[] = {DOB_CURVE_TRAIN_LOSSES,     DOB_CURVE_VALID_LOSSES,     DOB_CURVE_TEST_LOSSES,
+                                      DOB_CURVE_TRAIN_ACCURACIES, DOB_CURVE_VALID_ACCURACIES, DOB_CURVE_TEST_ACCURACIES,
+                                      DOB_CURVE_MINIBATCH_TRAIN_LOSSES};
+    json_t *o = json_object(), *hp = json_object();
+    int bad = !o || !hp;
+    if (!bad) {
+        bad |= json_object_set_new(o, "testproblem", json_string(mi->d.problem));
+        bad |= json_object_set_new(o, "batch_size", json_integer(mi->d.batch_size));
+        bad |= json_object_set_new(o, "num_epochs", json_integer(mi->d.num_epochs));
+        bad |= json_object_set_new(o, "random_seed", json_integer(t->seed));
+        bad |= json_object_set_new(o, "weight_decay", jnum(mi->d.weight_decay));
+        bad |= json_object_set_new(o, "optimizer_name", json_string(mi->d.optimizer_deepobs_name));
+        for (int i = 0; i < mi->d.n_hp; i++) bad |= json_object_set_new(hp, mi->d.hp_names[i], jnum(t->hp[i]));
+        bad |= json_object_set_new(o, "optimizer_hyperparams", hp);
+        hp = NULL; /* owned by o */
+        bad |= json_object_set_new(o, "training_params", training_params(mi));
+        for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
+            const int c = order[k], fl = dob_curves[c].flags;
+            if (((fl & DOB_CURVE_VALID) && !mi->d.has_valid) || ((fl & DOB_CURVE_ACC) && !mi->d.has_accuracy)) continue;
+            bad |= json_object_set_new(o, dob_curves[c].name, jarr12(mi, t, c));
+        }
+        if (strcmp(mi->d.precision, "f32")) bad |= json_object_set_new(o, "precision", json_string(mi->d.precision));
+    }
+    json_decref(hp);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 static dob_status read_trial(hid_t f, const meta_info *mi, int id, trial_data *t, int full) {
     dob_status st = DOB_OK;
     char p[96];
@@ -216,6 +377,13 @@ static dob_status read_trial(hid_t f, const meta_info *mi, int id, trial_data *t
     DOB_TRY(dob_h5_read(f, p, H5T_NATIVE_INT64, 1, &t->seed));
     snprintf(p, sizeof p, "trials/%d/hyperparameters", id);
     DOB_TRY(dob_h5_read(f, p, H5T_NATIVE_DOUBLE, mi->d.n_hp, t->hp));
+    snprintf(p, sizeof p, "trials/%d/epochs_done", id);
+    DOB_TRY(dob_h5_read(f, p, H5T_NATIVE_INT32, 1, &t->epochs_done));
+    if (t->epochs_done < 0 || t->epochs_done > mi->d.num_epochs) {
+        st = DOB_FAIL(DOB_EFORMAT, "/trials/%d/epochs_done %d is not in [0, %lld]", id, (int)t->epochs_done,
+                      (long long)mi->d.num_epochs);
+        goto fail;
+    }
     if (!full) return DOB_OK;
     for (int c = 0; c < DOB_N_CURVES; c++) {
         if (!exported(c)) continue;
@@ -248,7 +416,7 @@ static dob_status mkdir_p(const char *dir) {
     return st;
 }
 
-static dob_status write_json(const char *file, json_t *o) {
+static dob_status write_json(const char *file, json_t *o, size_t flags) {
     size_t tl = strlen(file) + 32;
     char *tmp = malloc(tl);
     if (!tmp) return DOB_FAIL(DOB_ENOMEM, "out of memory");
@@ -260,7 +428,7 @@ static dob_status write_json(const char *file, json_t *o) {
         free(tmp);
         return st;
     }
-    int bad = json_dumpf(o, fp, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17)) != 0;
+    int bad = json_dumpf(o, fp, flags | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17)) != 0;
     bad |= fflush(fp) != 0 || ferror(fp);
     bad |= fclose(fp) != 0;
     if (bad) {
@@ -288,6 +456,10 @@ typedef struct plan {
 } plan;
 
 dob_status dob_results_export_json(const char *h5_path, const char *out_dir, int *n_written) {
+    return dob_results_export_json_layout(h5_path, out_dir, 11, n_written);
+}
+
+dob_status dob_results_export_json_layout(const char *h5_path, const char *out_dir, int layout, int *n_written) {
     dob_status st = DOB_OK;
     hid_t f = -1;
     meta_info mi;
@@ -303,6 +475,10 @@ dob_status dob_results_export_json(const char *h5_path, const char *out_dir, int
     dob_h5_quiet();
     if (!dir || !file) {
         st = DOB_FAIL(DOB_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (layout != 11 && layout != 12) {
+        st = DOB_FAIL(DOB_EINVAL, "JSON export: layout must be 1.1 or 1.2, found %d", layout);
         goto fail;
     }
     if (!h5_path || !out_dir || !*out_dir) {
@@ -339,7 +515,7 @@ dob_status dob_results_export_json(const char *h5_path, const char *out_dir, int
     for (int id = 0; id < (int)mi.d.n_trials; id++) {
         DOB_TRY(read_trial(f, &mi, id, &t, 0));
         if (t.status != DOB_TRIAL_DONE && t.status != DOB_TRIAL_DIVERGED) continue;
-        DOB_TRY(trial_paths(&mi, out_dir, t.hp, t.seed, dir, PATH_CAP, file, PATH_CAP));
+        DOB_TRY((layout == 12 ? trial_paths12 : trial_paths)(&mi, out_dir, t.hp, t.seed, dir, PATH_CAP, file, PATH_CAP));
         if (lstat(file, &sb) == 0) {
             st = DOB_FAIL(DOB_EEXIST, "JSON export: '%s' (trial %d) already exists; refusing to overwrite it "
                                       "(nothing was written)", file, id);
@@ -363,13 +539,13 @@ dob_status dob_results_export_json(const char *h5_path, const char *out_dir, int
     /* Pass 2: write. */
     for (int k = 0; k < n_plan; k++) {
         DOB_TRY(read_trial(f, &mi, pl[k].id, &t, 1));
-        o = build_json(&mi, &t);
+        o = layout == 12 ? build_json12(&mi, &t) : build_json(&mi, &t);
         if (!o) {
             st = DOB_FAIL(DOB_ENOMEM, "JSON export: cannot build the JSON of trial %d", pl[k].id);
             goto fail;
         }
         DOB_TRY(mkdir_p(pl[k].dir));
-        DOB_TRY(write_json(pl[k].file, o));
+        DOB_TRY(write_json(pl[k].file, o, layout == 12 ? JSON_INDENT(4) : 0));
         json_decref(o);
         o = NULL;
         if (n_written) (*n_written)++;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # analyze_test.sh DOB: `dob analyze` end to end without training (issue 18): a DeepOBS 1.2 JSON tree written here
 # (2 PyTorch optimizers x 4 learning rates x 2 seeds, 5 epochs, one run diverged and padded as DeepOBS 1.2 pads it)
+# and a Momentum grid of learning rate x momentum (9 settings, one seed)
 # -> the table on the terminal and as a CSV file -> --plots: every figure exists as PNG and PDF and is not trivial
 # (PNG: several colours, more than 3% of the pixels drawn; PDF: a PDF of some size). Then one clear line per bad
 # input (missing path, another kind of file, an empty tree, a bad --mode, an existing --table file).
@@ -28,11 +29,24 @@ for opt, lrs in (("SGD", (0.01, 0.1, 1.0, 10.0)), ("Adam", (1e-4, 1e-3, 1e-2, 1e
                    "minibatch_train_losses": [2.3], "train_accuracies": acc, "valid_accuracies": acc,
                    "test_accuracies": acc}
             json.dump(run, open("%s/random_seed__%d__2020-01-01-00-00-00.json" % (d, seed), "w"), indent=4)
+for lr in (0.001, 0.01, 0.1):                                         # two hyperparameters: the 2-D sensitivity
+    for mom in (0.5, 0.9, 0.99):
+        d = "tree/fmnist_2c2d/Momentum/num_epochs__5__batch_size__128__lr__%s__momentum__%s" % (lr, mom)
+        os.makedirs(d, exist_ok=True)
+        q = 0.5 + 0.4 * (1 - abs(math.log10(lr * 10 / (1 - mom)) - 0.5) / 3)
+        acc = [0.1] + [0.1 + 0.8 * q * (1 - math.exp(-e)) for e in range(1, 6)]
+        loss = [2.3] + [2.3 - 2.0 * q * (1 - math.exp(-e)) for e in range(1, 6)]
+        run = {"testproblem": "fmnist_2c2d", "batch_size": 128, "num_epochs": 5, "random_seed": 42,
+               "weight_decay": None, "optimizer_name": "Momentum", "optimizer_hyperparams": {"lr": lr, "momentum": mom},
+               "training_params": {}, "train_losses": loss, "valid_losses": loss, "test_losses": loss,
+               "minibatch_train_losses": [2.3], "train_accuracies": acc, "valid_accuracies": acc,
+               "test_accuracies": acc}
+        json.dump(run, open("%s/random_seed__42__2020-01-01-00-00-00.json" % d, "w"), indent=4)
 PY
-"$DOB" analyze tree --baselines --table table.csv --plots figs > out.txt
+"$DOB" analyze tree --baselines --threshold 0.7 --table table.csv --plots figs > out.txt
 cat out.txt
-grep -q "read 16 runs from 1 path: 0 from dob files, 0 DeepOBS 1.1 JSON, 16 DeepOBS 1.2 JSON" out.txt
-grep -q "15 done, 1 diverged" out.txt
+grep -q "read 25 runs from 1 path: 0 from dob files, 0 DeepOBS 1.1 JSON, 25 DeepOBS 1.2 JSON" out.txt
+grep -q "24 done, 1 diverged" out.txt
 grep -q "^fmnist_2c2d,\"SGD\",results,valid_accuracies,final," table.csv
 grep -q "DeepOBS baseline" table.csv
 /usr/bin/python3 - figs <<'PY'
@@ -40,7 +54,7 @@ import os, sys
 import matplotlib.image as mpimg
 import numpy as np
 d = sys.argv[1]
-for name in ("performance_small", "lr_sensitivity"):
+for name in ("performance_small", "lr_sensitivity", "sensitivity_2d_fmnist_2c2d_Momentum", "performance_profile"):
     png, pdf = os.path.join(d, name + ".png"), os.path.join(d, name + ".pdf")
     img = mpimg.imread(png)[..., :3]
     drawn = np.mean(np.any(img < 0.95, axis=-1))

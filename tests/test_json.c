@@ -1,5 +1,6 @@
 /* test_json.c: the DeepOBS JSON export of result files (io/json_export.c): folder and file names, DeepOBS's
  * float format, key order, values, null for NaN, refusal to overwrite. Fixtures: results_fx.c. */
+#include "dob/analyze.h"
 #include "results_fx.h"
 
 /* ---- JSON export ----------------------------------------------------------------------------------------- */
@@ -213,10 +214,118 @@ static void test_json_variants(void) {
     free(text);
 }
 
+/* DeepOBS 1.2's layout (--layout 1.2): folder names with every hyperparameter, key order, the diverged trial padded
+ * as 1.2's _abort_routine pads it; and dob analyze reads the export back to the same values as the HDF5 file. */
+static void test_json_layout12(void) {
+    char h5[512], out[512], file[2048], stamp[32];
+    rfx_path_in(h5, sizeof h5, "export12.h5");
+    rfx_path_in(out, sizeof out, "json12");
+    dob_results_meta m = std_meta();
+    write_standard_file(h5, &m);
+    created_stamp(h5, stamp, sizeof stamp);
+    int n = -1;
+    TC_ASSERT_FAILS(dob_results_export_json_layout(h5, out, 13, &n), DOB_EINVAL, "layout must be 1.1 or 1.2");
+    TC_ASSERT_OK(dob_results_export_json_layout(h5, out, 12, &n));
+    CU_ASSERT_EQUAL(n, 2);
+    static const char *keys[] = {"testproblem", "batch_size", "num_epochs", "random_seed", "weight_decay",
+                                 "optimizer_name", "optimizer_hyperparams", "training_params", "train_losses",
+                                 "test_losses", "train_accuracies", "test_accuracies", "minibatch_train_losses"};
+    static const char *settings[2] = {
+        "num_epochs__3__batch_size__128__learning_rate__2.51e-03__momentum__9.9e-01",
+        "num_epochs__3__batch_size__128__learning_rate__1.5848931925e-05__momentum__9.9e-01"};
+    const curves *cvs[2] = {&cv0, &cv1};
+    for (int k = 0; k < 2; k++) {
+        snprintf(file, sizeof file, "%s/cifar10_3c3d/MomentumOptimizer/%s/random_seed__%d__%s.json", out,
+                 settings[k], 42 + k, stamp);
+        char *text = NULL;
+        json_t *o = load_json(file, &text);
+        CU_ASSERT_PTR_NOT_NULL(o);
+        if (o) {
+            CU_ASSERT_EQUAL(json_object_size(o), 13);
+            CU_ASSERT(keys_in_order(text, keys, 13));
+            static const char head[] = "{\n    \"testproblem\": \"cifar10_3c3d\",\n"; /* indent 4 */
+            CU_ASSERT(strncmp(text, head, strlen(head)) == 0);
+            json_t *hp = json_object_get(o, "optimizer_hyperparams");
+            CU_ASSERT_EQUAL(json_real_value(json_object_get(hp, "learning_rate")), cvs[k]->hp[0]);
+            CU_ASSERT_EQUAL(json_real_value(json_object_get(hp, "momentum")), 0.99);
+            CU_ASSERT(json_is_object(json_object_get(o, "training_params")) &&
+                      json_object_size(json_object_get(o, "training_params")) == 0);
+            CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(o, "optimizer_name")), "MomentumOptimizer");
+        }
+        if (o && k == 0) {
+            CU_ASSERT(json_curve_eq(o, "test_losses", cv0.c[2], NE));
+            CU_ASSERT(json_curve_eq(o, "minibatch_train_losses", cv0.c[6], NMB));
+        }
+        if (o && k == 1) { /* diverged after epoch 1: metrics padded with epoch 0, mini-batch losses with the first */
+            double tl[NE] = {cv1.c[2][0], cv1.c[2][1], cv1.c[2][0], cv1.c[2][0]};
+            double ta[NE] = {cv1.c[5][0], cv1.c[5][1], cv1.c[5][0], cv1.c[5][0]};
+            double mb[4] = {cv1.c[6][0], cv1.c[6][1], cv1.c[6][0], cv1.c[6][0]};
+            CU_ASSERT(json_curve_eq(o, "test_losses", tl, NE));
+            CU_ASSERT(json_curve_eq(o, "test_accuracies", ta, NE));
+            CU_ASSERT(json_curve_eq(o, "minibatch_train_losses", mb, 4));
+            const char *wd = strstr(text, "\"weight_decay\": null"); /* the default, as DeepOBS writes it */
+            CU_ASSERT(wd && !strstr(wd + 20, "null"));                  /* every curve finite */
+            CU_ASSERT(wd && strstr(text, "null") == wd + 16);
+        }
+        json_decref(o);
+        free(text);
+    }
+    /* dob analyze: the export reads back as the file, the diverged run recognised by its padding */
+    dob_an_runs a = {0}, b = {0};
+    int sk = 0;
+    TC_ASSERT_OK(dob_an_read_path(h5, &a, &sk));
+    TC_ASSERT_OK(dob_an_read_path(out, &b, &sk));
+    CU_ASSERT_EQUAL_FATAL(a.n, 3);
+    CU_ASSERT_EQUAL_FATAL(b.n, 2);
+    for (int k = 0; k < 2; k++) {
+        const dob_an_run *x = &a.r[k], *y = &b.r[b.r[0].seed == x->seed ? 0 : 1]; /* the JSON by folder name */
+        CU_ASSERT_EQUAL(x->seed, y->seed);
+        CU_ASSERT_EQUAL(x->status, y->status);
+        CU_ASSERT_EQUAL(y->origin, DOB_AN_JSON_V12);
+        for (int c = 0; c < DOB_AN_N_CURVES; c++)
+            for (int64_t i = 0; x->curve[c] && i < NE; i++)
+                CU_ASSERT(rfx_same(dob_an_run_value(x, (dob_curve)c, i, NE), dob_an_run_value(y, (dob_curve)c, i, NE)));
+    }
+    CU_ASSERT_EQUAL(b.r[0].status + b.r[1].status, DOB_TRIAL_DONE + DOB_TRIAL_DIVERGED);
+    dob_an_runs_free(&a);
+    dob_an_runs_free(&b);
+
+    /* a sweep's learning-rate schedule: DeepOBS 1.2's training_params and their str() in the folder name */
+    rfx_path_in(h5, sizeof h5, "sched12.h5");
+    rfx_path_in(out, sizeof out, "json12s");
+    int64_t ids[1] = {0}, seeds[1] = {42};
+    double hp[2] = {0.5, 0.9};
+    m.n_trials = 1;
+    dob_sweep_meta sw = {.spec = "learning_rate=0.5;momentum=0.9;seeds=42", .lr_schedule = "1:0.10000000000000001,2:100",
+                         .n_trials_total = 1, .slice_id = -1, .slice_count = -1, .trial_ids = ids, .seeds = seeds,
+                         .hp = hp, .in_place = 0};
+    dob_results *r = NULL;
+    TC_ASSERT_OK(dob_results_create_sweep(h5, 0, &m, &sw, rfx_world, &r));
+    dob_trial_result t0 = as_result(&cv0, 42, 3, DOB_TRIAL_DONE);
+    t0.hp = hp;
+    TC_ASSERT_OK(dob_results_write_trial(r, 0, &t0));
+    TC_ASSERT_OK(dob_results_close(r));
+    created_stamp(h5, stamp, sizeof stamp);
+    TC_ASSERT_OK(dob_results_export_json_layout(h5, out, 12, &n));
+    snprintf(file, sizeof file, "%s/cifar10_3c3d/MomentumOptimizer/num_epochs__3__batch_size__128__learning_rate__5.e-01"
+             "__momentum__9.e-01__lr_sched_epochs__[1, 2]__lr_sched_factors__[0.1, 100.0]/random_seed__42__%s.json",
+             out, stamp);
+    char *text = NULL;
+    json_t *o = load_json(file, &text);
+    CU_ASSERT_PTR_NOT_NULL(o);
+    json_t *tp = json_object_get(o, "training_params");
+    CU_ASSERT(json_array_size(json_object_get(tp, "lr_sched_epochs")) == 2 &&
+              json_integer_value(json_array_get(json_object_get(tp, "lr_sched_epochs"), 1)) == 2);
+    CU_ASSERT_EQUAL(json_real_value(json_array_get(json_object_get(tp, "lr_sched_factors"), 0)), 0.1);
+    json_decref(o);
+    free(text);
+}
+
 /* Writes a small file to $DOB_RESULTS_H5PY_OUT for tests/check_h5.py (CTest fixture); skipped when unset. */
 static CU_TestInfo tests[] = {
     {"json_export", test_json_export},
     {"json_variants", test_json_variants},
+    {"json_layout12", test_json_layout12},
     CU_TEST_INFO_NULL,
 };
 CU_SuiteInfo json_suite = {"json", rfx_suite_init, rfx_suite_cleanup, NULL, NULL, tests};

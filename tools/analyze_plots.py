@@ -11,6 +11,13 @@ this script itself, so a user rarely calls it by hand. It writes, as PNG and PDF
   lr_sensitivity: per problem, each seed's final value of the ranking metric (x) and the mean (line) against the
       learning rate on a log axis (DeepOBS 1.2 plot_hyperparameter_sensitivity), one line per optimizer and per
       value of its other hyperparameters; the chosen setting is circled.
+  sensitivity_2d_<problem>_<optimizer>: for an optimizer with a second varying hyperparameter, the mean final
+      value of the ranking metric over (learning rate, that hyperparameter) as a filled contour with the settings
+      marked (DeepOBS 1.2 plot_hyperparameter_sensitivity_2d; log axes for positive values spanning > 10x).
+  performance_profile: with convergence thresholds, the Dolan-More performance profile of the optimizers across
+      the problems (as AlgoPerf scores its submissions): for each optimizer the fraction of problems on which its
+      speed is within a factor tau of the fastest optimizer's (an optimizer without runs on a problem, or whose
+      chosen setting never reached the threshold: never).
 Needs numpy and matplotlib (Debian: python3-numpy python3-matplotlib)."""
 import argparse
 import json
@@ -149,6 +156,79 @@ def sensitivity_figure(problems, out_dir):
     plt.close(fig)
 
 
+def sensitivity_2d(prob, opt, out_dir):
+    """DeepOBS 1.2's plot_hyperparameter_sensitivity_2d for one optimizer, if a second hyperparameter varies."""
+    import matplotlib.pyplot as plt
+    sets = [s for s in opt["settings"] if s["seeds"] > 0 and s["hp"].get("learning_rate") is not None]
+    others = sorted({k for s in sets for k, v in s["hp"].items() if k != "learning_rate" and v is not None})
+    varying = [k for k in others if len({s["hp"].get(k) for s in sets}) > 1]
+    if not varying or len(sets) < 4:
+        return
+    k = varying[0]
+    pts = [(s["hp"]["learning_rate"], s["hp"][k], np.mean(arr(s["final"]["metric"])), s["rank"] == 0)
+           for s in sets if s["hp"].get(k) is not None and len(s["final"]["metric"])]
+    x, y, z = (np.array([p[i] for p in pts], dtype=float) for i in range(3))
+    ok = np.isfinite(z)
+    if ok.sum() < 4 or len(set(x[ok])) < 2 or len(set(y[ok])) < 2:
+        return
+    logx = np.all(x > 0) and x.max() / x.min() > 10
+    logy = np.all(y > 0) and y.max() / y.min() > 10
+    fig, ax = plt.subplots(figsize=(5.6, 4.2))
+    con = ax.tricontourf(np.log10(x[ok]) if logx else x[ok], np.log10(y[ok]) if logy else y[ok], z[ok],
+                         levels=min(12, max(3, int(ok.sum()))), cmap="viridis")
+    ax.scatter(np.log10(x) if logx else x, np.log10(y) if logy else y, c="w", edgecolors="k", s=18)
+    for (px, py, _, chosen) in pts:
+        if chosen:
+            ax.scatter([np.log10(px) if logx else px], [np.log10(py) if logy else py], s=140, facecolors="none",
+                       edgecolors="r", linewidths=1.8)
+    ax.set_xlabel("log10 learning rate" if logx else "learning rate")
+    ax.set_ylabel(("log10 " if logy else "") + k)
+    ax.set_title("%s: %s (o: chosen)" % (TITLES.get(prob["problem"], prob["problem"]), opt["optimizer"]), fontsize=10)
+    fig.colorbar(con, ax=ax).set_label("mean final %s" % opt["metric"])
+    fig.tight_layout()
+    save(fig, out_dir, "sensitivity_2d_%s_%s" % (prob["problem"], opt["optimizer"]))
+    plt.close(fig)
+
+
+def performance_profile(problems, out_dir):
+    """Dolan-More profile of the speeds: rho_o(tau) = fraction of problems with speed_o <= tau * best speed."""
+    import matplotlib.pyplot as plt
+    speeds = {}
+    probs = [p for p in problems if p.get("threshold") is not None]
+    for p in probs:
+        for o in p["optimizers"]:
+            v, ch = o["speed"], o.get("chosen")
+            n = len(next(iter(ch["curves"].values()))["mean"]) if ch and ch["curves"] else 0
+            # AlgoPerf: a submission that never reaches the target scores infinity; DeepOBS's speed of a setting
+            # none of whose seeds reached it is num_epochs + 1
+            speeds.setdefault(o["optimizer"], {})[p["problem"]] = np.inf if v is None or v >= n else v
+    if not probs or not speeds:
+        return
+    ratios = {}
+    for p in probs:
+        best = min(speeds[o].get(p["problem"], np.inf) for o in speeds)
+        for o in speeds:
+            v = speeds[o].get(p["problem"], np.inf)
+            ratios.setdefault(o, []).append(v / best if np.isfinite(v) and best > 0 else (1.0 if v == 0 else np.inf))
+    finite = [r for rs in ratios.values() for r in rs if np.isfinite(r)]
+    tau_max = max(2.0, 1.1 * max(finite)) if finite else 2.0
+    tau = np.linspace(1.0, tau_max, 400)
+    fig, ax = plt.subplots(figsize=(5.6, 3.8))
+    for o, rs in ratios.items():
+        rs = np.array(rs)
+        ax.step(tau, [(rs <= t).mean() for t in tau], where="post", label=o, linewidth=1.6)
+    ax.set_xlabel("tau (speed relative to the fastest optimizer)")
+    ax.set_ylabel("fraction of problems")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title("Performance profile over %d problem%s (speed to the threshold)" % (len(probs),
+                 "" if len(probs) == 1 else "s"), fontsize=10)
+    ax.grid(alpha=0.25)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    save(fig, out_dir, "performance_profile")
+    plt.close(fig)
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("data", metavar="ANALYSIS.json")
@@ -174,6 +254,10 @@ def main(argv):
         if group:
             performance_figure(group, name, a.out_dir, a.quartiles)
     sensitivity_figure(d["problems"], a.out_dir)
+    for prob in d["problems"]:
+        for opt in prob["optimizers"]:
+            sensitivity_2d(prob, opt, a.out_dir)
+    performance_profile(d["problems"], a.out_dir)
     return 0
 
 

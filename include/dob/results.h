@@ -98,6 +98,9 @@ const char *dob_trial_status_str(dob_trial_status s);
  *  deviations are listed in io/json_export.c). Never overwrites: DOB_EEXIST, with nothing written, if a target
  *  file exists. @param n_written out: number of files written. */
 dob_status dob_results_export_json(const char *h5_path, const char *out_dir, int *n_written);
+/** The same in DeepOBS's layout 11 (1.1, as above) or 12 (1.2: keys, folder names and diverged trials as DeepOBS
+ *  1.2's runners write them; io/json_export.c). DOB_EINVAL for another layout. */
+dob_status dob_results_export_json_layout(const char *h5_path, const char *out_dir, int layout, int *n_written);
 
 /* ---- sweeps (additive: a sweep file is a schema-1 result file with these extra objects) -------------------
  *   /meta attributes: sweep_spec (string: every grid and the seeds, expanded; the files of one sweep share it),

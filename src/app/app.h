@@ -58,6 +58,7 @@ typedef struct app_opts {
     int64_t first;
     int augment;
     const char *an_mode, *metric, *table, *table_format, *conv_perf, *plots; /* dob analyze */
+    const char *layout;                                                      /* dob export-json */
     double threshold;
     int64_t top;
     int baselines, quartiles;

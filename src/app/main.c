@@ -56,9 +56,10 @@ const app_cmd app_cmds[] = {
      "hyperparameters.", NULL},
     {"export-json", APP_EXPORT, cmd_export_json, 2, 2, 0,
      "export-json FILE.h5 DIR", "write DeepOBS JSON files for every finished trial", NULL, NULL,
-     "usage: dob export-json FILE.h5 OUTPUT_DIR\n\nWrites one DeepOBS JSON file per finished trial as\n"
-     "OUTPUT_DIR/<problem>/<optimizer>/<setting>/random_seed__<seed>__<time>.json (DeepOBS 1.1 layout),\n"
-     "readable by DeepOBS's analyzer. Existing JSON files are never overwritten.", NULL},
+     "usage: dob export-json [--layout 1.1|1.2] FILE.h5 OUTPUT_DIR\n\nWrites one DeepOBS JSON file per finished "
+     "trial as\nOUTPUT_DIR/<problem>/<optimizer>/<setting>/random_seed__<seed>__<time>.json (DeepOBS 1.1 layout,\n"
+     "or 1.2's with --layout 1.2), readable by DeepOBS's analyzer. Existing JSON files are never overwritten.",
+     NULL},
     {"data", APP_DATA, cmd_data, 1, 1, 0,
      "data DATASET [--split S] [--first N]", "the first examples of a data set as the net sees them (PNG, HDF5)",
      NULL, NULL,

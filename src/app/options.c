@@ -118,6 +118,9 @@ static const opt_row rows[] = {
     {"--png", APP_DATA, OPT_STR, OFF(png), 0, NOLIM, 0, NULL, "FILE.png", "write a labelled grid of the images"},
     {"--h5", APP_DATA, OPT_STR, OFF(h5), 0, NOLIM, 0, NULL, "FILE.h5",
      "write x (float32 N x H x W x C) and y (int64) with the preprocessing named"},
+    {"--layout", APP_EXPORT, OPT_STR, OFF(layout), 0, NOLIM, 0, "1.1", "1.1|1.2",
+     "DeepOBS's JSON layout: 1.1 (TensorFlow 1.1 runner) or 1.2 (1.2 runners: keys\n"
+     "optimizer_name, optimizer_hyperparams, training_params, valid_*; its folder names)"},
     {"--mode", APP_ANALYZE, OPT_STR, OFF(an_mode), 0, NOLIM, 0, "most", "final|best|most",
      "how each optimizer's setting is chosen (DeepOBS 1.2): best final value,\n"
      "best value over the epochs, or most seeds (final if all have as many)"},
