@@ -1,6 +1,7 @@
 /* bench_step.c: training-step throughput of a test problem (forward + loss + backward + SGD update, the work
  * of one DeepOBS step without data loading), on synthetic input.
  * usage: bench_step PROBLEM [batch=128] [steps=30] [warmup=5] [--profile] [--precision f32|bf16]
+ *        [--conv-algo direct|winograd|auto]
  * Prints one line: "dob PROBLEM bs B: S steps/s (median of R rounds), F ms fwd, W ms bwd, ...". Threads come
  * from OMP_NUM_THREADS. --profile adds a table of mean forward/backward milliseconds per layer. Never run by CTest: speed is reported, not asserted. */
 #include <math.h>
@@ -66,6 +67,7 @@ int main(int argc, char **argv) {
     }
     int profile = 0;
     dob_precision prec = DOB_F32;
+    dob_conv_algo algo = DOB_CONV_DIRECT;
     for (int i = 2; i < argc;) { /* flags anywhere after PROBLEM; the rest stay positional */
         int take = 0;
         if (!strcmp(argv[i], "--profile")) {
@@ -74,6 +76,12 @@ int main(int argc, char **argv) {
         } else if (!strcmp(argv[i], "--precision") && i + 1 < argc) {
             if (dob_precision_parse(argv[i + 1], &prec) != DOB_OK || dob_precision_check(prec) != DOB_OK) {
                 fprintf(stderr, "bench_step: %s\n", dob_last_error());
+                return 2;
+            }
+            take = 2;
+        } else if (!strcmp(argv[i], "--conv-algo") && i + 1 < argc) {
+            if (dob_conv_algo_parse(argv[i + 1], &algo) != DOB_OK) {
+                fprintf(stderr, "bench_step: --conv-algo: %s\n", dob_last_error());
                 return 2;
             }
             take = 2;
@@ -89,7 +97,7 @@ int main(int argc, char **argv) {
     int steps = argc > 3 ? atoi(argv[3]) : 30, warm = argc > 4 ? atoi(argv[4]) : 5;
     dob_net *net;
     if (dob_problem_net(p, &net) != DOB_OK || dob_net_set_precision(net, prec) != DOB_OK ||
-        dob_net_build(net, B) != DOB_OK) {
+        dob_net_set_conv_algo(net, algo) != DOB_OK || dob_net_build(net, B) != DOB_OK) {
         fprintf(stderr, "%s\n", dob_last_error());
         return 1;
     }

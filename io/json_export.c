@@ -25,7 +25,9 @@
  *  - A bf16 run (/meta precision, `--precision bf16`) gets the extra key "precision": "bf16" after hyperparams,
  *    and "precision__bf16__" after the batch size in its setting folder, so that DeepOBS's analyzer, which
  *    averages every file of a setting folder as seeds of one setting, never mixes bf16 and f32 runs. f32 runs
- *    (DeepOBS's precision) keep the exact v1.1 keys and folders.
+ *    (DeepOBS's precision) keep the exact v1.1 keys and folders. Likewise a run with another convolution
+ *    algorithm than direct (/meta conv_algo, `--conv-algo`): key "conv_algo", folder part "conv_algo__<algo>__"
+ *    after the precision's.
  * Existing JSON files are never overwritten: every target is checked before anything is written (DOB_EEXIST,
  * nothing written), and each file is written under a temporary name and hard-linked into place, which also
  * fails rather than replace a file that appeared meanwhile.
@@ -99,6 +101,10 @@ static dob_status read_meta(hid_t f, const char *path, meta_info *mi) {
         st = DOB_FAIL(DOB_EFORMAT, "/meta precision: expected f32 or bf16, found '%s'", d->precision);
         goto fail;
     }
+    if (strcmp(d->conv_algo, "direct") && strcmp(d->conv_algo, "winograd") && strcmp(d->conv_algo, "auto")) {
+        st = DOB_FAIL(DOB_EFORMAT, "/meta conv_algo: expected direct, winograd or auto, found '%s'", d->conv_algo);
+        goto fail;
+    }
     if (!safe_component(d->problem) || !safe_component(d->optimizer_deepobs_name)) {
         st = DOB_FAIL(DOB_EFORMAT, "problem '%s' / optimizer_deepobs_name '%s' cannot be used as folder names",
                       d->problem, d->optimizer_deepobs_name);
@@ -138,6 +144,8 @@ static dob_status trial_paths(const meta_info *mi, const char *out_dir, const do
                      mi->d.optimizer_deepobs_name, (long long)mi->d.num_epochs, (long long)mi->d.batch_size);
     if (strcmp(mi->d.precision, "f32") && n >= 0 && (size_t)n < dcap)
         n += snprintf(dir + n, dcap - (size_t)n, "precision__%s__", mi->d.precision);
+    if (strcmp(mi->d.conv_algo, "direct") && n >= 0 && (size_t)n < dcap)
+        n += snprintf(dir + n, dcap - (size_t)n, "conv_algo__%s__", mi->d.conv_algo);
     if (!isnan(mi->d.weight_decay) && n >= 0 && (size_t)n < dcap) {
         deepobs_f(mi->d.weight_decay, v, sizeof v);
         n += snprintf(dir + n, dcap - (size_t)n, "weight_decay__%s__", v);
@@ -289,6 +297,8 @@ static json_t *build_json(const meta_info *mi, const trial_data *t) {
         bad |= json_object_set_new(o, "hyperparams", hp);
         hp = NULL; /* owned by o now (set_new steals the reference even on failure) */
         if (strcmp(mi->d.precision, "f32")) bad |= json_object_set_new(o, "precision", json_string(mi->d.precision));
+        if (strcmp(mi->d.conv_algo, "direct"))
+            bad |= json_object_set_new(o, "conv_algo", json_string(mi->d.conv_algo));
     }
     json_decref(hp);
     if (bad) {

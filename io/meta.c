@@ -56,6 +56,7 @@ static const meta_row rows[] = {
     ROW("precision", M_STR, precision, M_OPTIONAL, "f32"),
     ROW("memory_estimate_bytes", M_I64, memory_estimate_bytes, M_OPTIONAL, NULL),
     ROW("cifar100_fix_offset", M_I32, cifar100_fix_offset, M_OPTIONAL, NULL),
+    ROW("conv_algo", M_STR, conv_algo, M_OPTIONAL, "direct"),
     /* sweep files (sweep_spec first: its presence makes a sweep file) */
     ROW("sweep_spec", M_STR, spec, M_SWEEP, NULL),
     ROW("n_trials_total", M_I64, n_trials_total, M_SWEEP, NULL),

@@ -224,6 +224,7 @@ static dob_sweep_desc meta_record(const dob_results_meta *m, const dob_sweep_met
         .n_trials = m->n_trials, .n_minibatch = m->n_minibatch, .has_accuracy = m->has_accuracy != 0,
         .has_valid = m->has_valid != 0, .command_line = m->command_line, .precision = m->precision,
         .memory_estimate_bytes = m->memory_estimate_bytes, .cifar100_fix_offset = m->cifar100_fix_offset != 0,
+        .conv_algo = m->conv_algo,
     };
     if (sw) {
         d.spec = sw->spec;

@@ -258,6 +258,7 @@ static dob_status check_same_sweep(const dob_sweep_desc *a, const char *pa, cons
     DIFF_STR(lr_schedule, "learning-rate schedule")
     DIFF_I64(sync_bn, "sync-BN")
     DIFF_STR(precision, "precision")
+    DIFF_STR(conv_algo, "convolution algorithm (--conv-algo)")
     DIFF_I64(cifar100_fix_offset, "--cifar100-fix-offset")
 #undef DIFF_STR
 #undef DIFF_I64
@@ -566,7 +567,7 @@ static dob_status merge_write(merge *m, int overwrite, dob_comm *comm) {
         .hp_names = (const char *const *)d0->hp_names, .n_trials = m->n_pick, .n_minibatch = d0->n_minibatch,
         .ranks = d0->ranks, .threads = d0->threads, .has_accuracy = d0->has_accuracy, .has_valid = d0->has_valid,
         .precision = d0->precision, .memory_estimate_bytes = d0->memory_estimate_bytes,
-        .cifar100_fix_offset = d0->cifar100_fix_offset,
+        .cifar100_fix_offset = d0->cifar100_fix_offset, .conv_algo = d0->conv_algo,
     };
     dob_sweep_meta sw = {.spec = d0->spec, .lr_schedule = d0->lr_schedule, .sync_bn = d0->sync_bn,
                          .n_trials_total = d0->n_trials_total, .max_steps = d0->max_steps, .slice_id = -1,

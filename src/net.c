@@ -49,6 +49,7 @@ struct dob_net {
     int input_grad;    /* give the input tensor a diff (tests, input-gradient tools) */
     int no_propagation; /* keep every tensor plain (dob_net_set_layout_propagation(net, 0)) */
     dob_precision precision; /* of conv/dense/pool: read by their build */
+    dob_conv_algo conv_algo; /* of conv: read by its build */
     double *prof;       /* 2 per layer (forward, backward seconds) while profiling, else NULL */
     int cap_prof;
 };
@@ -550,3 +551,28 @@ dob_status dob_net_set_precision(dob_net *net, dob_precision p) {
 }
 
 dob_precision dob_net_precision(const dob_net *net) { return net->precision; }
+
+/* ---- convolution algorithm ------------------------------------------------------------------------------ */
+static const char *const conv_algo_names[] = {"direct", "winograd", "auto"};
+
+const char *dob_conv_algo_name(dob_conv_algo a) {
+    return (unsigned)a < sizeof conv_algo_names / sizeof conv_algo_names[0] ? conv_algo_names[a] : NULL;
+}
+
+dob_status dob_conv_algo_parse(const char *s, dob_conv_algo *a) {
+    for (size_t i = 0; i < sizeof conv_algo_names / sizeof conv_algo_names[0]; i++)
+        if (!strcmp(s, conv_algo_names[i])) {
+            *a = (dob_conv_algo)i;
+            return DOB_OK;
+        }
+    return DOB_FAIL(DOB_EINVAL, "expected direct, winograd or auto, found '%s'", s);
+}
+
+dob_status dob_net_set_conv_algo(dob_net *net, dob_conv_algo a) {
+    if (!dob_conv_algo_name(a)) return DOB_FAIL(DOB_EINVAL, "unknown convolution algorithm %d", (int)a);
+    if (a != net->conv_algo) unbuild(net); /* the convolutions' plans change: re-plan at the next build */
+    net->conv_algo = a;
+    return DOB_OK;
+}
+
+dob_conv_algo dob_net_conv_algo(const dob_net *net) { return net->conv_algo; }

@@ -63,6 +63,28 @@ check '[ $rc -eq 2 ] && grep -q "never replaces" "$work/err"' "dob data refuses 
 rc=$?
 check '[ $rc -eq 2 ] && grep -q "unknown data set" "$work/err"' "unknown data set: $(cat "$work/err")"
 
+# --conv-algo: cifar10_3c3d's three 3x3 stride-1 convolutions with Winograd (where this CPU has the kernels)
+# train like direct ones (other rounding only), the choice is recorded in /meta, in the DeepOBS JSON folder and
+# (checkpoints name it in their config string, app_ckpt_config, as they name a bf16 precision)
+: > "$work/err"
+for a in direct winograd; do
+  "$DOB" run cifar10_3c3d --data_dir "$work/data" -N 1 --max_steps 6 --train_log_interval 1 --optimizer momentum \
+    --lr 0.01 --quiet --conv-algo $a --out "$work/algo_$a.h5" --output_dir "$work/json_$a" 2>>"$work/err"
+done
+"$PY" - "$work" <<'PYEOF'
+import glob, sys, h5py, numpy as np
+w = sys.argv[1]
+f = {a: h5py.File(f"{w}/algo_{a}.h5", "r") for a in ("direct", "winograd")}
+algo = [f[a]["meta"].attrs["conv_algo"] for a in ("direct", "winograd")]
+la, lb = (f[a]["trials/0/minibatch_train_losses"][()][:6] for a in ("direct", "winograd"))
+rel = np.max(np.abs(la - lb) / np.abs(la))
+folders = glob.glob(f"{w}/json_winograd/cifar10_3c3d/*/*conv_algo__winograd__*")
+print("/meta conv_algo:", algo, "; 6 steps, max relative loss difference winograd vs direct: %.2g" % rel)
+sys.exit(0 if algo == ["direct", "winograd"] and rel < 1e-2 and len(folders) == 1 else 1)
+PYEOF
+rc=$?
+check '[ $rc -eq 0 ]' "--conv-algo winograd trains like direct and is recorded: $(cat "$work/err")"
+
 mv "$bin/data_batch_3.bin" "$work/keep.bin"
 "$DOB" run cifar10_3c3d --data_dir "$work/data" -N 1 --optimizer sgd --lr 0.01 --out "$work/missing.h5" \
   --output_dir "$work/results2" --quiet 2>"$work/err"
@@ -107,5 +129,6 @@ sys.exit(0 if got == [1, 0, 1] and same else 1)
 PYEOF
 rc=$?
 check '[ $rc -eq 0 ]' "--cifar100-fix-offset is recorded in /meta by run and sweep, and the sweep reads the same images: $(cat "$work/err")"
+
 echo "$passed passed, $failed failed"
 exit $failed

@@ -32,6 +32,10 @@ typedef struct dob_conv_cfg {
 } dob_conv_cfg;
 extern const dob_layer_ops dob_conv_ops;
 dob_status dob_net_conv(dob_net *net, const char *name, int in, const dob_conv_cfg *cfg, int *out);
+/** The oneDNN implementations a built conv layer runs ("jit:avx512_core", "jit_wino_4x3:avx512_core", ...) for
+ *  forward, backward data (NULL: none, the layer reads the net input) and backward weights; NULL for all if l
+ *  is not a built conv layer. Owned by the layer, valid until its next build. */
+void dob_conv_impls(const dob_layer *l, const char **fwd, const char **bwd_d, const char **bwd_w);
 
 /* ---- 2-D transposed convolution (TF conv2d_transpose; src/layers/deconv.c) ---------------------------------
  * Same cfg as conv: out_channels, kernel, strides, SAME/VALID, bias, inits, l2, act NONE or RELU. Weights OC,IC,KH,KW

@@ -34,6 +34,13 @@ typedef struct dob_layer_ops dob_layer_ops;
  *  optimizer state, losses, batch-norm statistics and metrics stay f32. Needs a CPU with native bf16. */
 typedef enum dob_precision { DOB_F32 = 0, DOB_BF16 = 1 } dob_precision;
 
+/** Convolution algorithm of the 3x3 stride-1 convolutions (conv.c). DOB_CONV_DIRECT is the default and the
+ *  reference (the same arithmetic on every ISA up to summation order). DOB_CONV_WINOGRAD: oneDNN's Winograd
+ *  F(4x4, 3x3) kernels (f32, AVX-512 only in oneDNN 2.6) wherever they exist, direct elsewhere; other rounding
+ *  (the transforms), about 2.5x fewer multiplies. DOB_CONV_AUTO: oneDNN's choice per layer and pass
+ *  (dnnl_convolution_auto: Winograd where its heuristic expects it to be faster). */
+typedef enum dob_conv_algo { DOB_CONV_DIRECT = 0, DOB_CONV_WINOGRAD = 1, DOB_CONV_AUTO = 2 } dob_conv_algo;
+
 /** A plain float tensor: dims[0] is the batch N (0 until dob_net_build). */
 typedef struct dob_tensor {
     int ndim;
@@ -130,5 +137,14 @@ dob_status dob_precision_check(dob_precision p);
 /** Set the precision of the oneDNN layers (after dob_precision_check); takes effect at the next build. */
 dob_status dob_net_set_precision(dob_net *net, dob_precision p);
 dob_precision dob_net_precision(const dob_net *net);
+
+/** "direct" / "winograd" / "auto" (NULL for other values). */
+const char *dob_conv_algo_name(dob_conv_algo a);
+/** Parse "direct" / "winograd" / "auto" into *a; an error naming the accepted values otherwise. */
+dob_status dob_conv_algo_parse(const char *s, dob_conv_algo *a);
+/** Set the convolution algorithm (takes effect at the next build). Any value works on any CPU: where oneDNN has
+ *  no Winograd kernel (AVX2, bf16, other shapes) a layer falls back to direct; dob_net_conv_impl says which. */
+dob_status dob_net_set_conv_algo(dob_net *net, dob_conv_algo a);
+dob_conv_algo dob_net_conv_algo(const dob_net *net);
 
 #endif

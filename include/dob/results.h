@@ -5,7 +5,8 @@
  *         hostname, ranks, threads, onednn_version, onednn_isa, batch_size, num_epochs, weight_decay,
  *         train_log_interval, hyperparameter_names (string list), n_trials, command_line,
  *         optimizer_deepobs_name, n_minibatch, has_accuracy, has_valid (int32 0/1), precision ("f32" or
- *         "bf16": the compute precision of conv/dense/pool, dob_net_set_precision; absent in older files = f32)
+ *         "bf16": the compute precision of conv/dense/pool, dob_net_set_precision; absent in older files = f32),
+ *         conv_algo ("direct", "winograd" or "auto": --conv-algo, dob_net_set_conv_algo; absent = direct)
  *         (strings are variable-length UTF-8: h5py reads them as str; weight_decay NaN = problem default)
  *   /trials/<id>/ (group, id = 0..n_trials-1), datasets:
  *     train_losses, valid_losses, test_losses, train_accuracies, valid_accuracies, test_accuracies
@@ -53,6 +54,7 @@ typedef struct dob_results_meta {
     const char *precision;          /* "f32" (also for NULL) or "bf16". /meta precision */
     int64_t memory_estimate_bytes;  /* the run's memory estimate on rank 0's node (0: none). /meta, issue 20 */
     int cifar100_fix_offset;        /* 1: CIFAR-100 read from the correct byte (--cifar100-fix-offset). /meta */
+    const char *conv_algo;          /* "direct" (also for NULL), "winograd" or "auto" (--conv-algo). /meta */
 } dob_results_meta;
 
 /** One trial's curves (arrays of num_epochs+1, or n_minibatch, doubles). */
@@ -109,6 +111,8 @@ dob_status dob_results_export_json_layout(const char *h5_path, const char *out_d
  *         lr_schedule (string "E1:F1,E2:F2", "" = constant), sync_bn (int32)
  *   /trials/<i>/trial_id   int64 scalar: the trial's global id in the sweep (ascending over i)
  *   /trials/<i>/run_count  int32 scalar: how many times the trial was started (1 for a trial run once)
+ *   /trials/<i>/checksum   int64 scalar: CRC-32 of the trial's other datasets and its status (io/trial_sum.h),
+ *                          verified by the readers for every trial that is not running
  * hyperparameters, random_seed and trial_id of every trial are written when the file is created (status
  * pending), so the file alone says what is left to run. A sweep file created in place (the `dob sweep` case)
  * exists at its final path from the start: after a crash it is readable, its statuses say which trials
@@ -152,6 +156,7 @@ typedef struct dob_sweep_desc {
     const char *precision;          /* "f32" (also for files written before precisions existed) or "bf16" */
     int64_t memory_estimate_bytes;  /* the run's memory estimate on rank 0's node (issue 20; 0: none/older file) */
     int cifar100_fix_offset;        /* --cifar100-fix-offset was given (0 also for older files) */
+    const char *conv_algo;          /* --conv-algo: "direct" (also for older files), "winograd" or "auto" */
     int64_t batch_size, num_epochs, train_log_interval, n_minibatch, max_steps, n_trials_total;
     double weight_decay;            /* NaN = problem default */
     int has_accuracy, has_valid, ranks, threads, slice_id, slice_count;

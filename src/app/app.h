@@ -48,6 +48,7 @@ typedef struct app_opts {
     const char *optimizer, *optimizer_lib, *data_dir, *output_dir, *out, *checkpoint;
     const char *lr_grid, *seeds, *trials, *resume;   /* dob sweep */
     const char *precision;                            /* --precision f32|bf16 (app_precision) */
+    const char *conv_algo;                            /* --conv-algo direct|winograd|auto */
     double lr, wd, ckpt_interval;
     int64_t bs, epochs, seed, log_interval, max_steps, ranks_per_trial;
     double sched_epochs[DOB_SCHED_MAX], sched_factors[DOB_SCHED_MAX];
@@ -188,6 +189,9 @@ dob_status app_sched_parse(const char *s, double *ep, double *fac, int max, int 
 /** --precision: NULL or "f32" -> DOB_F32, "bf16" -> DOB_BF16 if this CPU computes bf16 natively. @return 0, or
  *  -1 after printing the one-line error (an unknown value, or bf16 on a CPU below oneDNN's avx512_core_bf16). */
 int app_precision(dob_comm *world, const char *s, dob_precision *out);
+/** --conv-algo: NULL -> direct; else dob_conv_algo_parse, and a note on stderr (quiet: none) when this CPU has no
+ *  Winograd kernels, so that every convolution runs direct. */
+dob_status app_conv_algo(const char *s, int quiet, dob_conv_algo *out);
 /** The settings that fix a trial's trajectory, for its checkpoint's config string (app_ckpt_config). */
 typedef struct app_ckpt_settings {
     const dob_problem_spec *p;
@@ -199,6 +203,7 @@ typedef struct app_ckpt_settings {
     int valid, sync_bn, ranks, cifar100_fix_offset;
     const char *sched;                  /* app_sched_str's text ("" for a constant rate) */
     dob_precision prec;
+    dob_conv_algo algo;
 } app_ckpt_settings;
 /** The checkpoint config string of c ("problem=... optimizer=... lr=... batch_size=... sched=..."): a checkpoint
  *  continues only the run whose string is the same. */

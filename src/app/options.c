@@ -101,6 +101,10 @@ static const opt_row rows[] = {
     {"--precision", RS, OPT_STR, OFF(precision), 0, NOLIM, 0, "f32", "f32|bf16",
      "compute precision of conv/dense/pooling (f32 is DeepOBS's); bf16 needs a CPU\n"
      "with native bf16 (oneDNN ISA avx512_core_bf16: Zen 4+, Sapphire Rapids)"},
+    {"--conv-algo --conv_algo", RS, OPT_STR, OFF(conv_algo), 0, NOLIM, 0, "direct", "direct|winograd|auto",
+     "algorithm of the 3x3 stride-1 convolutions: direct (the reference), winograd\n"
+     "(oneDNN's F(4x4,3x3) kernels, AVX-512 only, other rounding) or auto (oneDNN's\n"
+     "choice per layer); without a Winograd kernel a layer runs direct"},
     {"--max_steps", RS, OPT_INT, OFF(max_steps), 0, 0, INFINITY, 0, "0", "N",
      "stop after N training steps and evaluate; 0: no limit"},
     {"--checkpoint", APP_RUN, OPT_STR, OFF(checkpoint), 0, NOLIM, 0, NULL, "FILE",

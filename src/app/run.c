@@ -26,13 +26,13 @@
 
 /* The settings that fix a run's trajectory, as the checkpoint's config string (app_ckpt_config). */
 static void ckpt_config(const app_opts *o, const dob_problem_spec *p, const dob_optim_api *opt, const double *hp,
-                        double wd, int nranks, dob_precision prec, char *buf, size_t cap) {
+                        double wd, int nranks, dob_precision prec, dob_conv_algo algo, char *buf, size_t cap) {
     char sched[4096];
     app_sched_str(o->n_sched_epochs, o->sched_epochs, o->sched_factors, sched, sizeof sched);
     const app_ckpt_settings c = {.p = p, .opt = opt, .lr = o->lr, .hp = hp, .bs = o->bs, .epochs = o->epochs,
                                  .seed = o->seed, .wd = wd, .log_interval = o->log_interval, .valid = o->valid,
                                  .max_steps = o->max_steps, .sync_bn = o->sync_bn, .ranks = nranks, .sched = sched,
-                                 .cifar100_fix_offset = o->cifar100_fix_offset, .prec = prec};
+                                 .cifar100_fix_offset = o->cifar100_fix_offset, .prec = prec, .algo = algo};
     app_ckpt_config(&c, buf, cap);
 }
 
@@ -71,6 +71,7 @@ typedef struct run_state {
     dob_sched sched;
     int nranks, threads, resume;
     dob_precision prec;                 /* --precision */
+    dob_conv_algo algo;                 /* --conv-algo */
     char ckcfg[2048], path[4096], cmdline[2048];
     const char *hp_names[DOB_OPTIM_MAX_HP + 1];
     double hp_vals[DOB_OPTIM_MAX_HP + 1];
@@ -132,7 +133,8 @@ static dob_status plan(run_state *r) {
         dob_error_prefix("--precision: ");
         return st;
     }
-    ckpt_config(o, r->p, r->opt, r->hp, r->wd, r->nranks, r->prec, r->ckcfg, sizeof r->ckcfg);
+    if ((st = app_conv_algo(o->conv_algo, o->quiet || !app_is_root(r->world), &r->algo)) != DOB_OK) return st;
+    ckpt_config(o, r->p, r->opt, r->hp, r->wd, r->nranks, r->prec, r->algo, r->ckcfg, sizeof r->ckcfg);
     r->rc = DOB_EXIT_FAIL;
 fail:
     return st;
@@ -260,6 +262,7 @@ static dob_status load(run_state *r) {
         fprintf(stderr, "dob: data held as %.1f MB, %s\n", (double)r->nd.bytes / 1048576.0, r->nd.note);
     DOB_TRY(dob_problem_net(r->p, &r->net));
     DOB_TRY(dob_net_set_precision(r->net, r->prec));
+    DOB_TRY(dob_net_set_conv_algo(r->net, r->algo));
     if (o->sync_bn && r->nranks > 1) dob_net_set_sum_hook(r->net, app_hook_sum_double, &r->actx);
     if (o->checkpoint) {
         r->actx.ckpt_path = o->checkpoint;
@@ -304,6 +307,7 @@ static dob_status open_results(run_state *r, int argc, char **argv) {
         .n_hp = r->opt->n_hparams + 1, .hp_names = r->hp_names, .n_trials = 1,
         .n_minibatch = dob_train_n_minibatch(&r->cfg), .ranks = r->nranks, .threads = r->threads,
         .has_accuracy = r->p->has_accuracy, .has_valid = o->valid, .precision = dob_precision_name(r->prec),
+        .conv_algo = dob_conv_algo_name(r->algo),
         .memory_estimate_bytes = r->mem_root, .cifar100_fix_offset = o->cifar100_fix_offset,
     };
     if (o->no_logs) return DOB_OK;

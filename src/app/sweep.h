@@ -43,6 +43,7 @@ typedef struct sweep {
     int resuming, threads;              /* --resume; OpenMP threads per rank */
     double ckpt_interval;               /* --checkpoint_interval of the trial checkpoints (sweep_ckpt.c) */
     dob_precision precision;            /* of every trial (/meta precision) */
+    dob_conv_algo conv_algo;            /* of every trial (/meta conv_algo) */
     int n_sched;                        /* piecewise learning-rate schedule: factor sched_fac[k] from epoch */
     double sched_ep[DOB_SCHED_MAX], sched_fac[DOB_SCHED_MAX]; /* sched_ep[k] on, relative to each trial's lr */
     char sched_str[4096];                /* the same as "E1:F1,E2:F2" (/meta lr_schedule) */

@@ -32,7 +32,8 @@ static void ckpt_config(const sweep *s, int i, char *buf, size_t cap) {
                                  .epochs = s->epochs, .seed = s->seeds[i], .wd = s->wd,
                                  .log_interval = s->log_interval, .valid = s->valid, .max_steps = s->max_steps,
                                  .sync_bn = s->sync_bn, .ranks = s->G, .sched = s->sched_str,
-                                 .cifar100_fix_offset = s->cifar100_fix_offset, .prec = s->precision};
+                                 .cifar100_fix_offset = s->cifar100_fix_offset, .prec = s->precision,
+                                 .algo = s->conv_algo};
     int l = snprintf(buf, cap, "sweep_trial=%lld ", (long long)s->ids[i]);
     if (l > 0 && (size_t)l < cap) app_ckpt_config(&c, buf + l, cap - (size_t)l);
 }

@@ -263,6 +263,7 @@ static dob_status load(sweep *s, const app_opts *o, int threads, dob_train_cfg *
         fprintf(stderr, "dob: data held as %.1f MB, %s\n", (double)s->nd.bytes / 1048576.0, s->nd.note);
     DOB_TRY(dob_comm_agree(s->world, dob_problem_net(s->p, &s->net)));
     DOB_TRY(dob_net_set_precision(s->net, s->precision));
+    DOB_TRY(dob_net_set_conv_algo(s->net, s->conv_algo));
     if (s->sync_bn && s->G > 1) {
         s->bn_ctx = (app_ctx){.comm = s->group};
         dob_net_set_sum_hook(s->net, app_hook_sum_double, &s->bn_ctx);
@@ -309,6 +310,7 @@ static dob_status open_file(sweep *s, const app_opts *o, int threads, const dob_
         .hp_names = s->hp_names, .n_trials = s->n_trials, .n_minibatch = dob_train_n_minibatch(cfg), .ranks = s->G,
         .threads = threads, .has_accuracy = s->p->has_accuracy, .has_valid = s->valid,
         .precision = dob_precision_name(s->precision), .memory_estimate_bytes = s->mem_root,
+        .conv_algo = dob_conv_algo_name(s->conv_algo),
         .cifar100_fix_offset = s->cifar100_fix_offset,
     };
     dob_sweep_meta sw = {.spec = s->spec, .lr_schedule = s->sched_str, .sync_bn = s->sync_bn,

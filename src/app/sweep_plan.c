@@ -38,6 +38,7 @@ static dob_status settings(sweep *s, const app_opts *o) {
         dob_error_prefix("--precision: ");
         return st;
     }
+    if ((st = app_conv_algo(o->conv_algo, o->quiet || !app_is_root(s->world), &s->conv_algo)) != DOB_OK) return st;
     DOB_TRY(app_make_sched(1.0, o->n_sched_epochs, o->sched_epochs, o->n_sched_factors, o->sched_factors, &check));
     s->n_sched = o->n_sched_epochs;
     memcpy(s->sched_ep, o->sched_epochs, sizeof s->sched_ep);
@@ -277,6 +278,8 @@ dob_status sweep_plan_resume(sweep *s, const app_opts *o) {
     s->ctx = "cannot resume (the sweep's precision)";
     DOB_TRY(dob_precision_parse(d->precision, &s->precision));
     DOB_TRY(dob_precision_check(s->precision));
+    s->ctx = "cannot resume (the sweep's convolution algorithm)";
+    DOB_TRY(app_conv_algo(d->conv_algo, o->quiet || !app_is_root(s->world), &s->conv_algo));
     s->ctx = NULL;
     snprintf(s->sched_str, sizeof s->sched_str, "%s", d->lr_schedule);
     s->ctx = "cannot resume";

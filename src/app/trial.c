@@ -12,6 +12,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <oneapi/dnnl/dnnl.h>
+#include <oneapi/dnnl/dnnl_debug.h>
+
 #include "app.h"
 #include "dob/checkpoint.h"
 #include "dob/optim.h"
@@ -99,7 +102,10 @@ void app_ckpt_config(const app_ckpt_settings *c, char *buf, size_t cap) {
     /* only when set, so checkpoints written before the flag existed still match */
     if (l < cap && c->cifar100_fix_offset) l += (size_t)snprintf(buf + l, cap - l, " cifar100_fix_offset=1");
     /* likewise only bf16 is named: the config strings of f32 runs (and their checkpoints) stay what they were */
-    if (l < cap && c->prec != DOB_F32) snprintf(buf + l, cap - l, " precision=%s", dob_precision_name(c->prec));
+    if (l < cap && c->prec != DOB_F32)
+        l += (size_t)snprintf(buf + l, cap - l, " precision=%s", dob_precision_name(c->prec));
+    /* and only a non-direct convolution algorithm (other rounding: a run continues only in its own) */
+    if (l < cap && c->algo != DOB_CONV_DIRECT) snprintf(buf + l, cap - l, " conv_algo=%s", dob_conv_algo_name(c->algo));
 }
 
 void app_hook_checkpoint(void *vctx, const dob_train_out *o) {
@@ -253,6 +259,21 @@ dob_trial_result app_trial_result(const dob_train_out *out, const double *hp, in
                           .epochs_done = out->epochs_done, .status = st};
     for (int c = 0; c < DOB_N_CURVES; c++) r.curve[c] = out->curve[c];
     return r;
+}
+
+dob_status app_conv_algo(const char *s, int quiet, dob_conv_algo *out) {
+    *out = DOB_CONV_DIRECT;
+    if (!s) return DOB_OK;
+    dob_status st = dob_conv_algo_parse(s, out);
+    if (st != DOB_OK) {
+        dob_error_prefix("--conv-algo: ");
+        return st;
+    }
+    const unsigned isa = (unsigned)dnnl_get_effective_cpu_isa(), want = (unsigned)dnnl_cpu_isa_avx512_core;
+    if (*out != DOB_CONV_DIRECT && (isa & want) != want && !quiet)
+        fprintf(stderr, "dob: note: --conv-algo %s: oneDNN has no Winograd kernels for this CPU (ISA %s): every "
+                "convolution runs direct\n", s, dnnl_cpu_isa2str(dnnl_get_effective_cpu_isa()));
+    return DOB_OK;
 }
 
 int app_precision(dob_comm *world, const char *s, dob_precision *out) {

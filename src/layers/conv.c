@@ -24,7 +24,10 @@
  * this layer, the arena and its grads stay f32. The fused ReLU mask writes bf16 diff_dst directly when dst's
  * layout is diff_dst's (else mask into an f32 scratch + converting reorder).
  * Backward OVERWRITES the arena grads of weights/bias and in_diff[0].
- * Does not: fuse tanh/sigmoid/leaky ReLU (use a separate act layer), dilate, group, or use winograd. */
+ * Algorithm (dob_net_set_conv_algo): direct by default; Winograd or oneDNN's auto choice for 3x3 stride-1 f32
+ * convolutions, pass by pass where oneDNN 2.6 has a kernel (AVX-512: jit_wino_4x3), direct elsewhere
+ * (dob_conv_impls says what runs). Measured: see the Winograd paragraph of README's speed section.
+ * Does not: fuse tanh/sigmoid/leaky ReLU (use a separate act layer), dilate, or group. */
 #include "dnnl_util.h"
 #include "dob/layers.h"
 #include "relu_mask.h"
@@ -97,11 +100,18 @@ static dob_status conv_reserve(dob_layer *l, dob_arena *a) {
  * if a non-reference implementation takes them. */
 static dnnl_status_t make_bwd_w(dnnl_primitive_desc_t *pd, dnnl_engine_t eng, const dnnl_primitive_desc_t fpd,
                                 const dnnl_convolution_desc_t *fd, const dnnl_memory_desc_t *any_w,
-                                const dnnl_memory_desc_t *b_md, const dnnl_memory_desc_t *any_ddst, int *nhwc) {
+                                const dnnl_memory_desc_t *b_md, const dnnl_memory_desc_t *any_ddst, int *nhwc,
+                                dnnl_alg_kind_t alg) {
     dnnl_convolution_desc_t d;
     dnnl_memory_desc_t src = fd->src_desc, dst = *any_ddst;
     dnnl_status_t s;
     *nhwc = 0;
+    if (alg != dnnl_convolution_direct) { /* Winograd / auto where oneDNN implements it, else direct below */
+        s = dnnl_convolution_backward_weights_desc_init(&d, alg, &src, any_w, b_md, &dst, fd->strides,
+                                                        fd->padding[0], fd->padding[1]);
+        if (s == dnnl_success && dnnl_primitive_desc_create(pd, &d, NULL, eng, fpd) == dnnl_success)
+            return dnnl_success;
+    }
     s = dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &src, any_w, b_md, &dst,
                                                     fd->strides, fd->padding[0], fd->padding[1]);
     if (s != dnnl_success || (s = dnnl_primitive_desc_create(pd, &d, NULL, eng, fpd)) != dnnl_success) return s;
@@ -127,6 +137,49 @@ static dnnl_status_t make_bwd_w(dnnl_primitive_desc_t *pd, dnnl_engine_t eng, co
     return dnnl_success;
 }
 
+/* The algorithm this layer asks oneDNN for (dob_net_conv_algo): Winograd or auto only for 3x3 stride-1 f32
+ * convolutions (oneDNN 2.6 has no other Winograd kernels on CPU); each pass that oneDNN cannot implement with it
+ * (AVX2: no Winograd at all) falls back to direct, so any setting works on any CPU. */
+static dnnl_alg_kind_t conv_alg(const dob_layer *l) {
+    const dob_conv_cfg *c = l->cfg;
+    const dob_conv_algo a = dob_net_conv_algo(l->net);
+    if (a == DOB_CONV_DIRECT || c->kh != 3 || c->kw != 3 || c->sh != 1 || c->sw != 1 ||
+        dob_net_precision(l->net) != DOB_F32)
+        return dnnl_convolution_direct;
+    return a == DOB_CONV_WINOGRAD ? dnnl_convolution_winograd : dnnl_convolution_auto;
+}
+
+/* Forward / backward-data primitive descriptors with alg, falling back to direct where oneDNN has no kernel. */
+static dnnl_status_t make_fwd(dnnl_primitive_desc_t *pd, dnnl_convolution_desc_t *fd, dnnl_alg_kind_t alg,
+                              const dnnl_memory_desc_t *src, const dnnl_memory_desc_t *w, const dnnl_memory_desc_t *b,
+                              const dnnl_memory_desc_t *dst, const dnnl_dims_t strides, const dnnl_dims_t pad_l,
+                              const dnnl_dims_t pad_r, const_dnnl_primitive_attr_t attr, dnnl_engine_t eng) {
+    dnnl_status_t s = dnnl_unimplemented;
+    if (alg != dnnl_convolution_direct &&
+        dnnl_convolution_forward_desc_init(fd, dnnl_forward_training, alg, src, w, b, dst, strides, pad_l, pad_r) ==
+            dnnl_success)
+        s = dnnl_primitive_desc_create(pd, fd, attr, eng, NULL);
+    if (s == dnnl_success) return s;
+    s = dnnl_convolution_forward_desc_init(fd, dnnl_forward_training, dnnl_convolution_direct, src, w, b, dst, strides,
+                                           pad_l, pad_r);
+    return s == dnnl_success ? dnnl_primitive_desc_create(pd, fd, attr, eng, NULL) : s;
+}
+
+static dnnl_status_t make_bwd_d(dnnl_primitive_desc_t *pd, dnnl_alg_kind_t alg, const dnnl_memory_desc_t *dsrc,
+                                const dnnl_memory_desc_t *w, const dnnl_memory_desc_t *ddst,
+                                const dnnl_convolution_desc_t *fd, dnnl_engine_t eng, const_dnnl_primitive_desc_t fpd) {
+    dnnl_convolution_desc_t d;
+    dnnl_status_t s = dnnl_unimplemented;
+    if (alg != dnnl_convolution_direct &&
+        dnnl_convolution_backward_data_desc_init(&d, alg, dsrc, w, ddst, fd->strides, fd->padding[0],
+                                                 fd->padding[1]) == dnnl_success)
+        s = dnnl_primitive_desc_create(pd, &d, NULL, eng, fpd);
+    if (s == dnnl_success) return s;
+    s = dnnl_convolution_backward_data_desc_init(&d, dnnl_convolution_direct, dsrc, w, ddst, fd->strides,
+                                                 fd->padding[0], fd->padding[1]);
+    return s == dnnl_success ? dnnl_primitive_desc_create(pd, &d, NULL, eng, fpd) : s;
+}
+
 static dob_status conv_build(dob_layer *l, int64_t batch) {
     (void)batch;
     dob_status st = DOB_OK;
@@ -136,7 +189,7 @@ static dob_status conv_build(dob_layer *l, int64_t batch) {
     const dob_tensor *x = l->in[0], *y = l->out;
     const dob_param_info *wi = dob_arena_info(l->arena, l->param[0]);
     dnnl_memory_desc_t src_md, dst_md, w_md, b_md, any_src, any_dst, any_w, any_ddst, any_dsrc;
-    dnnl_convolution_desc_t fd, bdd;
+    dnnl_convolution_desc_t fd;
     dnnl_primitive_desc_t fpd = NULL, bdpd = NULL, bwpd = NULL;
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t po = NULL;
@@ -166,15 +219,15 @@ static dob_status conv_build(dob_layer *l, int64_t batch) {
     DOB_DNNL(dnnl_memory_desc_init_by_tag(&any_dsrc, 4, xd, dnnl_f32, dnnl_format_tag_any));
 
     /* forward (+ relu post-op) */
-    DOB_DNNL(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &any_src,
-                                                &any_w, c->bias ? &b_md : NULL, &any_dst, strides, pad_l, pad_r));
+    const dnnl_alg_kind_t alg = conv_alg(l);
     DOB_DNNL(dnnl_primitive_attr_create(&attr));
     if (c->act == DOB_ACT_RELU) {
         DOB_DNNL(dnnl_post_ops_create(&po));
         DOB_DNNL(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f));
         DOB_DNNL(dnnl_primitive_attr_set_post_ops(attr, po));
     }
-    DOB_DNNL(dnnl_primitive_desc_create(&fpd, &fd, attr, eng, NULL));
+    DOB_DNNL(make_fwd(&fpd, &fd, alg, &any_src, &any_w, c->bias ? &b_md : NULL, &any_dst, strides, pad_l, pad_r, attr,
+                      eng));
     DOB_DNNL(dob_own_primitive(l, &p->fwd, fpd));
     const dnnl_memory_desc_t *f_src = dnnl_primitive_desc_query_md(fpd, dnnl_query_src_md, 0);
     const dnnl_memory_desc_t *x_md = dob_net_in_md(l, 0) ? dob_net_in_md(l, 0) : &src_md;
@@ -193,7 +246,7 @@ static dob_status conv_build(dob_layer *l, int64_t batch) {
     int nhwc;
     dnnl_memory_desc_t any_dw = any_w;
     any_dw.data_type = dnnl_f32; /* f32 weight gradients straight into the arena, also in bf16 */
-    DOB_DNNL(make_bwd_w(&bwpd, eng, fpd, &fd, &any_dw, c->bias ? &b_md : NULL, &any_ddst, &nhwc));
+    DOB_DNNL(make_bwd_w(&bwpd, eng, fpd, &fd, &any_dw, c->bias ? &b_md : NULL, &any_ddst, &nhwc, alg));
     DOB_DNNL(dob_own_primitive(l, &p->bwd_w, bwpd));
     const dnnl_memory_desc_t *w_src = dnnl_primitive_desc_query_md(bwpd, dnnl_query_src_md, 0);
     if (!dnnl_memory_desc_equal(w_src, f_src)) {
@@ -210,9 +263,7 @@ static dob_status conv_build(dob_layer *l, int64_t batch) {
     /* backward data, only when someone needs d loss / d src */
     const dnnl_memory_desc_t *ddst_md = w_ddst;
     if (l->in_diff[0]) {
-        DOB_DNNL(dnnl_convolution_backward_data_desc_init(&bdd, dnnl_convolution_direct, &any_dsrc, &any_w,
-                                                          &any_ddst, strides, pad_l, pad_r));
-        DOB_DNNL(dnnl_primitive_desc_create(&bdpd, &bdd, NULL, eng, fpd));
+        DOB_DNNL(make_bwd_d(&bdpd, alg, &any_dsrc, &any_w, &any_ddst, &fd, eng, fpd));
         DOB_DNNL(dob_own_primitive(l, &p->bwd_d, bdpd));
         DOB_DNNL(dob_own_mem(l, &p->w_bd, eng, &w_md, dnnl_primitive_desc_query_md(bdpd, dnnl_query_weights_md, 0),
                               NULL, 1));
@@ -328,4 +379,20 @@ const dob_layer_ops dob_conv_ops = {
 
 dob_status dob_net_conv(dob_net *net, const char *name, int in, const dob_conv_cfg *cfg, int *out) {
     return dob_net_add(net, &dob_conv_ops, name, cfg, sizeof *cfg, 1, &in, out);
+}
+
+static const char *impl_of(dnnl_primitive_t prim) {
+    const_dnnl_primitive_desc_t pd = NULL;
+    const char *impl = NULL;
+    if (!prim || dnnl_primitive_get_primitive_desc(prim, &pd) != dnnl_success ||
+        dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success)
+        return NULL;
+    return impl;
+}
+
+void dob_conv_impls(const dob_layer *l, const char **fwd, const char **bwd_d, const char **bwd_w) {
+    const conv_priv *p = l->ops == &dob_conv_ops ? l->priv : NULL;
+    *fwd = p ? impl_of(p->fwd) : NULL;
+    *bwd_d = p ? impl_of(p->bwd_d) : NULL;
+    *bwd_w = p ? impl_of(p->bwd_w) : NULL;
 }
