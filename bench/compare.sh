@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # compare.sh [ROUNDS=5] [PROBLEMS...]: dob vs PyTorch steps/s on the same machine, interleaved (dob, torch, dob,
-# torch, ...) so host noise hits both alike; prints the median of each and the ratio dob/torch, and the ratio of
-# the fastest single steps (on a shared VM the medians of single rounds can move by 30%).
+# torch, ...). PROBLEMS: fmnist_2c2d mnist_mlp fmnist_logreg (default), cifar10_3c3d, cifar100_allcnnc,
+# svhn_wrn164, cifar100_wrn404 (bench/torch_ref.py has those nets). DOB_FLAGS="--conv-algo winograd" (or
+# "--precision bf16") is passed to bench_step. Interleaving makes host noise hit both alike; prints the median
+# of each, the ratio dob/torch and the ratio of the fastest single steps (on a shared VM the medians of single
+# rounds can move by 30%).
 # Also prints this machine's FMA peak (../shared/tools/peak_fma.c) and both GFLOP/s (conv + dense FLOPs counted by
 # bench_step) as % of it: DESIGN.md section 8.
 set -euo pipefail
@@ -21,15 +24,15 @@ PEAK=$(printf '%s\n' "$peak_out" | awk '/all threads/ {for (i = 1; i <= NF; i++)
   END {m = 0; for (i in v) if (v[i] + 0 > m) m = v[i] + 0; print m}')
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # steps per round: about 2 s of dob on 2 threads, so one disturbed step moves no round's median step
-steps_of() { case $1 in *logreg*) echo 3000 ;; *mlp*) echo 300 ;; *) echo 30 ;; esac; }
+steps_of() { case $1 in *logreg*) echo 3000 ;; *mlp*) echo 300 ;; *allcnnc*|*wrn*) echo 6 ;; *3c3d*) echo 15 ;; *) echo 30 ;; esac; }
 for p in $PROBLEMS; do
   d=(); t=(); dmin=(); tmin=(); gf=0; n=$(steps_of "$p")
   for r in $(seq "$ROUNDS"); do
-    line=$("$BUILD/bench/bench_step" "$p" 128 "$n" 5)
+    line=$("$BUILD/bench/bench_step" "$p" 128 "$n" 2 ${DOB_FLAGS:-})
     d+=("$(printf '%s' "$line" | sed -E 's/.*: ([0-9.]+) steps.*/\1/')")
     dmin+=("$(printf '%s' "$line" | sed -E 's/.*min ([0-9.]+) ms.*/\1/')")
     gf=$(printf '%s' "$line" | sed -E 's/.* ([0-9.]+) GFLOP\/step.*/\1/')
-    tline=$(LD_LIBRARY_PATH=$OB /usr/bin/python3 bench/torch_ref.py "$p" 128 "$n" 5 "$THREADS")
+    tline=$(LD_LIBRARY_PATH=$OB /usr/bin/python3 bench/torch_ref.py "$p" 128 "$n" 2 "$THREADS")
     t+=("$(printf '%s' "$tline" | sed -E 's/.*: ([0-9.]+) steps.*/\1/')")
     tmin+=("$(printf '%s' "$tline" | sed -E 's/.*min ([0-9.]+) ms.*/\1/')")
   done
