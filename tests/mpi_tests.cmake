@@ -57,6 +57,11 @@ if(MPIEXEC_EXECUTABLE AND DOB_SWEEP_H5PY_RC STREQUAL "0")
   add_test(NAME char_rnn_learn COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/char_rnn_test.sh $<TARGET_FILE:dob> ${MPIEXEC_EXECUTABLE} learn)
   set_tests_properties(char_rnn_learn PROPERTIES LABELS "cli;long" TIMEOUT 3600 ENVIRONMENT "${DOB_MPI_ENV}")
 endif()
+# issue 15: svhn_wrn164 --sync-bn on 2 ranks equals 1 rank over 20 steps (rel 1e-4); ~3 min on 2 cores: long
+if(MPIEXEC_EXECUTABLE AND DOB_SWEEP_H5PY_RC STREQUAL "0")
+  add_test(NAME wrn_sync_bn COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/mpi/wrn_sync_bn_test.sh $<TARGET_FILE:dob> ${MPIEXEC_EXECUTABLE})
+  set_tests_properties(wrn_sync_bn PROPERTIES LABELS "mpi;long" TIMEOUT 1800 ENVIRONMENT "${DOB_MPI_ENV}")
+endif()
 # issue 12: --precision bf16 end to end (refusal below avx512_core_bf16, /meta, JSON, checkpoints, a 2-rank
 # data-parallel run and a 2-rank sweep); exit 77 = skipped on CPUs without native bf16
 if(MPIEXEC_EXECUTABLE AND DOB_SWEEP_H5PY_RC STREQUAL "0")
