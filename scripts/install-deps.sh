@@ -18,8 +18,10 @@ pkgs=(
   slurmctld slurmd slurm-client munge
   # the real data set used by the quickstart and end-to-end tests
   dataset-fashion-mnist
-  # tools/ and bench/ (h5py analysis, PyTorch reference with an OpenMP OpenBLAS)
-  python3-h5py python3-numpy python3-matplotlib python3-torch libopenblas0-openmp
+  # tools/ and bench/ (h5py analysis, PyTorch reference with an OpenMP OpenBLAS); scipy writes the SVHN .mat
+  # files of tests/e2e_svhn_mat.sh with an implementation independent of dob's reader (io/mat5.c; libmatio is not
+  # used: Debian's depends on the serial HDF5, which cannot sit beside the Open MPI one)
+  python3-h5py python3-numpy python3-matplotlib python3-torch libopenblas0-openmp python3-scipy
 )
 
 SUDO=""

@@ -22,6 +22,7 @@
     X(sched)       \
     X(idx)         \
     X(cifar)       \
+    X(mat)         \
     X(tolstoi)     \
     X(augment)     \
     X(synthetic)   \

@@ -59,6 +59,36 @@ dob_status dob_cifar100_load(const char *dir, const char *split, int fix_offset,
  *  records, empty, inconsistent file counts, > 12 800 records per train file, label > 9), DOB_EIO, DOB_ENOMEM. */
 dob_status dob_svhn_load(const char *dir, const char *split, dob_dataset *out);
 
+/** SVHN from the official MATLAB files (io/svhn.c, read with dob_mat5_read): `path` is train_32x32.mat or
+ *  test_32x32.mat, X uint8 32x32x3xN (column-major: row, column, channel, example), y N x 1 (any numeric class)
+ *  with labels 1..10, 10 meaning digit 0. All N examples in file order (DeepOBS v1.2's 73 257 training examples,
+ *  not v1.1's first 64 000). x as dob_svhn_load. @return DOB_ENOENT, DOB_EFORMAT (the MAT-file's errors, X or y of
+ *  the wrong shape, X values outside 0..255 or not whole, labels outside 1..10), DOB_EIO, DOB_ENOMEM. */
+dob_status dob_svhn_mat_load(const char *path, dob_dataset *out);
+
+/* ---- MATLAB level-5 MAT-files (io/mat5.c) ----------------------------------------------------------------- */
+
+/** A real numeric variable of a MAT-file, as stored: count values of storage type `type` (1 int8, 2 uint8, 3
+ *  int16, 4 uint16, 5 int32, 6 uint32, 7 single, 9 double, 12 int64, 13 uint64), column-major over dims. */
+typedef struct dob_mat_var {
+    char name[64];
+    int cls;              /* MATLAB class: 6 double, 7 single, 8 int8, 9 uint8, ... 15 uint64 */
+    int ndim;
+    int64_t dims[8];
+    size_t count;         /* prod(dims) */
+    uint32_t type;        /* storage type (MATLAB stores small integers of a double array as uint8, ...) */
+    void *data;           /* malloc'ed; dob_mat_var_free */
+} dob_mat_var;
+/** Read the variables names[0..n) of a little-endian level-5 MAT-file (v5-v7: compressed or not) into vars[0..n).
+ *  Other variables are skipped. On failure every vars[i] is empty. @return DOB_ENOENT, DOB_EIO, DOB_ENOMEM,
+ *  DOB_EFORMAT (not a MAT-file, v7.3, big-endian, truncated, bad zlib data, malformed elements, a requested
+ *  variable that is absent, complex or not numeric). */
+dob_status dob_mat5_read(const char *path, int n, const char *const *names, dob_mat_var *vars);
+/** Value i (column-major) of v as a double. */
+double dob_mat_var_at(const dob_mat_var *v, size_t i);
+/** Free the data and zero *v (accepts NULL and empty). */
+void dob_mat_var_free(dob_mat_var *v);
+
 /* ---- Tolstoi (io/tolstoi.c) ------------------------------------------------------------------------------- */
 
 /** A 1-D NumPy .npy array of integers (format 1.0-3.0, dtype [<>|=][iu][1248], shape (n,)) as int32 ids in
