@@ -2,7 +2,8 @@
  * (3 073 / 3 074-byte records, channel-major pixels), the CIFAR-100 offset quirk and its fix, every error path
  * (missing, truncated, empty, mixed record counts, labels out of range) on status and message, the directory
  * names of the official archives and of DeepOBS, the data-set table's splits, SVHN as DeepOBS prepares it (H,W,C
- * records in numbered batch files), and golden 5-step losses of every image problem on generated files. */
+ * records in numbered batch files), and golden 5-step losses of every image problem on generated files (VGG: one
+ * problem per data set, at batch 1). */
 #define _XOPEN_SOURCE 700 /* nftw, mkdtemp */
 #include <ftw.h>
 #include <math.h>
@@ -231,15 +232,16 @@ static void make_svhn_tree(const char *sub, int n, int last) {
 /* Golden: 5 SGD steps (batch 16, seed 42, augmentation on) of the problems on generated files in the official
  * format, read through the data-set table; recorded with this code (1 thread). The first three steps are held to
  * 1e-3, all five to max(tol, 1e-2) (test_problems.c says why the WRN needs 1e-2; check_golden why every ISA). */
-static void golden_run(const char *problem, const char *root, const dob_data_opts *o, double lr, double l[5]) {
+static void golden_run_bs(const char *problem, const char *root, const dob_data_opts *o, int64_t bs, double lr,
+                          double l[5]) {
     const dob_problem_spec *p = dob_problem_find(problem);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     dob_dataset tr, va, te;
     TC_ASSERT_OK(dob_problem_data_load_opts(p, root, o, 0, &tr, &va, &te));
     dob_net *net;
     TC_ASSERT_OK(dob_problem_net(p, &net));
-    dob_train_cfg c = {.net = net, .loss = p->loss, .has_accuracy = 1, .train_eval_size = 16,
-                       .optim = dob_optim_find("sgd"), .batch_size = 16, .num_epochs = 1, .train_log_interval = 1,
+    dob_train_cfg c = {.net = net, .loss = p->loss, .has_accuracy = 1, .train_eval_size = bs,
+                       .optim = dob_optim_find("sgd"), .batch_size = bs, .num_epochs = 1, .train_log_interval = 1,
                        .weight_decay = p->weight_decay, .seed = 42, .rank = 0, .nranks = 1, .train = &tr,
                        .test = &te, .max_steps = 5, .preproc = p->preproc};
     TC_ASSERT_OK(dob_sched_constant(&c.sched, lr));
@@ -250,6 +252,10 @@ static void golden_run(const char *problem, const char *root, const dob_data_opt
     dob_net_destroy(net);
     dob_dataset_free(&tr);
     dob_dataset_free(&te);
+}
+
+static void golden_run(const char *problem, const char *root, const dob_data_opts *o, double lr, double l[5]) {
+    golden_run_bs(problem, root, o, 16, lr, l);
 }
 
 static void check_golden(const char *what, const double got[5], const double want[5], double tol) {
@@ -293,6 +299,13 @@ static void test_golden_files(void) {
     golden_run("cifar100_allcnnc", tp("g"), NULL, 0.05, l);
     check_golden("cifar100_allcnnc", l, (const double[]){4.93339089, 4.95803722, 4.9565689, 4.95295541, 4.91795115},
                  1e-4);
+    /* VGG at batch 1 (~45 GFLOP per example and step): one per data set and variant (all four: tests/test_vgg.c) */
+    golden_run_bs("cifar10_vgg16", tp("g"), NULL, 1, 0.01, l);
+    check_golden("cifar10_vgg16", l, (const double[]){3.27615439, 3.28210647, 3.25053688, 3.28123667, 3.28245393},
+                 1e-2);
+    golden_run_bs("cifar100_vgg19", tp("g"), NULL, 1, 0.01, l);
+    check_golden("cifar100_vgg19", l, (const double[]){5.89004227, 5.89099995, 5.89740351, 5.89452893, 5.89371246},
+                 1e-2);
 }
 
 static void test_svhn(void) {
