@@ -8,7 +8,7 @@ FZ=$(realpath "${2:?usage: make_seeds.sh path/to/dob path/to/fuzz_checkpoint}")
 C=$(cd "$(dirname "$0")" && pwd)/corpus
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-rm -rf "$C"; mkdir -p "$C"/{idx,mnist,cifar,results,checkpoint,tolstoi}
+rm -rf "$C"; mkdir -p "$C"/{idx,mnist,cifar,results,checkpoint,tolstoi,svhn_mat}
 
 /usr/bin/python3 - "$C" <<'PY'
 import gzip, struct, sys
@@ -42,6 +42,37 @@ bio = io.BytesIO(); np.save(bio, np.array(ids, dtype="<i8")); open(f"{t}/dir_npy
 for p in (2, 3, 4):
     open(f"{t}/pkl_p{p}", "wb").write(b"\1" + pickle.dumps(chars, protocol=p))
 open(f"{t}/text", "wb").write(b"\2" + "ab ba\u00e4c\n b\u00e4a  \u00e4\u20ac!".encode())
+PY
+
+# svhn_mat: byte 0 bit 0 = through dob_svhn_load; MAT-files as scipy.io.savemat writes them (compressed and not)
+# and as MATLAB writes the official ones (small-element names, y class double stored as uint8, each variable
+# compressed), and uncompressed with y first
+/usr/bin/python3 - "$C/svhn_mat" <<'PY'
+import io, sys, struct, zlib
+import numpy as np, scipy.io
+c = sys.argv[1]
+n = 2
+X = (np.arange(32 * 32 * 3 * n).reshape(32, 32, 3, n) * 7 % 256).astype(np.uint8)
+y = np.array([[10], [3]], np.float64)
+def sav(prefix, name, **kw):
+    b = io.BytesIO(); scipy.io.savemat(b, kw.pop("vars"), format="5", **kw); open(f"{c}/{name}", "wb").write(prefix + b.getvalue())
+for p in (b"\0", b"\1"):
+    tag = "svhn" if p == b"\1" else "mat"
+    sav(p, f"{tag}_scipy_compressed", vars={"X": X, "y": y}, do_compression=True)
+    sav(p, f"{tag}_scipy_plain", vars={"X": X, "y": y.astype(np.uint8)}, do_compression=False)
+def el(t, data):
+    if len(data) <= 4: return struct.pack("<I", t | len(data) << 16) + data.ljust(4, b"\0")
+    return struct.pack("<II", t, len(data)) + data + b"\0" * ((8 - len(data) % 8) % 8)
+def matrix(name, cls, dims, t, data):
+    body = el(6, struct.pack("<II", cls, 0)) + el(5, struct.pack("<%di" % len(dims), *dims)) + el(1, name) + el(t, data)
+    return struct.pack("<II", 14, len(body)) + body
+head = b"MATLAB 5.0 MAT-file, Platform: GLNXA64, Created on: Mon Dec  5 16:37:09 2011".ljust(116) + b"\0" * 8 + b"\0\1IM"
+xm = matrix(b"X", 9, [32, 32, 3, n], 2, X.tobytes(order="F"))
+ym = matrix(b"y", 6, [n, 1], 2, bytes([10, 3]))
+z = b"".join(struct.pack("<II", 15, len(zlib.compress(m))) + zlib.compress(m) for m in (xm, ym))
+open(f"{c}/svhn_matlab_style", "wb").write(b"\1" + head + z)
+open(f"{c}/mat_matlab_style", "wb").write(b"\0" + head + z)
+open(f"{c}/mat_matlab_plain", "wb").write(b"\0" + head + ym + xm)
 PY
 
 cd "$work"
