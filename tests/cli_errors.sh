@@ -114,6 +114,12 @@ if [ -f $FM/train-images-idx3-ubyte.gz ]; then
     expect 0 "sign_sgd .*done" -- "$DOB" run fmnist_logreg --optimizer-lib "$PLUGIN" --lr 1e-3 -N 1 --max_steps 20 --no_logs
     expect nz "plugin|shared object|not" -- "$DOB" run fmnist_logreg --optimizer-lib "$work/nonexistent.so" --lr 1e-3 -N 1
   fi
+  # dob runtime (issue 18): DeepOBS's runtime estimate, on 2 pairs of 1-epoch runs; bad input
+  expect 0 "fmnist_logreg: SGD [0-9.]+ \+- [0-9.]+ s/epoch, momentum [0-9.]+ \+- [0-9.]+ s/epoch; overhead [0-9.]+ \+- [0-9.]+ \(2 pairs, 1 epoch each\)" -- \
+    "$DOB" runtime fmnist_logreg --optimizer momentum --lr 0.1 --runs 2 -N 1 --quiet
+  expect 2 "missing --lr" -- "$DOB" runtime fmnist_logreg --optimizer adam
+  expect 2 "--runs must be in \[1, 1000\], found 0" -- "$DOB" runtime fmnist_logreg --optimizer adam --lr 1e-3 --runs 0
+  expect 2 "unknown hyperparameter|momentum" -- "$DOB" runtime fmnist_logreg --optimizer adam --lr 1e-3 --momentum 0.9
 fi
 echo "$pass passed, $fail failed"
 exit $fail

@@ -37,7 +37,8 @@ const char *app_suggest(const char *s, const char *const *names, int n);
 /* ---- the command and option tables (options.c) ------------------------------------------------------- */
 /** The commands, as bits: an option row names the commands that take it. */
 enum { APP_RUN = 1u << 0, APP_SWEEP = 1u << 1, APP_MERGE = 1u << 2, APP_EXPORT = 1u << 3, APP_LIST = 1u << 4,
-       APP_VERSION = 1u << 5, APP_DATA = 1u << 6, APP_ANALYZE = 1u << 7, APP_ALL = (1u << 8) - 1 };
+       APP_VERSION = 1u << 5, APP_DATA = 1u << 6, APP_ANALYZE = 1u << 7, APP_RUNTIME = 1u << 8,
+       APP_ALL = (1u << 9) - 1 };
 /** Maximum positional arguments (dob merge's input files). */
 #define APP_MAX_POS 4097
 #define APP_MAX_HP_ARGS (DOB_OPTIM_MAX_HP + 8)
@@ -63,6 +64,8 @@ typedef struct app_opts {
     double threshold;
     int64_t top;
     int baselines, quartiles;
+    int64_t runs;                                                            /* dob runtime */
+    double sgd_lr;
     /* what is not in the table: positional arguments, and `--name VALUE` pairs (optimizer hyperparameters) */
     const char *pos[APP_MAX_POS];
     int n_pos;
@@ -126,6 +129,7 @@ int cmd_export_json(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, 
 int cmd_version(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **argv);
 int cmd_data(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **argv);
 int cmd_analyze(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **argv);
+int cmd_runtime(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **argv);
 struct dob_analysis;
 struct dob_an_baselines;
 /** `dob analyze --plots DIR`: the plot data and tools/analyze_plots.py's figures in DIR (analyze_plots.c). */

@@ -86,6 +86,18 @@ const app_cmd app_cmds[] = {
      "tuneability (the chosen hyperparameters), with the seeds and all trials (diverged, failed, unfinished).",
      "Diverged trials count as seeds with their curves padded by their epoch-0 values from the divergence on,\n"
      "as DeepOBS 1.2 writes them; failed and unfinished trials are counted and shown, not aggregated."},
+    {"runtime", APP_RUNTIME, cmd_runtime, 1, 1, 1,
+     "runtime PROBLEM --optimizer NAME --lr X", "DeepOBS's runtime estimate: time per epoch against SGD",
+     NULL, NULL,
+     "usage: dob runtime PROBLEM --optimizer NAME --lr LR [--<hyperparameter> VALUE ...] [--runs N] [-N EPOCHS]\n"
+     "\n"
+     "DeepOBS's runtime estimate (deepobs_estimate_runtime.py / estimate_runtime): --runs times, an SGD run\n"
+     "(--sgd-lr) then a run of the optimizer, each the whole DeepOBS protocol for -N epochs (evaluation\n"
+     "included) with no result files, timed in this process on data loaded once, so no start-up time biases\n"
+     "either. Prints each pair, the mean +- std seconds per epoch of both and the overhead (optimizer / SGD,\n"
+     "per pair) as mean +- std. Launched with mpirun, every run is data-parallel over the ranks.",
+     "PROBLEM defaults as in dob run except -N 3 (DeepOBS's). Use a quiet machine: the overhead is a ratio of\n"
+     "times measured one after the other."},
     {"version", APP_VERSION, cmd_version, 0, 0, 0,
      "version", "versions of dob, oneDNN and the CPU ISA in use", NULL, NULL,
      "usage: dob version\n\nThe versions of dob (and its git revision), oneDNN, the CPU ISA oneDNN uses, and the\n"

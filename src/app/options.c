@@ -40,23 +40,30 @@ typedef struct opt_row {
 #define RS (APP_RUN | APP_SWEEP)
 /* clang-format off */
 static const opt_row rows[] = {
-    {"--optimizer", RS, OPT_STR, OFF(optimizer), 0, NOLIM, 0, NULL, "NAME",
+    {"--optimizer", RS | APP_RUNTIME, OPT_STR, OFF(optimizer), 0, NOLIM, 0, NULL, "NAME",
      "sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad, adadelta"},
-    {"--optimizer-lib --optimizer_lib", RS, OPT_STR, OFF(optimizer_lib), 0, NOLIM, 0, NULL, "PATH.so",
+    {"--optimizer-lib --optimizer_lib", RS | APP_RUNTIME, OPT_STR, OFF(optimizer_lib), 0, NOLIM, 0, NULL, "PATH.so",
      "load an external optimizer (C ABI of include/dob/optim.h)"},
-    {"--lr --learning_rate", APP_RUN, OPT_DOUBLE, OFF(lr), 0, NOLIM, 0, NULL, "X", "learning rate (required)"},
+    {"--lr --learning_rate", APP_RUN | APP_RUNTIME, OPT_DOUBLE, OFF(lr), 0, NOLIM, 0, NULL, "X",
+     "learning rate (required)"},
+    {"--sgd-lr --sgd_lr", APP_RUNTIME, OPT_DOUBLE, OFF(sgd_lr), 0, 0, INFINITY, OPT_LO_OPEN, "0.01", "X",
+     "learning rate of the SGD runs (DeepOBS 1.2's estimate_runtime: 0.01)"},
+    {"--runs", APP_RUNTIME, OPT_INT, OFF(runs), 0, 1, 1000, 0, "5", "N",
+     "interleaved pairs of runs (SGD, then the optimizer)"},
     {"--lr --learning_rate", APP_SWEEP, OPT_STR, OFF(lr_grid), 0, NOLIM, 0, NULL, "GRID",
      "learning rates (required): log:LO:HI:N (N log-spaced values, ends included;\n"
      "DeepOBS's grid is log:1e-5:1e2:36), lin:LO:HI:N, a list A,B,C, or one value;\n"
      "an optimizer hyperparameter --NAME takes a GRID too"},
     {"--seeds --random_seed -r --seed", APP_SWEEP, OPT_STR, OFF(seeds), 0, NOLIM, 0, "42", "SEEDS",
      "A:B (inclusive), A,B,C or A"},
-    {"--random_seed -r --seed", APP_RUN, OPT_INT, OFF(seed), 0, 0, INFINITY, 0, "42", "N",
+    {"--random_seed -r --seed", APP_RUN | APP_RUNTIME, OPT_INT, OFF(seed), 0, 0, INFINITY, 0, "42", "N",
      "seed of init, shuffling and dropout"},
-    {"--bs --batch_size", RS, OPT_INT, OFF(bs), 0, 0, INFINITY, OPT_LO_OPEN | OPT_DEF_SHOWN, "the problem's", "N",
+    {"--bs --batch_size", RS | APP_RUNTIME, OPT_INT, OFF(bs), 0, 0, INFINITY, OPT_LO_OPEN | OPT_DEF_SHOWN, "the problem's", "N",
      "global batch size"},
     {"--num_epochs -N", RS, OPT_INT, OFF(epochs), 0, 0, 100000, OPT_DEF_SHOWN, "the problem's", "N", "epochs"},
-    {"--weight_decay --wd", RS, OPT_DOUBLE, OFF(wd), 0, 0, INFINITY, OPT_DEF_SHOWN, "the problem's", "X",
+    {"--num_epochs -N", APP_RUNTIME, OPT_INT, OFF(epochs), 0, 1, 100000, 0, "3", "N",
+     "epochs of every run (DeepOBS's runtime estimate: 3)"},
+    {"--weight_decay --wd", RS | APP_RUNTIME, OPT_DOUBLE, OFF(wd), 0, 0, INFINITY, OPT_DEF_SHOWN, "the problem's", "X",
      "L2 factor of the problem's regulariser"},
     {"--lr_sched_epochs", RS, OPT_LIST, OFF(sched_epochs), OFF(n_sched_epochs), NOLIM, 0, NULL, "E1,E2",
      "epochs at which the learning rate changes (DeepOBS schedule)"},
@@ -66,7 +73,7 @@ static const opt_row rows[] = {
      "log the mini-batch loss every N steps"},
     {"--print_train_iter", APP_RUN, OPT_SWITCH, OFF(print_train_iter), 0, NOLIM, 0, NULL, NULL,
      "print every logged mini-batch loss"},
-    {"--data_dir", RS | APP_DATA, OPT_STR, OFF(data_dir), 0, NOLIM, OPT_DEF_SHOWN,
+    {"--data_dir", RS | APP_DATA | APP_RUNTIME, OPT_STR, OFF(data_dir), 0, NOLIM, OPT_DEF_SHOWN,
      "$DOB_DATA_DIR, then the data set's install location", "DIR", "data root"},
     {"--valid", RS, OPT_SWITCH, OFF(valid), 0, NOLIM, 0, NULL, NULL,
      "carve DeepOBS 1.2's validation split off the training set"},
@@ -101,7 +108,7 @@ static const opt_row rows[] = {
     {"--precision", RS, OPT_STR, OFF(precision), 0, NOLIM, 0, "f32", "f32|bf16",
      "compute precision of conv/dense/pooling (f32 is DeepOBS's); bf16 needs a CPU\n"
      "with native bf16 (oneDNN ISA avx512_core_bf16: Zen 4+, Sapphire Rapids)"},
-    {"--conv-algo --conv_algo", RS, OPT_STR, OFF(conv_algo), 0, NOLIM, 0, "direct", "direct|winograd|auto",
+    {"--conv-algo --conv_algo", RS | APP_RUNTIME, OPT_STR, OFF(conv_algo), 0, NOLIM, 0, "direct", "direct|winograd|auto",
      "algorithm of the 3x3 stride-1 convolutions: direct (the reference), winograd\n"
      "(oneDNN's F(4x4,3x3) kernels, AVX-512 only, other rounding) or auto (oneDNN's\n"
      "choice per layer); without a Winograd kernel a layer runs direct"},
@@ -151,7 +158,7 @@ static const opt_row rows[] = {
      "--plots draws median and quartiles instead of mean and std"},
     {"--top", APP_ANALYZE, OPT_INT, OFF(top), 0, 0, 1000000, 0, "0", "N",
      "also list the N best settings of every optimizer"},
-    {"--quiet", RS, OPT_SWITCH, OFF(quiet), 0, NOLIM, 0, NULL, NULL, "print only errors and the final summary"},
+    {"--quiet", RS | APP_RUNTIME, OPT_SWITCH, OFF(quiet), 0, NOLIM, 0, NULL, NULL, "print only errors and the final summary"},
     {"--verbose -v", RS, OPT_SWITCH, OFF(verbose), 0, NOLIM, 0, NULL, NULL,
      "print how the data is held (one copy per node) and the memory estimate\n"
      "before training (data per node, net and optimizer state, activations at the\n"
