@@ -134,7 +134,8 @@ static dob_status read_h5(const char *path, dob_an_runs *runs) {
     memset(&r, 0, sizeof r);
     dob_h5_quiet();
     dob_seal_state seal;
-    DOB_TRY(dob_seal_check(path, "result file", 0, &seal, NULL));
+    st = dob_seal_check(path, "result file", 0, &seal, NULL);
+    if (st != DOB_OK) return st; /* its message names the file already */
     DOB_H5(f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), "open '%s'", path);
     DOB_TRY(dob_meta_read(f, path, &d));
     if (d.n_hp > 64) {
