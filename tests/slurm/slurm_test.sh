@@ -79,16 +79,26 @@ else
   bad "run_dp: no checkpoint appeared: $(cat dp-$j.out 2>/dev/null)"
 fi
 
-# interrupt JOB N T: N times, once JOB has been RUNNING for T seconds, SIGUSR1 to its batch shell (what
-# --signal=B:USR1@T sends before the time limit); each requeue is released at once. Returns when done or gone.
+# interrupt JOB N T OUT: N times, once JOB is RUNNING and one of its trials is training, T seconds later, SIGUSR1
+# to its batch shell (what --signal=B:USR1@T sends before the time limit); each requeue is released at once.
+# Training means a trial checkpoint OUT.trial*.ckpt newer than the attempt (saved after a trial's first
+# evaluation round): a fixed delay from RUNNING missed on a loaded machine, where start-up took longer than the
+# delay, every signal stopped the sweep before a trial began, and no trial was ever continued. Returns when the
+# job is done or gone.
 interrupt() {
-  local j=$1 n=$2 t=$3 k i st
+  local j=$1 n=$2 t=$3 out=$4 k i st
   for k in $(seq "$n"); do
     for i in $(seq 1200); do
       st=$(squeue -h -j "$j" -o '%T %r' 2>/dev/null)
       [ -z "$st" ] && return 0
       case $st in RUNNING*) break ;; *BeginTime*) release "$j" ;; esac
       sleep 0.5
+    done
+    touch "$work/attempt.mark"
+    for i in $(seq 3000); do
+      [ -n "$(find "$work" -maxdepth 1 -name "$out.trial*.ckpt" -newer "$work/attempt.mark" 2>/dev/null)" ] && break
+      [ -z "$(squeue -h -j "$j" -o %T 2>/dev/null)" ] && return 0
+      sleep 0.1
     done
     sleep "$t"
     scancel --signal=USR1 --batch "$j" 2>/dev/null
@@ -132,7 +142,7 @@ ja=$(OUT="$work/arr.h5" DOB_SWEEP="$SWEEP" sbatch --parsable --array=0-1 --ntask
        --time=30 -o "$work/arr-%A_%a.out" "$JOBS/sweep_array.sbatch")
 jm=$(sbatch --parsable --dependency=afterok:"$ja" --ntasks=1 --cpus-per-task=1 -o "$work/merge-%j.out" \
        --wrap "$DOB merge $work/arr.h5 $work/arr.slice0.h5 $work/arr.slice1.h5")
-interrupt "${ja}_0" 2 3
+interrupt "${ja}_0" 2 1 arr.slice0.h5
 wait_job "$ja"; wait_job "$jm"
 if [ -f arr.slice0.h5 ] && [ -f arr.slice1.h5 ] && [ -f arr.h5 ] && [ "$(job_state "$jm")" = COMPLETED ]; then ok
 else bad "sweep_array: slices or merge missing ($(job_state "$jm")): $(cat arr-*.out merge-*.out 2>/dev/null | tail -8)"; fi
@@ -154,7 +164,7 @@ for G in 1 2; do
   ref=ref_sweep.h5; [ $G = 2 ] && ref=ref_g2.h5
   jp=$(OUT="$work/packed$G.h5" DOB_SWEEP="$SWEEP" RANKS_PER_TRIAL=$G sbatch --parsable --nodes=1 --ntasks=2 \
          --ntasks-per-node=2 --cpus-per-task=1 --time=30 -o "$work/packed$G-%j.out" "$JOBS/sweep_packed.sbatch")
-  interrupt "$jp" 3 3
+  interrupt "$jp" 3 1 "packed$G.h5"
   wait_job "$jp"
   same_trials packed$G.h5 $ref "sweep_packed, --ranks-per-trial $G" && ok || bad "sweep_packed G=$G: $(tail -8 packed$G-$jp.out)"
   [ "$(grep -c "requeueing job $jp" "packed$G-$jp.out")" -ge 2 ] && ok ||
