@@ -6,27 +6,6 @@
 dob_comm *rfx_world;
 char rfx_tmpdir[256];
 /* ---- suite setup ----------------------------------------------------------------------------------------- */
-int rfx_rm_rf(const char *p) {
-    struct stat sb;
-    if (lstat(p, &sb) != 0) return 0;
-    if (S_ISDIR(sb.st_mode)) {
-        chmod(p, 0700);
-        DIR *d = opendir(p);
-        if (d) {
-            struct dirent *e;
-            while ((e = readdir(d))) {
-                if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-                char q[1024];
-                snprintf(q, sizeof q, "%s/%s", p, e->d_name);
-                rfx_rm_rf(q);
-            }
-            closedir(d);
-        }
-        return rmdir(p);
-    }
-    return unlink(p);
-}
-
 int rfx_suite_init(void) {
     static int mpi_started;
     if (!mpi_started) {
@@ -47,7 +26,7 @@ int rfx_suite_init(void) {
 }
 
 int rfx_suite_cleanup(void) {
-    rfx_rm_rf(rfx_tmpdir);
+    tc_rm_rf(rfx_tmpdir);
     return 0;
 }
 

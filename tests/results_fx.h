@@ -35,7 +35,6 @@ typedef struct curves {
 extern dob_comm *rfx_world;
 extern char rfx_tmpdir[256];
 extern curves cv0, cv1;
-int rfx_rm_rf(const char *p);
 int rfx_suite_init(void);
 int rfx_suite_cleanup(void);
 dob_results_meta std_meta(void);

@@ -1,10 +1,14 @@
 /* tc.c: see tc.h. */
+#define _XOPEN_SOURCE 700 /* mkdtemp */
 #include "tc.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "dob/rng.h"
 
@@ -225,4 +229,45 @@ void tc_as_f32(dob_dataset *d) {
     CU_ASSERT_EQUAL_FATAL(st, DOB_OK);
     dob_dataset_free(d);
     *d = f;
+}
+
+/* ---- a temporary directory per suite --------------------------------------------------------------------- */
+
+char tc_tmpdir[256];
+
+int tc_tmp_init(void) {
+    const char *base = getenv("TMPDIR");
+    snprintf(tc_tmpdir, sizeof tc_tmpdir, "%s/dob_test_XXXXXX", base && *base ? base : "/tmp");
+    if (mkdtemp(tc_tmpdir)) return 0;
+    fprintf(stderr, "tests: mkdtemp %s failed\n", tc_tmpdir);
+    return -1;
+}
+
+int tc_tmp_clean(void) { return tc_rm_rf(tc_tmpdir); }
+
+const char *tc_tmp(const char *rel) {
+    static char bufs[8][512];
+    static int k;
+    char *b = bufs[k++ % 8];
+    snprintf(b, sizeof bufs[0], "%s/%s", tc_tmpdir, rel);
+    return b;
+}
+
+int tc_rm_rf(const char *p) {
+    struct stat sb;
+    if (lstat(p, &sb) != 0) return 0;
+    if (!S_ISDIR(sb.st_mode)) return unlink(p);
+    chmod(p, 0700);
+    DIR *d = opendir(p);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+            char q[1024];
+            snprintf(q, sizeof q, "%s/%s", p, e->d_name);
+            tc_rm_rf(q);
+        }
+        closedir(d);
+    }
+    return rmdir(p);
 }

@@ -64,4 +64,15 @@ extern const dob_layer_ops tc_slice_ops;
 dob_status tc_multi_input_net(dob_net **net, int n, const int *ndims, const int64_t (*dims)[DOB_MAX_DIMS - 1],
                               int *ids);
 
+/* ---- a temporary directory per suite --------------------------------------------------------------------- */
+/** The current suite's directory: /tmp/dob_test_XXXXXX (under $TMPDIR if set), made by tc_tmp_init. */
+extern char tc_tmpdir[256];
+/** Suite init/cleanup pair: make a fresh directory; remove it with everything in it. @return 0 on success. */
+int tc_tmp_init(void);
+int tc_tmp_clean(void);
+/** tc_tmpdir/<rel> in one of 8 rotating buffers (so several paths can be alive in one call). */
+const char *tc_tmp(const char *rel);
+/** Remove a file or a directory tree (like rm -rf; makes directories writable first). @return 0 on success. */
+int tc_rm_rf(const char *path);
+
 #endif

@@ -4,8 +4,6 @@
  * names of the official archives and of DeepOBS, the data-set table's splits, SVHN as DeepOBS prepares it (H,W,C
  * records in numbered batch files), and golden 5-step losses of every image problem on generated files (VGG: one
  * problem per data set, at batch 1). */
-#define _XOPEN_SOURCE 700 /* nftw, mkdtemp */
-#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,27 +17,6 @@
 #include "dob/trainer.h"
 #include "tc.h"
 
-static char tmp[64];
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static int suite_init(void) {
-    snprintf(tmp, sizeof tmp, "/tmp/dob_cifar_XXXXXX");
-    return mkdtemp(tmp) ? 0 : -1;
-}
-
-static int suite_clean(void) { return nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
-
-static const char *tp(const char *rel) {
-    static char bufs[8][512];
-    static int k;
-    char *b = bufs[k++ % 8];
-    snprintf(b, 512, "%s/%s", tmp, rel);
-    return b;
-}
 
 /* Known content: byte j (0..3071, channel-major) of image i of file f. */
 static uint8_t pix(int f, int i, int j) { return (uint8_t)((f * 97 + i * 31 + j * 7) % 251); }
@@ -76,12 +53,12 @@ static void write_c100(const char *path, int n, int bad_coarse_at, int bad_fine_
 /* <tmp>/<sub> holding a full CIFAR-10 layout with n records per file. */
 static void make_c10_tree(const char *sub, int n) {
     char p[512];
-    mkdir(tp(sub), 0755);
+    mkdir(tc_tmp(sub), 0755);
     for (int f = 1; f <= 5; f++) {
-        snprintf(p, sizeof p, "%s/%s/data_batch_%d.bin", tmp, sub, f);
+        snprintf(p, sizeof p, "%s/%s/data_batch_%d.bin", tc_tmpdir, sub, f);
         write_c10(p, f, n, -1, 0);
     }
-    snprintf(p, sizeof p, "%s/%s/test_batch.bin", tmp, sub);
+    snprintf(p, sizeof p, "%s/%s/test_batch.bin", tc_tmpdir, sub);
     write_c10(p, 0, n, -1, 0);
 }
 
@@ -95,8 +72,8 @@ static int label_of(const dob_dataset *d, int64_t i) {
 static void test_cifar10_read(void) {
     make_c10_tree("c10", 4);
     dob_dataset tr, te;
-    TC_ASSERT_OK(dob_cifar10_load(tp("c10"), "train", &tr));
-    TC_ASSERT_OK(dob_cifar10_load(tp("c10"), "test", &te));
+    TC_ASSERT_OK(dob_cifar10_load(tc_tmp("c10"), "train", &tr));
+    TC_ASSERT_OK(dob_cifar10_load(tc_tmp("c10"), "test", &te));
     CU_ASSERT(tr.x_type == DOB_DT_U8 && tr.y_type == DOB_Y_LABELS); /* stored as the file's bytes (issue 20) */
     tc_as_f32(&tr);
     tc_as_f32(&te);
@@ -121,12 +98,12 @@ static void test_cifar10_read(void) {
 }
 
 static void test_cifar100_offset(void) {
-    mkdir(tp("c100"), 0755);
-    write_c100(tp("c100/train.bin"), 6, -1, -1);
-    write_c100(tp("c100/test.bin"), 3, -1, -1);
+    mkdir(tc_tmp("c100"), 0755);
+    write_c100(tc_tmp("c100/train.bin"), 6, -1, -1);
+    write_c100(tc_tmp("c100/test.bin"), 3, -1, -1);
     dob_dataset q, fx;
-    TC_ASSERT_OK(dob_cifar100_load(tp("c100"), "train", 0, &q));
-    TC_ASSERT_OK(dob_cifar100_load(tp("c100"), "train", 1, &fx));
+    TC_ASSERT_OK(dob_cifar100_load(tc_tmp("c100"), "train", 0, &q));
+    TC_ASSERT_OK(dob_cifar100_load(tc_tmp("c100"), "train", 1, &fx));
     tc_as_f32(&q);
     tc_as_f32(&fx);
     CU_ASSERT_EQUAL(q.n, 6);
@@ -146,43 +123,46 @@ static void test_cifar100_offset(void) {
 
 static void test_errors(void) {
     dob_dataset d;
-    mkdir(tp("e"), 0755);
-    TC_ASSERT_FAILS(dob_cifar10_load(tp("e"), "train", &d), DOB_ENOENT, "data_batch_1.bin: no such file");
-    TC_ASSERT_FAILS(dob_cifar10_load(tp("e"), "train", &d), DOB_ENOENT, "cifar-10-binary.tar.gz");
+    mkdir(tc_tmp("e"), 0755);
+    TC_ASSERT_FAILS(dob_cifar10_load(tc_tmp("e"), "train", &d), DOB_ENOENT, "data_batch_1.bin: no such file");
+    TC_ASSERT_FAILS(dob_cifar10_load(tc_tmp("e"), "train", &d), DOB_ENOENT, "cifar-10-binary.tar.gz");
     make_c10_tree("e", 3);
-    write_c10(tp("e/data_batch_3.bin"), 3, 3, -1, 100);
-    TC_ASSERT_FAILS(dob_cifar10_load(tp("e"), "train", &d), DOB_EFORMAT, "data_batch_3.bin: expected a whole number");
-    write_c10(tp("e/data_batch_3.bin"), 3, 2, -1, 0);
-    TC_ASSERT_FAILS(dob_cifar10_load(tp("e"), "train", &d), DOB_EFORMAT, "data_batch_3.bin: expected 3 records");
-    write_c10(tp("e/data_batch_3.bin"), 3, 3, 1, 0);
-    TC_ASSERT_FAILS(dob_cifar10_load(tp("e"), "train", &d), DOB_EFORMAT, "record 1: expected a label 0..9, found 10");
-    write_c10(tp("e/data_batch_3.bin"), 3, 0, -1, 0);
-    TC_ASSERT_FAILS(dob_cifar10_load(tp("e"), "train", &d), DOB_EFORMAT, "data_batch_3.bin: empty file");
-    write_c10(tp("e/data_batch_3.bin"), 3, 3, -1, 0);
-    unlink(tp("e/data_batch_5.bin"));
-    TC_ASSERT_FAILS(dob_cifar10_load(tp("e"), "train", &d), DOB_ENOENT, "data_batch_5.bin");
-    TC_ASSERT_FAILS(dob_cifar10_load(tp("e"), "valid", &d), DOB_EINVAL, "expected split");
-    write_c100(tp("e/train.bin"), 4, 2, -1);
-    TC_ASSERT_FAILS(dob_cifar100_load(tp("e"), "train", 0, &d), DOB_EFORMAT, "record 2: expected a coarse label");
-    write_c100(tp("e/train.bin"), 4, -1, 3);
-    TC_ASSERT_FAILS(dob_cifar100_load(tp("e"), "train", 0, &d), DOB_EFORMAT, "record 3: expected a fine label 0..99");
+    write_c10(tc_tmp("e/data_batch_3.bin"), 3, 3, -1, 100);
+    TC_ASSERT_FAILS(dob_cifar10_load(tc_tmp("e"), "train", &d), DOB_EFORMAT,
+                    "data_batch_3.bin: expected a whole number");
+    write_c10(tc_tmp("e/data_batch_3.bin"), 3, 2, -1, 0);
+    TC_ASSERT_FAILS(dob_cifar10_load(tc_tmp("e"), "train", &d), DOB_EFORMAT, "data_batch_3.bin: expected 3 records");
+    write_c10(tc_tmp("e/data_batch_3.bin"), 3, 3, 1, 0);
+    TC_ASSERT_FAILS(dob_cifar10_load(tc_tmp("e"), "train", &d), DOB_EFORMAT,
+                    "record 1: expected a label 0..9, found 10");
+    write_c10(tc_tmp("e/data_batch_3.bin"), 3, 0, -1, 0);
+    TC_ASSERT_FAILS(dob_cifar10_load(tc_tmp("e"), "train", &d), DOB_EFORMAT, "data_batch_3.bin: empty file");
+    write_c10(tc_tmp("e/data_batch_3.bin"), 3, 3, -1, 0);
+    unlink(tc_tmp("e/data_batch_5.bin"));
+    TC_ASSERT_FAILS(dob_cifar10_load(tc_tmp("e"), "train", &d), DOB_ENOENT, "data_batch_5.bin");
+    TC_ASSERT_FAILS(dob_cifar10_load(tc_tmp("e"), "valid", &d), DOB_EINVAL, "expected split");
+    write_c100(tc_tmp("e/train.bin"), 4, 2, -1);
+    TC_ASSERT_FAILS(dob_cifar100_load(tc_tmp("e"), "train", 0, &d), DOB_EFORMAT, "record 2: expected a coarse label");
+    write_c100(tc_tmp("e/train.bin"), 4, -1, 3);
+    TC_ASSERT_FAILS(dob_cifar100_load(tc_tmp("e"), "train", 0, &d), DOB_EFORMAT,
+                    "record 3: expected a fine label 0..99");
     /* a CIFAR-10 file where CIFAR-100 is expected: 3 073-byte records are not whole 3 074-byte ones */
-    write_c10(tp("e/train.bin"), 0, 4, -1, 0);
-    TC_ASSERT_FAILS(dob_cifar100_load(tp("e"), "train", 0, &d), DOB_EFORMAT, "3074-byte CIFAR-100 records");
+    write_c10(tc_tmp("e/train.bin"), 0, 4, -1, 0);
+    TC_ASSERT_FAILS(dob_cifar100_load(tc_tmp("e"), "train", 0, &d), DOB_EFORMAT, "3074-byte CIFAR-100 records");
     CU_ASSERT_PTR_NULL(d.x);
 }
 
 /* The data-set table: the official archive directory names, DeepOBS's names, and the v1.2 valid split. */
 static void test_table(void) {
-    mkdir(tp("root"), 0755);
+    mkdir(tc_tmp("root"), 0755);
     make_c10_tree("root/cifar-10-batches-bin", 4);
     dob_dataset tr, va, te;
-    TC_ASSERT_OK(dob_data_load_split("cifar10", tp("root"), NULL, "train", 0, &tr));
+    TC_ASSERT_OK(dob_data_load_split("cifar10", tc_tmp("root"), NULL, "train", 0, &tr));
     CU_ASSERT_EQUAL(tr.n, 20);
     dob_dataset_free(&tr);
-    TC_ASSERT_OK(dob_data_load_split("cifar10", tp("root"), NULL, "train", 6, &tr));
-    TC_ASSERT_OK(dob_data_load_split("cifar10", tp("root"), NULL, "valid", 6, &va));
-    TC_ASSERT_OK(dob_data_load_split("cifar10", tp("root"), NULL, "test", 6, &te));
+    TC_ASSERT_OK(dob_data_load_split("cifar10", tc_tmp("root"), NULL, "train", 6, &tr));
+    TC_ASSERT_OK(dob_data_load_split("cifar10", tc_tmp("root"), NULL, "valid", 6, &va));
+    TC_ASSERT_OK(dob_data_load_split("cifar10", tc_tmp("root"), NULL, "test", 6, &te));
     CU_ASSERT(tr.n == 14 && va.n == 6 && te.n == 4);
     /* valid = the first 6 records in file order: file 1's four, then file 2's first two */
     CU_ASSERT_EQUAL(label_of(&va, 5), label10(2, 1));
@@ -190,16 +170,16 @@ static void test_table(void) {
     dob_dataset_free(&tr);
     dob_dataset_free(&va);
     dob_dataset_free(&te);
-    mkdir(tp("root/cifar-100-binary"), 0755);
-    write_c100(tp("root/cifar-100-binary/train.bin"), 5, -1, -1);
+    mkdir(tc_tmp("root/cifar-100-binary"), 0755);
+    write_c100(tc_tmp("root/cifar-100-binary/train.bin"), 5, -1, -1);
     dob_data_opts fix = {.cifar100_fix_offset = 1};
-    TC_ASSERT_OK(dob_data_load_split("cifar100", tp("root"), &fix, "train", 0, &tr));
+    TC_ASSERT_OK(dob_data_load_split("cifar100", tc_tmp("root"), &fix, "train", 0, &tr));
     tc_as_f32(&tr);
     CU_ASSERT_EQUAL(TC_X(tr)[0], (float)pix(7, 0, 0));
     dob_dataset_free(&tr);
-    TC_ASSERT_FAILS(dob_data_load_split("cifar100", tp("root"), NULL, "test", 0, &te), DOB_ENOENT, "test.bin");
-    TC_ASSERT_FAILS(dob_data_load_split("nope", tp("root"), NULL, "test", 0, &te), DOB_EINVAL, "no reader");
-    TC_ASSERT_FAILS(dob_data_load_split("cifar10", tp("root"), NULL, "dev", 0, &te), DOB_EINVAL, "found 'dev'");
+    TC_ASSERT_FAILS(dob_data_load_split("cifar100", tc_tmp("root"), NULL, "test", 0, &te), DOB_ENOENT, "test.bin");
+    TC_ASSERT_FAILS(dob_data_load_split("nope", tc_tmp("root"), NULL, "test", 0, &te), DOB_EINVAL, "no reader");
+    TC_ASSERT_FAILS(dob_data_load_split("cifar10", tc_tmp("root"), NULL, "dev", 0, &te), DOB_EINVAL, "found 'dev'");
     CU_ASSERT(dob_data_known("cifar100") && !dob_data_known("cifar"));
 }
 
@@ -220,12 +200,12 @@ static void write_svhn(const char *path, int f, int n, int bad_label_at, int cut
 
 static void make_svhn_tree(const char *sub, int n, int last) {
     char p[512];
-    mkdir(tp(sub), 0755);
+    mkdir(tc_tmp(sub), 0755);
     for (int f = 0; f < 3; f++) {
-        snprintf(p, sizeof p, "%s/%s/data_batch_%d.bin", tmp, sub, f);
+        snprintf(p, sizeof p, "%s/%s/data_batch_%d.bin", tc_tmpdir, sub, f);
         write_svhn(p, f, f == 2 ? last : n, -1, 0);
     }
-    snprintf(p, sizeof p, "%s/%s/test_batch.bin", tmp, sub);
+    snprintf(p, sizeof p, "%s/%s/test_batch.bin", tc_tmpdir, sub);
     write_svhn(p, 9, n, -1, 0);
 }
 
@@ -272,38 +252,38 @@ static void check_golden(const char *what, const double got[5], const double wan
 }
 
 static void test_golden_files(void) {
-    mkdir(tp("g"), 0755);
+    mkdir(tc_tmp("g"), 0755);
     make_c10_tree("g/cifar-10", 32);
-    mkdir(tp("g/cifar-100"), 0755);
-    write_c100(tp("g/cifar-100/train.bin"), 160, -1, -1);
-    write_c100(tp("g/cifar-100/test.bin"), 32, -1, -1);
+    mkdir(tc_tmp("g/cifar-100"), 0755);
+    write_c100(tc_tmp("g/cifar-100/train.bin"), 160, -1, -1);
+    write_c100(tc_tmp("g/cifar-100/test.bin"), 32, -1, -1);
     double l[5];
-    golden_run("cifar10_3c3d", tp("g"), NULL, 0.05, l);
+    golden_run("cifar10_3c3d", tc_tmp("g"), NULL, 0.05, l);
     check_golden("cifar10_3c3d", l, (const double[]){3.54233394, 3.76018913, 3.68418436, 3.56121233, 3.61517825}, 1e-4);
-    golden_run("cifar100_3c3d", tp("g"), NULL, 0.05, l);
+    golden_run("cifar100_3c3d", tc_tmp("g"), NULL, 0.05, l);
     check_golden("cifar100_3c3d", l, (const double[]){5.99156823, 6.03521314, 6.06691489, 6.03586765, 6.10097498},
                  1e-4);
     double f[5];
-    golden_run("cifar100_3c3d", tp("g"), &(dob_data_opts){.cifar100_fix_offset = 1}, 0.05, f);
+    golden_run("cifar100_3c3d", tc_tmp("g"), &(dob_data_opts){.cifar100_fix_offset = 1}, 0.05, f);
     check_golden("cifar100_3c3d fixed offset", f,
                  (const double[]){5.99892088, 6.04652893, 6.07551685, 6.03046861, 6.07771257}, 1e-4);
     CU_ASSERT(fabs(f[1] - l[1]) > 1e-6); /* the corrected images are other images */
-    golden_run("cifar100_wrn404", tp("g"), NULL, 0.005, l);
+    golden_run("cifar100_wrn404", tc_tmp("g"), NULL, 0.005, l);
     check_golden("cifar100_wrn404", l, (const double[]){6.10484639, 6.18335491, 5.99936802, 5.79463087, 6.13488657},
                  1e-2);
     make_svhn_tree("g/svhn", 64, 40);
-    golden_run("svhn_3c3d", tp("g"), NULL, 0.05, l);
+    golden_run("svhn_3c3d", tc_tmp("g"), NULL, 0.05, l);
     check_golden("svhn_3c3d", l, (const double[]){3.57221123, 3.64256839, 3.75620072, 3.60945149, 3.64347272}, 1e-4);
-    golden_run("svhn_wrn164", tp("g"), NULL, 0.005, l);
+    golden_run("svhn_wrn164", tc_tmp("g"), NULL, 0.005, l);
     check_golden("svhn_wrn164", l, (const double[]){2.79963203, 2.71273416, 3.08100023, 3.11797093, 2.97613155}, 1e-2);
-    golden_run("cifar100_allcnnc", tp("g"), NULL, 0.05, l);
+    golden_run("cifar100_allcnnc", tc_tmp("g"), NULL, 0.05, l);
     check_golden("cifar100_allcnnc", l, (const double[]){4.93339089, 4.95803722, 4.9565689, 4.95295541, 4.91795115},
                  1e-4);
     /* VGG at batch 1 (~45 GFLOP per example and step): one per data set and variant (all four: tests/test_vgg.c) */
-    golden_run_bs("cifar10_vgg16", tp("g"), NULL, 1, 0.01, l);
+    golden_run_bs("cifar10_vgg16", tc_tmp("g"), NULL, 1, 0.01, l);
     check_golden("cifar10_vgg16", l, (const double[]){3.27615439, 3.28210647, 3.25053688, 3.28123667, 3.28245393},
                  1e-2);
-    golden_run_bs("cifar100_vgg19", tp("g"), NULL, 1, 0.01, l);
+    golden_run_bs("cifar100_vgg19", tc_tmp("g"), NULL, 1, 0.01, l);
     check_golden("cifar100_vgg19", l, (const double[]){5.89004227, 5.89099995, 5.89740351, 5.89452893, 5.89371246},
                  1e-2);
 }
@@ -311,8 +291,8 @@ static void test_golden_files(void) {
 static void test_svhn(void) {
     make_svhn_tree("sv", 5, 3);
     dob_dataset tr, te;
-    TC_ASSERT_OK(dob_svhn_load(tp("sv"), "train", &tr));
-    TC_ASSERT_OK(dob_svhn_load(tp("sv"), "test", &te));
+    TC_ASSERT_OK(dob_svhn_load(tc_tmp("sv"), "train", &tr));
+    TC_ASSERT_OK(dob_svhn_load(tc_tmp("sv"), "test", &te));
     tc_as_f32(&tr);
     tc_as_f32(&te);
     CU_ASSERT(tr.n == 13 && te.n == 5 && tr.k == 10 && tr.x_dims[0] == 3);
@@ -327,18 +307,18 @@ static void test_svhn(void) {
     dob_dataset_free(&tr);
     dob_dataset_free(&te);
     dob_dataset d;
-    write_svhn(tp("sv/data_batch_1.bin"), 1, 4, -1, 0);
-    TC_ASSERT_FAILS(dob_svhn_load(tp("sv"), "train", &d), DOB_EFORMAT, "data_batch_1.bin: expected 5 records");
-    write_svhn(tp("sv/data_batch_1.bin"), 1, 5, -1, 0);
-    write_svhn(tp("sv/data_batch_2.bin"), 2, 6, -1, 0);
-    TC_ASSERT_FAILS(dob_svhn_load(tp("sv"), "train", &d), DOB_EFORMAT, "expected at most 5 records");
-    write_svhn(tp("sv/data_batch_2.bin"), 2, 3, 2, 0);
-    TC_ASSERT_FAILS(dob_svhn_load(tp("sv"), "train", &d), DOB_EFORMAT, "record 2: expected a label 0..9, found 10");
-    write_svhn(tp("sv/data_batch_2.bin"), 2, 3, -1, 7);
-    TC_ASSERT_FAILS(dob_svhn_load(tp("sv"), "train", &d), DOB_EFORMAT, "data_batch_2.bin: expected a whole number");
-    unlink(tp("sv/data_batch_0.bin"));
-    TC_ASSERT_FAILS(dob_svhn_load(tp("sv"), "train", &d), DOB_ENOENT, "data_batch_0.bin: no such file");
-    TC_ASSERT_FAILS(dob_svhn_load(tp("sv"), "train", &d), DOB_ENOENT, "deepobs_prepare_data.sh -o svhn");
+    write_svhn(tc_tmp("sv/data_batch_1.bin"), 1, 4, -1, 0);
+    TC_ASSERT_FAILS(dob_svhn_load(tc_tmp("sv"), "train", &d), DOB_EFORMAT, "data_batch_1.bin: expected 5 records");
+    write_svhn(tc_tmp("sv/data_batch_1.bin"), 1, 5, -1, 0);
+    write_svhn(tc_tmp("sv/data_batch_2.bin"), 2, 6, -1, 0);
+    TC_ASSERT_FAILS(dob_svhn_load(tc_tmp("sv"), "train", &d), DOB_EFORMAT, "expected at most 5 records");
+    write_svhn(tc_tmp("sv/data_batch_2.bin"), 2, 3, 2, 0);
+    TC_ASSERT_FAILS(dob_svhn_load(tc_tmp("sv"), "train", &d), DOB_EFORMAT, "record 2: expected a label 0..9, found 10");
+    write_svhn(tc_tmp("sv/data_batch_2.bin"), 2, 3, -1, 7);
+    TC_ASSERT_FAILS(dob_svhn_load(tc_tmp("sv"), "train", &d), DOB_EFORMAT, "data_batch_2.bin: expected a whole number");
+    unlink(tc_tmp("sv/data_batch_0.bin"));
+    TC_ASSERT_FAILS(dob_svhn_load(tc_tmp("sv"), "train", &d), DOB_ENOENT, "data_batch_0.bin: no such file");
+    TC_ASSERT_FAILS(dob_svhn_load(tc_tmp("sv"), "train", &d), DOB_ENOENT, "deepobs_prepare_data.sh -o svhn");
     CU_ASSERT_PTR_NULL(d.x);
 }
 
@@ -351,4 +331,4 @@ static CU_TestInfo tests[] = {
     {"table_dirs_and_splits", test_table},
     CU_TEST_INFO_NULL,
 };
-CU_SuiteInfo cifar_suite = {"cifar", suite_init, suite_clean, NULL, NULL, tests};
+CU_SuiteInfo cifar_suite = {"cifar", tc_tmp_init, tc_tmp_clean, NULL, NULL, tests};

@@ -2,8 +2,6 @@
  * written here in exactly the official format (raw and gzip), the MNIST-format loader, its error paths
  * (truncated, wrong magic, count mismatch, bad labels, missing files), data directory resolution, and, when the
  * Debian package dataset-fashion-mnist is installed, the real Fashion-MNIST train and test sets. */
-#define _XOPEN_SOURCE 700 /* nftw */
-#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,30 +17,8 @@
 
 /* ---- fixture: a temp dir and IDX writers --------------------------------------------------------------- */
 
-static char tmp[64];
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-static int suite_init(void) {
-    snprintf(tmp, sizeof tmp, "/tmp/dob_idx_XXXXXX");
-    return mkdtemp(tmp) ? 0 : -1;
-}
-
-static int suite_clean(void) { return nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
-
-/* tmp/<rel> into buf (static rotating buffers so several paths can be alive at once). */
-static const char *tp(const char *rel) {
-    static char bufs[8][512];
-    static int k;
-    char *b = bufs[k++ % 8];
-    snprintf(b, 512, "%s/%s", tmp, rel);
-    return b;
-}
-
-static void mkdir_p(const char *rel) { mkdir(tp(rel), 0755); }
+static void mkdir_p(const char *rel) { mkdir(tc_tmp(rel), 0755); }
 
 /* Write an IDX file: 4 magic bytes, ndim big-endian uint32 dims, payload; gzip through zlib when gz. */
 static void write_idx(const char *path, int gz, const unsigned char magic[4], int ndim, const uint32_t *dims,
@@ -244,7 +220,7 @@ static void test_split_valid(void) {
 static void test_idx_raw_and_gzip(void) {
     uint8_t *img = make_images(7);
     for (int gz = 0; gz < 2; gz++) {
-        const char *p = tp(gz ? "img.gz" : "img.raw");
+        const char *p = tc_tmp(gz ? "img.gz" : "img.raw");
         write_idx(p, gz, MAGIC_IMG, 3, (uint32_t[]){7, 28, 28}, img, 7 * 784);
         dob_idx d;
         TC_ASSERT_OK(dob_idx_read(p, &d));
@@ -259,16 +235,16 @@ static void test_idx_raw_and_gzip(void) {
     /* 4 dims (magic 0x804) and 1 dim (labels) */
     uint8_t q[120];
     for (int i = 0; i < 120; i++) q[i] = (uint8_t)(i * 2);
-    write_idx(tp("four.gz"), 1, (const unsigned char[]){0, 0, 8, 4}, 4, (uint32_t[]){2, 3, 4, 5}, q, 120);
+    write_idx(tc_tmp("four.gz"), 1, (const unsigned char[]){0, 0, 8, 4}, 4, (uint32_t[]){2, 3, 4, 5}, q, 120);
     dob_idx d;
-    TC_ASSERT_OK(dob_idx_read(tp("four.gz"), &d));
+    TC_ASSERT_OK(dob_idx_read(tc_tmp("four.gz"), &d));
     CU_ASSERT_EQUAL(d.ndim, 4);
     CU_ASSERT_EQUAL(d.dims[3], 5);
     CU_ASSERT_EQUAL(d.count, 120);
     CU_ASSERT_EQUAL(d.data[119], 238);
     dob_idx_free(&d);
-    write_idx(tp("lab.raw"), 0, MAGIC_LAB, 1, (uint32_t[]){7}, LABELS, 7);
-    TC_ASSERT_OK(dob_idx_read(tp("lab.raw"), &d));
+    write_idx(tc_tmp("lab.raw"), 0, MAGIC_LAB, 1, (uint32_t[]){7}, LABELS, 7);
+    TC_ASSERT_OK(dob_idx_read(tc_tmp("lab.raw"), &d));
     CU_ASSERT_EQUAL(d.ndim, 1);
     CU_ASSERT_EQUAL(d.count, 7);
     CU_ASSERT_EQUAL(d.data[2], 9);
@@ -284,7 +260,7 @@ static void test_idx_errors(void) {
     uint8_t *img = make_images(7);
     dob_idx d;
     /* truncated gzip, cut in the middle of the deflate stream: message names the file */
-    const char *p = tp("trunc.gz");
+    const char *p = tc_tmp("trunc.gz");
     write_idx(p, 1, MAGIC_IMG, 3, (uint32_t[]){7, 28, 28}, img, 7 * 784);
     long full = file_size(p);
     CU_ASSERT(full > 100);
@@ -312,7 +288,7 @@ static void test_idx_errors(void) {
     TC_ASSERT_FAILS(dob_idx_read(p, &d), DOB_EFORMAT, "corrupt gzip data");
 
     /* raw truncated payload: exact counts */
-    p = tp("trunc.raw");
+    p = tc_tmp("trunc.raw");
     write_idx(p, 0, MAGIC_IMG, 3, (uint32_t[]){7, 28, 28}, img, 7 * 784);
     cut(p, 16 + 1000);
     TC_ASSERT_FAILS(dob_idx_read(p, &d), DOB_EFORMAT, "truncated: expected 5488 bytes, found 1000");
@@ -324,7 +300,7 @@ static void test_idx_errors(void) {
     TC_ASSERT_FAILS(dob_idx_read(p, &d), DOB_EFORMAT, "expected 6 payload bytes after the header, found more");
 
     /* wrong magics: signed byte type, float type, 0 dims, a CIFAR-like first byte, an HTML error page */
-    p = tp("magic.gz");
+    p = tc_tmp("magic.gz");
     write_idx(p, 1, (const unsigned char[]){0, 0, 9, 3}, 3, (uint32_t[]){7, 28, 28}, img, 7 * 784);
     TC_ASSERT_FAILS(dob_idx_read(p, &d), DOB_EFORMAT,
                     "expected IDX magic 0x00000801 or 0x00000803 (ubyte), found 0x00000903");
@@ -345,7 +321,7 @@ static void test_idx_errors(void) {
     write_idx(p, 0, MAGIC_IMG, 3, (uint32_t[]){60000, 1000, 1000}, img, 10);
     TC_ASSERT_FAILS(dob_idx_read(p, &d), DOB_EFORMAT, "truncated: expected 60000000000 bytes, found 10");
     /* missing file */
-    TC_ASSERT_FAILS(dob_idx_read(tp("nope.gz"), &d), DOB_ENOENT, "nope.gz: no such file");
+    TC_ASSERT_FAILS(dob_idx_read(tc_tmp("nope.gz"), &d), DOB_ENOENT, "nope.gz: no such file");
     free(img);
 }
 
@@ -385,18 +361,18 @@ static void test_mnist_load(void) {
     static const uint8_t test_labels[5] = {5, 4, 3, 2, 1}, other[7] = {1, 1, 1, 1, 1, 1, 1};
     mkdir_p("gzset");
     mkdir_p("rawset");
-    write_split(tp("gzset"), "train", 1, 7, 7, LABELS);
-    write_split(tp("gzset"), "t10k", 1, 5, 5, test_labels);
-    write_split(tp("gzset"), "train", 0, 7, 7, other); /* .gz is preferred over these */
-    write_split(tp("rawset"), "train", 0, 7, 7, LABELS);
+    write_split(tc_tmp("gzset"), "train", 1, 7, 7, LABELS);
+    write_split(tc_tmp("gzset"), "t10k", 1, 5, 5, test_labels);
+    write_split(tc_tmp("gzset"), "train", 0, 7, 7, other); /* .gz is preferred over these */
+    write_split(tc_tmp("rawset"), "train", 0, 7, 7, LABELS);
     dob_dataset d;
-    TC_ASSERT_OK(dob_mnist_load(tp("gzset"), "train", &d));
+    TC_ASSERT_OK(dob_mnist_load(tc_tmp("gzset"), "train", &d));
     check_loaded(&d, 7, LABELS);
     dob_dataset_free(&d);
-    TC_ASSERT_OK(dob_mnist_load(tp("gzset/"), "test", &d));
+    TC_ASSERT_OK(dob_mnist_load(tc_tmp("gzset/"), "test", &d));
     check_loaded(&d, 5, test_labels);
     dob_dataset_free(&d);
-    TC_ASSERT_OK(dob_mnist_load(tp("rawset"), "train", &d)); /* falls back to the uncompressed names */
+    TC_ASSERT_OK(dob_mnist_load(tc_tmp("rawset"), "train", &d)); /* falls back to the uncompressed names */
     check_loaded(&d, 7, LABELS);
     dob_dataset_free(&d);
 }
@@ -405,35 +381,35 @@ static void test_mnist_errors(void) {
     static const uint8_t bad_label[7] = {3, 0, 9, 1, 12, 7, 2};
     dob_dataset d;
     mkdir_p("mis");
-    write_split(tp("mis"), "train", 1, 7, 6, LABELS);
-    TC_ASSERT_FAILS(dob_mnist_load(tp("mis"), "train", &d), DOB_EFORMAT,
+    write_split(tc_tmp("mis"), "train", 1, 7, 6, LABELS);
+    TC_ASSERT_FAILS(dob_mnist_load(tc_tmp("mis"), "train", &d), DOB_EFORMAT,
                     "expected as many labels as images, found 7 images in");
     CU_ASSERT_PTR_NULL(d.x);
-    write_split(tp("mis"), "train", 1, 7, 7, bad_label);
-    TC_ASSERT_FAILS(dob_mnist_load(tp("mis"), "train", &d), DOB_EFORMAT,
+    write_split(tc_tmp("mis"), "train", 1, 7, 7, bad_label);
+    TC_ASSERT_FAILS(dob_mnist_load(tc_tmp("mis"), "train", &d), DOB_EFORMAT,
                     "expected labels 0..9, found 12 at index 4");
-    TC_ASSERT_FAILS(dob_mnist_load(tp("mis"), "test", &d), DOB_ENOENT, "missing t10k-images-idx3-ubyte.gz");
+    TC_ASSERT_FAILS(dob_mnist_load(tc_tmp("mis"), "test", &d), DOB_ENOENT, "missing t10k-images-idx3-ubyte.gz");
     /* a directory in place of the file is named as such, not as missing (issue 14) */
     mkdir_p("mis/t10k-images-idx3-ubyte.gz");
-    TC_ASSERT_FAILS(dob_mnist_load(tp("mis"), "test", &d), DOB_EFORMAT,
+    TC_ASSERT_FAILS(dob_mnist_load(tc_tmp("mis"), "test", &d), DOB_EFORMAT,
                     "t10k-images-idx3-ubyte.gz is a directory, expected the IDX file t10k-images-idx3-ubyte");
-    rmdir(tp("mis/t10k-images-idx3-ubyte.gz"));
-    TC_ASSERT_FAILS(dob_mnist_load(tp("mis"), "valid", &d), DOB_EINVAL, "expected split \"train\" or \"test\"");
+    rmdir(tc_tmp("mis/t10k-images-idx3-ubyte.gz"));
+    TC_ASSERT_FAILS(dob_mnist_load(tc_tmp("mis"), "valid", &d), DOB_EINVAL, "expected split \"train\" or \"test\"");
     /* images of the wrong size, and a labels file where the images should be */
     uint8_t *img = make_images(7);
-    write_idx(tp("mis/t10k-images-idx3-ubyte.gz"), 1, MAGIC_IMG, 3, (uint32_t[]){7, 27, 28}, img, 7 * 27 * 28);
-    write_idx(tp("mis/t10k-labels-idx1-ubyte.gz"), 1, MAGIC_LAB, 1, (uint32_t[]){7}, LABELS, 7);
-    TC_ASSERT_FAILS(dob_mnist_load(tp("mis"), "test", &d), DOB_EFORMAT,
+    write_idx(tc_tmp("mis/t10k-images-idx3-ubyte.gz"), 1, MAGIC_IMG, 3, (uint32_t[]){7, 27, 28}, img, 7 * 27 * 28);
+    write_idx(tc_tmp("mis/t10k-labels-idx1-ubyte.gz"), 1, MAGIC_LAB, 1, (uint32_t[]){7}, LABELS, 7);
+    TC_ASSERT_FAILS(dob_mnist_load(tc_tmp("mis"), "test", &d), DOB_EFORMAT,
                     "dims {n, 28, 28}), found 3 dims {7, 27, 28}");
-    write_idx(tp("mis/t10k-images-idx3-ubyte.gz"), 1, MAGIC_LAB, 1, (uint32_t[]){7}, LABELS, 7);
-    TC_ASSERT_FAILS(dob_mnist_load(tp("mis"), "test", &d), DOB_EFORMAT,
+    write_idx(tc_tmp("mis/t10k-images-idx3-ubyte.gz"), 1, MAGIC_LAB, 1, (uint32_t[]){7}, LABELS, 7);
+    TC_ASSERT_FAILS(dob_mnist_load(tc_tmp("mis"), "test", &d), DOB_EFORMAT,
                     "expected MNIST images (IDX magic 0x00000803");
     /* a truncated image file is reported by name through the loader */
-    write_idx(tp("mis/t10k-images-idx3-ubyte.gz"), 1, MAGIC_IMG, 3, (uint32_t[]){7, 28, 28}, img, 7 * 784);
-    cut(tp("mis/t10k-images-idx3-ubyte.gz"), file_size(tp("mis/t10k-images-idx3-ubyte.gz")) / 2);
-    TC_ASSERT_FAILS(dob_mnist_load(tp("mis"), "test", &d), DOB_EFORMAT, "t10k-images-idx3-ubyte.gz: truncated");
+    write_idx(tc_tmp("mis/t10k-images-idx3-ubyte.gz"), 1, MAGIC_IMG, 3, (uint32_t[]){7, 28, 28}, img, 7 * 784);
+    cut(tc_tmp("mis/t10k-images-idx3-ubyte.gz"), file_size(tc_tmp("mis/t10k-images-idx3-ubyte.gz")) / 2);
+    TC_ASSERT_FAILS(dob_mnist_load(tc_tmp("mis"), "test", &d), DOB_EFORMAT, "t10k-images-idx3-ubyte.gz: truncated");
     free(img);
-    TC_ASSERT_FAILS(dob_mnist_load(tp("no_such_dir"), "train", &d), DOB_ENOENT,
+    TC_ASSERT_FAILS(dob_mnist_load(tc_tmp("no_such_dir"), "train", &d), DOB_ENOENT,
                     "missing train-images-idx3-ubyte.gz");
 }
 
@@ -448,43 +424,43 @@ static void test_data_dir(void) {
 
     /* D holds the files directly (Debian layout) */
     mkdir_p("flat");
-    write_split(tp("flat"), "train", 1, 2, 2, LABELS);
-    TC_ASSERT_OK(dob_data_dir_resolve(tp("flat"), "fmnist", out, sizeof out));
-    CU_ASSERT_STRING_EQUAL(out, tp("flat"));
+    write_split(tc_tmp("flat"), "train", 1, 2, 2, LABELS);
+    TC_ASSERT_OK(dob_data_dir_resolve(tc_tmp("flat"), "fmnist", out, sizeof out));
+    CU_ASSERT_STRING_EQUAL(out, tc_tmp("flat"));
     /* D/fmnist (DeepOBS layout) is preferred over D */
     mkdir_p("flat/fmnist");
-    TC_ASSERT_OK(dob_data_dir_resolve(tp("flat"), "fmnist", out, sizeof out));
-    CU_ASSERT_STRING_EQUAL(out, tp("flat/fmnist"));
-    TC_ASSERT_OK(dob_data_dir_resolve(tp("flat/"), "fmnist", out, sizeof out));
-    CU_ASSERT_STRING_EQUAL(out, tp("flat/fmnist"));
+    TC_ASSERT_OK(dob_data_dir_resolve(tc_tmp("flat"), "fmnist", out, sizeof out));
+    CU_ASSERT_STRING_EQUAL(out, tc_tmp("flat/fmnist"));
+    TC_ASSERT_OK(dob_data_dir_resolve(tc_tmp("flat/"), "fmnist", out, sizeof out));
+    CU_ASSERT_STRING_EQUAL(out, tc_tmp("flat/fmnist"));
     /* a D without either: ENOENT listing D, with the how-to */
     mkdir_p("empty");
-    TC_ASSERT_FAILS(dob_data_dir_resolve(tp("empty"), "fmnist", out, sizeof out), DOB_ENOENT,
+    TC_ASSERT_FAILS(dob_data_dir_resolve(tc_tmp("empty"), "fmnist", out, sizeof out), DOB_ENOENT,
                     "apt-get install dataset-fashion-mnist");
-    CU_ASSERT_PTR_NOT_NULL(strstr(dob_last_error(), tp("empty/fmnist")));
-    TC_ASSERT_FAILS(dob_data_dir_resolve(tp("missing"), "mnist", out, sizeof out), DOB_ENOENT,
+    CU_ASSERT_PTR_NOT_NULL(strstr(dob_last_error(), tc_tmp("empty/fmnist")));
+    TC_ASSERT_FAILS(dob_data_dir_resolve(tc_tmp("missing"), "mnist", out, sizeof out), DOB_ENOENT,
                     "deepobs_prepare_data.sh -o mnist");
     CU_ASSERT_PTR_NOT_NULL(strstr(dob_last_error(), "yann.lecun.com/exdb/mnist"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(dob_last_error(), tp("missing")));
-    TC_ASSERT_FAILS(dob_data_dir_resolve(tp("flat"), "fmnist", out, 8), DOB_EINVAL, "shorter than 8 bytes");
+    CU_ASSERT_PTR_NOT_NULL(strstr(dob_last_error(), tc_tmp("missing")));
+    TC_ASSERT_FAILS(dob_data_dir_resolve(tc_tmp("flat"), "fmnist", out, 8), DOB_EINVAL, "shorter than 8 bytes");
     TC_ASSERT_FAILS(dob_data_dir_resolve(NULL, "../x", out, sizeof out), DOB_EINVAL, "data set name");
 
     /* $DOB_DATA_DIR: same two rules; an explicit --data_dir wins over it */
     mkdir_p("env");
     mkdir_p("env/mnist");
-    setenv("DOB_DATA_DIR", tp("env"), 1);
+    setenv("DOB_DATA_DIR", tc_tmp("env"), 1);
     TC_ASSERT_OK(dob_data_dir_resolve(NULL, "mnist", out, sizeof out));
-    CU_ASSERT_STRING_EQUAL(out, tp("env/mnist"));
+    CU_ASSERT_STRING_EQUAL(out, tc_tmp("env/mnist"));
     TC_ASSERT_OK(dob_data_dir_resolve("", "mnist", out, sizeof out));
-    CU_ASSERT_STRING_EQUAL(out, tp("env/mnist"));
-    TC_ASSERT_FAILS(dob_data_dir_resolve(tp("empty"), "mnist", out, sizeof out), DOB_ENOENT, "--data_dir");
-    setenv("DOB_DATA_DIR", tp("flat"), 1);
+    CU_ASSERT_STRING_EQUAL(out, tc_tmp("env/mnist"));
+    TC_ASSERT_FAILS(dob_data_dir_resolve(tc_tmp("empty"), "mnist", out, sizeof out), DOB_ENOENT, "--data_dir");
+    setenv("DOB_DATA_DIR", tc_tmp("flat"), 1);
     TC_ASSERT_OK(dob_data_dir_resolve(NULL, "mnist", out, sizeof out)); /* flat holds the files */
-    CU_ASSERT_STRING_EQUAL(out, tp("flat"));
+    CU_ASSERT_STRING_EQUAL(out, tc_tmp("flat"));
     unsetenv("DOB_DATA_DIR");
 
     /* ./data_deepobs/<dataset> relative to the working directory, tried last */
-    CU_ASSERT_EQUAL_FATAL(chdir(tmp), 0);
+    CU_ASSERT_EQUAL_FATAL(chdir(tc_tmpdir), 0);
     TC_ASSERT_FAILS(dob_data_dir_resolve(NULL, "mnist", out, sizeof out), DOB_ENOENT, "$DOB_DATA_DIR (unset)");
     CU_ASSERT_PTR_NOT_NULL(strstr(dob_last_error(), "./data_deepobs/mnist"));
     mkdir_p("data_deepobs");
@@ -604,4 +580,4 @@ static CU_TestInfo tests[] = {
     {"fmnist_real", test_fmnist_real},
     CU_TEST_INFO_NULL,
 };
-CU_SuiteInfo idx_suite = {"idx", suite_init, suite_clean, NULL, NULL, tests};
+CU_SuiteInfo idx_suite = {"idx", tc_tmp_init, tc_tmp_clean, NULL, NULL, tests};

@@ -7,8 +7,6 @@
  * status and message (not a MAT-file, v7.3, big-endian, truncated, corrupt zlib, missing variable, complex, wrong
  * shapes, count mismatch, labels and pixels out of range, a missing test file). tests/e2e_svhn_mat.sh checks the
  * same reader on files scipy.io.savemat writes. */
-#define _XOPEN_SOURCE 700 /* nftw, mkdtemp */
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,24 +18,6 @@
 #include "dob/io.h"
 #include "tc.h"
 
-static char tmp[64];
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-static int suite_init(void) {
-    snprintf(tmp, sizeof tmp, "/tmp/dob_mat_XXXXXX");
-    return mkdtemp(tmp) ? 0 : -1;
-}
-static int suite_clean(void) { return nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
-static const char *tp(const char *rel) {
-    static char bufs[8][512];
-    static int k;
-    char *b = bufs[k++ % 8];
-    snprintf(b, 512, "%s/%s", tmp, rel);
-    return b;
-}
 
 /* ---- a level-5 writer ------------------------------------------------------------------------------------ */
 typedef struct buf {
@@ -184,9 +164,9 @@ static int check_content(const dob_dataset *d, int n) {
 
 /* ---- tests --------------------------------------------------------------------------------------------------- */
 static void test_mat_official(void) {
-    write_official(tp("train_32x32.mat"), 23);
+    write_official(tc_tmp("train_32x32.mat"), 23);
     dob_dataset d;
-    TC_ASSERT_OK(dob_svhn_mat_load(tp("train_32x32.mat"), &d));
+    TC_ASSERT_OK(dob_svhn_mat_load(tc_tmp("train_32x32.mat"), &d));
     CU_ASSERT_EQUAL(d.x_type, DOB_DT_U8);
     CU_ASSERT_EQUAL(check_content(&d, 23), 0);
     dob_dataset_free(&d);
@@ -202,14 +182,14 @@ static void test_mat_plain_and_skips(void) {
                  {"y", 6, 9, 0, 2, {1, 4}, s.yd, 4 * sizeof(double)}};
     v[3] = (mvar){"X", 9, 2, 0, 4, {32, 32, 3, 4}, s.x, 4 * 3072};
     for (int compress = 0; compress < 2; compress++) {
-        write_mat(tp("p.mat"), v, 4, compress, "MATLAB 5.0 MAT-file, written by test_mat.c", "IM");
+        write_mat(tc_tmp("p.mat"), v, 4, compress, "MATLAB 5.0 MAT-file, written by test_mat.c", "IM");
         dob_dataset d;
-        TC_ASSERT_OK(dob_svhn_mat_load(tp("p.mat"), &d));
+        TC_ASSERT_OK(dob_svhn_mat_load(tc_tmp("p.mat"), &d));
         CU_ASSERT_EQUAL(check_content(&d, 4), 0);
         dob_dataset_free(&d);
     }
     dob_mat_var got[1];
-    TC_ASSERT_OK(dob_mat5_read(tp("p.mat"), 1, (const char *const[]){"other"}, got));
+    TC_ASSERT_OK(dob_mat5_read(tc_tmp("p.mat"), 1, (const char *const[]){"other"}, got));
     CU_ASSERT(got[0].ndim == 2 && got[0].count == 4 && got[0].cls == 6 && dob_mat_var_at(&got[0], 3) == 4.0);
     dob_mat_var_free(&got[0]);
     free_content(&s);
@@ -217,26 +197,26 @@ static void test_mat_plain_and_skips(void) {
 
 /* <tmp>/d: no data_batch_0.bin, the two official files: the svhn data set reads them, and --valid splits them. */
 static void test_mat_directory(void) {
-    mkdir(tp("d"), 0755);
-    mkdir(tp("d/svhn"), 0755);
-    write_official(tp("d/svhn/train_32x32.mat"), 30);
+    mkdir(tc_tmp("d"), 0755);
+    mkdir(tc_tmp("d/svhn"), 0755);
+    write_official(tc_tmp("d/svhn/train_32x32.mat"), 30);
     dob_dataset tr, va, te;
-    TC_ASSERT_FAILS(dob_svhn_load(tp("d/svhn"), "test", &te), DOB_ENOENT, "test_32x32.mat: no such file");
-    write_official(tp("d/svhn/test_32x32.mat"), 7);
-    TC_ASSERT_OK(dob_svhn_load(tp("d/svhn"), "train", &tr));
+    TC_ASSERT_FAILS(dob_svhn_load(tc_tmp("d/svhn"), "test", &te), DOB_ENOENT, "test_32x32.mat: no such file");
+    write_official(tc_tmp("d/svhn/test_32x32.mat"), 7);
+    TC_ASSERT_OK(dob_svhn_load(tc_tmp("d/svhn"), "train", &tr));
     CU_ASSERT_EQUAL(check_content(&tr, 30), 0);
     dob_dataset_free(&tr);
-    TC_ASSERT_OK(dob_data_load_split("svhn", tp("d"), NULL, "test", 0, &te));
+    TC_ASSERT_OK(dob_data_load_split("svhn", tc_tmp("d"), NULL, "test", 0, &te));
     CU_ASSERT_EQUAL(check_content(&te, 7), 0);
     dob_dataset_free(&te);
-    TC_ASSERT_OK(dob_data_load_split("svhn", tp("d"), NULL, "valid", 10, &va));
+    TC_ASSERT_OK(dob_data_load_split("svhn", tc_tmp("d"), NULL, "valid", 10, &va));
     CU_ASSERT_EQUAL(check_content(&va, 10), 0); /* v1.2: the first examples in file order */
     dob_dataset_free(&va);
-    TC_ASSERT_OK(dob_data_load_split("svhn", tp("d"), NULL, "train", 10, &tr));
+    TC_ASSERT_OK(dob_data_load_split("svhn", tc_tmp("d"), NULL, "train", 10, &tr));
     CU_ASSERT(tr.n == 20 && tr.label[0] == lab(10) % 10);
     dob_dataset_free(&tr);
-    mkdir(tp("none"), 0755);
-    TC_ASSERT_FAILS(dob_svhn_load(tp("none"), "train", &tr), DOB_ENOENT, "train_32x32.mat and test_32x32.mat");
+    mkdir(tc_tmp("none"), 0755);
+    TC_ASSERT_FAILS(dob_svhn_load(tc_tmp("none"), "train", &tr), DOB_ENOENT, "train_32x32.mat and test_32x32.mat");
 }
 
 /* A file of the official layout with one thing changed. */
@@ -273,26 +253,26 @@ static void test_mat_errors(void) {
         {8, "y(1): expected a label 1..10 (10 = digit 0), found 0"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        write_variant(tp("bad.mat"), 3, cases[i].what);
-        TC_ASSERT_FAILS(dob_svhn_mat_load(tp("bad.mat"), &d), DOB_EFORMAT, cases[i].msg);
+        write_variant(tc_tmp("bad.mat"), 3, cases[i].what);
+        TC_ASSERT_FAILS(dob_svhn_mat_load(tc_tmp("bad.mat"), &d), DOB_EFORMAT, cases[i].msg);
         CU_ASSERT_PTR_NULL(d.x);
     }
-    TC_ASSERT_FAILS(dob_svhn_mat_load(tp("absent.mat"), &d), DOB_ENOENT, "absent.mat: no such file");
-    write_mat(tp("bad.mat"), NULL, 0, 0, "MATLAB 7.3 MAT-file, Platform: GLNXA64, HDF5 schema 1.00", "IM");
-    TC_ASSERT_FAILS(dob_svhn_mat_load(tp("bad.mat"), &d), DOB_EFORMAT, "bad.mat: a MATLAB v7.3 (HDF5-based)");
-    write_mat(tp("bad.mat"), NULL, 0, 0, OFFICIAL, "MI");
-    TC_ASSERT_FAILS(dob_svhn_mat_load(tp("bad.mat"), &d), DOB_EFORMAT, "a big-endian MAT-file");
-    write_mat(tp("bad.mat"), NULL, 0, 0, "PK zip, not MATLAB", "IM");
-    TC_ASSERT_FAILS(dob_svhn_mat_load(tp("bad.mat"), &d), DOB_EFORMAT, "bad.mat: not a MAT-file");
-    FILE *f = fopen(tp("empty.mat"), "wb");
+    TC_ASSERT_FAILS(dob_svhn_mat_load(tc_tmp("absent.mat"), &d), DOB_ENOENT, "absent.mat: no such file");
+    write_mat(tc_tmp("bad.mat"), NULL, 0, 0, "MATLAB 7.3 MAT-file, Platform: GLNXA64, HDF5 schema 1.00", "IM");
+    TC_ASSERT_FAILS(dob_svhn_mat_load(tc_tmp("bad.mat"), &d), DOB_EFORMAT, "bad.mat: a MATLAB v7.3 (HDF5-based)");
+    write_mat(tc_tmp("bad.mat"), NULL, 0, 0, OFFICIAL, "MI");
+    TC_ASSERT_FAILS(dob_svhn_mat_load(tc_tmp("bad.mat"), &d), DOB_EFORMAT, "a big-endian MAT-file");
+    write_mat(tc_tmp("bad.mat"), NULL, 0, 0, "PK zip, not MATLAB", "IM");
+    TC_ASSERT_FAILS(dob_svhn_mat_load(tc_tmp("bad.mat"), &d), DOB_EFORMAT, "bad.mat: not a MAT-file");
+    FILE *f = fopen(tc_tmp("empty.mat"), "wb");
     fclose(f);
-    TC_ASSERT_FAILS(dob_svhn_mat_load(tp("empty.mat"), &d), DOB_EFORMAT, "not a MAT-file");
+    TC_ASSERT_FAILS(dob_svhn_mat_load(tc_tmp("empty.mat"), &d), DOB_EFORMAT, "not a MAT-file");
 }
 
 /* The official file cut short (at several places), and with its compressed bytes damaged. */
 static void test_mat_damaged(void) {
-    write_official(tp("t.mat"), 5);
-    FILE *f = fopen(tp("t.mat"), "rb");
+    write_official(tc_tmp("t.mat"), 5);
+    FILE *f = fopen(tc_tmp("t.mat"), "rb");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     uint8_t all[1 << 16];
     size_t n = fread(all, 1, sizeof all, f);
@@ -301,10 +281,10 @@ static void test_mat_damaged(void) {
     dob_dataset d;
     const size_t cuts[] = {100, 131, 140, 200, n / 2, n - 9, n - 1};
     for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
-        f = fopen(tp("cut.mat"), "wb");
+        f = fopen(tc_tmp("cut.mat"), "wb");
         fwrite(all, 1, cuts[i], f);
         fclose(f);
-        dob_status st = dob_svhn_mat_load(tp("cut.mat"), &d);
+        dob_status st = dob_svhn_mat_load(tc_tmp("cut.mat"), &d);
         CU_ASSERT_EQUAL(st, DOB_EFORMAT);
         CU_ASSERT_PTR_NOT_NULL(strstr(dob_last_error(), "cut.mat"));
         if (st != DOB_EFORMAT) fprintf(stderr, "\n    cut at %zu: %s\n", cuts[i], dob_last_error());
@@ -312,11 +292,11 @@ static void test_mat_damaged(void) {
     for (size_t at = 150; at < 400; at += 50) { /* inside X's zlib stream */
         uint8_t save = all[at];
         all[at] ^= 0x5a;
-        f = fopen(tp("z.mat"), "wb");
+        f = fopen(tc_tmp("z.mat"), "wb");
         fwrite(all, 1, n, f);
         fclose(f);
         all[at] = save;
-        TC_ASSERT_FAILS(dob_svhn_mat_load(tp("z.mat"), &d), DOB_EFORMAT, "z.mat: ");
+        TC_ASSERT_FAILS(dob_svhn_mat_load(tc_tmp("z.mat"), &d), DOB_EFORMAT, "z.mat: ");
     }
 }
 
@@ -328,4 +308,4 @@ static CU_TestInfo tests[] = {
     {"mat_damaged", test_mat_damaged},
     CU_TEST_INFO_NULL,
 };
-CU_SuiteInfo mat_suite = {"mat", suite_init, suite_clean, NULL, NULL, tests};
+CU_SuiteInfo mat_suite = {"mat", tc_tmp_init, tc_tmp_clean, NULL, NULL, tests};
