@@ -320,50 +320,19 @@ static void describe_slices(const dob_sweep_desc *d, int n_in, char *buf, size_t
                  listed == 1 ? "is not among the inputs" : "are not among the inputs");
 }
 
-/* Rebuild every trial's hyperparameters and seed from the sweep_spec "name=GRID;...;seeds=SEEDS" (the grids as
- * `dob sweep` was given them, expanded by the same code): what a missing trial would have run. */
+/* Rebuild every trial's hyperparameters and seed from the sweep_spec (src/sweep_search.c: the expansion `dob
+ * sweep` ran, grids and random-search samples alike): what a missing trial would have run. */
 static dob_status expand_spec(const dob_sweep_desc *d, double **hp, int64_t **seeds) {
     dob_status st = DOB_OK;
-    dob_grid g[64] = {{0}};
-    int64_t *sv = NULL, n = 0;
-    int ns = 0;
-    char *spec = strdup(d->spec ? d->spec : "");
-    if (!spec) return DOB_FAIL(DOB_ENOMEM, "out of memory");
-    if (d->n_hp < 1 || d->n_hp > 64) {
-        st = DOB_FAIL(DOB_EFORMAT, "%d hyperparameters", d->n_hp);
-        goto fail;
-    }
-    for (char *save = NULL, *it = strtok_r(spec, ";", &save); it; it = strtok_r(NULL, ";", &save)) {
-        char *eq = strchr(it, '=');
-        if (!eq) continue;
-        *eq = '\0';
-        if (!strcmp(it, "seeds")) {
-            DOB_TRY(dob_seeds_parse("seeds", eq + 1, &sv, &ns));
-            continue;
-        }
-        for (int k = 0; k < d->n_hp; k++)
-            if (!strcmp(it, d->hp_names[k]) && !g[k].v) DOB_TRY(dob_grid_parse(it, eq + 1, &g[k]));
-    }
-    for (int k = 0; k < d->n_hp; k++)
-        if (!g[k].v) {
-            st = DOB_FAIL(DOB_EFORMAT, "sweep_spec '%s' has no grid for %s", d->spec, d->hp_names[k]);
-            goto fail;
-        }
-    if (!sv) {
-        st = DOB_FAIL(DOB_EFORMAT, "sweep_spec '%s' has no seeds", d->spec);
-        goto fail;
-    }
-    DOB_TRY(dob_sweep_expand(d->n_hp, g, sv, ns, hp, seeds, &n));
+    int64_t n = 0;
+    DOB_TRY(dob_sweep_spec_expand(d->spec, d->n_hp, (const char *const *)d->hp_names, hp, seeds, &n));
     if (n != d->n_trials_total) {
-        st = DOB_FAIL(DOB_EFORMAT, "sweep_spec '%s' expands to %lld trials, the file says %lld", d->spec,
-                      (long long)n, (long long)d->n_trials_total);
         free(*hp), free(*seeds);
         *hp = NULL, *seeds = NULL;
+        return DOB_FAIL(DOB_EFORMAT, "sweep_spec '%s' expands to %lld trials, the file says %lld", d->spec,
+                        (long long)n, (long long)d->n_trials_total);
     }
 fail:
-    for (int k = 0; k < 64; k++) dob_grid_free(&g[k]);
-    free(sv);
-    free(spec);
     return st;
 }
 

@@ -121,5 +121,23 @@ if [ -f $FM/train-images-idx3-ubyte.gz ]; then
   expect 2 "--runs must be in \[1, 1000\], found 0" -- "$DOB" runtime fmnist_logreg --optimizer adam --lr 1e-3 --runs 0
   expect 2 "unknown hyperparameter|momentum" -- "$DOB" runtime fmnist_logreg --optimizer adam --lr 1e-3 --momentum 0.9
 fi
+rm -rf "$work/div"
+# random search (issue 18): distributions need --samples, --samples needs distributions, bounds named
+SW=("$DOB" sweep fmnist_logreg --optimizer momentum --out "$work/rs.h5")
+expect 2 "--lr 'loguniform:1e-5:1e-1' is a distribution: give --samples N" -- "${SW[@]}" --lr loguniform:1e-5:1e-1
+expect 2 "--momentum 'uniform:0.5:0.9' is a distribution: give --samples N" -- "${SW[@]}" --lr 0.1 --momentum uniform:0.5:0.9
+expect 2 "--momentum '0.9,0.99' is a grid of 2 values, but --samples draws random settings: give it one value or a distribution" -- "${SW[@]}" --lr loguniform:1e-5:1e-1 --momentum 0.9,0.99 --samples 4
+expect 2 "--samples 4 draws settings from distributions, but no hyperparameter has one \(e.g. --lr loguniform:1e-5:1e-1\)" -- "${SW[@]}" --lr 0.1 --samples 4
+expect 2 "--sample-seed keys the draws of a random search: give it with --samples N" -- "${SW[@]}" --lr 0.1 --sample-seed 3
+expect 2 "--samples must be in \[1, 100000\], found 0" -- "${SW[@]}" --lr loguniform:1e-5:1e-1 --samples 0
+expect 2 "--sample-seed must be >= 0, found -1" -- "${SW[@]}" --lr loguniform:1e-5:1e-1 --samples 2 --sample-seed -1
+expect 2 "--lr 'loguniform:0:1': loguniform needs 0 < LO < HI, found LO 0, HI 1" -- "${SW[@]}" --lr loguniform:0:1 --samples 2
+expect 2 "--lr 'loguniform:1:1e-3': loguniform needs 0 < LO < HI" -- "${SW[@]}" --lr loguniform:1:1e-3 --samples 2
+expect 2 "--momentum 'uniform:0.9:0.5': uniform needs LO < HI, found LO 0.9, HI 0.5" -- "${SW[@]}" --lr loguniform:1e-3:1 --momentum uniform:0.9:0.5 --samples 2
+expect 2 "--lr 'loguniform:1e-3': expected loguniform:LO:HI with finite numbers LO and HI" -- "${SW[@]}" --lr loguniform:1e-3 --samples 2
+expect 2 "--momentum 'uniform:-1e308:1e308': HI - LO overflows a double" -- "${SW[@]}" --lr loguniform:1e-3:1 --momentum uniform:-1e308:1e308 --samples 2
+expect 2 "--momentum: optimizer momentum: --momentum must be in \[0, 1\], found 1.5" -- "${SW[@]}" --lr loguniform:1e-3:1 --momentum uniform:0.5:1.5 --samples 2
+expect 2 "--lr: optimizer momentum: .*found -1" -- "${SW[@]}" --lr uniform:-1:1 --samples 2
+expect 0 "--samples N .*random search" -- "$DOB" sweep --help
 echo "$pass passed, $fail failed"
 exit $fail

@@ -5,8 +5,10 @@
  * powers of ten at k = 5j); the expansion order is checked trial by trial; slices must tile [0, T) with sizes
  * differing by at most one for T = 0..60 and 1..8 slices. The file tests create a sweep file in place, check
  * that it exists at its final path before close, read it back, mark a trial started, reopen it (--resume), and
- * merge two slices (including the refusals: other sweep, conflicting duplicate). Every error path is checked on
- * status and message. MPI starts as a singleton (idempotent init; finalised at exit). */
+ * merge two slices (including the refusals: other sweep, conflicting duplicate). Random search: distributions
+ * parsed with their bounds, samples pinned to known values, in bounds, uniform (Kolmogorov-Smirnov and mean, in
+ * log space for loguniform) and independent across hyperparameters; the sweep_spec re-expands bitwise to the
+ * samples, and a grid spec as before. Every error path is checked on status and message. MPI starts as a singleton (idempotent init; finalised at exit). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -174,6 +176,186 @@ static void test_expand_order(void) {
     CU_ASSERT_PTR_NULL(hp);
 }
 
+/* ---- random search ---------------------------------------------------------------------------------------- */
+static const char *hp_names[] = {"learning_rate", "momentum"};
+
+static int cmp_dbl(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void test_dist_parse(void) {
+    dob_dist d;
+    CU_ASSERT(dob_dist_is("loguniform:1e-5:1e-1") && dob_dist_is("uniform:0:1"));
+    CU_ASSERT(!dob_dist_is("log:1e-5:1:4") && !dob_dist_is("0.1") && !dob_dist_is(NULL));
+    TC_ASSERT_OK(dob_dist_parse("--lr", "loguniform:1e-5:1e-1", &d));
+    CU_ASSERT(d.kind == DOB_DIST_LOGUNIFORM && d.lo == 1e-5 && d.hi == 1e-1);
+    TC_ASSERT_OK(dob_dist_parse("--momentum", "uniform:-0.5:0.99", &d));
+    CU_ASSERT(d.kind == DOB_DIST_UNIFORM && d.lo == -0.5 && d.hi == 0.99);
+    TC_ASSERT_FAILS(dob_dist_parse("--lr", "loguniform:0:1", &d), DOB_EINVAL,
+                    "--lr 'loguniform:0:1': loguniform needs 0 < LO < HI, found LO 0, HI 1");
+    TC_ASSERT_FAILS(dob_dist_parse("--lr", "loguniform:1:0.1", &d), DOB_EINVAL, "loguniform needs 0 < LO < HI");
+    TC_ASSERT_FAILS(dob_dist_parse("--lr", "loguniform:-1:1", &d), DOB_EINVAL, "found LO -1, HI 1");
+    TC_ASSERT_FAILS(dob_dist_parse("--m", "uniform:1:1", &d), DOB_EINVAL, "uniform needs LO < HI, found LO 1, HI 1");
+    TC_ASSERT_FAILS(dob_dist_parse("--m", "uniform:0", &d), DOB_EINVAL,
+                    "--m 'uniform:0': expected uniform:LO:HI with finite numbers LO and HI");
+    TC_ASSERT_FAILS(dob_dist_parse("--m", "uniform:0:1:2", &d), DOB_EINVAL, "expected uniform:LO:HI");
+    TC_ASSERT_FAILS(dob_dist_parse("--m", "uniform:a:1", &d), DOB_EINVAL, "expected uniform:LO:HI");
+    TC_ASSERT_FAILS(dob_dist_parse("--m", "uniform::1", &d), DOB_EINVAL, "expected uniform:LO:HI");
+    TC_ASSERT_FAILS(dob_dist_parse("--lr", "loguniform:1e-5:inf", &d), DOB_EINVAL, "expected loguniform:LO:HI");
+    TC_ASSERT_FAILS(dob_dist_parse("--lr", "loguniform:1e-5:1e999", &d), DOB_EINVAL, "expected loguniform:LO:HI");
+    TC_ASSERT_FAILS(dob_dist_parse("--m", "uniform:-1e308:1e308", &d), DOB_EINVAL, "HI - LO overflows");
+    TC_ASSERT_FAILS(dob_dist_parse("--m", "normal:0:1", &d), DOB_EINVAL, "expected uniform:LO:HI or loguniform:LO:HI");
+}
+
+/* A sample is a pure function of (sample seed, sample, column); pinned values catch a change of the rule, which
+ * would make existing random-search files fail their --resume and merge checks. */
+static void test_dist_determinism(void) {
+    const dob_dist u = {DOB_DIST_UNIFORM, 0, 1}, l = {DOB_DIST_LOGUNIFORM, 1e-5, 1e-1};
+    CU_ASSERT_EQUAL(dob_dist_sample(&u, 0, 0, 0), 0.9393641721);
+    CU_ASSERT_EQUAL(dob_dist_sample(&l, 7, 3, 1), 2.142581583e-05);
+    CU_ASSERT_EQUAL(dob_dist_sample(&u, 42, 1000, 2), 0.7256010413);
+    const double x = dob_dist_sample(&l, 7, 3, 1);
+    CU_ASSERT_EQUAL(dob_dist_sample(&l, 7, 3, 1), x);
+    CU_ASSERT(dob_dist_sample(&l, 8, 3, 1) != x);  /* another sample seed */
+    CU_ASSERT(dob_dist_sample(&l, 7, 4, 1) != x);  /* another sample */
+    CU_ASSERT(dob_dist_sample(&l, 7, 3, 0) != x);  /* another hyperparameter of the same sample */
+}
+
+/* n draws of column col: in [lo, hi], 10 significant digits, and sorted into *sorted (malloc'd) in the unit
+ * interval's coordinates (log for loguniform) for the distribution checks. */
+static int draws(const dob_dist *d, int n, int col, double **sorted) {
+    int bad = 0;
+    double *v = malloc(sizeof(double) * (size_t)n);
+    for (int i = 0; i < n; i++) {
+        const double x = dob_dist_sample(d, 3, i, col);
+        char buf[40];
+        snprintf(buf, sizeof buf, "%.10g", x);
+        if (!(x >= d->lo && x <= d->hi) || strtod(buf, NULL) != x) bad++;
+        v[i] = d->kind == DOB_DIST_LOGUNIFORM ? (log(x) - log(d->lo)) / (log(d->hi) - log(d->lo))
+                                              : (x - d->lo) / (d->hi - d->lo);
+    }
+    qsort(v, (size_t)n, sizeof(double), cmp_dbl);
+    *sorted = v;
+    return bad;
+}
+
+/* Uniform on [0, 1] after the map: Kolmogorov-Smirnov distance below the 0.1% critical value 1.95 / sqrt(n), and
+ * the mean within 4 standard errors. Deterministic (fixed seed): a failure means the rule broke, not bad luck. */
+static void expect_unit_uniform(const char *what, const double *v, int n) {
+    double ks = 0, mean = 0;
+    for (int i = 0; i < n; i++) {
+        ks = fmax(ks, fmax(fabs(v[i] - (double)i / n), fabs(v[i] - (double)(i + 1) / n)));
+        mean += v[i] / n;
+    }
+    const int ok = ks < 1.95 / sqrt((double)n) && fabs(mean - 0.5) < 4 * sqrt(1.0 / 12 / n);
+    if (!ok) fprintf(stderr, "\n    %s: KS distance %.4f, mean %.4f\n", what, ks, mean);
+    CU_ASSERT(ok);
+}
+
+static void test_dist_sanity(void) {
+    const int n = 20000;
+    const dob_dist u = {DOB_DIST_UNIFORM, -0.5, 0.99}, l = {DOB_DIST_LOGUNIFORM, 1e-5, 1e-1};
+    double *a = NULL, *b = NULL;
+    CU_ASSERT_EQUAL(draws(&u, n, 1, &a), 0);
+    expect_unit_uniform("uniform:-0.5:0.99", a, n);
+    CU_ASSERT_EQUAL(draws(&l, n, 0, &b), 0);
+    expect_unit_uniform("loguniform:1e-5:1e-1 in log space", b, n);
+    /* a quarter of the draws per decade */
+    int per[4] = {0};
+    for (int i = 0; i < n; i++) per[b[i] < 0.25 ? 0 : b[i] < 0.5 ? 1 : b[i] < 0.75 ? 2 : 3]++;
+    for (int k = 0; k < 4; k++) CU_ASSERT(abs(per[k] - n / 4) < 4 * (int)sqrt(n * 0.25 * 0.75));
+    free(a);
+    free(b);
+    /* the columns of one sample are independent: correlation of columns 0 and 1 within 4 / sqrt(n) */
+    double sx = 0, sy = 0, sxy = 0, sxx = 0, syy = 0;
+    const dob_dist z = {DOB_DIST_UNIFORM, 0, 1};
+    for (int i = 0; i < n; i++) {
+        const double x = dob_dist_sample(&z, 3, i, 0), y = dob_dist_sample(&z, 3, i, 1);
+        sx += x, sy += y, sxy += x * y, sxx += x * x, syy += y * y;
+    }
+    const double r = (sxy - sx * sy / n) / sqrt((sxx - sx * sx / n) * (syy - sy * sy / n));
+    CU_ASSERT(fabs(r) < 4 / sqrt((double)n));
+}
+
+/* The spec `dob sweep` stores re-expands to the trials it ran: sample by sample, and bitwise on every call. */
+static void test_spec_samples(void) {
+    const char *texts[] = {"loguniform:1e-5:1e-1", "uniform:0.5:0.99"};
+    char *spec = NULL;
+    double *hp = NULL, *hp2 = NULL;
+    int64_t *sd = NULL, *sd2 = NULL, T = 0, T2 = 0;
+    TC_ASSERT_OK(dob_sweep_spec_make(2, hp_names, texts, 5, 7, "42:43", &spec));
+    CU_ASSERT_STRING_EQUAL(spec, "learning_rate=loguniform:1e-5:1e-1;momentum=uniform:0.5:0.99;samples=5;"
+                                 "sample_seed=7;seeds=42:43");
+    TC_ASSERT_OK(dob_sweep_spec_expand(spec, 2, hp_names, &hp, &sd, &T));
+    TC_ASSERT_OK(dob_sweep_spec_expand(spec, 2, hp_names, &hp2, &sd2, &T2));
+    CU_ASSERT_EQUAL_FATAL(T, 10);
+    CU_ASSERT(T2 == T && !memcmp(hp, hp2, sizeof(double) * 20) && !memcmp(sd, sd2, sizeof(int64_t) * 10));
+    const dob_dist l = {DOB_DIST_LOGUNIFORM, 1e-5, 1e-1}, u = {DOB_DIST_UNIFORM, 0.5, 0.99};
+    for (int t = 0; t < 10; t++) {
+        /* trial t = sample * 2 + seed index */
+        CU_ASSERT_EQUAL(hp[2 * t], dob_dist_sample(&l, 7, t / 2, 0));
+        CU_ASSERT_EQUAL(hp[2 * t + 1], dob_dist_sample(&u, 7, t / 2, 1));
+        CU_ASSERT_EQUAL(sd[t], 42 + t % 2);
+    }
+    CU_ASSERT(hp[0] == hp[2] && hp[0] != hp[4]); /* the seeds of a sample share it; samples differ */
+    free(hp), free(hp2), free(sd), free(sd2), free(spec);
+    /* a fixed value beside a distribution */
+    const char *fixed[] = {"loguniform:1e-5:1e-1", "0.90000000000000002"};
+    TC_ASSERT_OK(dob_sweep_spec_make(2, hp_names, fixed, 3, 0, "1", &spec));
+    TC_ASSERT_OK(dob_sweep_spec_expand(spec, 2, hp_names, &hp, &sd, &T));
+    CU_ASSERT(T == 3 && hp[1] == 0.9 && hp[3] == 0.9 && hp[5] == 0.9);
+    free(hp), free(sd), free(spec);
+}
+
+/* A grid spec (what every sweep file before random search holds) expands exactly as dob_sweep_expand. */
+static void test_spec_grid(void) {
+    const char *texts[] = {"log:1e-3:1:4", "0.90000000000000002"};
+    char *spec = NULL;
+    double *hp = NULL, *want = NULL;
+    int64_t *sd = NULL, *wsd = NULL, T = 0, WT = 0;
+    TC_ASSERT_OK(dob_sweep_spec_make(2, hp_names, texts, 0, 0, "42:44", &spec));
+    CU_ASSERT_STRING_EQUAL(spec, "learning_rate=log:1e-3:1:4;momentum=0.90000000000000002;seeds=42:44");
+    TC_ASSERT_OK(dob_sweep_spec_expand(spec, 2, hp_names, &hp, &sd, &T));
+    dob_grid g[2];
+    int64_t seeds[] = {42, 43, 44};
+    TC_ASSERT_OK(dob_grid_parse("lr", texts[0], &g[0]));
+    TC_ASSERT_OK(dob_grid_single(0.9, &g[1]));
+    TC_ASSERT_OK(dob_sweep_expand(2, g, seeds, 3, &want, &wsd, &WT));
+    CU_ASSERT(T == 12 && WT == 12 && !memcmp(hp, want, sizeof(double) * 24) && !memcmp(sd, wsd, sizeof(int64_t) * 12));
+    dob_grid_free(&g[0]), dob_grid_free(&g[1]);
+    free(hp), free(want), free(sd), free(wsd), free(spec);
+}
+
+static void expect_spec_error(const char *spec, dob_status want, const char *sub) {
+    double *hp = NULL;
+    int64_t *sd = NULL, T = -1;
+    CU_ASSERT(tc_fails(dob_sweep_spec_expand(spec, 2, hp_names, &hp, &sd, &T), want, sub, spec));
+    CU_ASSERT(!hp && !sd && T == 0);
+}
+
+static void test_spec_errors(void) {
+    expect_spec_error("learning_rate=0.1;seeds=1", DOB_EFORMAT, "has no grid for momentum");
+    expect_spec_error("learning_rate=0.1;momentum=0.9", DOB_EFORMAT, "has no seeds");
+    expect_spec_error("learning_rate=0.1;momentum=0.9;beta=1;seeds=1", DOB_EFORMAT, "unknown entry 'beta'");
+    expect_spec_error("learning_rate=0.1;momentum=0.9;momentum=0.8;seeds=1", DOB_EFORMAT, "'momentum' is given twice");
+    expect_spec_error("learning_rate=0.1;momentum;seeds=1", DOB_EFORMAT, "entry 'momentum' is not NAME=VALUE");
+    expect_spec_error("learning_rate=loguniform:1e-3:1;momentum=0.9;samples=4;seeds=1", DOB_EFORMAT,
+                      "samples and sample_seed go together");
+    expect_spec_error("learning_rate=loguniform:1e-3:1;momentum=0.9;samples=0;sample_seed=1;seeds=1", DOB_EFORMAT,
+                      "expected samples in [1, 100000] and sample_seed >= 0, found '0' and '1'");
+    expect_spec_error("learning_rate=loguniform:1e-3:1;momentum=0.9;samples=2;sample_seed=-1;seeds=1", DOB_EFORMAT,
+                      "found '2' and '-1'");
+    expect_spec_error("learning_rate=loguniform:1e-3:1;momentum=0.9;seeds=1", DOB_EINVAL,
+                      "learning_rate 'loguniform:1e-3:1' is a distribution: give --samples N");
+    expect_spec_error("learning_rate=loguniform:1e-3:1;momentum=0.9,0.99;samples=2;sample_seed=0;seeds=1", DOB_EINVAL,
+                      "momentum '0.9,0.99' is a grid of 2 values, but --samples draws random settings");
+    expect_spec_error("learning_rate=0.1;momentum=0.9;samples=2;sample_seed=0;seeds=1", DOB_EINVAL,
+                      "--samples 2 draws settings from distributions, but no hyperparameter has one");
+    expect_spec_error("learning_rate=loguniform:0:1;momentum=0.9;samples=2;sample_seed=0;seeds=1", DOB_EINVAL,
+                      "loguniform needs 0 < LO < HI");
+}
+
 /* ---- slicing ---------------------------------------------------------------------------------------------- */
 static void test_slices(void) {
     int64_t a, b;
@@ -244,7 +426,6 @@ static void test_slice_path(void) {
 }
 
 /* ---- the sweep objects of the result file ------------------------------------------------------------------ */
-static const char *hp_names[] = {"learning_rate", "momentum"};
 
 static dob_results_meta test_meta(int n_trials) {
     return (dob_results_meta){.problem = "fmnist_logreg", .optimizer = "momentum", .command_line = "test",
@@ -419,6 +600,12 @@ static CU_TestInfo tests[] = {
     {"grid: errors", test_grid_errors},
     {"seeds", test_seeds},
     {"expand: order", test_expand_order},
+    {"random search: distributions", test_dist_parse},
+    {"random search: samples are pinned", test_dist_determinism},
+    {"random search: bounds and distribution", test_dist_sanity},
+    {"spec: random search re-expands", test_spec_samples},
+    {"spec: grids as before", test_spec_grid},
+    {"spec: errors", test_spec_errors},
     {"slices tile the trials", test_slices},
     {"--trials range", test_trial_range},
     {"Slurm job-array slice", test_slurm},

@@ -18,7 +18,8 @@ enum {
     DOB_RNG_DROPOUT = 4,  /* dropout masks; stream = (layer, step), index = global element */
     DOB_RNG_DATA = 5,     /* synthetic data sets (quadratic, two_d) */
     DOB_RNG_NOISE = 6,    /* sampling inside a model (VAE) */
-    DOB_RNG_TEST = 7      /* tests */
+    DOB_RNG_TEST = 7,     /* tests */
+    DOB_RNG_SEARCH = 8    /* random search of a sweep: stream = sample index, value = hyperparameter column */
 };
 
 typedef struct dob_rng {

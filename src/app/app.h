@@ -48,6 +48,7 @@ enum { APP_RUN = 1u << 0, APP_SWEEP = 1u << 1, APP_MERGE = 1u << 2, APP_EXPORT =
 typedef struct app_opts {
     const char *optimizer, *optimizer_lib, *data_dir, *output_dir, *out, *checkpoint;
     const char *lr_grid, *seeds, *trials, *resume;   /* dob sweep */
+    int64_t samples, sample_seed;                     /* dob sweep: random search */
     const char *precision;                            /* --precision f32|bf16 (app_precision) */
     const char *conv_algo;                            /* --conv-algo direct|winograd|auto */
     double lr, wd, ckpt_interval;

@@ -27,6 +27,8 @@ const app_cmd app_cmds[] = {
      "sweep --resume FILE.h5", "run the trials of a sweep file that did not finish",
      "usage: dob sweep PROBLEM --optimizer NAME --lr GRID [--<hyperparameter> GRID ...] [--seeds SEEDS]\n"
      "                 --out FILE.h5 [options]\n"
+     "       dob sweep PROBLEM --optimizer NAME --lr loguniform:LO:HI [--<hyperparameter> DIST ...]\n"
+     "                 --samples N [--sample-seed S] [--seeds SEEDS] --out FILE.h5 [options]\n"
      "       dob sweep --resume FILE.h5 [--ranks-per-trial G] [--data_dir DIR] [--quiet]\n"
      "\n"
      "Run every combination of the hyperparameter grids and seeds (the trials) with the DeepOBS protocol,\n"
@@ -37,6 +39,10 @@ const app_cmd app_cmds[] = {
      "learning rate.",
      "Trial order: the grids as nested loops (--lr outermost, the optimizer's hyperparameters in the order of\n"
      "its table, the last fastest), seeds innermost: trial = setting * n_seeds + seed index.\n"
+     "Random search (DeepOBS 1.2's tuner): --samples N draws N settings, each hyperparameter from its\n"
+     "distribution (uniform:LO:HI, loguniform:LO:HI) or at its one value; trial = sample * n_seeds + seed\n"
+     "index. A grid of several values with --samples is an error (no hidden product with the samples).\n"
+
      "Job arrays: with SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT set (and no --trials), task i of C runs\n"
      "the i-th of C contiguous slices of the trial list into FILE.slice<i>.h5; `dob merge` joins them.\n"
      "Example: mpirun -np 4 --bind-to none dob sweep fmnist_2c2d --optimizer momentum --lr log:1e-5:1e2:36 \\\n"

@@ -53,7 +53,15 @@ static const opt_row rows[] = {
     {"--lr --learning_rate", APP_SWEEP, OPT_STR, OFF(lr_grid), 0, NOLIM, 0, NULL, "GRID",
      "learning rates (required): log:LO:HI:N (N log-spaced values, ends included;\n"
      "DeepOBS's grid is log:1e-5:1e2:36), lin:LO:HI:N, a list A,B,C, or one value;\n"
-     "an optimizer hyperparameter --NAME takes a GRID too"},
+     "with --samples a distribution: loguniform:LO:HI (0 < LO < HI) or\n"
+     "uniform:LO:HI (LO < HI). An optimizer hyperparameter --NAME takes a GRID too"},
+    {"--samples", APP_SWEEP, OPT_INT, OFF(samples), 0, 1, 100000, 0, NULL, "N",
+     "random search (DeepOBS 1.2's tuner): N settings drawn from the distributions\n"
+     "(Philox keyed by --sample-seed and the sample index: every slice, resume\n"
+     "and merge draws the same), each run with every seed; the other\n"
+     "hyperparameters take one value each"},
+    {"--sample-seed --sample_seed", APP_SWEEP, OPT_INT, OFF(sample_seed), 0, 0, INFINITY, 0, "0", "S",
+     "seed of the --samples draws (not of the trials: --seeds)"},
     {"--seeds --random_seed -r --seed", APP_SWEEP, OPT_STR, OFF(seeds), 0, NOLIM, 0, "42", "SEEDS",
      "A:B (inclusive), A,B,C or A"},
     {"--random_seed -r --seed", APP_RUN | APP_RUNTIME, OPT_INT, OFF(seed), 0, 0, INFINITY, 0, "42", "N",

@@ -24,9 +24,9 @@ typedef struct sweep {
     dob_comm *world, *group;
     int rc;                             /* exit code if the failing phase fails (DOB_EXIT_USAGE: bad input) */
     const char *ctx;                    /* prefix of its message (NULL: none) */
-    char ctx_buf[96];
     char path[4096];                    /* the result file */
     char *spec;                         /* /meta sweep_spec of a new sweep: each grid as given, the seeds */
+    int64_t n_samples;                  /* random search: settings drawn (0: a grid sweep) */
     int slice_id, slice_count;          /* job-array slice (-1: none) */
     int64_t n_total;                    /* trials of the whole sweep (all slices) */
     dob_sweep_desc d;                   /* --resume: the file's description */
@@ -35,9 +35,12 @@ typedef struct sweep {
     const dob_optim_api *opt;
     int n_hp;                           /* 1 + opt->n_hparams: learning rate first */
     const char *hp_names[DOB_OPTIM_MAX_HP + 1];
+    const char *labels[DOB_OPTIM_MAX_HP + 1];       /* their flags, for messages: "--lr", "--momentum" */
+    char label_buf[DOB_OPTIM_MAX_HP + 1][48];
     int varies[DOB_OPTIM_MAX_HP + 1];   /* hyperparameter differs between the file's trials: print it */
     int64_t bs, epochs, log_interval, max_steps;
     double wd;
+    int wd_given;                       /* wd is not the problem's (/meta weight_decay, else NaN) */
     int valid, quiet, sync_bn;
     int cifar100_fix_offset;            /* --cifar100-fix-offset (/meta cifar100_fix_offset) */
     int resuming, threads;              /* --resume; OpenMP threads per rank */
@@ -83,8 +86,19 @@ void sweep_ckpt_finish(sweep *s, sweep_ckpt *k, int keep);
 dob_status sweep_plan_new(sweep *s, const app_cmd *cmd, const app_opts *o);
 /** --resume FILE: everything from the file -> s. */
 dob_status sweep_plan_resume(sweep *s, const app_opts *o);
+/** The names of the hyperparameters (and their flags, s->labels) of s->opt. */
+void sweep_names(sweep *s);
 /** The names of the hyperparameters and which of them vary between the trials (for progress lines). */
 void sweep_names_and_varies(sweep *s);
+/** The trial list of a new sweep from s->spec (dob_sweep_spec_expand, as --resume and merge redo it), cut to
+ *  --trials or the job-array slice; s->path = out (a slice: out's .slice<i>); prints the plan (n_seeds seeds per
+ *  setting). */
+dob_status sweep_expand_spec(sweep *s, const app_opts *o, const char *out, int n_seeds);
+/** The file's optimizer (d->optimizer, hyperparameters in the same order) is s->opt; what = "cannot resume 'F'". */
+dob_status sweep_check_file_optimizer(const sweep *s, const dob_sweep_desc *d, const char *what);
+/** The settings every trial shares (batch, epochs, schedule, precision, ...) from a sweep file's description. */
+dob_status sweep_settings_from_file(sweep *s, const dob_sweep_desc *d, int quiet, const char *what);
+
 /** World rank 0, after the file is closed: the counts and the best settings of the file at path. */
 void sweep_print_summary(const char *path, int quiet);
 

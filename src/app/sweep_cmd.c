@@ -306,7 +306,7 @@ static dob_status open_file(sweep *s, const app_opts *o, int threads, const dob_
     dob_results_meta meta = {
         .problem = s->p->name, .optimizer = s->opt->name, .optimizer_deepobs_name = s->opt->deepobs_name,
         .command_line = cmdline, .batch_size = s->bs, .num_epochs = s->epochs, .train_log_interval = s->log_interval,
-        .weight_decay = app_given(o, &o->wd) && s->p->has_l2 ? s->wd : NAN, .n_hp = s->n_hp,
+        .weight_decay = s->wd_given ? s->wd : NAN, .n_hp = s->n_hp,
         .hp_names = s->hp_names, .n_trials = s->n_trials, .n_minibatch = dob_train_n_minibatch(cfg), .ranks = s->G,
         .threads = threads, .has_accuracy = s->p->has_accuracy, .has_valid = s->valid,
         .precision = dob_precision_name(s->precision), .memory_estimate_bytes = s->mem_root,

@@ -10,9 +10,17 @@
 #include "dob/io.h"
 #include "sweep.h"
 
-void sweep_names_and_varies(sweep *s) {
+void sweep_names(sweep *s) {
     s->hp_names[0] = "learning_rate";
     for (int k = 0; k < s->opt->n_hparams; k++) s->hp_names[k + 1] = s->opt->hparams[k].name;
+    for (int k = 0; k <= s->opt->n_hparams; k++) {
+        snprintf(s->label_buf[k], sizeof s->label_buf[k], "--%s", k ? s->hp_names[k] : "lr");
+        s->labels[k] = s->label_buf[k];
+    }
+}
+
+void sweep_names_and_varies(sweep *s) {
+    sweep_names(s);
     for (int k = 0; k < s->n_hp; k++) {
         s->varies[k] = 0;
         for (int i = 1; i < s->n_trials && !s->varies[k]; i++)
@@ -45,37 +53,46 @@ static dob_status settings(sweep *s, const app_opts *o) {
     memcpy(s->sched_fac, o->sched_factors, sizeof s->sched_fac);
     app_sched_str(s->n_sched, s->sched_ep, s->sched_fac, s->sched_str, sizeof s->sched_str);
     s->wd = app_weight_decay(s->world, s->p, o);
+    s->wd_given = app_given(o, &o->wd) && s->p->has_l2;
 fail:
     return st;
 }
 
-/* The grid texts: --lr, then each optimizer hyperparameter (NULL: its default); each given once. */
-static dob_status grid_texts(const sweep *s, const app_cmd *cmd, const app_opts *o, const char **texts) {
+/* The grid texts: --lr, then each optimizer hyperparameter (not given: its default as %.17g, in defs); each given
+ * once. */
+static dob_status grid_texts(const sweep *s, const app_cmd *cmd, const app_opts *o, char (*defs)[32],
+                             const char **texts) {
     dob_status st = DOB_OK;
     texts[0] = o->lr_grid;
-    for (int k = 0; k < s->opt->n_hparams; k++) texts[k + 1] = NULL;
+    for (int k = 0; k < s->opt->n_hparams; k++) {
+        snprintf(defs[k + 1], sizeof defs[k + 1], "%.17g", s->opt->hparams[k].def);
+        texts[k + 1] = NULL;
+    }
     for (int i = 0; i < o->n_hp; i++) {
         int k = 0;
         DOB_TRY(app_hp_index(cmd, s->opt, o->hp_names[i], &k));
         if (texts[k + 1]) return DOB_FAIL(DOB_EINVAL, "--%s is given twice", o->hp_names[i]);
         texts[k + 1] = o->hp_values[i];
     }
+    for (int k = 1; k < s->n_hp; k++)
+        if (!texts[k]) texts[k] = defs[k];
 fail:
     return st;
 }
 
-/* Parse grid k and check every value in range (with the other hyperparameters at their defaults). */
-static dob_status parse_grid(sweep *s, int k, const char *text, dob_grid *g) {
+/* Parse hyperparameter k's grid or distribution and check that it stays in range (every grid value; a
+ * distribution's ends, as every draw lies between them), the other hyperparameters at their defaults. */
+static dob_status parse_axis(sweep *s, int k, const char *text, dob_axis *a) {
     dob_status st = DOB_OK;
-    snprintf(s->ctx_buf, sizeof s->ctx_buf, "--%s", k ? s->opt->hparams[k - 1].name : "lr");
-    DOB_TRY(text ? dob_grid_parse(s->ctx_buf, text, g) : dob_grid_single(s->opt->hparams[k - 1].def, g));
+    DOB_TRY(dob_axis_parse(s->labels[k], text, a));
     double h[DOB_OPTIM_MAX_HP];
     dob_optim_defaults(s->opt, h);
-    for (int j = 0; j < g->n; j++) {
-        double lr = k == 0 ? g->v[j] : 1.0;
-        if (k > 0) h[k - 1] = g->v[j];
-        s->ctx = s->ctx_buf;
-        DOB_TRY(dob_optim_check(s->opt, lr, h));
+    const int n = a->is_dist ? 2 : a->grid.n;
+    for (int j = 0; j < n; j++) {
+        const double v = a->is_dist ? (j ? a->dist.hi : a->dist.lo) : a->grid.v[j];
+        if (k > 0) h[k - 1] = v;
+        s->ctx = s->labels[k];
+        DOB_TRY(dob_optim_check(s->opt, k == 0 ? v : 1.0, h));
         s->ctx = NULL;
     }
 fail:
@@ -84,12 +101,13 @@ fail:
 
 /* Which trials of T this launch runs: --trials, else the job-array slice (then the path gets .slice<i>), else
  * all. */
-static dob_status select_trials(sweep *s, const app_opts *o, int64_t T, int64_t *first, int64_t *end) {
+static dob_status select_trials(sweep *s, const app_opts *o, const char *out, int64_t T, int64_t *first,
+                                int64_t *end) {
     dob_status st = DOB_OK;
     s->slice_id = s->slice_count = -1;
     *first = 0;
     *end = T;
-    snprintf(s->path, sizeof s->path, "%s", o->out);
+    snprintf(s->path, sizeof s->path, "%s", out);
     if (o->trials) return dob_sweep_parse_range("--trials", o->trials, T, first, end);
     int have = 0;
     DOB_TRY(dob_sweep_slurm_slice(getenv("SLURM_ARRAY_TASK_ID"), getenv("SLURM_ARRAY_TASK_COUNT"),
@@ -99,27 +117,12 @@ static dob_status select_trials(sweep *s, const app_opts *o, int64_t T, int64_t 
         return DOB_OK;
     }
     DOB_TRY(dob_sweep_slice(T, s->slice_id, s->slice_count, first, end));
-    DOB_TRY(dob_sweep_slice_path(o->out, s->slice_id, s->path, sizeof s->path));
+    DOB_TRY(dob_sweep_slice_path(out, s->slice_id, s->path, sizeof s->path));
     if (*end <= *first)
         return DOB_FAIL(DOB_EINVAL, "slice %d of %d of a %lld-trial sweep is empty: use fewer array tasks",
                         s->slice_id, s->slice_count, (long long)T);
 fail:
     return st;
-}
-
-/* /meta sweep_spec: each grid as given (defaults as numbers) and the seeds. */
-static dob_status make_spec(sweep *s, const app_opts *o, const char *const *texts, const dob_grid *grids) {
-    size_t cap = 64 + strlen(o->seeds), n = 0;
-    for (int k = 0; k < s->n_hp; k++) cap += 64 + (texts[k] ? strlen(texts[k]) : 32);
-    if (!(s->spec = malloc(cap))) return DOB_FAIL(DOB_ENOMEM, "out of memory for the sweep's description");
-    for (int k = 0; k < s->n_hp; k++) {
-        if (texts[k])
-            n += (size_t)snprintf(s->spec + n, cap - n, "%s=%s;", s->hp_names[k], texts[k]);
-        else
-            n += (size_t)snprintf(s->spec + n, cap - n, "%s=%.17g;", s->hp_names[k], grids[k].v[0]);
-    }
-    snprintf(s->spec + n, cap - n, "seeds=%s", o->seeds);
-    return DOB_OK;
 }
 
 /* The file's trials: global ids first..end-1 of the expanded grid (hp, seed_all). */
@@ -142,35 +145,54 @@ static dob_status take_trials(sweep *s, int64_t first, int64_t end, const double
     return DOB_OK;
 }
 
-/* The grids, seeds and slice -> the file's trials. */
-static dob_status expand(sweep *s, const app_cmd *cmd, const app_opts *o) {
+/* The spec of a new sweep from the flags: each grid or distribution checked, the sweep's kind (grid or
+ * --samples) checked, the seeds parsed (*n_seeds for the summary line). */
+static dob_status plan_spec(sweep *s, const app_cmd *cmd, const app_opts *o, int *n_seeds) {
     dob_status st = DOB_OK;
-    dob_grid grids[DOB_OPTIM_MAX_HP + 1];
+    dob_axis axes[DOB_OPTIM_MAX_HP + 1];
     const char *texts[DOB_OPTIM_MAX_HP + 1];
-    int64_t *seeds = NULL, *seed_all = NULL, T = 0, first = 0, end = 0;
+    char defs[DOB_OPTIM_MAX_HP + 1][32];
+    int64_t *seeds = NULL;
+    memset(axes, 0, sizeof axes);
+    const int64_t n_samples = app_given(o, &o->samples) ? o->samples : 0;
+    if (!n_samples && app_given(o, &o->sample_seed))
+        return DOB_FAIL(DOB_EINVAL, "--sample-seed keys the draws of a random search: give it with --samples N");
+    DOB_TRY(grid_texts(s, cmd, o, defs, texts));
+    for (int k = 0; k < s->n_hp; k++) DOB_TRY(parse_axis(s, k, texts[k], &axes[k]));
+    DOB_TRY(dob_sweep_check_axes(s->n_hp, s->labels, texts, axes, n_samples));
+    DOB_TRY(dob_seeds_parse("--seeds", o->seeds, &seeds, n_seeds));
+    DOB_TRY(dob_sweep_spec_make(s->n_hp, s->hp_names, texts, n_samples, (uint64_t)o->sample_seed, o->seeds,
+                                &s->spec));
+    s->n_samples = n_samples;
+fail:
+    for (int k = 0; k < s->n_hp; k++) dob_axis_free(&axes[k]);
+    free(seeds);
+    return st;
+}
+
+/* "dob: sweep P with O: 6 settings x 3 seeds = 18 trials ... -> FILE" (rank 0). */
+static void print_plan(const sweep *s, int64_t T, int n_seeds, int64_t first, int64_t end) {
+    const int64_t nset = T / n_seeds;
+    fprintf(stderr, "dob: sweep %s with %s: %lld %ssetting%s x %d seed%s = %lld trials", s->p->name, s->opt->name,
+            (long long)nset, s->n_samples ? "random " : "", nset == 1 ? "" : "s", n_seeds, n_seeds == 1 ? "" : "s",
+            (long long)T);
+    if (end - first != T) fprintf(stderr, "; this run: trials %lld..%lld", (long long)first, (long long)end - 1);
+    if (s->slice_id >= 0) fprintf(stderr, " (job-array slice %d of %d)", s->slice_id, s->slice_count);
+    fprintf(stderr, " -> %s\n", s->path);
+}
+
+dob_status sweep_expand_spec(sweep *s, const app_opts *o, const char *out, int n_seeds) {
+    dob_status st = DOB_OK;
+    int64_t *seed_all = NULL, T = 0, first = 0, end = 0;
     double *hp = NULL;
-    int n_seeds = 0;
-    memset(grids, 0, sizeof grids);
-    DOB_TRY(grid_texts(s, cmd, o, texts));
-    for (int k = 0; k < s->n_hp; k++) DOB_TRY(parse_grid(s, k, texts[k], &grids[k]));
-    DOB_TRY(dob_seeds_parse("--seeds", o->seeds, &seeds, &n_seeds));
-    DOB_TRY(dob_sweep_expand(s->n_hp, grids, seeds, n_seeds, &hp, &seed_all, &T));
-    DOB_TRY(select_trials(s, o, T, &first, &end));
+    /* the trial list is the stored spec's expansion, exactly as --resume, merge and the checksums redo it */
+    DOB_TRY(dob_sweep_spec_expand(s->spec, s->n_hp, s->hp_names, &hp, &seed_all, &T));
+    DOB_TRY(select_trials(s, o, out, T, &first, &end));
     s->rc = DOB_EXIT_FAIL;
     DOB_TRY(take_trials(s, first, end, hp, seed_all));
-    DOB_TRY(make_spec(s, o, texts, grids));
     s->n_total = T;
-    if (app_is_root(s->world) && !o->quiet) {
-        int64_t nset = T / n_seeds;
-        fprintf(stderr, "dob: sweep %s with %s: %lld setting%s x %d seed%s = %lld trials", s->p->name, s->opt->name,
-                (long long)nset, nset == 1 ? "" : "s", n_seeds, n_seeds == 1 ? "" : "s", (long long)T);
-        if (end - first != T) fprintf(stderr, "; this run: trials %lld..%lld", (long long)first, (long long)end - 1);
-        if (s->slice_id >= 0) fprintf(stderr, " (job-array slice %d of %d)", s->slice_id, s->slice_count);
-        fprintf(stderr, " -> %s\n", s->path);
-    }
+    if (app_is_root(s->world) && !o->quiet) print_plan(s, T, n_seeds, first, end);
 fail:
-    for (int k = 0; k < s->n_hp; k++) dob_grid_free(&grids[k]);
-    free(seeds);
     free(hp);
     free(seed_all);
     return st;
@@ -183,13 +205,14 @@ dob_status sweep_plan_new(sweep *s, const app_cmd *cmd, const app_opts *o) {
         return DOB_FAIL(DOB_EINVAL, "missing PROBLEM (dob list shows the test problems; dob sweep --help the options)");
     DOB_TRY(app_find_problem(o->pos[0], &s->p));
     if (!s->opt) return DOB_FAIL(DOB_EINVAL, "missing --optimizer NAME (or --optimizer-lib PATH.so)");
-    for (int k = 0; k < s->opt->n_hparams; k++) s->hp_names[k + 1] = s->opt->hparams[k].name;
-    s->hp_names[0] = "learning_rate";
+    sweep_names(s);
     DOB_TRY(settings(s, o));
     if (!o->lr_grid)
         return DOB_FAIL(DOB_EINVAL, "missing --lr (a value or a grid, e.g. --lr log:1e-5:1e2:36; dob sweep --help)");
     if (!o->out) return DOB_FAIL(DOB_EINVAL, "missing --out FILE.h5 (the sweep's result file)");
-    DOB_TRY(expand(s, cmd, o));
+    int n_seeds = 0;
+    DOB_TRY(plan_spec(s, cmd, o, &n_seeds));
+    DOB_TRY(sweep_expand_spec(s, o, o->out, n_seeds));
     if (dob_io_exists(s->path) && !o->overwrite)
         return DOB_FAIL(DOB_EEXIST, "result file '%s' already exists; refusing to overwrite it (use --overwrite, "
                         "another --out, or --resume %s to finish it)", s->path, s->path);
@@ -199,17 +222,37 @@ fail:
 
 /* ---- --resume --------------------------------------------------------------------------------------------- */
 /* The file's optimizer must be this one, with the same hyperparameters in the same order. */
-static dob_status check_optimizer(const sweep *s, const app_opts *o) {
-    const dob_sweep_desc *d = &s->d;
+dob_status sweep_check_file_optimizer(const sweep *s, const dob_sweep_desc *d, const char *what) {
     if (strcmp(s->opt->name, d->optimizer) || d->n_hp != 1 + s->opt->n_hparams)
-        return DOB_FAIL(DOB_EINVAL, "cannot resume '%s': it was written by optimizer '%s' with %d hyperparameters, "
-                        "this is '%s' with %d", o->resume, d->optimizer, d->n_hp - 1, s->opt->name,
-                        s->opt->n_hparams);
+        return DOB_FAIL(DOB_EINVAL, "%s: it was written by optimizer '%s' with %d hyperparameters, this is '%s' with "
+                        "%d", what, d->optimizer, d->n_hp - 1, s->opt->name, s->opt->n_hparams);
     for (int k = 1; k < d->n_hp; k++)
         if (strcmp(d->hp_names[k], s->opt->hparams[k - 1].name))
-            return DOB_FAIL(DOB_EINVAL, "cannot resume '%s': hyperparameter %d is '%s' in the file, '%s' in "
-                            "optimizer %s", o->resume, k, d->hp_names[k], s->opt->hparams[k - 1].name, s->opt->name);
+            return DOB_FAIL(DOB_EINVAL, "%s: hyperparameter %d is '%s' in the file, '%s' in optimizer %s", what, k,
+                            d->hp_names[k], s->opt->hparams[k - 1].name, s->opt->name);
     return DOB_OK;
+}
+
+dob_status sweep_settings_from_file(sweep *s, const dob_sweep_desc *d, int quiet, const char *what) {
+    dob_status st = DOB_OK;
+    s->n_hp = d->n_hp;
+    s->bs = d->batch_size;
+    s->epochs = d->num_epochs;
+    s->log_interval = d->train_log_interval;
+    s->max_steps = d->max_steps;
+    s->wd = isnan(d->weight_decay) ? s->p->weight_decay : d->weight_decay;
+    s->valid = d->has_valid;
+    s->sync_bn = d->sync_bn;
+    s->cifar100_fix_offset = d->cifar100_fix_offset;
+    s->ctx = what;
+    DOB_TRY(dob_precision_parse(d->precision, &s->precision));
+    DOB_TRY(dob_precision_check(s->precision));
+    DOB_TRY(app_conv_algo(d->conv_algo, quiet || !app_is_root(s->world), &s->conv_algo));
+    snprintf(s->sched_str, sizeof s->sched_str, "%s", d->lr_schedule);
+    DOB_TRY(app_sched_parse(d->lr_schedule, s->sched_ep, s->sched_fac, DOB_SCHED_MAX, &s->n_sched));
+    s->ctx = NULL;
+fail:
+    return st;
 }
 
 /* Take the file's trial table; the to-do list is every trial not final (done or diverged). */
@@ -265,26 +308,10 @@ dob_status sweep_plan_resume(sweep *s, const app_opts *o) {
     s->ctx = "cannot resume";
     DOB_TRY(app_find_optimizer(d->optimizer, o->optimizer_lib, &s->opt));
     s->ctx = NULL;
-    DOB_TRY(check_optimizer(s, o));
-    s->n_hp = d->n_hp;
-    s->bs = d->batch_size;
-    s->epochs = d->num_epochs;
-    s->log_interval = d->train_log_interval;
-    s->max_steps = d->max_steps;
-    s->wd = isnan(d->weight_decay) ? s->p->weight_decay : d->weight_decay;
-    s->valid = d->has_valid;
-    s->sync_bn = d->sync_bn;
-    s->cifar100_fix_offset = d->cifar100_fix_offset;
-    s->ctx = "cannot resume (the sweep's precision)";
-    DOB_TRY(dob_precision_parse(d->precision, &s->precision));
-    DOB_TRY(dob_precision_check(s->precision));
-    s->ctx = "cannot resume (the sweep's convolution algorithm)";
-    DOB_TRY(app_conv_algo(d->conv_algo, o->quiet || !app_is_root(s->world), &s->conv_algo));
-    s->ctx = NULL;
-    snprintf(s->sched_str, sizeof s->sched_str, "%s", d->lr_schedule);
-    s->ctx = "cannot resume";
-    DOB_TRY(app_sched_parse(d->lr_schedule, s->sched_ep, s->sched_fac, DOB_SCHED_MAX, &s->n_sched));
-    s->ctx = NULL;
+    char what[4200];
+    snprintf(what, sizeof what, "cannot resume '%s'", o->resume);
+    DOB_TRY(sweep_check_file_optimizer(s, d, what));
+    DOB_TRY(sweep_settings_from_file(s, d, o->quiet, "cannot resume"));
     DOB_TRY(take_file_trials(s, o));
 fail:
     return st;
