@@ -138,6 +138,27 @@ expect 2 "--lr 'loguniform:1e-3': expected loguniform:LO:HI with finite numbers 
 expect 2 "--momentum 'uniform:-1e308:1e308': HI - LO overflows a double" -- "${SW[@]}" --lr loguniform:1e-3:1 --momentum uniform:-1e308:1e308 --samples 2
 expect 2 "--momentum: optimizer momentum: --momentum must be in \[0, 1\], found 1.5" -- "${SW[@]}" --lr loguniform:1e-3:1 --momentum uniform:0.5:1.5 --samples 2
 expect 2 "--lr: optimizer momentum: .*found -1" -- "${SW[@]}" --lr uniform:-1:1 --samples 2
+expect 2 "--mode and --metric rank the settings of --rerun-best FILE; a new sweep takes neither" -- "${SW[@]}" --lr 0.1 --mode final
 expect 0 "--samples N .*random search" -- "$DOB" sweep --help
+# --rerun-best: flags from the file, new seeds required, a whole finished sweep, never an existing file
+expect 2 "--rerun-best takes the problem, optimizer, hyperparameters and settings from FILE; give only --seeds" -- "$DOB" sweep --rerun-best x.h5 --seeds 1 --lr 0.1
+expect 2 "--rerun-best takes the problem" -- "$DOB" sweep --rerun-best x.h5 --seeds 1 --overwrite
+expect 2 "--rerun-best needs --seeds, the seeds of the rerun" -- "$DOB" sweep --rerun-best x.h5
+expect 2 "--rerun-best: sweep file 'nope.h5': No such file" -- "$DOB" sweep --rerun-best nope.h5 --seeds 1
+expect 2 "--mode: expected final, best or most, found 'worst'" -- "$DOB" sweep --rerun-best nope.h5 --seeds 1 --mode worst
+nofiles
+if [ -f $FM/train-images-idx3-ubyte.gz ]; then
+  RS=(fmnist_logreg --optimizer momentum --lr loguniform:1e-3:1 --samples 2 --seeds 42 -N 1 --max_steps 2 --quiet)
+  expect 0 "" -- env SLURM_ARRAY_TASK_ID=0 SLURM_ARRAY_TASK_COUNT=2 "$DOB" sweep "${RS[@]}" --out "$work/rs.h5"
+  expect 2 "--rerun-best: 'rs.slice0.h5' holds 1 of its sweep's 2 trials \(a job-array slice\): merge the slices first" -- "$DOB" sweep --rerun-best rs.slice0.h5 --seeds 1
+  expect 0 "" -- "$DOB" merge --allow-missing rs.h5 rs.slice0.h5
+  expect 2 "--rerun-best: 1 of the 2 trials of 'rs.h5' have not run to the end \(pending or running\): finish the sweep first \(dob sweep --resume rs.h5\)" -- "$DOB" sweep --rerun-best rs.h5 --seeds 1
+  expect 0 "" -- "$DOB" sweep --resume rs.h5 --quiet
+  touch rs.best.h5
+  expect 2 "--rerun-best: 'rs.best.h5' already exists; an existing result is never replaced: give another --out" -- "$DOB" sweep --rerun-best rs.h5 --seeds 1
+  [ ! -s rs.best.h5 ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: rs.best.h5 was written"; }
+  rm -f rs.h5 rs.slice0.h5 rs.best.h5
+  nofiles
+fi
 echo "$pass passed, $fail failed"
 exit $fail

@@ -33,6 +33,14 @@ static dob_status parse_metric(const char *s, dob_curve *c) {
     return DOB_OK;
 }
 
+dob_status app_an_opts(const app_opts *o, dob_an_opts *ao) {
+    dob_status st = DOB_OK;
+    DOB_TRY(parse_mode(o->an_mode, &ao->mode));
+    DOB_TRY(parse_metric(o->metric, &ao->metric));
+fail:
+    return st;
+}
+
 /* --table-format, or the --table file's extension, or md. */
 static dob_status parse_format(const app_opts *o, dob_an_format *f) {
     const char *s = o->table_format;
@@ -112,8 +120,7 @@ static dob_status analyze(const app_opts *o, an_state *s) {
     dob_an_opts ao = {.thr = &s->thr};
     dob_an_format fmt = DOB_AN_TERM;
     int skipped = 0;
-    DOB_TRY(parse_mode(o->an_mode, &ao.mode));
-    DOB_TRY(parse_metric(o->metric, &ao.metric));
+    DOB_TRY(app_an_opts(o, &ao));
     DOB_TRY(parse_format(o, &fmt));
     DOB_TRY(load_thresholds(o, &s->thr));
     if (o->baselines)

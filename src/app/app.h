@@ -48,6 +48,7 @@ enum { APP_RUN = 1u << 0, APP_SWEEP = 1u << 1, APP_MERGE = 1u << 2, APP_EXPORT =
 typedef struct app_opts {
     const char *optimizer, *optimizer_lib, *data_dir, *output_dir, *out, *checkpoint;
     const char *lr_grid, *seeds, *trials, *resume;   /* dob sweep */
+    const char *rerun_best;                           /* dob sweep --rerun-best FILE */
     int64_t samples, sample_seed;                     /* dob sweep: random search */
     const char *precision;                            /* --precision f32|bf16 (app_precision) */
     const char *conv_algo;                            /* --conv-algo direct|winograd|auto */
@@ -133,6 +134,9 @@ int cmd_analyze(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char
 int cmd_runtime(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **argv);
 struct dob_analysis;
 struct dob_an_baselines;
+struct dob_an_opts;
+/** --mode and --metric (dob analyze, dob sweep --rerun-best) into ao's mode and metric. */
+dob_status app_an_opts(const app_opts *o, struct dob_an_opts *ao);
 /** `dob analyze --plots DIR`: the plot data and tools/analyze_plots.py's figures in DIR (analyze_plots.c). */
 dob_status app_analyze_plots(const struct dob_analysis *a, const struct dob_an_baselines *b, const app_opts *o);
 

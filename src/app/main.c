@@ -30,6 +30,7 @@ const app_cmd app_cmds[] = {
      "       dob sweep PROBLEM --optimizer NAME --lr loguniform:LO:HI [--<hyperparameter> DIST ...]\n"
      "                 --samples N [--sample-seed S] [--seeds SEEDS] --out FILE.h5 [options]\n"
      "       dob sweep --resume FILE.h5 [--ranks-per-trial G] [--data_dir DIR] [--quiet]\n"
+     "       dob sweep --rerun-best FILE.h5 --seeds SEEDS [--out OUT.h5] [--mode M] [--metric CURVE]\n"
      "\n"
      "Run every combination of the hyperparameter grids and seeds (the trials) with the DeepOBS protocol,\n"
      "packed onto the MPI ranks of one launch: groups of G ranks each train one trial at a time (data-parallel)\n"
@@ -42,7 +43,8 @@ const app_cmd app_cmds[] = {
      "Random search (DeepOBS 1.2's tuner): --samples N draws N settings, each hyperparameter from its\n"
      "distribution (uniform:LO:HI, loguniform:LO:HI) or at its one value; trial = sample * n_seeds + seed\n"
      "index. A grid of several values with --samples is an error (no hidden product with the samples).\n"
-
+     "Tune, then rerun: `dob sweep --rerun-best FILE.h5 --seeds 43:52` runs FILE's best setting (ranked as\n"
+     "`dob analyze` ranks it) with those seeds into FILE's stem + .best.h5.\n"
      "Job arrays: with SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT set (and no --trials), task i of C runs\n"
      "the i-th of C contiguous slices of the trial list into FILE.slice<i>.h5; `dob merge` joins them.\n"
      "Example: mpirun -np 4 --bind-to none dob sweep fmnist_2c2d --optimizer momentum --lr log:1e-5:1e2:36 \\\n"

@@ -62,6 +62,10 @@ static const opt_row rows[] = {
      "hyperparameters take one value each"},
     {"--sample-seed --sample_seed", APP_SWEEP, OPT_INT, OFF(sample_seed), 0, 0, INFINITY, 0, "0", "S",
      "seed of the --samples draws (not of the trials: --seeds)"},
+    {"--rerun-best --rerun_best", APP_SWEEP, OPT_STR, OFF(rerun_best), 0, NOLIM, 0, NULL, "FILE.h5",
+     "rerun the best setting of the finished sweep FILE (dob analyze's ranking:\n"
+     "--mode, --metric) with --seeds into a new sweep file (--out, default\n"
+     "FILE's stem + .best.h5; never an existing file)"},
     {"--seeds --random_seed -r --seed", APP_SWEEP, OPT_STR, OFF(seeds), 0, NOLIM, 0, "42", "SEEDS",
      "A:B (inclusive), A,B,C or A"},
     {"--random_seed -r --seed", APP_RUN | APP_RUNTIME, OPT_INT, OFF(seed), 0, 0, INFINITY, 0, "42", "N",
@@ -93,7 +97,8 @@ static const opt_row rows[] = {
     {"--out", APP_RUN, OPT_STR, OFF(out), 0, NOLIM, OPT_DEF_SHOWN, "OUTPUT_DIR/PROBLEM__OPT__lr..__seed..__TIME.h5",
      "FILE.h5", "exact result file"},
     {"--out", APP_SWEEP, OPT_STR, OFF(out), 0, NOLIM, 0, NULL, "FILE.h5",
-     "the result file (required; job-array slice i writes FILE.slice<i>.h5)"},
+     "the result file (required but with --rerun-best; job-array slice i writes\n"
+     "FILE.slice<i>.h5)"},
     {"--ranks-per-trial --ranks_per_trial", APP_SWEEP, OPT_INT, OFF(ranks_per_trial), 0, 1, INFINITY, 0, "1", "G",
      "ranks per trial; must divide the number of ranks (--resume: the file's unless given)"},
     {"--trials", APP_SWEEP, OPT_STR, OFF(trials), 0, NOLIM, 0, NULL, "A:B",
@@ -140,12 +145,14 @@ static const opt_row rows[] = {
     {"--layout", APP_EXPORT, OPT_STR, OFF(layout), 0, NOLIM, 0, "1.1", "1.1|1.2",
      "DeepOBS's JSON layout: 1.1 (TensorFlow 1.1 runner) or 1.2 (1.2 runners: keys\n"
      "optimizer_name, optimizer_hyperparams, training_params, valid_*; its folder names)"},
-    {"--mode", APP_ANALYZE, OPT_STR, OFF(an_mode), 0, NOLIM, 0, "most", "final|best|most",
+    {"--mode", APP_ANALYZE | APP_SWEEP, OPT_STR, OFF(an_mode), 0, NOLIM, 0, "most", "final|best|most",
      "how each optimizer's setting is chosen (DeepOBS 1.2): best final value,\n"
-     "best value over the epochs, or most seeds (final if all have as many)"},
-    {"--metric", APP_ANALYZE, OPT_STR, OFF(metric), 0, NOLIM, 0, "valid_accuracies", "CURVE",
+     "best value over the epochs, or most seeds (final if all have as many);\n"
+     "dob sweep: of --rerun-best"},
+    {"--metric", APP_ANALYZE | APP_SWEEP, OPT_STR, OFF(metric), 0, NOLIM, 0, "valid_accuracies", "CURVE",
      "the curve that ranks the settings; if not recorded, DeepOBS's fallbacks\n"
-     "valid_losses, then test_losses (DeepOBS 1.1 ranked by test_accuracies)"},
+     "valid_losses, then test_losses (DeepOBS 1.1 ranked by test_accuracies);\n"
+     "dob sweep: of --rerun-best"},
     {"--table", APP_ANALYZE, OPT_STR, OFF(table), 0, NOLIM, 0, NULL, "FILE",
      "also write the table to FILE (never replaced)"},
     {"--table-format --table_format", APP_ANALYZE, OPT_STR, OFF(table_format), 0, NOLIM, OPT_DEF_SHOWN,

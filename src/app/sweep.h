@@ -1,6 +1,7 @@
 /* sweep.h: the state of `dob sweep` shared by its files: sweep_cmd.c (the command's phases and the trial loop),
- * sweep_plan.c (the trial list of a new sweep from the flags, or of --resume from the file) and
- * sweep_summary.c (the table of settings printed at the end). Private to src/app. */
+ * sweep_plan.c (the trial list of a new sweep from the flags, or of --resume from the file), sweep_rerun.c (the
+ * trial list of --rerun-best: a finished sweep's best setting with new seeds) and sweep_summary.c (the table of
+ * settings printed at the end). Private to src/app. */
 #ifndef DOB_APP_SWEEP_H
 #define DOB_APP_SWEEP_H
 
@@ -98,7 +99,9 @@ dob_status sweep_expand_spec(sweep *s, const app_opts *o, const char *out, int n
 dob_status sweep_check_file_optimizer(const sweep *s, const dob_sweep_desc *d, const char *what);
 /** The settings every trial shares (batch, epochs, schedule, precision, ...) from a sweep file's description. */
 dob_status sweep_settings_from_file(sweep *s, const dob_sweep_desc *d, int quiet, const char *what);
-
+/** --rerun-best FILE --seeds S: the best setting of the finished sweep FILE (dob analyze's ranking, --mode and
+ *  --metric as there) rerun with seeds S into a new sweep file (never an existing one) -> s (sweep_rerun.c). */
+dob_status sweep_plan_rerun(sweep *s, const app_opts *o);
 /** World rank 0, after the file is closed: the counts and the best settings of the file at path. */
 void sweep_print_summary(const char *path, int quiet);
 

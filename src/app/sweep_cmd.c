@@ -1,5 +1,7 @@
 /* sweep_cmd.c: `dob sweep`: a hyperparameter x seed grid packed onto the ranks of one MPI launch, all trials in one
- * parallel HDF5 file; `--resume` reruns what did not finish; job-array slices via --trials or Slurm variables.
+ * parallel HDF5 file; `--resume` reruns what did not finish; job-array slices via --trials or Slurm variables;
+ * `--rerun-best FILE` plans a new sweep of FILE's best setting (sweep_rerun.c), random search (--samples) is a
+ * trial list like a grid's (sweep_plan.c).
  *
  * How it runs: the world is split into groups of --ranks-per-trial consecutive ranks (MPI_Comm_split); each
  * group trains one trial at a time, data-parallel over its ranks. A group's rank 0 takes the next entry of the
@@ -379,11 +381,12 @@ int cmd_sweep(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char *
 #endif
     s->threads = threads;
     dob_train_cfg cfg;
-    dob_status st = o->resume ? DOB_OK : app_find_optimizer(o->optimizer, o->optimizer_lib, &s->opt);
+    dob_status st = o->resume || o->rerun_best ? DOB_OK : app_find_optimizer(o->optimizer, o->optimizer_lib, &s->opt);
     /* from here on a signal (Slurm's --signal, scancel) never kills a rank half-way through the collective file
      * creation: it is noted and the trial loop stops at once, leaving a complete file to --resume */
     if (st == DOB_OK) app_catch_signals();
-    if (st == DOB_OK) st = o->resume ? sweep_plan_resume(s, o) : sweep_plan_new(s, cmd, o);
+    if (st == DOB_OK)
+        st = o->resume ? sweep_plan_resume(s, o) : o->rerun_best ? sweep_plan_rerun(s, o) : sweep_plan_new(s, cmd, o);
     if (st == DOB_OK) st = plan_groups(s, o);
     if (st == DOB_OK) sweep_names_and_varies(s);
     if (st == DOB_OK) st = load(s, o, threads, &cfg);

@@ -206,6 +206,9 @@ dob_status sweep_plan_new(sweep *s, const app_cmd *cmd, const app_opts *o) {
     DOB_TRY(app_find_problem(o->pos[0], &s->p));
     if (!s->opt) return DOB_FAIL(DOB_EINVAL, "missing --optimizer NAME (or --optimizer-lib PATH.so)");
     sweep_names(s);
+    if (app_given(o, &o->an_mode) || app_given(o, &o->metric))
+        return DOB_FAIL(DOB_EINVAL, "--mode and --metric rank the settings of --rerun-best FILE; a new sweep takes "
+                        "neither");
     DOB_TRY(settings(s, o));
     if (!o->lr_grid)
         return DOB_FAIL(DOB_EINVAL, "missing --lr (a value or a grid, e.g. --lr log:1e-5:1e2:36; dob sweep --help)");
