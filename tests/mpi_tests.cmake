@@ -13,7 +13,7 @@ endforeach()
 # input. Real Fashion-MNIST, OMP_NUM_THREADS=1 so curves can be compared bitwise; ~45 s in all on 2 cores.
 execute_process(COMMAND /usr/bin/python3 -c "import h5py" RESULT_VARIABLE DOB_SWEEP_H5PY_RC OUTPUT_QUIET ERROR_QUIET)
 if(DOB_SWEEP_H5PY_RC STREQUAL "0")
-  foreach(case basic resume array ckpt errors sched)
+  foreach(case basic resume array ckpt errors sched search)
     add_test(NAME mpi_sweep_${case} COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/mpi/sweep_test.sh $<TARGET_FILE:dob>
              ${MPIEXEC_EXECUTABLE} ${case})
     set_tests_properties(mpi_sweep_${case} PROPERTIES LABELS mpi TIMEOUT 300 ENVIRONMENT "${DOB_MPI_ENV}")

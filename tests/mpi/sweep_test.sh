@@ -15,13 +15,15 @@
 #           resumed until done, as groups of 1 rank (-n 2), one group of 2 ranks (--ranks-per-trial 2) and a
 #           job-array slice: each trial bitwise equal to the uninterrupted sweep's, interrupted trials continued
 #           from their checkpoints (run_count > 1, fewer steps recomputed than from step 0), no checkpoint left.
+#   search  random search (--samples): the same points on 1 and 2 ranks, in slices merged (one missing, then
+#           resumed), after kill -9 and a resume; --rerun-best of the best setting with new seeds.
 #   errors  bad grids and seeds, --ranks-per-trial not dividing the ranks, --resume of a missing or non-sweep
 #           file, conflicting flags: one clear message, non-zero exit, and no file left behind; a trial that
 #           fails with an error is recorded "failed" while the others finish (exit code 1).
 # Prints "N passed, M failed" and exits with the number of failures. Needs OMPI_ALLOW_RUN_AS_ROOT* when root and
 # oversubscription allowed (CTest sets both) and OMP_NUM_THREADS=1 (bitwise comparisons at a fixed thread count).
 set -u
-DOB=${1:?usage: sweep_test.sh DOB MPIEXEC basic|resume|array|ckpt|errors|sched}
+DOB=${1:?usage: sweep_test.sh DOB MPIEXEC basic|resume|array|ckpt|errors|sched|search}
 MPIEXEC=${2:?usage: sweep_test.sh DOB MPIEXEC CASE}
 CASE=${3:?usage: sweep_test.sh DOB MPIEXEC CASE}
 PY=/usr/bin/python3
@@ -111,6 +113,39 @@ interrupt_until_done() {
     args=("${args[@]:0:2}" "$DOB" sweep --resume "$out" ${RESUME_FLAGS:-})
   done
   bad "$out: not done after $attempts attempts"; return 1
+}
+
+# kill_midway PID LOG N: once LOG shows N finished trials and 0.4 s more have passed (into the next trials, so
+# that some are "running"), kill -9 mpiexec PID and its ranks at once (a crashed node: mpiexec alone would let
+# each rank run on until its next progress line hits the closed pipe, i.e. always between two trials).
+kill_midway() {
+  local mpid=$1 log=$2 n=$3 i p ranks alive
+  for i in $(seq 1 1200); do
+    sleep 0.05
+    [ "$(grep -c '\] trial [0-9]* done' "$log")" -ge "$n" ] && break
+  done
+  sleep 0.4
+  ranks=$(pgrep -P "$mpid" | tr '\n' ' ')
+  [ -n "$ranks" ] && ok || bad "no rank processes found under mpirun $mpid"
+  kill -9 "$mpid" $ranks 2>/dev/null
+  wait "$mpid" 2>/dev/null
+  for i in $(seq 1 50); do
+    alive=""; for p in $ranks; do kill -0 "$p" 2>/dev/null && alive="$alive $p"; done
+    [ -z "$alive" ] && break; sleep 0.1
+  done
+  [ -z "$alive" ] && ok || bad "ranks $alive survived kill -9"
+}
+
+# first_done_offset FILE T: "ID OFFSET" of the first done trial of FILE's T trials and the file offset of its
+# test losses ("-1 -1" if none is done), to damage it
+first_done_offset() {
+  "$PY" - "$1" "$2" <<'PYEOF'
+import h5py, sys
+with h5py.File(sys.argv[1], 'r') as f:
+    done = [i for i in range(int(sys.argv[2])) if int(f['trials'][str(i)]['status'][()]) == 2]
+    off = f['trials'][str(done[0])]['test_losses'].id.get_offset() if done else -1
+print(done[0] if done else -1, off)
+PYEOF
 }
 
 case "$CASE" in
@@ -207,28 +242,93 @@ PYEOF
   [ "$n" = 12 ] && ok || bad "export-json: expected 12 JSON files, found $n"
   ;;
 
+search)
+  # random search (issue 18): 4 settings drawn for lr and momentum x 2 seeds. The same draws on 1 and 2 ranks, in
+  # job-array slices (merged, and merged with a slice missing then resumed: the pending trials get the points the
+  # sweep_spec gives them), and after a kill -9 midway (a damaged finished trial is verified against the spec and
+  # run again); then the best setting (dob analyze's ranking) rerun with 2 new seeds.
+  RS=(fmnist_logreg --optimizer momentum --lr loguniform:1e-3:1 --momentum uniform:0.5:0.99 --samples 4
+      --sample-seed 5 --seeds 42:43 -N 1)
+  expect 0 "4 random settings x 2 seeds = 8 trials" -- "${MPI[@]}" -n 2 "$DOB" sweep "${RS[@]}" --max_steps 20 \
+    --out s.h5
+  expect 0 "8 trials: 8 done" -- "${MPI[@]}" -n 1 "$DOB" sweep "${RS[@]}" --max_steps 20 --out s1.h5
+  for id in 0 1 2; do
+    expect 0 "job-array slice $id of 3" -- env SLURM_ARRAY_TASK_ID=$id SLURM_ARRAY_TASK_COUNT=3 \
+      "${MPI[@]}" -n 1 "$DOB" sweep "${RS[@]}" --max_steps 20 --out arr.h5
+  done
+  expect 0 "8 trials, 8 finished" -- "$DOB" merge merged.h5 arr.slice0.h5 arr.slice1.h5 arr.slice2.h5
+  expect 0 "8 trials, 5 finished.*, 3 in none of the inputs written as pending" -- \
+    "$DOB" merge --allow-missing partial.h5 arr.slice0.h5 arr.slice2.h5
+  expect 0 "8 trials: 8 done" -- "${MPI[@]}" -n 2 "$DOB" sweep --resume partial.h5
+  "${MPI[@]}" -n 2 "$DOB" sweep "${RS[@]:0:13}" -N 5 --out k.h5 > first.log 2>&1 &
+  kill_midway $! first.log 2
+  cp k.h5 killed.h5
+  read -r dtrial doff <<< "$(first_done_offset k.h5 8)"
+  if [ "${dtrial:--1}" -ge 0 ]; then
+    printf '\x5a' | dd of=k.h5 bs=1 seek=$((doff + 3)) conv=notrunc status=none
+    expect 0 "running them again: $dtrial\b" -- "${MPI[@]}" -n 2 "$DOB" sweep --resume k.h5
+  else
+    bad "no trial done before the kill"
+  fi
+  expect 0 "best of 4 settings of s.h5 by test_losses \(a fallback\) \(mode final; final mean .* over 2 seeds\)" \
+    -- "${MPI[@]}" -n 2 "$DOB" sweep --rerun-best s.h5 --seeds 50:51
+  expect 2 "'s.best.h5' already exists; an existing result is never replaced" -- \
+    "$DOB" sweep --rerun-best s.h5 --seeds 50:51
+  expect 0 "2 trials: 2 done" -- "$DOB" sweep --rerun-best s.h5 --seeds 50:51 --metric test_accuracies \
+    --out acc.h5
+  pycheck s.h5 s1.h5 merged.h5 partial.h5 killed.h5 k.h5 s.best.h5 acc.h5 <<PYEOF
+$PYLIB
+s, meta = trials(sys.argv[1])
+check(str(meta["sweep_spec"]) == "learning_rate=loguniform:1e-3:1;momentum=uniform:0.5:0.99;samples=4;"
+      "sample_seed=5;seeds=42:43", "sweep_spec %r" % meta["sweep_spec"])
+check(sorted(s) == list(range(8)) and all(int(t["status"]) == 2 for t in s.values()), "8 trials done")
+hp = [tuple(s[i]["hyperparameters"]) for i in range(8)]
+check(all(hp[2 * k] == hp[2 * k + 1] for k in range(4)), "the 2 seeds of a sample share its point")
+check(len(set(hp)) == 4, "4 distinct points: %s" % sorted(set(hp)))
+check(all(1e-3 <= h[0] <= 1 and 0.5 <= h[1] <= 0.99 for h in hp), "points in the distributions' bounds")
+check([int(s[i]["random_seed"]) for i in range(8)] == [42, 43] * 4, "seeds innermost")
+for path in sys.argv[2:4] + [sys.argv[4]]:
+    o, _ = trials(path)
+    check(sorted(o) == list(range(8)), "%s: 8 trials" % path)
+    for i in range(8):
+        check(tuple(o[i]["hyperparameters"]) == hp[i] and int(o[i]["random_seed"]) == int(s[i]["random_seed"]),
+              "%s trial %d: the same point and seed as the 2-rank sweep" % (path, i))
+        check(int(o[i]["status"]) == 2 and same_curves(o[i], s[i]), "%s trial %d: done, same curves" % (path, i))
+before, _ = trials(sys.argv[5])
+after, _ = trials(sys.argv[6])
+done_before = [i for i in before if int(before[i]["status"]) == 2]
+print("killed: done before %s" % done_before)
+check(0 < len(done_before) < 8, "the kill came midway: %d of 8 done" % len(done_before))
+for i in range(8):
+    check(tuple(after[i]["hyperparameters"]) == hp[i], "resumed trial %d keeps its point" % i)
+    check(int(after[i]["status"]) == 2, "resumed trial %d done" % i)
+    if i in done_before: check(same_curves(after[i], before[i]), "trial %d done before the kill unchanged" % i)
+# DeepOBS's ranking without a validation set: valid_accuracies -> valid_losses -> test_losses, final, lowest mean
+mean = {}
+for i in range(8): mean.setdefault(hp[i], []).append(s[i]["test_losses"][-1])
+best = min(mean, key=lambda h: np.mean(mean[h]))
+acc = {}
+for i in range(8): acc.setdefault(hp[i], []).append(s[i]["test_accuracies"][-1])
+best_acc = max(acc, key=lambda h: np.mean(acc[h]))
+for path, want in [(sys.argv[7], best), (sys.argv[8], best_acc)]:
+    b, bm = trials(path)
+    check(sorted(b) == [0, 1], "%s: 2 trials" % path)
+    check(all(tuple(b[i]["hyperparameters"]) == want for i in b), "%s reruns %s, found %s" % (path, want,
+          [tuple(b[i]["hyperparameters"]) for i in b]))
+    check([int(b[i]["random_seed"]) for i in (0, 1)] == [50, 51], "%s: seeds 50, 51" % path)
+    check(all(bm[k] == meta[k] for k in ("problem", "optimizer", "batch_size", "num_epochs", "max_steps")),
+          "%s keeps the sweep's settings" % path)
+    check(str(bm["sweep_spec"]) == "learning_rate=%.17g;momentum=%.17g;seeds=50:51" % want, "%s spec %r" % (path,
+          bm["sweep_spec"]))
+print("%d passed, %d failed" % (passed, failed))
+PYEOF
+  ;;
+
 resume)
   # long enough trials that the poll below sees a partly done sweep: 5 epochs, ~1.5 s (one epoch, ~0.3 s since
   # evaluation rounds run at larger batches, let the whole sweep finish before the kill)
   "${MPI[@]}" -n 3 "$DOB" sweep "${GRID[@]:0:7}" -N 5 --out k.h5 > first.log 2>&1 &
-  mpid=$!
-  # wait for the third finished trial (the progress lines; the file is read after the kill)
-  for i in $(seq 1 1200); do
-    sleep 0.05
-    [ "$(grep -c '\] trial [0-9]* done' first.log)" -ge 3 ] && break
-  done
-  sleep 0.4 # into the next trials (about 1.5 s each), so that some are "running" when killed
-  # kill -9 mpirun and its ranks at once (a crashed node): mpirun alone would let each rank run on until its
-  # next progress line hits the closed pipe, i.e. always between two trials
-  ranks=$(pgrep -P "$mpid" | tr '\n' ' ')
-  [ -n "$ranks" ] && ok || bad "no rank processes found under mpirun $mpid"
-  kill -9 "$mpid" $ranks 2>/dev/null
-  wait "$mpid" 2>/dev/null
-  for i in $(seq 1 50); do
-    alive=""; for p in $ranks; do kill -0 "$p" 2>/dev/null && alive="$alive $p"; done
-    [ -z "$alive" ] && break; sleep 0.1
-  done
-  [ -z "$alive" ] && ok || bad "ranks $alive survived kill -9"
+  kill_midway $! first.log 3
   cp k.h5 killed.h5
   "$PY" -c "
 import h5py
@@ -236,14 +336,7 @@ with h5py.File('killed.h5', 'r') as f:
     print('statuses after kill -9:', [int(f['trials'][str(i)]['status'][()]) for i in range(12)])"
   # issue 14: the killed file is unsealed, so each trial carries its own checksum. A flipped byte in the test
   # losses of the first trial done before the kill is found by --resume, which runs that trial again.
-  damaged=$("$PY" - k.h5 <<'PYEOF'
-import h5py, sys
-with h5py.File(sys.argv[1], 'r') as f:
-    done = [i for i in range(12) if int(f['trials'][str(i)]['status'][()]) == 2]
-    off = f['trials'][str(done[0])]['test_losses'].id.get_offset() if done else -1
-print(done[0] if done else -1, off)
-PYEOF
-)
+  damaged=$(first_done_offset k.h5 12)
   read -r dtrial doff <<< "$damaged"
   if [ "${dtrial:--1}" -ge 0 ]; then
     printf '\x5a' | dd of=k.h5 bs=1 seek=$((doff + 3)) conv=notrunc status=none
