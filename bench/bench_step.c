@@ -105,7 +105,7 @@ int main(int argc, char **argv) {
     dob_arena_init(a, 42);
     const dob_optim_api *sgd = dob_optim_find("sgd");
     dob_tensor *x = dob_net_input_tensor(net), *y = dob_net_output(net);
-    int64_t K = y->dims[1];
+    int64_t K = y->dims[1] / (p->loss == DOB_LOSS_SMOOTH_CE_AUX ? 2 : 1); /* Inception: [main | aux] logits */
     float *t = calloc((size_t)(B * K), sizeof *t), *loss = malloc((size_t)B * sizeof *loss);
     dob_rng r = {1, DOB_RNG_TEST, 0};
     dob_rng_fill_uniform(&r, x->data, x->count, 0.0f, 1.0f);

@@ -132,13 +132,14 @@ static void gather(run *r, const dob_dataset *d, const uint32_t *idx, int64_t n,
     if (vae) memcpy(r->y, x->data, (size_t)(n * r->k) * sizeof(float));
 }
 
-/* Per-example losses of the n examples in the net output (against r->y), and optionally their gradient. */
-static void loss_forward(run *r, int64_t n) {
+/* Per-example losses of the n examples in the net output (against r->y) in phase "train" (training = 1) or an
+ * evaluation phase, and optionally their gradient (training only). */
+static void loss_forward(run *r, int64_t n, int training) {
     const dob_tensor *out = dob_net_output(r->net);
     if (r->c->loss == DOB_LOSS_SEQ_SOFTMAX_CE)
         dob_seq_loss_forward(out->data, r->y, n, out->dims[1], out->dims[2], r->loss);
     else
-        dob_loss_forward(r->c->loss, out->data, r->y, n, r->k, r->loss);
+        dob_loss_forward(dob_loss_phase_kind(r->c->loss, training), out->data, r->y, n, r->k, r->loss);
 }
 
 static void loss_backward(run *r, int64_t n, float scale) {
@@ -154,7 +155,7 @@ static double accuracy_sum(run *r, int64_t n) {
     const dob_tensor *out = dob_net_output(r->net);
     if (r->c->loss == DOB_LOSS_SEQ_SOFTMAX_CE)
         return dob_seq_accuracy_sum(out->data, r->y, n, out->dims[1], out->dims[2]);
-    return (double)dob_accuracy_count(out->data, r->y, n, r->k);
+    return (double)dob_loss_accuracy_count(r->c->loss, out->data, r->y, n, r->k);
 }
 
 /* DeepOBS's text batching (tolstoi.py): with n examples (consecutive sequences of the text) and batch B, row i of
@@ -234,7 +235,7 @@ static dob_status evaluate(run *r, const dob_dataset *d, const uint32_t *idx, in
         dob_net_set_context(r->net, (dob_net_ctx){.seed = c->seed, .step = eval_key,
                                                   .example_offset = (uint64_t)first});
         if ((st = dob_net_forward(r->net, 0)) != DOB_OK) return st;
-        loss_forward(r, lb);
+        loss_forward(r, lb, 0);
         sums[0] += dob_mean(r->loss, lb) * (double)lb;
         if (c->has_accuracy) sums[1] += accuracy_sum(r, lb);
         /* a stop (Slurm's warning signal) need not wait for the end of a long evaluation round */
@@ -445,7 +446,7 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
             double t1 = now();
             st = dob_net_forward(r.net, 1);
             if (st == DOB_OK) {
-                loss_forward(&r, r.b);
+                loss_forward(&r, r.b, 1);
                 loss_backward(&r, r.b, 1.0f / (float)B);
             }
             double t2 = now();

@@ -1,5 +1,6 @@
 /* test_losses.c: per-example losses against hand-computed values, stability at extreme logits, smoothed
- * targets, finite-difference checks of every backward (one-hot, smoothed and unnormalised targets), thread-count
+ * targets, Inception's main + aux losses against a naive reference, finite-difference checks of every backward
+ * (one-hot, smoothed and unnormalised targets), thread-count
  * independence, accuracy with ties, and dob_mean bitwise against a naive double sum on 1 and 2 threads. */
 #include <math.h>
 #include <stdlib.h>
@@ -107,7 +108,8 @@ static void test_sigmoid_and_squared_values(void) {
 
 /* Central differences of scale * loss_i w.r.t. every pred element, against dob_loss_backward. */
 static void fd_check(dob_loss_kind kind, const float *t, int64_t n, int64_t k, const char *what) {
-    const size_t m = (size_t)(n * k);
+    const int64_t pk = dob_loss_pred_width(kind, k);
+    const size_t m = (size_t)(n * pk);
     float *x = malloc(m * sizeof *x), *d = malloc(m * sizeof *d), *num = malloc(m * sizeof *num);
     float *lp = malloc((size_t)n * sizeof *lp), *lm = malloc((size_t)n * sizeof *lm);
     const float scale = 0.7f;
@@ -121,7 +123,7 @@ static void fd_check(dob_loss_kind kind, const float *t, int64_t n, int64_t k, c
         x[j] = (float)(x0 - eps);
         dob_loss_forward(kind, x, t, n, k, lm);
         x[j] = x0;
-        size_t row = j / (size_t)k;
+        size_t row = j / (size_t)pk;
         num[j] = (float)(scale * ((double)lp[row] - lm[row]) / (2 * eps));
     }
     TC_ASSERT_CLOSE(what, d, num, m, 2e-3);
@@ -151,6 +153,46 @@ static void test_backward_finite_differences(void) {
     fd_check(DOB_LOSS_SOFTMAX_CE, half, N, K, "softmax CE targets summing to 0.5 backward");
     fd_check(DOB_LOSS_SIGMOID_CE, soft, N, K, "sigmoid CE backward");
     fd_check(DOB_LOSS_SQUARED, any, N, K, "squared backward");
+    fd_check(DOB_LOSS_SMOOTH_CE_AUX, onehot, N, K, "Inception main + 0.4 aux smoothed CE backward");
+    fd_check(DOB_LOSS_SMOOTH_CE_MAIN, onehot, N, K, "Inception main smoothed CE backward");
+}
+
+/* Naive -sum_j u_j log softmax(x)_j for u = 0.9 t + 0.1 / k, in double. */
+static double naive_smooth_ce(const float *x, const float *t, int k) {
+    double z = 0.0, s = 0.0;
+    for (int j = 0; j < k; j++) z += exp((double)x[j]);
+    for (int j = 0; j < k; j++) s -= (0.9 * t[j] + 0.1 / k) * log(exp((double)x[j]) / z);
+    return s;
+}
+
+/* DeepOBS imagenet_inception_v3's losses: rows [main | aux], phase "train" main + 0.4 aux, other phases main;
+ * accuracy from the main logits only. */
+static void test_inception_loss(void) {
+    enum { N = 3, K = 7 };
+    float x[N * 2 * K], t[N * K] = {0}, l[N];
+    tc_fill(x, N * 2 * K, 24, 0, -2.0f, 2.0f);
+    for (int i = 0; i < N; i++) t[i * K + (2 * i + 1) % K] = 1.0f;
+    CU_ASSERT_EQUAL(dob_loss_pred_width(DOB_LOSS_SMOOTH_CE_AUX, K), 2 * K);
+    CU_ASSERT_EQUAL(dob_loss_pred_width(DOB_LOSS_SMOOTH_CE_MAIN, K), 2 * K);
+    CU_ASSERT_EQUAL(dob_loss_phase_kind(DOB_LOSS_SMOOTH_CE_AUX, 1), DOB_LOSS_SMOOTH_CE_AUX);
+    CU_ASSERT_EQUAL(dob_loss_phase_kind(DOB_LOSS_SMOOTH_CE_AUX, 0), DOB_LOSS_SMOOTH_CE_MAIN);
+    CU_ASSERT_EQUAL(dob_loss_phase_kind(DOB_LOSS_SOFTMAX_CE, 0), DOB_LOSS_SOFTMAX_CE);
+    dob_loss_forward(DOB_LOSS_SMOOTH_CE_AUX, x, t, N, K, l);
+    for (int i = 0; i < N; i++) {
+        const float *m = x + i * 2 * K, *a = m + K, *ti = t + i * K;
+        ASSERT_NEAR("train: main + 0.4 aux", l[i], naive_smooth_ce(m, ti, K) + 0.4 * naive_smooth_ce(a, ti, K),
+                    1e-5);
+    }
+    dob_loss_forward(DOB_LOSS_SMOOTH_CE_MAIN, x, t, N, K, l);
+    for (int i = 0; i < N; i++) ASSERT_NEAR("eval: main", l[i], naive_smooth_ce(x + i * 2 * K, t + i * K, K), 1e-5);
+    /* the main logits decide: row 0 hits through main, row 1's aux would hit but main misses */
+    float p[2 * 2 * K] = {0}, y[2 * K] = {0};
+    y[3] = y[K + 5] = 1.0f;
+    p[3] = 1.0f;            /* row 0 main -> 3 (hit) */
+    p[2 * K + 1] = 1.0f;    /* row 1 main -> 1 (miss) */
+    p[2 * K + K + 5] = 9.0f; /* row 1 aux -> 5 */
+    CU_ASSERT_EQUAL(dob_loss_accuracy_count(DOB_LOSS_SMOOTH_CE_AUX, p, y, 2, K), 1);
+    CU_ASSERT_EQUAL(dob_loss_accuracy_count(DOB_LOSS_SMOOTH_CE_MAIN, p, y, 2, K), 1);
 }
 
 static void test_losses_thread_independent(void) {
@@ -247,6 +289,7 @@ static CU_TestInfo tests[] = {
     {"softmax_ce_values", test_softmax_ce_values},
     {"sigmoid_and_squared_values", test_sigmoid_and_squared_values},
     {"backward_finite_differences", test_backward_finite_differences},
+    {"inception_loss", test_inception_loss},
     {"losses_thread_independent", test_losses_thread_independent},
     {"accuracy_ties", test_accuracy_ties},
     {"mean_bitwise", test_mean_bitwise},

@@ -180,9 +180,15 @@ typedef enum dob_loss_kind {
     DOB_LOSS_VAE,             /* sum_k (x - t)^2 + x_k: pred rows are k + 1 wide (reconstruction, then the
                                  example's KL term), targets are the net input (the trainer copies it) */
     DOB_LOSS_IDENTITY,        /* sum_k x: the net already outputs the per-example loss (targets ignored) */
-    DOB_LOSS_SEQ_SOFTMAX_CE   /* per sequence: mean over its T steps of softmax CE; pred [n, T, V] logits, target
+    DOB_LOSS_SEQ_SOFTMAX_CE,  /* per sequence: mean over its T steps of softmax CE; pred [n, T, V] logits, target
                                  [n, T] class ids (TF sequence_loss, average_across_timesteps): dob_seq_loss_* */
+    DOB_LOSS_SMOOTH_CE_AUX,   /* DeepOBS Inception-v3 in phase "train": pred rows [main k | aux k] logits; softmax CE
+                                 with label smoothing 0.1 of main + 0.4 x that of aux; accuracy from main */
+    DOB_LOSS_SMOOTH_CE_MAIN   /* the same rows in every other phase: main's smoothed CE only */
 } dob_loss_kind;
+/** The kind a problem's loss takes in a phase: DOB_LOSS_SMOOTH_CE_AUX evaluates as DOB_LOSS_SMOOTH_CE_MAIN
+ *  (training = 0); every other kind is the same in all phases. */
+dob_loss_kind dob_loss_phase_kind(dob_loss_kind kind, int training);
 /** Sequence softmax CE: loss[i] = 1/t sum_s (lse(x_is) - x_is[y_is]) for pred [n, t, v], target ids [n, t]. */
 void dob_seq_loss_forward(const float *pred, const float *target, int64_t n, int64_t t, int64_t v, float *loss);
 /** diff [n, t, v] = scale / t (softmax(x_is) - onehot(y_is)) (overwrite). */
@@ -190,7 +196,7 @@ void dob_seq_loss_backward(const float *pred, const float *target, int64_t n, in
                            float *diff);
 /** Sum over the n sequences of the fraction of steps with argmax(x_is) == y_is (first maximum on ties). */
 double dob_seq_accuracy_sum(const float *pred, const float *target, int64_t n, int64_t t, int64_t v);
-/** Width of a prediction row for targets of width k (k, or k + 1 for DOB_LOSS_VAE). */
+/** Width of a prediction row for targets of width k (k; k + 1 for DOB_LOSS_VAE; 2k for DOB_LOSS_SMOOTH_CE_*). */
 int64_t dob_loss_pred_width(dob_loss_kind kind, int64_t k);
 /** loss[i] for i < n, from pred [n x dob_loss_pred_width(kind, k)] and target [n x k]. */
 void dob_loss_forward(dob_loss_kind kind, const float *pred, const float *target, int64_t n, int64_t k,
@@ -200,6 +206,9 @@ void dob_loss_backward(dob_loss_kind kind, const float *pred, const float *targe
                        float scale, float *diff);
 /** Number of rows with argmax(pred) == argmax(target) (first maximum on ties). */
 int64_t dob_accuracy_count(const float *pred, const float *target, int64_t n, int64_t k);
+/** The same for the prediction rows of a loss kind (width dob_loss_pred_width): argmax over their first k values
+ *  (the main logits of DOB_LOSS_SMOOTH_CE_*). */
+int64_t dob_loss_accuracy_count(dob_loss_kind kind, const float *pred, const float *target, int64_t n, int64_t k);
 /** Mean of x[0..n) in double, fixed chunking (thread-count independent). */
 double dob_mean(const float *x, int64_t n);
 

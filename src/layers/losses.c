@@ -13,6 +13,10 @@
  * IDENTITY:   loss_i = sum_k x (synthetic problems whose net computes the loss); d/dx = 1.
  * SEQ_SOFTMAX_CE: loss_i = 1/T sum_s CE(x_is, y_is) with ids y (TF sequence_loss averaged over time, not over
  *             the batch: DeepOBS tolstoi_char_rnn); d/dx_is = (softmax(x_is) - onehot(y_is)) / T.
+ * SMOOTH_CE_AUX / SMOOTH_CE_MAIN (DeepOBS imagenet_inception_v3): pred rows are 2k wide, main logits m then
+ *             auxiliary logits a; with TF's label smoothing s = 0.1 the target is u = (1 - s) t + s / k, and
+ *             loss_i = CE(m, u) + w CE(a, u), w = 0.4 for AUX (phase "train") and 0 for MAIN (every other phase:
+ *             the smoothing stays). d/dm = softmax(m) sum(u) - u, d/da = w (softmax(a) sum(u) - u).
  * Invariants: rows are independent and each row is computed in double by one thread in index order, so the
  * results do not depend on the thread count. dob_mean sums fixed chunks of MEAN_CHUNK elements and combines the
  * chunk sums in index order (same property).
@@ -21,6 +25,8 @@
 
 #include <math.h>
 
+#define SMOOTHING 0.1  /* TF label_smoothing of the Inception losses */
+#define AUX_WEIGHT 0.4 /* TF weights= of the auxiliary head's loss */
 #define MEAN_CHUNK 4096   /* elements per partial sum in dob_mean */
 #define MEAN_GROUP 256    /* chunk sums kept on the stack at once */
 
@@ -40,7 +46,39 @@ static double sigmoid(double x) {
     return e / (1.0 + e);
 }
 
-int64_t dob_loss_pred_width(dob_loss_kind kind, int64_t k) { return kind == DOB_LOSS_VAE ? k + 1 : k; }
+static int is_aux(dob_loss_kind kind) { return kind == DOB_LOSS_SMOOTH_CE_AUX || kind == DOB_LOSS_SMOOTH_CE_MAIN; }
+
+int64_t dob_loss_pred_width(dob_loss_kind kind, int64_t k) {
+    return kind == DOB_LOSS_VAE ? k + 1 : is_aux(kind) ? 2 * k : k;
+}
+
+dob_loss_kind dob_loss_phase_kind(dob_loss_kind kind, int training) {
+    return kind == DOB_LOSS_SMOOTH_CE_AUX && !training ? DOB_LOSS_SMOOTH_CE_MAIN : kind;
+}
+
+/* Label-smoothed target of class j: (1 - s) t_j + s / k. */
+static double smoothed(const float *t, int64_t j, int64_t k) {
+    return (1.0 - SMOOTHING) * t[j] + SMOOTHING / (double)k;
+}
+
+/* CE(x, u) = sum_j u_j (lse(x) - x_j) with u the smoothed t; x, t [k]. */
+static double smooth_ce(const float *x, const float *t, int64_t k) {
+    const double lse = row_lse(x, k);
+    double s = 0.0;
+    for (int64_t j = 0; j < k; j++) s += smoothed(t, j, k) * (lse - x[j]);
+    return s;
+}
+
+/* d[j] = g (softmax(x)_j sum(u) - u_j); x, t, d [k]. */
+static void smooth_ce_backward(const float *x, const float *t, int64_t k, double g, float *d) {
+    const double lse = row_lse(x, k);
+    double usum = 0.0;
+    for (int64_t j = 0; j < k; j++) usum += smoothed(t, j, k);
+    for (int64_t j = 0; j < k; j++) d[j] = (float)(g * (exp(x[j] - lse) * usum - smoothed(t, j, k)));
+}
+
+/* weight of the auxiliary logits' loss */
+static double aux_weight(dob_loss_kind kind) { return kind == DOB_LOSS_SMOOTH_CE_AUX ? AUX_WEIGHT : 0.0; }
 
 void dob_loss_forward(dob_loss_kind kind, const float *pred, const float *target, int64_t n, int64_t k,
                       float *loss) {
@@ -59,6 +97,9 @@ void dob_loss_forward(dob_loss_kind kind, const float *pred, const float *target
             }
         } else if (kind == DOB_LOSS_IDENTITY) {
             for (int64_t j = 0; j < k; j++) s += x[j];
+        } else if (is_aux(kind)) {
+            s = smooth_ce(x, t, k);
+            if (kind == DOB_LOSS_SMOOTH_CE_AUX) s += AUX_WEIGHT * smooth_ce(x + k, t, k);
         } else {
             for (int64_t j = 0; j < k; j++) {
                 double d = (double)x[j] - t[j];
@@ -85,6 +126,9 @@ void dob_loss_backward(dob_loss_kind kind, const float *pred, const float *targe
             for (int64_t j = 0; j < k; j++) d[j] = (float)(scale * (sigmoid(x[j]) - t[j]));
         } else if (kind == DOB_LOSS_IDENTITY) {
             for (int64_t j = 0; j < k; j++) d[j] = scale;
+        } else if (is_aux(kind)) {
+            smooth_ce_backward(x, t, k, scale, d);
+            smooth_ce_backward(x + k, t, k, scale * aux_weight(kind), d + k);
         } else {
             for (int64_t j = 0; j < k; j++) d[j] = (float)(scale * 2.0 * ((double)x[j] - t[j]));
             if (kind == DOB_LOSS_VAE) d[k] = scale;
@@ -101,9 +145,14 @@ static int64_t argmax(const float *x, int64_t k) {
 }
 
 int64_t dob_accuracy_count(const float *pred, const float *target, int64_t n, int64_t k) {
+    return dob_loss_accuracy_count(DOB_LOSS_SOFTMAX_CE, pred, target, n, k);
+}
+
+int64_t dob_loss_accuracy_count(dob_loss_kind kind, const float *pred, const float *target, int64_t n, int64_t k) {
+    const int64_t pk = dob_loss_pred_width(kind, k);
     int64_t hits = 0;
 #pragma omp parallel for schedule(static) reduction(+ : hits)
-    for (int64_t i = 0; i < n; i++) hits += argmax(pred + i * k, k) == argmax(target + i * k, k);
+    for (int64_t i = 0; i < n; i++) hits += argmax(pred + i * pk, k) == argmax(target + i * k, k);
     return hits;
 }
 
