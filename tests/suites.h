@@ -31,6 +31,8 @@
     X(checkpoint)  \
     X(problems)    \
     X(vgg)         \
+    X(inception)   \
+    X(inception_golden) \
     X(trainer)     \
     X(sweep)       \
     X(bf16)        \
