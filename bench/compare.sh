@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # compare.sh [ROUNDS=5] [PROBLEMS...]: dob vs PyTorch steps/s on the same machine, interleaved (dob, torch, dob,
 # torch, ...). PROBLEMS: fmnist_2c2d mnist_mlp fmnist_logreg (default), cifar10_3c3d, cifar100_allcnnc,
-# svhn_wrn164, cifar100_wrn404 (bench/torch_ref.py has those nets). DOB_FLAGS="--conv-algo winograd" (or
+# svhn_wrn164, cifar100_wrn404, imagenet_inception_v3 (bench/torch_ref.py has those nets). Batch 128, except 32
+# for the ImageNet problems (Inception-v3's DeepOBS batch; the issue's benchmark batch). DOB_FLAGS="--conv-algo winograd" (or
 # "--precision bf16") is passed to bench_step. Interleaving makes host noise hit both alike; prints the median
 # of each, the ratio dob/torch and the ratio of the fastest single steps (on a shared VM the medians of single
 # rounds can move by 30%).
@@ -24,22 +25,24 @@ PEAK=$(printf '%s\n' "$peak_out" | awk '/all threads/ {for (i = 1; i <= NF; i++)
   END {m = 0; for (i in v) if (v[i] + 0 > m) m = v[i] + 0; print m}')
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # steps per round: about 2 s of dob on 2 threads, so one disturbed step moves no round's median step
-steps_of() { case $1 in *logreg*) echo 3000 ;; *mlp*) echo 300 ;; *allcnnc*|*wrn*) echo 6 ;; *3c3d*) echo 15 ;; *) echo 30 ;; esac; }
+steps_of() { case $1 in *logreg*) echo 3000 ;; *mlp*) echo 300 ;; *allcnnc*|*wrn*) echo 6 ;; *3c3d*) echo 15 ;;
+  imagenet_*) echo 3 ;; *) echo 30 ;; esac; }
+bs_of() { case $1 in imagenet_*) echo 32 ;; *) echo 128 ;; esac; }
 for p in $PROBLEMS; do
-  d=(); t=(); dmin=(); tmin=(); gf=0; n=$(steps_of "$p")
+  d=(); t=(); dmin=(); tmin=(); gf=0; n=$(steps_of "$p"); bs=$(bs_of "$p")
   for r in $(seq "$ROUNDS"); do
-    line=$("$BUILD/bench/bench_step" "$p" 128 "$n" 2 ${DOB_FLAGS:-})
+    line=$("$BUILD/bench/bench_step" "$p" "$bs" "$n" 2 ${DOB_FLAGS:-})
     d+=("$(printf '%s' "$line" | sed -E 's/.*: ([0-9.]+) steps.*/\1/')")
     dmin+=("$(printf '%s' "$line" | sed -E 's/.*min ([0-9.]+) ms.*/\1/')")
     gf=$(printf '%s' "$line" | sed -E 's/.* ([0-9.]+) GFLOP\/step.*/\1/')
-    tline=$(LD_LIBRARY_PATH=$OB /usr/bin/python3 bench/torch_ref.py "$p" 128 "$n" 2 "$THREADS")
+    tline=$(LD_LIBRARY_PATH=$OB /usr/bin/python3 bench/torch_ref.py "$p" "$bs" "$n" 2 "$THREADS")
     t+=("$(printf '%s' "$tline" | sed -E 's/.*: ([0-9.]+) steps.*/\1/')")
     tmin+=("$(printf '%s' "$tline" | sed -E 's/.*min ([0-9.]+) ms.*/\1/')")
   done
   dm=$(printf '%s\n' "${d[@]}" | median); tm=$(printf '%s\n' "${t[@]}" | median)
   isa=$(printf '%s' "$line" | sed -E 's/.*isa ([a-z0-9_]+).*/\1/')
-  printf '%-14s bs 128, %s threads, %s: dob %8.2f steps/s [%s]  torch %8.2f steps/s [%s]  ratio %.2f\n' "$p" \
-    "$THREADS" "$isa" "$dm" "${d[*]}" "$tm" "${t[*]}" "$(echo "$dm / $tm" | bc -l)"
+  printf '%-14s bs %s, %s threads, %s: dob %8.2f steps/s [%s]  torch %8.2f steps/s [%s]  ratio %.2f\n' "$p" \
+    "$bs" "$THREADS" "$isa" "$dm" "${d[*]}" "$tm" "${t[*]}" "$(echo "$dm / $tm" | bc -l)"
   # the fastest single step of all rounds: the least disturbed measurement on a shared host
   bd=$(printf '%s\n' "${dmin[@]}" | sort -g | head -1); bt=$(printf '%s\n' "${tmin[@]}" | sort -g | head -1)
   printf '%-14s fastest step: dob %.3f ms, torch %.3f ms, ratio %.2f\n' "" "$bd" "$bt" "$(echo "$bt / $bd" | bc -l)"

@@ -80,7 +80,81 @@ def wrn(n_units, k, classes):
     return nn.Sequential(*layers)
 
 
+def conv_bn(i, o, kh, kw=None, s=1, valid=False):
+    """DeepOBS's conv2d_BN: conv (no bias) -> BN (TF momentum 0.9997 = PyTorch 0.0003, eps 1e-3) -> ReLU. Every
+    SAME conv of Inception has stride 1 and odd kernels: symmetric padding, as TF's."""
+    kw = kh if kw is None else kw
+    pad = (0, 0) if valid else ((kh - 1) // 2, (kw - 1) // 2)
+    return nn.Sequential(nn.Conv2d(i, o, (kh, kw), s, pad, bias=False), nn.BatchNorm2d(o, eps=1e-3, momentum=3e-4),
+                         nn.ReLU())
+
+
+def avg3():
+    return nn.AvgPool2d(3, 1, 1, count_include_pad=False)  # TF SAME average: padding not counted
+
+
+class Branches(nn.Module):
+    """Parallel branches concatenated along channels (an Inception block, or block7's [1x3 || 3x1] split)."""
+    def __init__(self, *branches):
+        super().__init__()
+        self.b = nn.ModuleList(branches)
+
+    def forward(self, x):
+        return torch.cat([b(x) for b in self.b], 1)
+
+
+def block5(i, p):
+    return Branches(conv_bn(i, 64, 1), nn.Sequential(avg3(), conv_bn(i, p, 1)),
+                    nn.Sequential(conv_bn(i, 48, 1), conv_bn(48, 64, 5)),
+                    nn.Sequential(conv_bn(i, 64, 1), conv_bn(64, 96, 3), conv_bn(96, 96, 3)))
+
+
+def block6(n):
+    return Branches(conv_bn(768, 192, 1), nn.Sequential(avg3(), conv_bn(768, 192, 1)),
+                    nn.Sequential(conv_bn(768, n, 1), conv_bn(n, n, 1, 7), conv_bn(n, 192, 7, 1)),
+                    nn.Sequential(conv_bn(768, n, 1), conv_bn(n, n, 7, 1), conv_bn(n, n, 1, 7), conv_bn(n, n, 7, 1),
+                                  conv_bn(n, 192, 1, 7)))
+
+
+def block7(i):
+    def split():
+        return Branches(conv_bn(384, 384, 1, 3), conv_bn(384, 384, 3, 1))
+    return Branches(conv_bn(i, 320, 1), nn.Sequential(conv_bn(i, 384, 1), split()),
+                    nn.Sequential(conv_bn(i, 448, 1), conv_bn(448, 384, 3), split()),
+                    nn.Sequential(avg3(), conv_bn(i, 192, 1)))
+
+
+class InceptionV3(nn.Module):
+    """DeepOBS's _inception_v3.py (section 3.8), as problems/inception_v3.c builds it; returns (main, aux) logits.
+    The resize is PyTorch's bilinear (half-pixel centres) unless given (bench/torch_inception_check.py passes TF1's
+    legacy mapping): the same work either way. Parameters are created in dob's arena order."""
+    def __init__(self, classes=1001, resize=None):
+        super().__init__()
+        self.resize = resize or (lambda x: F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False))
+        mp = nn.MaxPool2d(3, 2)
+        self.body = nn.Sequential(
+            conv_bn(3, 32, 3, s=2, valid=True), conv_bn(32, 32, 3, valid=True), conv_bn(32, 64, 3), mp,
+            conv_bn(64, 80, 1, valid=True), conv_bn(80, 192, 3, valid=True), mp,
+            block5(192, 32), block5(256, 64), block5(288, 64),
+            Branches(mp, conv_bn(288, 384, 3, s=2, valid=True),
+                     nn.Sequential(conv_bn(288, 64, 1), conv_bn(64, 96, 3), conv_bn(96, 96, 3, s=2, valid=True))),
+            block6(128), block6(160), block6(160), block6(192))
+        self.aux = nn.Sequential(nn.AvgPool2d(5, 3), conv_bn(768, 128, 1), conv_bn(128, 768, 5, valid=True),
+                                 nn.Flatten(), nn.Linear(768, classes))
+        self.top = nn.Sequential(
+            Branches(mp, nn.Sequential(conv_bn(768, 192, 1), conv_bn(192, 192, 1, 7), conv_bn(192, 192, 7, 1),
+                                       conv_bn(192, 192, 3, s=2, valid=True)),
+                     nn.Sequential(conv_bn(768, 192, 1), conv_bn(192, 320, 3, s=2, valid=True))),
+            block7(1280), block7(2048), nn.AvgPool2d(8), nn.Dropout(0.8), nn.Flatten(), nn.Linear(2048, classes))
+
+    def forward(self, x):
+        h = self.body(self.resize(x))
+        return self.top(h), self.aux(h)
+
+
 def net(problem):
+    if problem == "imagenet_inception_v3":
+        return InceptionV3()
     if problem.endswith("3c3d"):
         return c3c3d(100 if problem.startswith("cifar100") else 10)
     if problem == "cifar100_allcnnc":
@@ -102,6 +176,14 @@ def net(problem):
     raise SystemExit("unknown problem " + problem)
 
 
+def loss_of(problem, out, y):
+    """Mean loss of a batch: Inception's is smoothed CE of main + 0.4 x aux (DeepOBS, phase "train")."""
+    if problem == "imagenet_inception_v3":
+        main, aux = out
+        return (F.cross_entropy(main, y, label_smoothing=0.1) + 0.4 * F.cross_entropy(aux, y, label_smoothing=0.1))
+    return F.cross_entropy(out, y)
+
+
 def main():
     a = [x for x in sys.argv[1:] if x != "--bf16"]
     bf16 = "--bf16" in sys.argv[1:]
@@ -116,17 +198,15 @@ def main():
     m.train()
     opt = torch.optim.SGD(m.parameters(), lr=1e-3)
     rgb = problem.startswith(("cifar", "svhn"))
-    x = torch.rand(bs, 3, 32, 32) if rgb else torch.rand(bs, 1, 28, 28)
+    imagenet = problem.startswith("imagenet")
+    x = torch.rand(bs, 3, 224, 224) if imagenet else torch.rand(bs, 3, 32, 32) if rgb else torch.rand(bs, 1, 28, 28)
     y = torch.arange(bs) % 10
     ts = []
     for s in range(warm + steps):
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
-        if bf16:
-            with torch.autocast("cpu", dtype=torch.bfloat16):
-                loss = F.cross_entropy(m(x), y)
-        else:
-            loss = F.cross_entropy(m(x), y)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = loss_of(problem, m(x), y)
         loss.backward()
         opt.step()
         t1 = time.perf_counter()
