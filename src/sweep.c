@@ -5,6 +5,9 @@
  * log:1e-5:1e2:36 gives exactly 1e-4 at k = 5); expansion order and slice bounds depend only on the inputs, so
  * every rank and every job-array task computes the same trial ids.
  *
+ * Random search expands here too (dob_sweep_expand_samples); its distributions, sampling rule and the
+ * sweep_spec are src/sweep_search.c.
+ *
  * It does not: check hyperparameter ranges (dob_optim_check does, per trial), know about MPI, files or the
  * environment (the caller passes getenv strings to dob_sweep_slurm_slice). */
 #include "dob/sweep.h"
@@ -242,6 +245,18 @@ fail:
 }
 
 /* ---- expansion and slices --------------------------------------------------------------------------------- */
+/* The trial arrays of T trials with nh hyperparameters each. */
+static dob_status alloc_trials(int64_t T, size_t nh, double **h, int64_t **s) {
+    *h = malloc(sizeof(double) * (size_t)T * nh);
+    *s = malloc(sizeof(int64_t) * (size_t)T);
+    if (*h && *s) return DOB_OK;
+    free(*h);
+    free(*s);
+    *h = NULL;
+    *s = NULL;
+    return DOB_FAIL(DOB_ENOMEM, "sweep: out of memory for %lld trials", (long long)T);
+}
+
 dob_status dob_sweep_expand(int n_grids, const dob_grid *grids, const int64_t *seeds, int n_seeds, double **hp,
                             int64_t **seed, int64_t *n_trials) {
     *hp = NULL;
@@ -260,13 +275,10 @@ dob_status dob_sweep_expand(int n_grids, const dob_grid *grids, const int64_t *s
                         DOB_SWEEP_MAX_TRIALS);
     int64_t T = settings * n_seeds;
     size_t nh = n_grids > 0 ? (size_t)n_grids : 1;
-    double *h = malloc(sizeof(double) * (size_t)T * nh);
-    int64_t *s = malloc(sizeof(int64_t) * (size_t)T);
-    if (!h || !s) {
-        free(h);
-        free(s);
-        return DOB_FAIL(DOB_ENOMEM, "sweep: out of memory for %lld trials", (long long)T);
-    }
+    double *h = NULL;
+    int64_t *s = NULL;
+    dob_status st = alloc_trials(T, nh, &h, &s);
+    if (st != DOB_OK) return st;
     for (int64_t t = 0; t < T; t++) {
         int64_t setting = t / n_seeds;
         s[t] = seeds[t % n_seeds];
@@ -275,6 +287,36 @@ dob_status dob_sweep_expand(int n_grids, const dob_grid *grids, const int64_t *s
             h[(size_t)t * nh + (size_t)i] = grids[i].v[setting % grids[i].n];
             setting /= grids[i].n;
         }
+    }
+    *hp = h;
+    *seed = s;
+    *n_trials = T;
+    return DOB_OK;
+}
+
+dob_status dob_sweep_expand_samples(int n_axes, const dob_axis *axes, int64_t n_samples, uint64_t sample_seed,
+                                    const int64_t *seeds, int n_seeds, double **hp, int64_t **seed,
+                                    int64_t *n_trials) {
+    *hp = NULL;
+    *seed = NULL;
+    *n_trials = 0;
+    if (n_axes < 1 || n_seeds < 1 || n_samples < 1 || n_samples > DOB_GRID_MAX_VALUES)
+        return DOB_FAIL(DOB_EINVAL, "sweep: expected >= 1 hyperparameter, >= 1 seed and 1..%d samples, found %d, %d "
+                        "and %lld", DOB_GRID_MAX_VALUES, n_axes, n_seeds, (long long)n_samples);
+    if (n_samples * n_seeds > DOB_SWEEP_MAX_TRIALS)
+        return DOB_FAIL(DOB_EINVAL, "sweep: expected at most %d trials, %lld samples x %d seeds give more",
+                        DOB_SWEEP_MAX_TRIALS, (long long)n_samples, n_seeds);
+    const int64_t T = n_samples * n_seeds;
+    double *h = NULL;
+    int64_t *s = NULL;
+    dob_status st = alloc_trials(T, (size_t)n_axes, &h, &s);
+    if (st != DOB_OK) return st;
+    for (int64_t t = 0; t < T; t++) {
+        const int64_t sample = t / n_seeds;
+        s[t] = seeds[t % n_seeds];
+        for (int k = 0; k < n_axes; k++)
+            h[(size_t)t * (size_t)n_axes + (size_t)k] =
+                axes[k].is_dist ? dob_dist_sample(&axes[k].dist, sample_seed, sample, k) : axes[k].grid.v[0];
     }
     *hp = h;
     *seed = s;

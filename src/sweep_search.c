@@ -102,39 +102,6 @@ dob_status dob_sweep_check_axes(int n, const char *const *labels, const char *co
     return DOB_OK;
 }
 
-dob_status dob_sweep_expand_samples(int n_axes, const dob_axis *axes, int64_t n_samples, uint64_t sample_seed,
-                                    const int64_t *seeds, int n_seeds, double **hp, int64_t **seed,
-                                    int64_t *n_trials) {
-    *hp = NULL;
-    *seed = NULL;
-    *n_trials = 0;
-    if (n_axes < 1 || n_seeds < 1 || n_samples < 1 || n_samples > DOB_GRID_MAX_VALUES)
-        return DOB_FAIL(DOB_EINVAL, "sweep: expected >= 1 hyperparameter, >= 1 seed and 1..%d samples, found %d, %d "
-                        "and %lld", DOB_GRID_MAX_VALUES, n_axes, n_seeds, (long long)n_samples);
-    if (n_samples * n_seeds > DOB_SWEEP_MAX_TRIALS)
-        return DOB_FAIL(DOB_EINVAL, "sweep: expected at most %d trials, %lld samples x %d seeds give more",
-                        DOB_SWEEP_MAX_TRIALS, (long long)n_samples, n_seeds);
-    const int64_t T = n_samples * n_seeds;
-    double *h = malloc(sizeof(double) * (size_t)T * (size_t)n_axes);
-    int64_t *s = malloc(sizeof(int64_t) * (size_t)T);
-    if (!h || !s) {
-        free(h);
-        free(s);
-        return DOB_FAIL(DOB_ENOMEM, "sweep: out of memory for %lld trials", (long long)T);
-    }
-    for (int64_t t = 0; t < T; t++) {
-        const int64_t sample = t / n_seeds;
-        s[t] = seeds[t % n_seeds];
-        for (int k = 0; k < n_axes; k++)
-            h[(size_t)t * (size_t)n_axes + (size_t)k] =
-                axes[k].is_dist ? dob_dist_sample(&axes[k].dist, sample_seed, sample, k) : axes[k].grid.v[0];
-    }
-    *hp = h;
-    *seed = s;
-    *n_trials = T;
-    return DOB_OK;
-}
-
 /* ---- the sweep_spec --------------------------------------------------------------------------------------- */
 dob_status dob_sweep_spec_make(int n, const char *const *names, const char *const *texts, int64_t n_samples,
                                uint64_t sample_seed, const char *seeds, char **spec) {

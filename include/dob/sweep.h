@@ -60,7 +60,7 @@ dob_status dob_seeds_parse(const char *flag, const char *spec, int64_t **seeds, 
 dob_status dob_sweep_expand(int n_grids, const dob_grid *grids, const int64_t *seeds, int n_seeds, double **hp,
                             int64_t **seed, int64_t *n_trials);
 
-/* ---- random search (src/sweep_search.c) ---------------------------------------------------------------- */
+/* ---- random search (src/sweep_search.c; the expansion in src/sweep.c) ---------------------------------------- */
 typedef enum dob_dist_kind { DOB_DIST_UNIFORM = 0, DOB_DIST_LOGUNIFORM } dob_dist_kind;
 
 /** A distribution of a random search: uniform or log-uniform on [lo, hi]. */
