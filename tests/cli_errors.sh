@@ -158,6 +158,18 @@ if [ -f $FM/train-images-idx3-ubyte.gz ]; then
   expect 2 "--rerun-best: 'rs.best.h5' already exists; an existing result is never replaced: give another --out" -- "$DOB" sweep --rerun-best rs.h5 --seeds 1
   [ ! -s rs.best.h5 ] && pass=$((pass+1)) || { fail=$((fail+1)); echo "FAIL: rs.best.h5 was written"; }
   rm -f rs.h5 rs.slice0.h5 rs.best.h5
+  # a sweep whose only trial was stopped (SIGTERM once it trains: its checkpoint exists) has nothing to rank
+  "$DOB" sweep fmnist_logreg --optimizer sgd --lr 0.1 -N 50 --quiet --out "$work/stopped.h5" > stopped.log 2>&1 &
+  spid=$!
+  for i in $(seq 1200); do
+    [ -e "$work/stopped.h5.trial0.ckpt" ] && break
+    kill -0 $spid 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -TERM $spid 2>/dev/null
+  wait $spid
+  expect 1 "--rerun-best: no setting of 'stopped.h5' has a done or diverged trial to rank" -- "$DOB" sweep --rerun-best stopped.h5 --seeds 1
+  rm -f stopped.h5 stopped.h5.trial0.ckpt stopped.log
   nofiles
 fi
 echo "$pass passed, $fail failed"
