@@ -8,7 +8,15 @@ FZ=$(realpath "${2:?usage: make_seeds.sh path/to/dob path/to/fuzz_checkpoint}")
 C=$(cd "$(dirname "$0")" && pwd)/corpus
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-rm -rf "$C"; mkdir -p "$C"/{idx,mnist,cifar,results,checkpoint,tolstoi,svhn_mat}
+rm -rf "$C"; mkdir -p "$C"/{idx,mnist,cifar,results,checkpoint,tolstoi,svhn_mat,sweep_spec}
+
+# sweep_spec: byte 0 = number of hyperparameter names - 1 (fuzz_sweep_spec.c), then the spec as dob writes it
+S="$C/sweep_spec"
+printf '\x01learning_rate=loguniform:1e-3:1;momentum=uniform:0.5:0.99;samples=4;sample_seed=5;seeds=42:43' > "$S/search_2"
+printf '\x01learning_rate=log:1e-3:1:4;momentum=0.90000000000000002;seeds=42:44' > "$S/grid_2"
+printf '\x00learning_rate=lin:0.1:0.5:3;seeds=1,5,9' > "$S/lin_1"
+printf '\x03learning_rate=loguniform:1e-5:1e-1;momentum=0.9;beta1=uniform:0.8:0.95;beta2=0.999,0.99;seeds=1' > "$S/mixed_4"
+printf '\x03learning_rate=loguniform:1e-5:1e-1;momentum=0.9;beta1=uniform:0.8:0.95;beta2=0.999;samples=3;sample_seed=0;seeds=1' > "$S/search_4"
 
 /usr/bin/python3 - "$C" <<'PY'
 import gzip, struct, sys
@@ -79,16 +87,20 @@ cd "$work"
 "$DOB" run fmnist_logreg --optimizer momentum --lr 0.1 -N 1 --max_steps 3 --no_json --quiet --out run.h5 >/dev/null
 "$DOB" sweep fmnist_logreg --optimizer sgd --lr 0.01,0.1 -N 1 --max_steps 2 --quiet --out sweep.h5 >/dev/null
 "$DOB" sweep fmnist_logreg --optimizer sgd --lr 0.01,0.1 -N 1 --max_steps 2 --quiet --trials 1:1 --out part.h5 >/dev/null
-cp run.h5 sweep.h5 part.h5 "$C/results/"
-# a sweep file whose writer was killed: checksum block "open", so dob reads it through HDF5 (in a child process)
-/usr/bin/python3 - sweep.h5 "$C/results/open_sweep.h5" <<'PY'
+# a random search (issue 18): its sweep_spec has distributions, samples and sample_seed
+"$DOB" sweep fmnist_logreg --optimizer momentum --lr loguniform:1e-3:1 --momentum uniform:0.5:0.99 --samples 2 \
+  -N 1 --max_steps 2 --quiet --out search.h5 >/dev/null
+cp run.h5 sweep.h5 part.h5 search.h5 "$C/results/"
+# sweep files whose writer was killed: checksum block "open", so dob reads them through HDF5 (in a child process)
+/usr/bin/python3 - sweep.h5 "$C/results/open_sweep.h5" search.h5 "$C/results/open_search.h5" <<'PY'
 import re, sys, zlib
-b = bytearray(open(sys.argv[1], "rb").read())
-ub = int(re.search(rb"\nub (\d+)\n", b[:4096]).group(1))
-t = b"dob-seal 1\nstate open\nub %d\n" % ub
-t += b"end %08x\n" % zlib.crc32(t)
-b[:ub] = t + bytes(ub - len(t))
-open(sys.argv[2], "wb").write(b)
+for src, dst in zip(sys.argv[1::2], sys.argv[2::2]):
+    b = bytearray(open(src, "rb").read())
+    ub = int(re.search(rb"\nub (\d+)\n", b[:4096]).group(1))
+    t = b"dob-seal 1\nstate open\nub %d\n" % ub
+    t += b"end %08x\n" % zlib.crc32(t)
+    b[:ub] = t + bytes(ub - len(t))
+    open(dst, "wb").write(b)
 PY
 DOB_FUZZ_MAKE_SEEDS="$C/checkpoint" ASAN_OPTIONS=detect_leaks=0 "$FZ"
 ls -l "$C"/*
