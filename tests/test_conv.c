@@ -1,10 +1,9 @@
-/* test_conv.c: the 2-D convolution layer (src/layers/conv.c).
- * Through the table-driven checks (layer_fx.h) and backward against the naive double reference
- * (tests/ref/ref_conv.c) over several shapes (non-square,
- * strides 1 and 2, SAME and VALID, odd and even kernels, bias on/off, fused ReLU on/off, IC 1 and > 1, channel
- * counts that are and are not multiples of oneDNN's block of 16); finite differences; overwrite semantics;
- * hand-computed TF padding values; a conv reading the net input (no backward data); rebuild at another batch;
- * error paths; blocked-layout propagation through conv -> pool -> conv against the all-plain net. */
+/* test_conv.c: the 2-D convolution layer (src/layers/conv.c). Through conv_fx (layer_fx's checks, backward against the
+ * naive double reference tests/ref/ref_conv.c) over several shapes (non-square, strides 1 and 2, SAME and VALID, odd
+ * and even kernels, bias on/off, fused ReLU on/off, IC 1 and > 1, channel counts that are and are not multiples of
+ * oneDNN's block of 16); finite differences; overwrite semantics; hand-computed TF padding values; a conv reading the
+ * net input (no backward data); rebuild at another batch; error paths; blocked-layout propagation through conv -> pool
+ * -> conv against the all-plain net. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,20 +11,11 @@
 
 #include <oneapi/dnnl/dnnl.h>
 
-#include "layer_fx.h"
-#include "ref/ref_conv.h"
-#include "tc.h"
+#include "conv_fx.h"
 
-typedef struct conv_case {
-    const char *what;
-    int64_t n, ic, h, w;
-    int64_t oc, kh, kw, sh, sw;
-    dob_padding pad;
-    int bias;
-    dob_act_kind act;
-} conv_case;
-
-static const conv_case cases[] = {
+/* (1)-(3) every case through conv_fx: layer_fx's forward, finite-difference and overwrite checks, and backward
+ * against the reference with and without an input gradient */
+static const cfx_case cases[] = {
     {"ic1 7x9 k3 s1 SAME bias relu", 3, 1, 7, 9, 4, 3, 3, 1, 1, DOB_PAD_SAME, 1, DOB_ACT_RELU},
     {"ic3 7x9 k3 s2 SAME", 3, 3, 7, 9, 5, 3, 3, 2, 2, DOB_PAD_SAME, 0, DOB_ACT_NONE},
     {"ic2 7x9 k4 s2 SAME (pad 1/2) bias relu", 2, 2, 7, 9, 3, 4, 4, 2, 2, DOB_PAD_SAME, 1, DOB_ACT_RELU},
@@ -36,145 +26,10 @@ static const conv_case cases[] = {
     {"ic1 28x28 k5 s2 SAME oc32 bias", 2, 1, 28, 28, 32, 5, 5, 2, 2, DOB_PAD_SAME, 1, DOB_ACT_NONE},
 };
 
-static ref_conv ref_of(const conv_case *k) {
-    return (ref_conv){k->n, k->ic, k->h, k->w, k->oc, k->kh, k->kw, k->sh, k->sw, k->pad == DOB_PAD_SAME,
-                      k->act == DOB_ACT_RELU};
-}
-
-static dob_conv_cfg cfg_of(const conv_case *k) {
-    return (dob_conv_cfg){.out_channels = k->oc, .kh = k->kh, .kw = k->kw, .sh = k->sh, .sw = k->sw,
-                          .pad = k->pad, .bias = k->bias, .w_init = {DOB_INIT_GLOROT_UNIFORM, 0, 0},
-                          .b_init = {DOB_INIT_UNIFORM, -0.5f, 0.5f}, .l2 = 1, .act = k->act};
-}
-
-/* Net: input -> conv, built for k->n. */
-static dob_net *make_net(const conv_case *k, int input_grad, uint64_t seed) {
-    dob_net *net = NULL;
-    int y;
-    dob_conv_cfg c = cfg_of(k);
-    if (dob_net_create(&net, 3, (int64_t[]){k->ic, k->h, k->w}) != DOB_OK ||
-        dob_net_conv(net, "conv", dob_net_input(net), &c, &y) != DOB_OK || dob_net_alloc(net) != DOB_OK) {
-        fprintf(stderr, "\n    %s: net setup failed: %s\n", k->what, dob_last_error());
-        dob_net_destroy(net);
-        return NULL;
-    }
-    dob_arena_init(dob_net_arena(net), seed);
-    dob_net_set_input_grad(net, input_grad);
-    if (dob_net_build(net, k->n) != DOB_OK) {
-        fprintf(stderr, "\n    %s: build failed: %s\n", k->what, dob_last_error());
-        dob_net_destroy(net);
-        return NULL;
-    }
-    return net;
-}
-
-/* Fill the input; for ReLU pick the first input stream whose pre-activations all stay `margin` away from 0, so
- * a finite-difference step never crosses the kink. @return 1 on success. */
-static int fill_input(dob_net *net, const conv_case *k, double margin) {
-    dob_tensor *x = dob_net_input_tensor(net), *y = dob_net_output(net);
-    dob_arena *a = dob_net_arena(net);
-    ref_conv r = ref_of(k);
-    r.n = x->dims[0];
-    double *pre = malloc(y->count * sizeof *pre);
-    float *tmp = malloc(y->count * sizeof *tmp);
-    int ok = 0;
-    for (uint64_t stream = 0; stream < 500 && !ok; stream++) {
-        tc_fill(x->data, x->count, 11, stream, -1.0f, 1.0f);
-        if (k->act != DOB_ACT_RELU) {
-            ok = 1;
-            break;
-        }
-        ref_conv_forward(&r, x->data, dob_arena_param(a, 0), k->bias ? dob_arena_param(a, 1) : NULL, tmp, pre);
-        ok = 1;
-        for (size_t i = 0; i < y->count && ok; i++) ok = fabs(pre[i]) > margin;
-    }
-    if (!ok) fprintf(stderr, "\n    %s: no input found with pre-activations away from 0\n", k->what);
-    free(pre);
-    free(tmp);
-    return ok;
-}
-
-/* Forward and backward vs the reference; `input_grad` 0 = the conv reads the net input without a diff. */
-static void check_against_ref(dob_net *net, const conv_case *k, int input_grad) {
-    dob_tensor *x = dob_net_input_tensor(net), *y = dob_net_output(net);
-    dob_arena *a = dob_net_arena(net);
-    ref_conv r = ref_of(k);
-    int64_t oh, ow, pt, pl;
-    ref_conv_geom(&r, &oh, &ow, &pt, &pl);
-    CU_ASSERT(y->dims[1] == k->oc && y->dims[2] == oh && y->dims[3] == ow);
-    const float *w = dob_arena_param(a, 0), *b = k->bias ? dob_arena_param(a, 1) : NULL;
-    size_t nw = (size_t)(k->oc * k->ic * k->kh * k->kw);
-    float *want = malloc(y->count * sizeof *want), *dx = malloc(x->count * sizeof *dx);
-    float *dw = malloc(nw * sizeof *dw), *db = malloc((size_t)k->oc * sizeof *db);
-    TC_ASSERT_OK(dob_net_forward(net, 1));
-    ref_conv_forward(&r, x->data, w, b, want, NULL);
-    char what[160];
-    snprintf(what, sizeof what, "%s: forward", k->what);
-    TC_ASSERT_CLOSE(what, y->data, want, y->count, 1e-4);
-    tc_fill(y->diff, y->count, 3, 3, -1.0f, 1.0f);
-    TC_ASSERT_OK(dob_net_backward(net));
-    ref_conv_backward(&r, x->data, w, b, y->diff, dx, dw, db);
-    if (input_grad) {
-        snprintf(what, sizeof what, "%s: diff_src", k->what);
-        TC_ASSERT_CLOSE(what, x->diff, dx, x->count, 1e-4);
-    }
-    snprintf(what, sizeof what, "%s: diff_weights", k->what);
-    TC_ASSERT_CLOSE(what, dob_arena_grad(a, 0), dw, nw, 1e-4);
-    if (k->bias) {
-        snprintf(what, sizeof what, "%s: diff_bias", k->what);
-        TC_ASSERT_CLOSE(what, dob_arena_grad(a, 1), db, (size_t)k->oc, 1e-4);
-    }
-    free(want);
-    free(dx);
-    free(dw);
-    free(db);
-}
-
-/* ---- (1)-(3) the table-driven checks (layer_fx.h) on every case, the case itself as the row's config ---- */
-static dob_status add_conv(dob_net *net, int in, const void *cfg, int *out) {
-    dob_conv_cfg c = cfg_of(cfg);
-    return dob_net_conv(net, "conv", in, &c, out);
-}
-
-static void ref_forward(const void *cfg, dob_net *net, float *y) {
-    const conv_case *k = cfg;
-    dob_tensor *x = dob_net_input_tensor(net);
-    dob_arena *a = dob_net_arena(net);
-    ref_conv r = ref_of(k);
-    r.n = x->dims[0];
-    ref_conv_forward(&r, x->data, dob_arena_param(a, 0), k->bias ? dob_arena_param(a, 1) : NULL, y, NULL);
-}
-
-/* FD steps move a pre-activation by at most eps * max(|x|, |w|) <= 1e-3: keep them 2e-3 away from ReLU's kink */
-static void away_from_kink(const void *cfg, dob_net *net) {
-    if (!fill_input(net, cfg, 2e-3)) CU_FAIL("no kink-free input");
-}
-
-/* The second batch size: n + 1, unless an example has over 1 000 ReLU outputs; then none of the inputs tried keeps
- * them all 2e-3 from the kink at two examples, and the case stays at n (rebuild_batch covers another batch). */
-static int64_t second_batch(const conv_case *k) {
-    ref_conv r = ref_of(k);
-    int64_t oh, ow, pt, pl;
-    ref_conv_geom(&r, &oh, &ow, &pt, &pl);
-    return k->act == DOB_ACT_RELU && k->oc * oh * ow > 1000 ? k->n : k->n + 1;
-}
-
-/* At batch n and second_batch: forward against the reference (evaluation and training), finite differences for the
- * input and the parameters, overwrite; then backward data, weights and bias against the reference at batch n. */
 static void test_conv_cases(void) {
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const conv_case *k = &cases[i];
-        tc_layer_case row = {.name = k->what, .in_ndim = 3, .in_dims = {k->ic, k->h, k->w}, .cfg = k,
-                             .add = add_conv, .ref = ref_forward, .prepare = away_from_kink, .fwd_tol = 1e-4,
-                             .gc = {.eps = 1e-3, .tol = 1e-2, .training = 1}, .batch = {k->n, second_batch(k)},
-                             .seed = 100 + i};
-        tc_layer_run(&row);
-        dob_net *net = make_net(k, 1, 100 + i);
-        CU_ASSERT_PTR_NOT_NULL(net);
-        if (net && fill_input(net, k, 0)) check_against_ref(net, k, 1);
-        dob_net_destroy(net);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) cfx_run_case(&cfx_conv, &cases[i], 100 + i);
 }
+
 
 /* (4) TF padding by hand: 28x28 ones, 5x5 all-ones kernel, no bias: outputs count the valid taps. */
 static void test_tf_padding_by_hand(void) {
@@ -225,13 +80,13 @@ static void test_tf_padding_by_hand(void) {
 /* (5) a conv reading the net input has no input diff and skips backward data, yet its parameter grads are right;
  * a second conv behind it does run backward data and feeds the first one's weight grads. */
 static void test_first_layer_no_input_grad(void) {
-    const conv_case *k = &cases[2];
-    dob_net *net = make_net(k, 0, 7);
+    const cfx_case *k = &cases[2];
+    dob_net *net = cfx_make_net(&cfx_conv, k, 0, 7, DOB_CONV_DIRECT);
     CU_ASSERT_PTR_NOT_NULL_FATAL(net);
     CU_ASSERT_PTR_NULL(dob_net_layer(net, 0)->in_diff[0]);
     CU_ASSERT_PTR_NULL(dob_net_input_tensor(net)->diff);
-    if (fill_input(net, k, 2e-3)) {
-        check_against_ref(net, k, 0);
+    if (cfx_fill_input(&cfx_conv, net, k, 2e-3)) {
+        cfx_check_against_ref(&cfx_conv, net, k, 0);
         CU_ASSERT_EQUAL(tc_gradcheck(net, (tc_gc_opts){.eps = 1e-3, .tol = 1e-2, .training = 1}, "no input grad"), 0);
         CU_ASSERT(tc_overwrite_check(net, "no input grad"));
     }
@@ -261,13 +116,13 @@ static void test_first_layer_no_input_grad(void) {
 
 /* Rebuilding for another batch size (train vs eval) gives a working plan again. */
 static void test_rebuild_batch(void) {
-    conv_case k = cases[5];
-    dob_net *net = make_net(&k, 1, 21);
+    cfx_case k = cases[5];
+    dob_net *net = cfx_make_net(&cfx_conv, &k, 1, 21, DOB_CONV_DIRECT);
     CU_ASSERT_PTR_NOT_NULL_FATAL(net);
-    if (fill_input(net, &k, 0)) check_against_ref(net, &k, 1);
+    if (cfx_fill_input(&cfx_conv, net, &k, 0)) cfx_check_against_ref(&cfx_conv, net, &k, 1);
     k.n = 5;
     TC_ASSERT_OK(dob_net_build(net, 5));
-    if (fill_input(net, &k, 0)) check_against_ref(net, &k, 1);
+    if (cfx_fill_input(&cfx_conv, net, &k, 0)) cfx_check_against_ref(&cfx_conv, net, &k, 1);
     dob_net_destroy(net);
 }
 
@@ -449,7 +304,7 @@ static void test_layout_propagation(void) {
  * pass falls back to direct and the result is bitwise the direct one. Winograd's transforms round differently:
  * the forward tolerance is 1e-3 relative to max(1, |ref|) (measured 1e-6..2e-6 from direct on Zen 5). (No ReLU on
  * the large case: among its 9216 outputs no input keeps every pre-activation off the kink for the FD check.) */
-static const conv_case wino_cases[] = {
+static const cfx_case wino_cases[] = {
     {"wino ic16 12x12 k3 s1 SAME oc32 bias", 2, 16, 12, 12, 32, 3, 3, 1, 1, DOB_PAD_SAME, 1, DOB_ACT_NONE},
     {"wino ic32 8x8 k3 s1 SAME oc16", 3, 32, 8, 8, 16, 3, 3, 1, 1, DOB_PAD_SAME, 0, DOB_ACT_NONE},
     {"wino ic1 7x9 k3 s1 SAME bias relu", 3, 1, 7, 9, 4, 3, 3, 1, 1, DOB_PAD_SAME, 1, DOB_ACT_RELU},
@@ -460,30 +315,11 @@ static int has_avx512_core(void) {
     return (isa & want) == want;
 }
 
-static dob_net *make_net_algo(const conv_case *k, dob_conv_algo algo, uint64_t seed) {
-    dob_net *net = NULL;
-    int y;
-    dob_conv_cfg c = cfg_of(k);
-    if (dob_net_create(&net, 3, (int64_t[]){k->ic, k->h, k->w}) != DOB_OK ||
-        dob_net_conv(net, "conv", dob_net_input(net), &c, &y) != DOB_OK || dob_net_alloc(net) != DOB_OK ||
-        dob_net_set_conv_algo(net, algo) != DOB_OK) {
-        dob_net_destroy(net);
-        return NULL;
-    }
-    dob_arena_init(dob_net_arena(net), seed);
-    dob_net_set_input_grad(net, 1);
-    if (dob_net_build(net, k->n) != DOB_OK) {
-        fprintf(stderr, "\n    %s: build failed: %s\n", k->what, dob_last_error());
-        dob_net_destroy(net);
-        return NULL;
-    }
-    return net;
-}
-
 static void test_winograd(void) {
     for (size_t i = 0; i < sizeof wino_cases / sizeof wino_cases[0]; i++) {
-        const conv_case *k = &wino_cases[i];
-        dob_net *direct = make_net_algo(k, DOB_CONV_DIRECT, 300 + i), *wino = make_net_algo(k, DOB_CONV_WINOGRAD, 300 + i);
+        const cfx_case *k = &wino_cases[i];
+        dob_net *direct = cfx_make_net(&cfx_conv, k, 1, 300 + i, DOB_CONV_DIRECT);
+        dob_net *wino = cfx_make_net(&cfx_conv, k, 1, 300 + i, DOB_CONV_WINOGRAD);
         CU_ASSERT_FATAL(direct && wino);
         const char *f, *bd, *bw;
         dob_conv_impls(dob_net_layer(wino, 0), &f, &bd, &bw);
@@ -492,7 +328,7 @@ static void test_winograd(void) {
         fprintf(stderr, "(%s: fwd %s, bwd_d %s, bwd_w %s) ", k->what, f, bd, bw);
         if (k->ic % 16 == 0 && has_avx512_core()) CU_ASSERT(wins);
         if (!has_avx512_core()) CU_ASSERT(!wins);
-        CU_ASSERT(fill_input(wino, k, 2e-3));
+        CU_ASSERT(cfx_fill_input(&cfx_conv, wino, k, 2e-3));
         dob_tensor *xw = dob_net_input_tensor(wino), *xd = dob_net_input_tensor(direct);
         memcpy(xd->data, xw->data, xw->count * sizeof(float));
         TC_ASSERT_OK(dob_net_forward(wino, 1));
@@ -504,7 +340,7 @@ static void test_winograd(void) {
         fprintf(stderr, "(max forward difference to direct %.2g) ", err);
         if (!wins) CU_ASSERT(memcmp(yw->data, yd->data, yw->count * sizeof(float)) == 0);
         CU_ASSERT(err <= 1e-3);
-        ref_conv r = ref_of(k);
+        ref_conv r = cfx_ref(k, k->n);
         float *want = malloc(yw->count * sizeof *want);
         const float *w = dob_arena_param(dob_net_arena(wino), 0);
         ref_conv_forward(&r, xw->data, w, k->bias ? dob_arena_param(dob_net_arena(wino), 1) : NULL, want, NULL);

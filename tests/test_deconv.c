@@ -1,25 +1,17 @@
-/* test_deconv.c: the transposed convolution layer (src/layers/deconv.c).
- * Forward and backward against the naive scatter reference (tests/ref/ref_deconv.c) over shapes with strides 1
- * and 2, SAME and VALID, even and odd kernels, bias and fused ReLU on/off, channel counts below and above
- * oneDNN's blocks; finite differences; overwrite semantics; TF's output sizes and padding by hand (the VAE's
- * decoder table); rebuild at another batch; error paths. */
+/* test_deconv.c: the transposed convolution layer (src/layers/deconv.c). Through conv_fx: layer_fx's checks, forward
+ * and backward against the naive scatter reference (tests/ref/ref_deconv.c) over shapes with strides 1 and 2, SAME and
+ * VALID, even and odd kernels, bias and fused ReLU on/off, channel counts below and above oneDNN's blocks; finite
+ * differences; overwrite semantics; TF's output sizes and padding by hand (the VAE's decoder table); rebuild at
+ * another batch; error paths. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "ref/ref_deconv.h"
-#include "tc.h"
+#include "conv_fx.h"
 
-typedef struct deconv_case {
-    const char *what;
-    int64_t n, ic, h, w;
-    int64_t oc, kh, kw, sh, sw;
-    dob_padding pad;
-    int bias;
-    dob_act_kind act;
-} deconv_case;
-
-static const deconv_case cases[] = {
+/* (1)-(3) every case through conv_fx: layer_fx's forward, finite-difference and overwrite checks, and backward
+ * against the naive scatter reference with and without an input gradient */
+static const cfx_case cases[] = {
     {"vae t1: ic1 7x7 k4 s2 SAME oc5 bias relu", 2, 1, 7, 7, 5, 4, 4, 2, 2, DOB_PAD_SAME, 1, DOB_ACT_RELU},
     {"vae t2: ic3 6x5 k4 s1 SAME (pad 1/2) bias relu", 2, 3, 6, 5, 4, 4, 4, 1, 1, DOB_PAD_SAME, 1, DOB_ACT_RELU},
     {"ic2 5x4 k3 s2 SAME", 3, 2, 5, 4, 3, 3, 3, 2, 2, DOB_PAD_SAME, 0, DOB_ACT_NONE},
@@ -28,112 +20,10 @@ static const deconv_case cases[] = {
     {"ic16 4x4 k5 s1 SAME oc16 relu", 1, 16, 4, 4, 16, 5, 5, 1, 1, DOB_PAD_SAME, 0, DOB_ACT_RELU},
 };
 
-static ref_deconv ref_of(const deconv_case *k) {
-    return (ref_deconv){k->n, k->ic, k->h, k->w, k->oc, k->kh, k->kw, k->sh, k->sw, k->pad == DOB_PAD_SAME,
-                        k->act == DOB_ACT_RELU};
-}
-
-static dob_net *make_net(const deconv_case *k, int input_grad, uint64_t seed) {
-    dob_net *net = NULL;
-    int y;
-    dob_conv_cfg c = {.out_channels = k->oc, .kh = k->kh, .kw = k->kw, .sh = k->sh, .sw = k->sw, .pad = k->pad,
-                      .bias = k->bias, .w_init = {DOB_INIT_GLOROT_UNIFORM, 0, 0},
-                      .b_init = {DOB_INIT_UNIFORM, -0.5f, 0.5f}, .act = k->act};
-    if (dob_net_create(&net, 3, (int64_t[]){k->ic, k->h, k->w}) != DOB_OK ||
-        dob_net_deconv(net, "deconv", dob_net_input(net), &c, &y) != DOB_OK || dob_net_alloc(net) != DOB_OK) {
-        fprintf(stderr, "\n    %s: net setup failed: %s\n", k->what, dob_last_error());
-        dob_net_destroy(net);
-        return NULL;
-    }
-    dob_arena_init(dob_net_arena(net), seed);
-    dob_net_set_input_grad(net, input_grad);
-    if (dob_net_build(net, k->n) != DOB_OK) {
-        fprintf(stderr, "\n    %s: build failed: %s\n", k->what, dob_last_error());
-        dob_net_destroy(net);
-        return NULL;
-    }
-    return net;
-}
-
-/* Fill the input; with ReLU, take the first stream whose pre-activations all keep `margin` away from the kink. */
-static int fill_input(dob_net *net, const deconv_case *k, double margin) {
-    dob_tensor *x = dob_net_input_tensor(net), *y = dob_net_output(net);
-    dob_arena *a = dob_net_arena(net);
-    ref_deconv r = ref_of(k);
-    double *pre = malloc(y->count * sizeof *pre);
-    float *tmp = malloc(y->count * sizeof *tmp);
-    int ok = 0;
-    for (uint64_t stream = 0; stream < 2000 && !ok; stream++) {
-        tc_fill(x->data, x->count, 13, stream, -1.0f, 1.0f);
-        if (k->act != DOB_ACT_RELU) {
-            ok = 1;
-            break;
-        }
-        ref_deconv_forward(&r, x->data, dob_arena_param(a, 0), k->bias ? dob_arena_param(a, 1) : NULL, tmp, pre);
-        ok = 1;
-        for (size_t i = 0; i < y->count && ok; i++) ok = fabs(pre[i]) > margin;
-    }
-    if (!ok) fprintf(stderr, "\n    %s: no input found with pre-activations away from 0\n", k->what);
-    free(pre);
-    free(tmp);
-    return ok;
-}
-
-static void check_against_ref(dob_net *net, const deconv_case *k, int input_grad) {
-    dob_tensor *x = dob_net_input_tensor(net), *y = dob_net_output(net);
-    dob_arena *a = dob_net_arena(net);
-    ref_deconv r = ref_of(k);
-    int64_t oh, ow, pt, pl;
-    ref_deconv_geom(&r, &oh, &ow, &pt, &pl);
-    CU_ASSERT(y->dims[1] == k->oc && y->dims[2] == oh && y->dims[3] == ow);
-    const float *w = dob_arena_param(a, 0), *b = k->bias ? dob_arena_param(a, 1) : NULL;
-    size_t nw = (size_t)(k->oc * k->ic * k->kh * k->kw);
-    float *want = malloc(y->count * sizeof *want), *dx = malloc(x->count * sizeof *dx);
-    float *dw = malloc(nw * sizeof *dw), *db = malloc((size_t)k->oc * sizeof *db);
-    char what[160];
-    TC_ASSERT_OK(dob_net_forward(net, 1));
-    ref_deconv_forward(&r, x->data, w, b, want, NULL);
-    snprintf(what, sizeof what, "%s: forward", k->what);
-    TC_ASSERT_CLOSE(what, y->data, want, y->count, 1e-4);
-    tc_fill(y->diff, y->count, 3, 3, -1.0f, 1.0f);
-    TC_ASSERT_OK(dob_net_backward(net));
-    ref_deconv_backward(&r, x->data, w, b, y->diff, dx, dw, db);
-    if (input_grad) {
-        snprintf(what, sizeof what, "%s: diff_src", k->what);
-        TC_ASSERT_CLOSE(what, x->diff, dx, x->count, 1e-4);
-    }
-    snprintf(what, sizeof what, "%s: diff_weights", k->what);
-    TC_ASSERT_CLOSE(what, dob_arena_grad(a, 0), dw, nw, 1e-4);
-    if (k->bias) {
-        snprintf(what, sizeof what, "%s: diff_bias", k->what);
-        TC_ASSERT_CLOSE(what, dob_arena_grad(a, 1), db, (size_t)k->oc, 1e-4);
-    }
-    free(want);
-    free(dx);
-    free(dw);
-    free(db);
-}
-
-/* (1) forward/backward vs reference, (2) finite differences, (3) overwrite, with and without input grad. */
 static void test_deconv_cases(void) {
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        for (int ig = 1; ig >= 0; ig--) {
-            const deconv_case *k = &cases[i];
-            dob_net *net = make_net(k, ig, 200 + i);
-            CU_ASSERT_PTR_NOT_NULL(net);
-            if (!net) continue;
-            if (fill_input(net, k, 2e-3)) {
-                check_against_ref(net, k, ig);
-                CU_ASSERT_EQUAL(tc_gradcheck(net, (tc_gc_opts){.eps = 1e-3, .tol = 1e-2, .training = 1}, k->what),
-                                0);
-                CU_ASSERT(tc_overwrite_check(net, k->what));
-            } else {
-                CU_FAIL("no kink-free input");
-            }
-            dob_net_destroy(net);
-        }
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) cfx_run_case(&cfx_deconv, &cases[i], 200 + i);
 }
+
 
 /* (4) TF's sizes by hand: the VAE decoder 7x7x1 -> t1 (k4 s2) 14x14 -> t2, t3 (k4 s1) 14x14; with an all-ones
  * 1x1 input of ones and an all-ones kernel the output counts the taps reaching each pixel. */
@@ -171,13 +61,13 @@ static void test_tf_sizes_by_hand(void) {
 }
 
 static void test_rebuild_batch(void) {
-    deconv_case k = cases[2];
-    dob_net *net = make_net(&k, 1, 31);
+    cfx_case k = cases[2];
+    dob_net *net = cfx_make_net(&cfx_deconv, &k, 1, 31, DOB_CONV_DIRECT);
     CU_ASSERT_PTR_NOT_NULL_FATAL(net);
-    if (fill_input(net, &k, 0)) check_against_ref(net, &k, 1);
+    if (cfx_fill_input(&cfx_deconv, net, &k, 0)) cfx_check_against_ref(&cfx_deconv, net, &k, 1);
     k.n = 5;
     TC_ASSERT_OK(dob_net_build(net, 5));
-    if (fill_input(net, &k, 0)) check_against_ref(net, &k, 1);
+    if (cfx_fill_input(&cfx_deconv, net, &k, 0)) cfx_check_against_ref(&cfx_deconv, net, &k, 1);
     dob_net_destroy(net);
 }
 

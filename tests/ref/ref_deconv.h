@@ -4,14 +4,11 @@
 #ifndef DOB_REF_DECONV_H
 #define DOB_REF_DECONV_H
 
-#include <stdint.h>
+#include "ref_conv.h"
 
-typedef struct ref_deconv {
-    int64_t n, ic, h, w;    /* input N,C,H,W */
-    int64_t oc, kh, kw, sh, sw;
-    int same;               /* 1 = TF SAME, 0 = VALID */
-    int relu;               /* fused ReLU on the output */
-} ref_deconv;
+/** The geometry of the transposed convolution: its input is ref_conv's input (n, ic, h, w), oc its output
+ *  channels, the kernel, strides, padding and ReLU as a forward convolution's. */
+typedef ref_conv ref_deconv;
 
 /** Output size and leading (top/left) padding (the padding the equivalent forward convolution would take). */
 void ref_deconv_geom(const ref_deconv *c, int64_t *oh, int64_t *ow, int64_t *pt, int64_t *pl);
