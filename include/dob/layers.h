@@ -66,6 +66,19 @@ typedef struct dob_resize_cfg {
 } dob_resize_cfg;
 extern const dob_layer_ops dob_resize_ops;
 dob_status dob_net_resize_bilinear(dob_net *net, const char *name, int in, const dob_resize_cfg *cfg, int *out);
+/** The layer's arithmetic for one plane, in its two passes, for the input pipeline (ImageNet's aspect-preserving
+ *  resize, which runs the first pass per decoded row). A tap: the two source neighbours of an output coordinate
+ *  and the upper one's weight. */
+typedef struct dob_resize_tap {
+    int64_t lo, hi;
+    float lerp;
+} dob_resize_tap;
+/** Taps t[0..out) of an axis of `in` source values (TF's legacy scaler, in float32 as TF). */
+void dob_resize_taps(int64_t in, int64_t out, dob_resize_tap *t);
+/** First pass, one source row: dst[j] = s[lo] + (s[hi] - s[lo]) * lerp over the column taps xs[0..ow). */
+void dob_resize_row(const float *src, const dob_resize_tap *xs, int64_t ow, float *dst);
+/** Second pass: dst [oh x ow] from the first-pass rows [in_h x ow] and the row taps ys[0..oh). */
+void dob_resize_cols(const float *rows, const dob_resize_tap *ys, int64_t oh, int64_t ow, float *dst);
 
 /* ---- dense (inner product) --------------------------------------------------------------------------- */
 typedef struct dob_dense_cfg {

@@ -32,19 +32,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One output coordinate: its two source neighbours and the weight of the upper one. */
-typedef struct resize_tap {
-    int64_t lo, hi;
-    float lerp;
-} resize_tap;
-
-typedef struct resize_priv {
-    resize_tap *ys, *xs; /* [OH], [OW]: one malloc, ys first */
-    float *rows;         /* [N*C, H, OW]: every source row interpolated along w (forward's first pass) */
-} resize_priv;
-
 /* TF's compute_interpolation_weights with the legacy scaler, in float32 as TF computes it. */
-static void taps(int64_t in, int64_t out, resize_tap *t) {
+void dob_resize_taps(int64_t in, int64_t out, dob_resize_tap *t) {
     const float scale = (float)in / (float)out;
     for (int64_t i = 0; i < out; i++) {
         const float s = (float)i * scale, f = floorf(s);
@@ -54,6 +43,11 @@ static void taps(int64_t in, int64_t out, resize_tap *t) {
         t[i].lerp = s - f;
     }
 }
+
+typedef struct resize_priv {
+    dob_resize_tap *ys, *xs; /* [OH], [OW]: one malloc, ys first */
+    float *rows;             /* [N*C, H, OW]: every source row interpolated along w (forward's first pass) */
+} resize_priv;
 
 static dob_status resize_reserve(dob_layer *l, dob_arena *a) {
     (void)a;
@@ -81,30 +75,31 @@ static dob_status resize_build(dob_layer *l, int64_t batch) {
     p->rows = malloc((size_t)(l->in[0]->dims[0] * l->in[0]->dims[1] * h * ow) * sizeof *p->rows);
     if (!p->rows) return DOB_FAIL(DOB_ENOMEM, "resize: cannot allocate its %lldx%lld row buffer", (long long)h,
                                   (long long)ow);
-    taps(h, oh, p->ys);
-    taps(w, ow, p->xs);
+    dob_resize_taps(h, oh, p->ys);
+    dob_resize_taps(w, ow, p->xs);
     return DOB_OK;
 }
 
 /* One plane in two passes: rows[r, j] = tl + (tr - tl) * xl for every source row r (TF's `top` and `bottom`
  * are two of these rows), then dst[i, j] = top + (bottom - top) * yl: TF's arithmetic in TF's order, so the same
  * floats, with the second pass a contiguous (vectorised) loop instead of four gathers per output. */
-static void forward_plane(const resize_priv *p, const float *src, int64_t h, int64_t w, int64_t oh, int64_t ow,
-                          float *rows, float *dst) {
-    for (int64_t r = 0; r < h; r++) {
-        const float *s = src + r * w;
-        float *o = rows + r * ow;
-        for (int64_t j = 0; j < ow; j++) {
-            const resize_tap *t = &p->xs[j];
-            o[j] = s[t->lo] + (s[t->hi] - s[t->lo]) * t->lerp;
-        }
-    }
+void dob_resize_row(const float *src, const dob_resize_tap *xs, int64_t ow, float *dst) {
+    for (int64_t j = 0; j < ow; j++) dst[j] = src[xs[j].lo] + (src[xs[j].hi] - src[xs[j].lo]) * xs[j].lerp;
+}
+
+void dob_resize_cols(const float *rows, const dob_resize_tap *ys, int64_t oh, int64_t ow, float *dst) {
     for (int64_t i = 0; i < oh; i++) {
-        const float *top = rows + p->ys[i].lo * ow, *bot = rows + p->ys[i].hi * ow;
-        const float yl = p->ys[i].lerp;
+        const float *top = rows + ys[i].lo * ow, *bot = rows + ys[i].hi * ow;
+        const float yl = ys[i].lerp;
         float *d = dst + i * ow;
         for (int64_t j = 0; j < ow; j++) d[j] = top[j] + (bot[j] - top[j]) * yl;
     }
+}
+
+static void forward_plane(const resize_priv *p, const float *src, int64_t h, int64_t w, int64_t oh, int64_t ow,
+                          float *rows, float *dst) {
+    for (int64_t r = 0; r < h; r++) dob_resize_row(src + r * w, p->xs, ow, rows + r * ow);
+    dob_resize_cols(rows, p->ys, oh, ow, dst);
 }
 
 static dob_status resize_forward(dob_layer *l, int training) {
@@ -131,7 +126,7 @@ static void backward_plane(const resize_priv *p, const float *diff_dst, int64_t 
         const float yl = p->ys[i].lerp, iyl = 1.0f - yl;
         const float *g = diff_dst + i * ow;
         for (int64_t j = 0; j < ow; j++) {
-            const resize_tap *t = &p->xs[j];
+            const dob_resize_tap *t = &p->xs[j];
             const float xl = t->lerp, ixl = 1.0f - xl;
             top[t->lo] += g[j] * iyl * ixl;
             top[t->hi] += g[j] * iyl * xl;
