@@ -90,6 +90,10 @@ dob_status dob_problem_data_load_node(const dob_problem_spec *p, const char *dat
                  nd->ranks == 1 ? "one rank on this node" : "DOB_SHARED_DATA=0");
         return dob_comm_agree(nd->node, load_plain(p, data_dir, o, use_valid, sets, nd));
     }
+    if (dob_data_streamed(p->dataset)) { /* each rank decodes its own slice of every batch */
+        snprintf(nd->note, sizeof nd->note, "streamed from the files by each rank (%d ranks on this node)", nd->ranks);
+        return dob_comm_agree(nd->node, load_plain(p, data_dir, o, use_valid, sets, nd));
+    }
     st = leader ? load_plain(p, data_dir, o, use_valid, sets, nd) : DOB_OK;
     if ((st = dob_comm_agree(nd->node, st)) != DOB_OK) return st;
     st = share(nd, sets);

@@ -320,6 +320,9 @@ static const known_set known[] = {
     {"tolstoi", NULL, {"train.npy", NULL, NULL},
      "run DeepOBS's `deepobs_prepare_data.sh -o tolstoi` so that <data_dir>/tolstoi holds train.npy and test.npy (or "
      "put the input.txt that script cuts from War and Peace in <data_dir>/tolstoi)"},
+    {"imagenet", NULL, {"train-00000-of-01024", NULL, NULL},
+     "get ILSVRC2012 from image-net.org and put TF-inception's build_imagenet_data.py shards (train-*-of-*, "
+     "validation-*-of-*) or the class folders train/<wnid>/ and val/<wnid>/ in <data_dir>/imagenet"},
 };
 
 #define FMNIST_SYSTEM_DIR "/usr/share/datasets/fashion-mnist"

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dob/datasets.h"
+#include "dob/imagenet.h"
 #include "dob/io.h"
 
 typedef struct data_set {
@@ -15,6 +16,7 @@ typedef struct data_set {
     /** Read split "train" or "test" (and "valid" when own_valid) from the resolved directory (NULL if none). */
     dob_status (*load)(const char *dir, const dob_data_opts *o, const char *split, dob_dataset *out);
     int own_valid;     /* 1: v1.2's valid split is a separate draw, not carved off the training set */
+    int streamed;      /* 1: read on demand by each rank (dob_dataset_stream), never held or shared whole */
 } data_set;
 
 static dob_status load_mnist(const char *dir, const dob_data_opts *o, const char *split, dob_dataset *out) {
@@ -64,15 +66,23 @@ static dob_status load_tolstoi(const char *dir, const dob_data_opts *o, const ch
     return st;
 }
 
+/* DeepOBS imagenet: TFRecord shards or class folders, streamed (io/imagenet.c); v1.2's valid = the first
+ * train_eval_size examples of the sorted shard (or folder) order, a window on the same stream */
+static dob_status load_imagenet(const char *dir, const dob_data_opts *o, const char *split, dob_dataset *out) {
+    (void)o;
+    return dob_imagenet_load(dir, split, out);
+}
+
 static const data_set sets[] = {
-    {"mnist", "mnist", load_mnist, 0},
-    {"fmnist", "fmnist", load_mnist, 0},
-    {"cifar10", "cifar-10", load_cifar10, 0},
-    {"cifar100", "cifar-100", load_cifar100, 0},
-    {"svhn", "svhn", load_svhn, 0},
-    {"quadratic", NULL, load_quadratic, 1},
-    {"two_d", NULL, load_two_d, 1},
-    {"tolstoi", "tolstoi", load_tolstoi, 0},
+    {"mnist", "mnist", load_mnist, 0, 0},
+    {"fmnist", "fmnist", load_mnist, 0, 0},
+    {"cifar10", "cifar-10", load_cifar10, 0, 0},
+    {"cifar100", "cifar-100", load_cifar100, 0, 0},
+    {"svhn", "svhn", load_svhn, 0, 0},
+    {"quadratic", NULL, load_quadratic, 1, 0},
+    {"two_d", NULL, load_two_d, 1, 0},
+    {"tolstoi", "tolstoi", load_tolstoi, 0, 0},
+    {"imagenet", "imagenet", load_imagenet, 0, 1},
 };
 
 static const data_set *find_set(const char *key) {
@@ -82,6 +92,11 @@ static const data_set *find_set(const char *key) {
 }
 
 int dob_data_known(const char *dataset) { return find_set(dataset) != NULL; }
+
+int dob_data_streamed(const char *dataset) {
+    const data_set *s = find_set(dataset);
+    return s && s->streamed;
+}
 
 dob_status dob_data_load_split(const char *dataset, const char *data_dir, const dob_data_opts *o, const char *split,
                                int64_t n_valid, dob_dataset *out) {

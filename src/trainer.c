@@ -122,14 +122,31 @@ typedef struct run {
 /* Gather the n examples idx[0..n) of d into the net input and r->y, through the problem's image preprocessing
  * (augment = 1: training, example i keyed by its global position first + i); an autoencoder's targets are its
  * (preprocessed) inputs. */
-static void gather(run *r, const dob_dataset *d, const uint32_t *idx, int64_t n, int augment, uint64_t first) {
+static dob_status gather(run *r, const dob_dataset *d, const uint32_t *idx, int64_t n, int augment,
+                         uint64_t first) {
     dob_tensor *x = dob_net_input_tensor(r->net);
     const dob_preproc *pp = r->c->preproc;
     float *dst = pp && augment ? r->raw : x->data;
     const int vae = r->c->loss == DOB_LOSS_VAE;
-    dob_dataset_gather(d, idx, n, dst, vae ? NULL : r->y);
+    /* a streamed set applies its own training preprocessing (keyed the same way); pp then standardises */
+    dob_status st = dob_dataset_fetch(d, idx, n, augment, r->c->seed, first, dst, vae ? NULL : r->y);
+    if (st != DOB_OK) return st;
     if (pp) dob_preproc_apply(pp, augment, r->c->seed, first, dst, x->data, n, x->dims[1], x->dims[2], x->dims[3]);
     if (vae) memcpy(r->y, x->data, (size_t)(n * r->k) * sizeof(float));
+    return DOB_OK;
+}
+
+/* A streamed training set decodes ahead: announce the local batches of steps [*next, s + depth) of the epoch
+ * (not past its end or max_steps), step s being global step gstep. In memory (depth 0): nothing. */
+static void announce(run *r, const uint32_t *perm, int64_t s, int64_t gstep, int64_t spe, int64_t *next) {
+    const dob_train_cfg *c = r->c;
+    const int64_t B = c->batch_size, depth = dob_dataset_prefetch_depth(c->train);
+    int64_t end = s + depth < spe ? s + depth : spe;
+    if (c->max_steps > 0 && end - s > c->max_steps - gstep) end = s + (c->max_steps - gstep);
+    for (int64_t a = *next > s ? *next : s; a < end; a++)
+        dob_dataset_prefetch(c->train, perm + a * B + c->rank * r->b, r->b, 1, c->seed,
+                             (uint64_t)((gstep + a - s) * B + c->rank * r->b));
+    if (end > *next) *next = end;
 }
 
 /* Per-example losses of the n examples in the net output (against r->y) in phase "train" (training = 1) or an
@@ -228,7 +245,7 @@ static dob_status evaluate(run *r, const dob_dataset *d, const uint32_t *idx, in
     for (int64_t j = 0; j < nb / k; j++) {
         int64_t first = j * G + c->rank * lb;
         for (int64_t i = 0; i < lb; i++) local[i] = idx ? idx[first + i] : (uint32_t)(first + i);
-        gather(r, d, local, lb, 0, 0);
+        if ((st = gather(r, d, local, lb, 0, 0)) != DOB_OK) return st;
         /* layers that sample in evaluation (the VAE's latent) key on (round, split) and the global position of
          * each example: bit 39 keeps these steps apart from training steps. So the noise does not depend on how
          * examples are grouped into evaluation batches or split over ranks. */
@@ -436,11 +453,13 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
             dob_rng_permutation(&shuffle, r.perm, (size_t)c->train->n);
         }
         uint32_t *local = r.local;
+        int64_t announced = 0;
         for (int64_t s = e == e0 ? s0 : 0; s < spe; s++, gstep++) {
             double t0 = now();
             int64_t first = s * B + c->rank * r.b;
             memcpy(local, r.perm + first, (size_t)r.b * sizeof *local);
-            gather(&r, c->train, local, r.b, 1, (uint64_t)(gstep * B + c->rank * r.b));
+            announce(&r, r.perm, s, gstep, spe, &announced);
+            DOB_TRY(gather(&r, c->train, local, r.b, 1, (uint64_t)(gstep * B + c->rank * r.b)));
             dob_net_set_context(r.net, (dob_net_ctx){.seed = c->seed, .step = (uint64_t)gstep,
                                                      .example_offset = (uint64_t)first});
             double t1 = now();

@@ -24,6 +24,7 @@
     X(cifar)       \
     X(mat)         \
     X(tolstoi)     \
+    X(imagenet)    \
     X(augment)     \
     X(synthetic)   \
     X(results)     \

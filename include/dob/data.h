@@ -24,6 +24,36 @@ typedef enum dob_targets {
     DOB_Y_NEXT = 2,    /* the next k values of x's stream (a char-RNN's targets: x shifted by one) */
 } dob_targets;
 
+/* ---- data sets read on demand (streamed) ------------------------------------------------------------------
+ * A data set too large for memory (ImageNet) keeps only its list of examples; an io/ reader decodes and
+ * preprocesses the examples a batch asks for, ahead of the step when told which batches come next. */
+
+/** One batch asked of a source: examples base + idx[0..n) of its list. augment = 1: the training preprocessing of
+ *  example i keyed by the Philox stream (seed, DOB_RNG_AUGMENT, first + i), as dob_preproc_apply. */
+typedef struct dob_batch_req {
+    int64_t base;
+    const uint32_t *idx;
+    int64_t n;
+    int augment;
+    uint64_t seed, first;
+} dob_batch_req;
+
+typedef struct dob_source_ops {
+    /** Examples of q into x [n x size] and one-hot targets into y [n x k] (y NULL: none). */
+    dob_status (*read)(void *ctx, const dob_batch_req *q, float *x, float *y);
+    /** Start producing q, which a read with equal arguments will ask for (in announcement order). */
+    void (*prefetch)(void *ctx, const dob_batch_req *q);
+    void (*destroy)(void *ctx);
+} dob_source_ops;
+
+/** A source shared by the data sets cut from it (a v1.2 split's train and valid); the last free destroys it. */
+typedef struct dob_source {
+    const dob_source_ops *ops;
+    void *ctx;
+    int refs;
+    int depth;           /* batches a consumer may announce ahead (the prefetch queue's length) */
+} dob_source;
+
 /** One split in memory. Example i is the prod(x_dims) values of x from element i * stride (C,H,W order), as
  *  float32: (float)v for integer storage, divided by x_div unless that is 1 (MNIST: TF's x / 255.). Streams
  *  (DOB_Y_NEXT) hold overlapping sequences: stride = the sequence length, n * stride + 1 elements. */
@@ -40,6 +70,8 @@ typedef struct dob_dataset {
     float *y;            /* DOB_Y_ROWS: n x k */
     int32_t *label;      /* DOB_Y_LABELS: n */
     int borrowed;        /* x, y and label belong to someone else (a node's shared window): free leaves them */
+    dob_source *src;     /* streamed: examples [src_first, src_first + n) of the source; x, y, label NULL */
+    int64_t src_first;
 } dob_dataset;
 
 /** Allocate n float32 examples and float rows of k targets (zeroed). */
@@ -49,15 +81,31 @@ dob_status dob_dataset_alloc(dob_dataset *d, int64_t n, int x_ndim, const int64_
 dob_status dob_dataset_alloc_as(dob_dataset *d, int64_t n, int x_ndim, const int64_t *x_dims, int64_t k,
                                 dob_dtype x_type, dob_targets y_type);
 void dob_dataset_free(dob_dataset *d);
+/** A streamed data set of n examples over a new source (ops, ctx; depth batches of prefetch) that the data set
+ *  owns: dob_dataset_free destroys it. Targets: k classes. On failure ops->destroy(ctx) has been called. */
+dob_status dob_dataset_stream(dob_dataset *d, int64_t n, int x_ndim, const int64_t *x_dims, int64_t k,
+                              const dob_source_ops *ops, void *ctx, int depth);
+/** Examples idx[0..n) as float32 into x [n x size] and targets into y [n x k] (y NULL: none): a gather for sets
+ *  in memory (augment, seed and first unused: the trainer augments them), a read for streamed ones, which apply
+ *  their own training preprocessing when augment = 1. @return the source's error (DOB_EIO, ...). */
+dob_status dob_dataset_fetch(const dob_dataset *d, const uint32_t *idx, int64_t n, int augment, uint64_t seed,
+                             uint64_t first, float *x, float *y);
+/** Announce a dob_dataset_fetch with the same arguments that will follow (streamed sets; no-op in memory). */
+void dob_dataset_prefetch(const dob_dataset *d, const uint32_t *idx, int64_t n, int augment, uint64_t seed,
+                          uint64_t first);
+/** Batches a consumer may announce ahead: 0 for sets in memory. */
+int dob_dataset_prefetch_depth(const dob_dataset *d);
 /** Values per example. */
 int64_t dob_dataset_example_size(const dob_dataset *d);
-/** Bytes of x and y/label as dob_dataset_pack lays them out (each rounded up to 64). */
+/** Bytes of x and y/label as dob_dataset_pack lays them out (each rounded up to 64); 0 for a streamed set, which
+ *  is never packed (each rank streams its own). */
 size_t dob_dataset_bytes(const dob_dataset *d);
 /** Copy x and y/label to dst (dob_dataset_bytes(d) bytes, 64-byte aligned). */
 void dob_dataset_pack(const dob_dataset *d, void *dst);
 /** *view = the header hdr over packed data at src (borrowed: dob_dataset_free leaves it). */
 void dob_dataset_view(const dob_dataset *hdr, const void *src, dob_dataset *view);
-/** Move examples [first, first + count) of src into a new dataset dst (copy, same storage). */
+/** Move examples [first, first + count) of src into a new dataset dst (copy, same storage; a streamed src gives
+ *  a streamed dst sharing its source). */
 dob_status dob_dataset_slice(const dob_dataset *src, int64_t first, int64_t count, dob_dataset *dst);
 /** Examples [first, first + count) of src converted into a new float32 data set with target rows, as a batch
  *  would see them (for `dob data` and dumps). */
@@ -111,5 +159,38 @@ void dob_preproc_apply(const dob_preproc *p, int augment, uint64_t seed, uint64_
 /** One example's training steps (no standardisation), global index `index`: for tests and `dob data`. */
 void dob_preproc_example(const dob_preproc *p, uint64_t seed, uint64_t index, const float *src, float *dst,
                          int64_t c, int64_t h, int64_t w);
+
+/* ---- DeepOBS's ImageNet preprocessing (src/data/imgpre.c) --------------------------------------------------
+ * Per image, as DeepOBS's imagenet.py: RGB bytes -> float32 x / 255 -> aspect-preserving bilinear resize (TF1
+ * resize_images, legacy mapping: src/layers/resize.c's arithmetic) so the shorter side is 256 -> training:
+ * crop-or-pad to 256x256, random 224x224 crop, random left-right flip; evaluation: crop-or-pad to 224x224. The
+ * per-image standardisation that follows is dob_preproc_apply's (the problem's dob_preproc). Rows are fed as a
+ * decoder emits them; memory is the first pass over the rows the resize reads (at most 2 x 256 x 4096 x 3 floats)
+ * and the resized image, never the decoded image. */
+#define DOB_IMAGENET_SIDE 224    /* network input */
+#define DOB_IMAGENET_SHORT 256   /* shorter side after the resize */
+#define DOB_IMAGENET_MAX_PIXELS ((int64_t)1 << 26) /* larger decoded images are refused (64 Mpx) */
+#define DOB_IMAGENET_MAX_ASPECT 16                 /* ... and longer sides beyond 16 x the shorter one */
+
+typedef struct dob_imgpre {
+    int64_t h, w, nh, nw;             /* decoded size, resized size */
+    int64_t kept;                     /* source rows the resize reads */
+    struct dob_resize_tap *ys, *xs;   /* [nh] (indices into the kept rows), [nw] */
+    int32_t *slot;                    /* [h]: kept-row index of a source row, -1 if the resize never reads it */
+    float *line;                      /* [3 x w]: the current row as floats */
+    float *rows;                      /* [3 x kept x nw]: first pass over the kept rows */
+    float *img;                       /* [3 x nh x nw]: resized image */
+    size_t cap[5];                    /* grow-only capacities of the buffers above */
+} dob_imgpre;
+/** DeepOBS's new size: scale = 256 / shorter side (float32), each side rint(scale * side). */
+void dob_imgpre_size(int64_t h, int64_t w, int64_t *nh, int64_t *nw);
+/** Start an h x w image. @return DOB_EFORMAT for a size beyond the limits above, DOB_ENOMEM. */
+dob_status dob_imgpre_begin(dob_imgpre *p, int64_t h, int64_t w);
+/** Row r (0..h-1, in order) as RGB bytes [w x 3]. */
+void dob_imgpre_row(dob_imgpre *p, int64_t r, const uint8_t *rgb);
+/** The 3 x 224 x 224 result (C,H,W) into dst; augment = 1: the training crop and flip keyed by the Philox stream
+ *  (seed, DOB_RNG_AUGMENT, key). */
+void dob_imgpre_finish(dob_imgpre *p, int augment, uint64_t seed, uint64_t key, float *dst);
+void dob_imgpre_free(dob_imgpre *p);
 
 #endif

@@ -22,6 +22,8 @@ dob_status dob_data_load_split(const char *dataset, const char *data_dir, const 
                                int64_t n_valid, dob_dataset *out);
 /** 1 if `dataset` is a key of the data-set table. */
 int dob_data_known(const char *dataset);
+/** 1 if `dataset` is streamed from its files by each rank (ImageNet), so never loaded whole nor shared. */
+int dob_data_streamed(const char *dataset);
 /** dob_problem_data_load with reader options (o may be NULL). */
 dob_status dob_problem_data_load_opts(const dob_problem_spec *p, const char *data_dir, const dob_data_opts *o,
                                       int use_valid, dob_dataset *train, dob_dataset *valid, dob_dataset *test);

@@ -4,6 +4,8 @@
  * gather is where stored values become float32 (issue 20: data sets stay in their files' type, converted per
  * batch): (float)v, then / x_div when x_div != 1 -- the very operations the readers did before on the whole set
  * (MNIST: a correctly rounded float division by 255, TF's tf.cast(x, float32) / 255.), so batches are bit-equal.
+ * A streamed data set (ImageNet) holds no examples: fetch asks its dob_source (io/) for a batch; slices and the
+ * valid split are windows (src_first, n) on the same source, which the last free destroys.
  * Does not: read files (io/ fills data sets), shuffle (the trainer draws index lists from dob_rng), augment. */
 #include "dob/data.h"
 
@@ -86,8 +88,16 @@ dob_status dob_dataset_alloc(dob_dataset *d, int64_t n, int x_ndim, const int64_
     return dob_dataset_alloc_as(d, n, x_ndim, x_dims, k, DOB_DT_F32, DOB_Y_ROWS);
 }
 
+static void source_release(dob_source *s) {
+    if (s && --s->refs == 0) {
+        s->ops->destroy(s->ctx);
+        free(s);
+    }
+}
+
 void dob_dataset_free(dob_dataset *d) {
     if (!d) return;
+    source_release(d->src);
     if (!d->borrowed) {
         free(d->x);
         free(d->y);
@@ -102,7 +112,9 @@ int64_t dob_dataset_example_size(const dob_dataset *d) {
     return size;
 }
 
-size_t dob_dataset_bytes(const dob_dataset *d) { return round64(x_bytes(d)) + round64(y_bytes(d)); }
+size_t dob_dataset_bytes(const dob_dataset *d) {
+    return d->src ? 0 : round64(x_bytes(d)) + round64(y_bytes(d));
+}
 
 void dob_dataset_pack(const dob_dataset *d, void *dst) {
     char *p = dst;
@@ -139,6 +151,13 @@ dob_status dob_dataset_slice(const dob_dataset *src, int64_t first, int64_t coun
         return DOB_FAIL(DOB_EINVAL,
                         "dataset slice: expected [first, first + count) within [0, %lld), found [%lld, %lld)",
                         (long long)src->n, (long long)first, (long long)(first + count));
+    if (src->src) { /* a window on the same source */
+        *dst = *src;
+        dst->n = count;
+        dst->src_first = src->src_first + first;
+        src->src->refs++;
+        return DOB_OK;
+    }
     dob_status st = dob_dataset_alloc_as(dst, count, src->x_ndim, src->x_dims, src->k, src->x_type, src->y_type);
     if (st != DOB_OK) return st;
     dst->x_div = src->x_div;
@@ -201,9 +220,10 @@ dob_status dob_dataset_to_f32(const dob_dataset *src, int64_t first, int64_t cou
         return DOB_FAIL(DOB_ENOMEM, "dataset: out of memory for %lld indices", (long long)count);
     }
     for (int64_t i = 0; i < count; i++) idx[i] = (uint32_t)(first + i);
-    dob_dataset_gather(src, idx, count, dst->x, dst->y);
+    st = dob_dataset_fetch(src, idx, count, 0, 0, 0, dst->x, dst->y);
     free(idx);
-    return DOB_OK;
+    if (st != DOB_OK) dob_dataset_free(dst);
+    return st;
 }
 
 dob_status dob_dataset_split_valid(dob_dataset *train, int64_t n_valid, dob_dataset *valid) {
@@ -212,8 +232,52 @@ dob_status dob_dataset_split_valid(dob_dataset *train, int64_t n_valid, dob_data
                         (long long)train->n, (long long)n_valid);
     dob_status st = dob_dataset_slice(train, 0, n_valid, valid);
     if (st != DOB_OK) return st;
+    if (train->src) {
+        train->src_first += n_valid;
+        train->n -= n_valid;
+        return DOB_OK;
+    }
     /* Keep the rest in place: move it to the front of the same buffers (no second full copy in memory). */
     copy_examples(train, n_valid, train, 0, train->n - n_valid);
     train->n -= n_valid;
     return DOB_OK;
 }
+
+/* ---- streamed data sets ----------------------------------------------------------------------------------- */
+
+dob_status dob_dataset_stream(dob_dataset *d, int64_t n, int x_ndim, const int64_t *x_dims, int64_t k,
+                              const dob_source_ops *ops, void *ctx, int depth) {
+    int64_t size = 0;
+    memset(d, 0, sizeof *d);
+    dob_status st = check_shape(n, x_ndim, x_dims, k, &size);
+    dob_source *s = st == DOB_OK ? calloc(1, sizeof *s) : NULL;
+    if (!s) {
+        ops->destroy(ctx);
+        return st != DOB_OK ? st : DOB_FAIL(DOB_ENOMEM, "dataset: out of memory for a streamed source");
+    }
+    *s = (dob_source){.ops = ops, .ctx = ctx, .refs = 1, .depth = depth > 0 ? depth : 0};
+    *d = (dob_dataset){.n = n, .x_ndim = x_ndim, .k = k, .x_type = DOB_DT_F32, .stride = size, .x_div = 1.0f,
+                       .y_type = DOB_Y_LABELS, .src = s};
+    for (int i = 0; i < x_ndim; i++) d->x_dims[i] = x_dims[i];
+    return DOB_OK;
+}
+
+dob_status dob_dataset_fetch(const dob_dataset *d, const uint32_t *idx, int64_t n, int augment, uint64_t seed,
+                             uint64_t first, float *x, float *y) {
+    if (!d->src) {
+        dob_dataset_gather(d, idx, n, x, y);
+        return DOB_OK;
+    }
+    for (int64_t i = 0; i < n; i++) DOB_ASSERT((int64_t)idx[i] < d->n);
+    const dob_batch_req q = {d->src_first, idx, n, augment, seed, first};
+    return d->src->ops->read(d->src->ctx, &q, x, y);
+}
+
+void dob_dataset_prefetch(const dob_dataset *d, const uint32_t *idx, int64_t n, int augment, uint64_t seed,
+                          uint64_t first) {
+    if (!d->src) return;
+    const dob_batch_req q = {d->src_first, idx, n, augment, seed, first};
+    d->src->ops->prefetch(d->src->ctx, &q);
+}
+
+int dob_dataset_prefetch_depth(const dob_dataset *d) { return d->src ? d->src->depth : 0; }
