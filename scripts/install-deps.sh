@@ -22,6 +22,8 @@ pkgs=(
   # files of tests/e2e_svhn_mat.sh with an implementation independent of dob's reader (io/mat5.c; libmatio is not
   # used: Debian's depends on the serial HDF5, which cannot sit beside the Open MPI one)
   python3-h5py python3-numpy python3-matplotlib python3-torch libopenblas0-openmp python3-scipy
+  # the tiny ImageNet of real JPEG files the imagenet tests write (tests/gen_imagenet.py)
+  python3-pil
 )
 
 SUDO=""
