@@ -1,5 +1,5 @@
-/* vgg.c: cifar10_vgg16, cifar10_vgg19, cifar100_vgg16, cifar100_vgg19 (DeepOBS §3.6, _vgg.py) and the builder
- * imagenet_vgg16/19 will share (dob_vgg_build).
+/* vgg.c: cifar10_vgg16, cifar10_vgg19, cifar100_vgg16, cifar100_vgg19, imagenet_vgg16, imagenet_vgg19 (DeepOBS
+ * §3.6, _vgg.py) and their shared builder (dob_vgg_build).
  *
  * Net, input 3xHxW: bilinear resize to 224x224 (TF1 resize_images: align_corners=False, legacy mapping without
  * half-pixel centres; src/layers/resize.c), after DeepOBS's per-image standardisation (done by the data pipeline,
@@ -20,7 +20,8 @@
  *    gradients in training, so bs 128 wants ~16 GB on one rank: `dob run` states its memory estimate and refuses
  *    a node that cannot hold it; split the batch over ranks or nodes.
  *  - Data: as the other CIFAR problems (augmentation in training, train_eval not augmented; CIFAR-100's DeepOBS
- *    off-by-one image offset unless --cifar100-fix-offset).
+ *    off-by-one image offset unless --cifar100-fix-offset). ImageNet: 1001 classes (0 = background), the streamed
+ *    224x224 crops of io/imagenet.c (§4.6: random crop and flip in training), standardised; the net has no resize.
  * Layer names follow VGG's (conv1_1 .. conv5_4, pool1 .. pool5, fc_1 .. fc_3), not TF's auto-numbered ones. */
 #include <stdio.h>
 
@@ -88,6 +89,8 @@ static dob_status build_c10_16(dob_net *net, int *logits) { return dob_vgg_build
 static dob_status build_c10_19(dob_net *net, int *logits) { return dob_vgg_build(net, 19, 10, logits); }
 static dob_status build_c100_16(dob_net *net, int *logits) { return dob_vgg_build(net, 16, 100, logits); }
 static dob_status build_c100_19(dob_net *net, int *logits) { return dob_vgg_build(net, 19, 100, logits); }
+static dob_status build_in_16(dob_net *net, int *logits) { return dob_vgg_build(net, 16, 1001, logits); }
+static dob_status build_in_19(dob_net *net, int *logits) { return dob_vgg_build(net, 19, 1001, logits); }
 
 /* the notes of `dob list` */
 #define VGG_NOTES "L2 on conv kernels only (DeepOBS TF); TF1 legacy bilinear resize 32->224; no DeepOBS bs/epochs: 128/100"
@@ -109,3 +112,16 @@ VGG_SPEC(cifar100_vgg16, "cifar100", 100, 134670244, build_c100_16, "VGG 16 on C
          VGG_NOTES C100_NOTE);
 VGG_SPEC(cifar100_vgg19, "cifar100", 100, 139979940, build_c100_19, "VGG 19 on CIFAR-100 upsampled to 224x224",
          VGG_NOTES C100_NOTE);
+
+/* ImageNet: 224x224 crops, train_eval 50 000 (DeepOBS's imagenet train_eval_size) */
+#define VGG_IN_NOTES "L2 on conv kernels only (DeepOBS TF); 1001 classes, class 0 background; no DeepOBS bs/epochs: 128/100"
+#define VGG_IN_SPEC(pname, np, fn, what)                                                                           \
+    const dob_problem_spec dob_problem_##pname = {                                                                 \
+        .name = #pname, .dataset = "imagenet", .summary = what, .in_ndim = 3, .in_dims = {3, 224, 224},            \
+        .n_classes = 1001, .batch_size = 128, .num_epochs = 100, .weight_decay = 0.0005, .has_l2 = 1,              \
+        .has_accuracy = 1, .loss = DOB_LOSS_SOFTMAX_CE, .train_eval_size = 50000, .n_params = np, .build = fn,     \
+        .preproc = &dob_preproc_imagenet, .notes = VGG_IN_NOTES,                                                   \
+    }
+
+VGG_IN_SPEC(imagenet_vgg16, 138361641, build_in_16, "VGG 16 on ImageNet (224x224 crops, 1001 classes)");
+VGG_IN_SPEC(imagenet_vgg19, 143671337, build_in_19, "VGG 19 on ImageNet (224x224 crops, 1001 classes)");

@@ -34,13 +34,13 @@ typedef struct dob_problem_spec {
 const dob_problem_spec *dob_problem_find(const char *name);
 int dob_problem_count(void);
 const dob_problem_spec *dob_problem_at(int i);
-/** DeepOBS's preprocessing of CIFAR-10/100 (crop, flip, colour jitter, standardisation) and of SVHN (the same
- *  without the flip), problems/preproc.c. */
-extern const dob_preproc dob_preproc_cifar, dob_preproc_svhn;
+/** DeepOBS's preprocessing of CIFAR-10/100 (crop, flip, colour jitter, standardisation), of SVHN (the same
+ *  without the flip) and of ImageNet (standardisation; its crop and flip are the reader's), problems/preproc.c. */
+extern const dob_preproc dob_preproc_cifar, dob_preproc_svhn, dob_preproc_imagenet;
 /** quadratic_deep's Hessian (DeepOBS v1.1 TF), [100 x 100] row-major in float64; dim must be 100. */
 void dob_quadratic_deep_hessian(double *h, int64_t dim);
 /** Add DeepOBS's VGG (variant 16 or 19) with `classes` logits to an empty net whose input is C,H,W: resized to
- *  224x224 inside the net unless it is 224x224 already (problems/vgg.c; the CIFAR problems and, later, ImageNet's). */
+ *  224x224 inside the net unless it is 224x224 already (problems/vgg.c; the CIFAR and ImageNet problems). */
 dob_status dob_vgg_build(dob_net *net, int variant, int64_t classes, int *logits);
 /** Create the net of a problem (input, layers, arena allocated, not initialised, not built). */
 dob_status dob_problem_net(const dob_problem_spec *p, dob_net **out);
