@@ -69,3 +69,9 @@ if(MPIEXEC_EXECUTABLE AND DOB_SWEEP_H5PY_RC STREQUAL "0")
   set_tests_properties(bf16_cli PROPERTIES LABELS "cli;mpi;bf16" TIMEOUT 900 SKIP_RETURN_CODE 77
                        ENVIRONMENT "${DOB_MPI_ENV}")
 endif()
+# issue 17: imagenet_vgg16 on the tiny JPEG tree, 2 ranks (each decoding its slice of every batch) equal 1 rank
+# over 2 steps (rel 1e-4); VGG16 at 224x224 on 3 processes' worth of init: ~2 min on a shared machine, long
+if(MPIEXEC_EXECUTABLE AND DOB_SWEEP_H5PY_RC STREQUAL "0")
+  add_test(NAME imagenet_dp COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/mpi/imagenet_dp_test.sh $<TARGET_FILE:dob> ${MPIEXEC_EXECUTABLE})
+  set_tests_properties(imagenet_dp PROPERTIES LABELS "mpi;long" TIMEOUT 1800 ENVIRONMENT "${DOB_MPI_ENV}")
+endif()

@@ -32,6 +32,7 @@
     X(checkpoint)  \
     X(problems)    \
     X(vgg)         \
+    X(imagenet_vgg) \
     X(inception)   \
     X(inception_golden) \
     X(trainer)     \
