@@ -1,5 +1,6 @@
 /* inception_v3.c: imagenet_inception_v3 (DeepOBS §3.8, _inception_v3.py and imagenet_inception_v3.py), input the
- * data set's standardised 3x224x224 crops, 1001 classes (0 = background).
+ * imagenet data set's 3x224x224 crops (io/imagenet.c: DeepOBS's crop and flip), standardised per image
+ * (dob_preproc_imagenet), 1001 classes (0 = background).
  *
  * Net: bilinear resize 224 -> 299 (TF1 resize_images: legacy mapping, src/layers/resize.c); stem; block5 a/b/b
  * (35x35: 256, 288, 288 channels); block10 (-> 17x17x768); block6 a/b/b/c (n = 128/160/160/192, 1x7 and 7x1
@@ -89,6 +90,16 @@ static dob_status pool(inc *c, const char *name, dob_pool_kind kind, int64_t k, 
     return dob_net_pool(c->net, nm(c, "%s", name), x, &p, y);
 }
 
+/* branch `branch`: avg-pool 3x3/1 SAME (padding not counted) -> conv_BN 1x1 with f filters */
+static dob_status pool_1x1(inc *c, const char *branch, int x, int64_t f, int *y) {
+    dob_status st = DOB_OK;
+    const dob_pool_cfg p = {.kind = DOB_POOL_AVG, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .pad = DOB_PAD_SAME};
+    DOB_TRY(dob_net_pool(c->net, nm(c, "%s/pool", branch), x, &p, &x));
+    DOB_TRY(conv_bn(c, branch, "conv0", x, &(const unit)SAME(f, 1, 1), y));
+fail:
+    return st;
+}
+
 /* the block's output "<block>/concat": its branches b[0..n) concatenated along channels */
 static dob_status concat(inc *c, int n, const int *b, int *y) {
     return dob_net_concat(c->net, nm(c, "concat"), n, b, y);
@@ -112,8 +123,7 @@ static dob_status block5(inc *c, const char *block, int64_t P, int x, int *y) {
     int b[4];
     c->block = block;
     DOB_TRY(CHAIN(c, "branch0", x, &b[0], SAME(64, 1, 1)));
-    DOB_TRY(pool(c, "branch1/pool", DOB_POOL_AVG, 3, 1, DOB_PAD_SAME, x, &b[1]));
-    DOB_TRY(CHAIN(c, "branch1", b[1], &b[1], SAME(P, 1, 1)));
+    DOB_TRY(pool_1x1(c, "branch1", x, P, &b[1]));
     DOB_TRY(CHAIN(c, "branch2", x, &b[2], SAME(48, 1, 1), SAME(64, 5, 5)));
     DOB_TRY(CHAIN(c, "branch3", x, &b[3], SAME(64, 1, 1), SAME(96, 3, 3), SAME(96, 3, 3)));
     DOB_TRY(concat(c, 4, b, y));
@@ -140,8 +150,7 @@ static dob_status block6(inc *c, const char *block, int64_t n, int x, int *y) {
     int b[4];
     c->block = block;
     DOB_TRY(CHAIN(c, "branch0", x, &b[0], SAME(192, 1, 1)));
-    DOB_TRY(pool(c, "branch1/pool", DOB_POOL_AVG, 3, 1, DOB_PAD_SAME, x, &b[1]));
-    DOB_TRY(CHAIN(c, "branch1", b[1], &b[1], SAME(192, 1, 1)));
+    DOB_TRY(pool_1x1(c, "branch1", x, 192, &b[1]));
     DOB_TRY(CHAIN(c, "branch2", x, &b[2], SAME(n, 1, 1), SAME(n, 1, 7), SAME(192, 7, 1)));
     DOB_TRY(CHAIN(c, "branch3", x, &b[3], SAME(n, 1, 1), SAME(n, 7, 1), SAME(n, 1, 7), SAME(n, 7, 1),
                   SAME(192, 1, 7)));
@@ -203,8 +212,7 @@ static dob_status block7(inc *c, const char *block, int x, int *y) {
     DOB_TRY(split(c, "branch1", b[1], &b[1]));
     DOB_TRY(CHAIN(c, "branch2", x, &b[2], SAME(448, 1, 1), SAME(384, 3, 3)));
     DOB_TRY(split(c, "branch2", b[2], &b[2]));
-    DOB_TRY(pool(c, "branch3/pool", DOB_POOL_AVG, 3, 1, DOB_PAD_SAME, x, &b[3]));
-    DOB_TRY(CHAIN(c, "branch3", b[3], &b[3], SAME(192, 1, 1)));
+    DOB_TRY(pool_1x1(c, "branch3", x, 192, &b[3]));
     DOB_TRY(concat(c, 4, b, y));
 fail:
     return st;
@@ -254,7 +262,7 @@ const dob_problem_spec dob_problem_imagenet_inception_v3 = {
     .name = "imagenet_inception_v3", .dataset = "imagenet", .summary = "Inception-v3 on ImageNet (resized to 299x299)",
     .in_ndim = 3, .in_dims = {3, 224, 224}, .n_classes = 1001, .batch_size = 32, .num_epochs = 100,
     .weight_decay = 0.0005, .has_l2 = 1, .has_accuracy = 1, .loss = DOB_LOSS_SMOOTH_CE_AUX,
-    .train_eval_size = 50000, .n_params = 27164082, .build = build,
+    .train_eval_size = 50000, .n_params = 27164082, .build = build, .preproc = &dob_preproc_imagenet,
     .notes = "dropout rate 0.8 as DeepOBS's code (keeps 20%); label smoothing 0.1 in every phase, aux loss 0.4 in "
              "training only; L2 on conv kernels only; no DeepOBS bs/epochs: the paper's 32/100",
 };
