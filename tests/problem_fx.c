@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 
+#include "dob/io.h"
 #include "dob/trainer.h"
 #include "tc.h"
 
@@ -50,5 +51,27 @@ void tc_problem_steps(const dob_problem_spec *p, dob_precision prec, int64_t bs,
     dob_train_out_free(&o);
     dob_dataset_free(&train);
     dob_dataset_free(&test);
+    dob_net_destroy(net);
+}
+
+void tc_problem_steps_on(const dob_problem_spec *p, const char *data_dir, int64_t bs, int k, double lr,
+                         double *losses) {
+    dob_dataset tr, va, te;
+    TC_ASSERT_OK(dob_problem_data_load(p, data_dir, 0, &tr, &va, &te));
+    dob_net *net;
+    TC_ASSERT_OK(dob_problem_net(p, &net));
+    dob_train_cfg c = {.net = net, .loss = p->loss, .has_accuracy = p->has_accuracy, .train_eval_size = bs,
+                       .optim = dob_optim_find("sgd"), .batch_size = bs, .num_epochs = 1, .train_log_interval = 1,
+                       .weight_decay = p->has_l2 ? p->weight_decay : 0.0, .seed = 42, .rank = 0, .nranks = 1,
+                       .train = &tr, .test = &te, .preproc = p->preproc, .max_steps = k};
+    TC_ASSERT_OK(dob_sched_constant(&c.sched, lr));
+    dob_train_out o;
+    TC_ASSERT_OK(dob_train(&c, &o));
+    CU_ASSERT_EQUAL(o.status, DOB_TRAIN_DONE);
+    for (int i = 0; i < k; i++) losses[i] = o.minibatch_train_losses[i];
+    dob_train_out_free(&o);
+    dob_dataset_free(&tr);
+    dob_dataset_free(&va);
+    dob_dataset_free(&te);
     dob_net_destroy(net);
 }

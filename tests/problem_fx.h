@@ -15,4 +15,9 @@ void tc_problem_data(const dob_problem_spec *p, int64_t n, uint64_t stream, dob_
 void tc_problem_steps(const dob_problem_spec *p, dob_precision prec, int64_t bs, int k, double lr, double *losses,
                       double *acc0);
 
+/** The first k mini-batch losses of p (SGD lr, seed 42, batch bs, its weight decay and preprocessing) trained on
+ *  its data set under data_dir (dob_problem_data_load), evaluated on bs examples. CUnit assertions on failure. */
+void tc_problem_steps_on(const dob_problem_spec *p, const char *data_dir, int64_t bs, int k, double lr,
+                         double *losses);
+
 #endif

@@ -16,6 +16,7 @@
 
 #include "dob/io.h"
 #include "dob/trainer.h"
+#include "problem_fx.h"
 #include "tc.h"
 
 #define BS 2
@@ -38,34 +39,21 @@ static int suite_init(void) {
 
 static int suite_clean(void) { return nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
 
-/* The first k mini-batch losses of imagenet_vgg16 (SGD lr 0.01, seed 42) on the layout under tmp/<layout>. */
+/* The first k mini-batch losses of imagenet_vgg16 (SGD lr 0.01, seed 42) on the layout under tmp/<layout>; the L2
+ * term at init in *reg0 (may be NULL). */
 static void losses(const char *layout, int k, double *l, double *reg0) {
     const dob_problem_spec *p = dob_problem_find("imagenet_vgg16");
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     char root[512];
     snprintf(root, sizeof root, "%s/%s", tmp, layout);
-    dob_dataset tr, va, te;
-    TC_ASSERT_OK(dob_problem_data_load(p, root, 0, &tr, &va, &te));
-    dob_net *net;
-    TC_ASSERT_OK(dob_problem_net(p, &net));
-    dob_train_cfg c = {.net = net, .loss = p->loss, .has_accuracy = 1, .train_eval_size = BS,
-                       .optim = dob_optim_find("sgd"), .batch_size = BS, .num_epochs = 1, .train_log_interval = 1,
-                       .weight_decay = p->weight_decay, .seed = 42, .rank = 0, .nranks = 1, .train = &tr,
-                       .test = &te, .preproc = p->preproc, .max_steps = k};
-    TC_ASSERT_OK(dob_sched_constant(&c.sched, 0.01));
-    dob_train_out o;
-    TC_ASSERT_OK(dob_train(&c, &o));
-    CU_ASSERT_EQUAL(o.status, DOB_TRAIN_DONE);
-    for (int i = 0; i < k; i++) l[i] = o.minibatch_train_losses[i];
+    tc_problem_steps_on(p, root, BS, k, 0.01, l);
     if (reg0) {
+        dob_net *net;
+        TC_ASSERT_OK(dob_problem_net(p, &net));
         dob_arena_init(dob_net_arena(net), 42);
         *reg0 = p->weight_decay * dob_arena_l2_half_sq(dob_net_arena(net));
+        dob_net_destroy(net);
     }
-    dob_train_out_free(&o);
-    dob_dataset_free(&tr);
-    dob_dataset_free(&va);
-    dob_dataset_free(&te);
-    dob_net_destroy(net);
 }
 
 static const double golden[STEPS] = {

@@ -2,7 +2,8 @@
  * trainable tensors, 24 307 040 of them conv kernels in the L2 term), the shapes §3.8 gives after each stage, one
  * training forward + backward at batch 2 on synthetic input (finite logits, loss and gradients; every trainable
  * tensor gets a gradient; the inference forward is deterministic and the aux head's logits then carry no loss),
- * and (suite inception_golden, label long) golden losses after 5 SGD steps at batch 2 on synthetic 224x224 input.
+ * and (suite inception_golden, label long) golden losses after 5 SGD steps at batch 2 on synthetic 224x224 input
+ * and on the tiny JPEG tree of tests/gen_imagenet.py, both layouts.
  * Inception-v3 costs ~17 GFLOP per example and training step at 299x299, so batch 2 keeps the suite to seconds. */
 #include <math.h>
 #include <stdlib.h>
@@ -156,6 +157,34 @@ static void test_golden(void) {
     TC_ASSERT_CLOSE("imagenet_inception_v3 golden losses", got, want, 5, 5e-2);
 }
 
+/* ---- golden losses on the tiny ImageNet of tests/gen_imagenet.py (real JPEG files: greyscale, CMYK, progressive
+ * and a truncated one, skipped): the whole input path (index, decode pool, DeepOBS's crops and flips,
+ * standardisation) into the net. 5 SGD steps (lr 1e-3) at batch 2 from the TFRecord shards, the same bounds as
+ * above; the class folders give the same first 2 losses bit for bit (the same batches, test_imagenet.c). */
+static const double tree_golden[5] = {16.1934711, 16.0251907, 16.0291655, 15.9752333, 16.365713};
+
+static int tree_init(void) {
+    if (tc_tmp_init()) return -1;
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tests/gen_imagenet.py %s > /dev/null", DOB_TEST_SOURCE_DIR,
+             tc_tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_tree_golden(void) {
+    const dob_problem_spec *p = spec();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    double a[5], b[2];
+    tc_problem_steps_on(p, tc_tmp("shards"), INC_BS, 5, golden_lr, a);
+    if (getenv("DOB_RECORD_GOLDEN")) printf("\n    {%.9g, %.9g, %.9g, %.9g, %.9g}", a[0], a[1], a[2], a[3], a[4]);
+    float got[5], want[5];
+    for (int i = 0; i < 5; i++) got[i] = (float)a[i], want[i] = (float)tree_golden[i];
+    TC_ASSERT_CLOSE("imagenet_inception_v3 loss at init (JPEG tree)", got, want, 1, 1e-4);
+    TC_ASSERT_CLOSE("imagenet_inception_v3 golden losses (JPEG tree)", got, want, 5, 5e-2);
+    tc_problem_steps_on(p, tc_tmp("folders"), INC_BS, 2, golden_lr, b);
+    CU_ASSERT(b[0] == a[0] && b[1] == a[1]);
+}
+
 static CU_TestInfo tests[] = {
     {"counts_and_shapes", test_counts_and_shapes},
     {"forward_backward", test_forward_backward},
@@ -166,6 +195,7 @@ CU_SuiteInfo inception_suite = {"inception", NULL, NULL, NULL, NULL, tests};
 /* a suite of its own: CTest labels it long (~15-50 s on 2 shared cores) */
 static CU_TestInfo golden_tests[] = {
     {"golden_5_steps", test_golden},
+    {"golden_5_steps_jpeg_tree", test_tree_golden},
     CU_TEST_INFO_NULL,
 };
-CU_SuiteInfo inception_golden_suite = {"inception_golden", NULL, NULL, NULL, NULL, golden_tests};
+CU_SuiteInfo inception_golden_suite = {"inception_golden", tree_init, tc_tmp_clean, NULL, NULL, golden_tests};
