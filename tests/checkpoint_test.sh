@@ -108,6 +108,22 @@ mkdir sub
 if [ $rc -eq 0 ] && [ -f sub/res3.h5 ] && [ ! -e ck3.h5 ]; then ok; else bad "rerun after late failure: $rc: $(cat late2.log)"; fi
 /usr/bin/python3 "$HERE/compare_runs.py" ref.h5 sub/res3.h5 && ok || bad "late-written result differs"
 
+# 5b. --keep-checkpoint: the finished run's final state stays in FILE (steps of the whole run), the result file
+#     equals the reference, and rerunning the command refuses to overwrite the result (nothing is lost)
+"${RUN[@]}" --checkpoint ck7.h5 --keep-checkpoint --out res7.h5 > keep.log 2>&1; rc=$?
+if [ $rc -eq 0 ] && [ -f res7.h5 ] && [ -f ck7.h5 ] && grep -q "checkpoint (the final state): ck7.h5" keep.log; then ok
+else bad "--keep-checkpoint: expected result and checkpoint; got $rc: $(cat keep.log)"; fi
+/usr/bin/python3 "$HERE/compare_runs.py" ref.h5 res7.h5 && ok || bad "--keep-checkpoint result differs"
+/usr/bin/python3 - ck7.h5 res7.h5 <<'PY' && ok || bad "kept checkpoint does not hold the finished run"
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as c, h5py.File(sys.argv[2], "r") as r:
+    steps, evaluated = int(c["progress/steps_done"][()]), int(c["progress/evaluated"][()])
+    assert steps == 2 * (60000 // 128) and evaluated == 3, (steps, evaluated)
+PY
+cp res7.h5 res7.keep
+"${RUN[@]}" --checkpoint ck7.h5 --keep-checkpoint --out res7.h5 > keep2.log 2>&1; rc=$?
+if [ $rc -ne 0 ] && cmp -s res7.h5 res7.keep; then ok; else bad "rerun over a kept result: $rc: $(cat keep2.log)"; fi
+
 # 6. damaged and foreign files, unwritable location: one message, exit non-zero, nothing written
 echo "not hdf5" > junk.h5
 out=$("${RUN[@]}" --checkpoint junk.h5 --out x.h5 2>&1); rc=$?

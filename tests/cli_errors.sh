@@ -41,6 +41,8 @@ expect 2 "momentum" -- "$DOB" run fmnist_logreg --optimizer momentum --momentum 
 expect 2 "--bs must be > 0" -- "$DOB" run fmnist_logreg --optimizer sgd --lr 0.1 --bs 0
 expect 2 "lr_sched_epochs has 2 values but --lr_sched_factors has 1" -- "$DOB" run fmnist_logreg --optimizer sgd --lr 0.1 --lr_sched_epochs 2,3 --lr_sched_factors 0.1
 expect 2 "needs a value" -- "$DOB" run fmnist_logreg --optimizer sgd --lr
+expect 2 "--keep-checkpoint keeps the --checkpoint FILE of a finished run: give --checkpoint FILE too" -- "$DOB" run fmnist_logreg --optimizer sgd --lr 0.1 --keep-checkpoint
+expect 2 "--keep-checkpoint with --max_steps" -- "$DOB" run fmnist_logreg --optimizer sgd --lr 0.1 --checkpoint ck.h5 --keep-checkpoint --max_steps 3
 # issue 14: a negative --bs or -N is an error, not "the problem's default"; -N is bounded before any memory is
 # taken; messages name the range --help shows
 expect 2 "--bs must be > 0, found -1" -- "$DOB" run fmnist_logreg --optimizer sgd --lr 0.1 --bs -1

@@ -11,3 +11,5 @@ add_test(NAME analyze_cli COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/analyze_test.sh $<
 set_tests_properties(analyze_cli PROPERTIES LABELS cli TIMEOUT 300 ENVIRONMENT "OMP_NUM_THREADS=2")
 add_test(NAME e2e_svhn_mat COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/e2e_svhn_mat.sh $<TARGET_FILE:dob>)
 set_tests_properties(e2e_svhn_mat PROPERTIES LABELS e2e TIMEOUT 900 ENVIRONMENT "OMP_NUM_THREADS=2")
+add_test(NAME vae_grid COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/vae_grid_test.sh $<TARGET_FILE:dob>)
+set_tests_properties(vae_grid PROPERTIES LABELS e2e TIMEOUT 900 ENVIRONMENT "OMP_NUM_THREADS=2")

@@ -3,7 +3,8 @@
 
 usage: tools/vae_grid.py CHECKPOINT.h5 OUT.png [--data_dir DIR] [--n 8] [--seed 0] [--mean] [--scale 3]
 
-CHECKPOINT.h5 is a `dob run mnist_vae|fmnist_vae --checkpoint FILE` checkpoint (include/dob/checkpoint.h). The
+CHECKPOINT.h5 is a `dob run mnist_vae|fmnist_vae --checkpoint FILE` checkpoint (include/dob/checkpoint.h): with
+--keep-checkpoint the finished run's final state, otherwise one written mid-run (a finished run removes it). The
 script runs the VAE of problems/vae.c in numpy, independently of dob's oneDNN layers, on the first --n test
 images of the data set (t10k-images-idx3-ubyte[.gz] in --data_dir; default: $DOB_DATA_DIR/fmnist, then the
 Debian dataset-fashion-mnist location) and writes rows of

@@ -58,6 +58,7 @@ typedef struct app_opts {
     int n_sched_epochs, n_sched_factors;
     int print_train_iter, no_logs, quiet, overwrite, valid, no_json, sync_bn, allow_missing, help, verbose;
     int cifar100_fix_offset;
+    int keep_checkpoint;                              /* dob run --keep-checkpoint */
     const char *split, *png, *h5;     /* dob data */
     int64_t first;
     int augment;

@@ -132,6 +132,9 @@ static const opt_row rows[] = {
      "and on SIGINT/SIGTERM/SIGUSR1 (then exit 3, no result file yet); if FILE\n"
      "exists, continue the run it holds (bit-identical at equal ranks/threads):\n"
      "rerun the same command. Removed once the result file is written"},
+    {"--keep-checkpoint --keep_checkpoint", APP_RUN, OPT_SWITCH, OFF(keep_checkpoint), 0, NOLIM, 0, NULL, NULL,
+     "with --checkpoint: save the finished run's final state to FILE and keep it\n"
+     "(for tools/vae_grid.py and other readers of the trained parameters)"},
     {"--checkpoint_interval", RS, OPT_DOUBLE, OFF(ckpt_interval), 0, 0, INFINITY, 0, "1800", "S",
      "seconds between checkpoints within an epoch; 0: after epochs only"},
     {"--split", APP_DATA, OPT_STR, OFF(split), 0, NOLIM, 0, "train", "SPLIT",

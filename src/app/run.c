@@ -70,6 +70,7 @@ typedef struct run_state {
     double hp[DOB_OPTIM_MAX_HP], wd;
     dob_sched sched;
     int nranks, threads, resume;
+    int kept;                           /* --keep-checkpoint: the final state was saved */
     dob_precision prec;                 /* --precision */
     dob_conv_algo algo;                 /* --conv-algo */
     char ckcfg[2048], path[4096], cmdline[2048];
@@ -144,6 +145,12 @@ fail:
 static dob_status plan_checkpoint(run_state *r) {
     const app_opts *o = r->o;
     dob_status st = DOB_OK;
+    if (o->keep_checkpoint && !o->checkpoint)
+        return usage_error(r, DOB_FAIL(DOB_EINVAL, "--keep-checkpoint keeps the --checkpoint FILE of a finished run: "
+                                       "give --checkpoint FILE too"));
+    if (o->keep_checkpoint && o->max_steps > 0)
+        return usage_error(r, DOB_FAIL(DOB_EINVAL, "--keep-checkpoint with --max_steps: a --max_steps end state is "
+                                       "no finished run; drop one of the two"));
     /* rank 0 decides (a node-local path would otherwise split the ranks between resuming and starting afresh);
      * every rank then reads the checkpoint, and one that cannot fails the launch cleanly */
     int ck_exists = o->checkpoint && app_is_root(r->world) && dob_io_exists(o->checkpoint);
@@ -382,6 +389,11 @@ static dob_status write_results(run_state *r) {
     const dob_train_out *out = &r->out;
     dob_status st = DOB_OK;
     if (!o->no_logs && o->checkpoint) DOB_TRY(dob_results_create(r->path, o->overwrite, &r->meta, r->world, &r->res));
+    /* --keep-checkpoint: the final state (the trainer saves none after the last epoch), before the result file */
+    if (o->keep_checkpoint && r->ts != DOB_TRIAL_FAILED) {
+        app_hook_checkpoint(&r->actx, out);
+        r->kept = r->actx.ckpt_ok;
+    }
     if (r->res) {
         dob_trial_result tr = app_trial_result(out, r->hp_vals, o->seed, r->ts);
         r->ctx = "writing results";
@@ -393,7 +405,8 @@ static dob_status write_results(run_state *r) {
         r->ctx = NULL;
     }
     /* the result file is complete (or none was asked for): the checkpoint of a finished run has served */
-    if (o->checkpoint && r->ts != DOB_TRIAL_FAILED && app_is_root(r->world) && dob_io_exists(o->checkpoint) &&
+    if (o->checkpoint && !o->keep_checkpoint && r->ts != DOB_TRIAL_FAILED && app_is_root(r->world) &&
+        dob_io_exists(o->checkpoint) &&
         unlink(o->checkpoint) != 0)
         fprintf(stderr, "dob: warning: cannot remove the checkpoint '%s': %s\n", o->checkpoint, strerror(errno));
 fail:
@@ -434,6 +447,7 @@ static void report(const run_state *r) {
                         "dob export-json %s DIR)\n", dob_last_error(), r->path);
         }
     }
+    if (r->kept) printf("  checkpoint (the final state): %s\n", o->checkpoint);
     fflush(stdout);
 }
 
