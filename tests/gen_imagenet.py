@@ -6,7 +6,8 @@ the same order (so both give the same batches):
       TF-inception's build_imagenet_data.py writes them; the label Int64List packed in even records, unpacked in
       odd ones;
   DIR/folders/imagenet/train/<wnid>/<wnid>_<i>.JPEG, val/<wnid>/ILSVRC2012_val_<i>.JPEG.
-Three classes (wnids sorted -> labels 1, 2, 3), 4 training images per class, 1 validation image per class, sizes
+Three classes (wnids sorted -> labels 1, 2, 3), 4 training images per class, 1 validation image per class (N with
+--val-per-class N: a test split of 3N examples, for runs on more ranks than 3; the goldens use 1), sizes
 from 120 to 400 pixels per side in both orientations. Among them: a greyscale JPEG, a CMYK JPEG (PIL writes
 Adobe-inverted CMYK), a progressive JPEG and a corrupt (truncated) JPEG, listed in DIR/special.txt as
 "kind index" lines (index in the training order). Needs python3-pil (Debian); deterministic."""
@@ -121,7 +122,13 @@ def write_folders(d, sub, exs):
             f.write(jpeg)
 
 def main():
-    root = sys.argv[1]
+    global VAL_PER_CLASS
+    args = sys.argv[1:]
+    if len(args) == 3 and args[1] == "--val-per-class" and args[2].isdigit() and int(args[2]) > 0:
+        VAL_PER_CLASS = int(args[2])
+    elif len(args) != 1:
+        sys.exit("usage: gen_imagenet.py DIR [--val-per-class N]")
+    root = args[0]
     train, val = examples("train", 1), examples("val", 2)
     write_shards(os.path.join(root, "shards", "imagenet"), "train", train, 2)
     write_shards(os.path.join(root, "shards", "imagenet"), "validation", val, 1)

@@ -80,4 +80,9 @@ if(MPIEXEC_EXECUTABLE AND DOB_SWEEP_H5PY_RC STREQUAL "0")
            ${MPIEXEC_EXECUTABLE} imagenet_inception_v3 --sync-bn)
   set_tests_properties(imagenet_dp_inception PROPERTIES LABELS "mpi;long" TIMEOUT 1800
                        ENVIRONMENT "${DOB_MPI_ENV};DOB_DP_LATER_TOL=2e-2")
+  # ... and on 4 ranks (oversubscribed here), batch 4, one example per rank
+  add_test(NAME imagenet_dp_inception_np4 COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/mpi/imagenet_dp_test.sh
+           $<TARGET_FILE:dob> ${MPIEXEC_EXECUTABLE} imagenet_inception_v3 --sync-bn)
+  set_tests_properties(imagenet_dp_inception_np4 PROPERTIES LABELS "mpi;long" TIMEOUT 1800
+                       ENVIRONMENT "${DOB_MPI_ENV};DOB_DP_LATER_TOL=2e-2;DOB_DP_RANKS=4")
 endif()
