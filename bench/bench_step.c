@@ -103,7 +103,7 @@ int main(int argc, char **argv) {
     }
     dob_arena *a = dob_net_arena(net);
     dob_arena_init(a, 42);
-    const dob_optim_api *sgd = dob_optim_find("sgd");
+    const dob_optim_ops *sgd = dob_optim_find("sgd");
     dob_tensor *x = dob_net_input_tensor(net), *y = dob_net_output(net);
     int64_t K = y->dims[1] / (p->loss == DOB_LOSS_SMOOTH_CE_AUX ? 2 : 1); /* Inception: [main | aux] logits */
     float *t = calloc((size_t)(B * K), sizeof *t), *loss = malloc((size_t)B * sizeof *loss);

@@ -10,7 +10,7 @@ static void noop_step(float *params, const float *grads, float *const *state, si
     (void)params, (void)grads, (void)state, (void)n, (void)lr, (void)hp, (void)t;
 }
 
-static const dob_optim_api bad = {
+static const dob_optim_ops bad = {
     .abi_version = 999,
     .name = "bad_abi",
     .deepobs_name = "BadAbiOptimizer",
@@ -18,9 +18,9 @@ static const dob_optim_api bad = {
 };
 
 #ifdef DOB_BAD_NO_SYMBOL
-const dob_optim_api *dob_optim_plugin_v2(void);
-const dob_optim_api *dob_optim_plugin_v2(void) { return &bad; }
+const dob_optim_ops *dob_optim_plugin_v2(void);
+const dob_optim_ops *dob_optim_plugin_v2(void) { return &bad; }
 #else
-const dob_optim_api *dob_optim_plugin(void);
-const dob_optim_api *dob_optim_plugin(void) { return &bad; }
+const dob_optim_ops *dob_optim_plugin(void);
+const dob_optim_ops *dob_optim_plugin(void) { return &bad; }
 #endif

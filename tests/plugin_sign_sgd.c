@@ -20,7 +20,7 @@ static void sign_sgd_step(float *params, const float *grads, float *const *state
     }
 }
 
-static const dob_optim_api sign_sgd = {
+static const dob_optim_ops sign_sgd = {
     .abi_version = DOB_OPTIM_ABI_VERSION,
     .name = "sign_sgd",
     .deepobs_name = "SignSGDOptimizer",
@@ -31,5 +31,5 @@ static const dob_optim_api sign_sgd = {
     .step = sign_sgd_step,
 };
 
-const dob_optim_api *dob_optim_plugin(void);
-const dob_optim_api *dob_optim_plugin(void) { return &sign_sgd; }
+const dob_optim_ops *dob_optim_plugin(void);
+const dob_optim_ops *dob_optim_plugin(void) { return &sign_sgd; }

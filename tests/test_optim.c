@@ -27,7 +27,7 @@ static const double G2[N5] = {-0.3, 0.4, 0.0, 0.0, 1.0};
  * after step 2 (for state that only shows in the params from step 3 on). */
 static void check_two_steps_state(const char *name, const double *hp, double lr, const double *want1,
                                   const double *want2, int k, const double *want_state) {
-    const dob_optim_api *o = dob_optim_find(name);
+    const dob_optim_ops *o = dob_optim_find(name);
     CU_ASSERT_PTR_NOT_NULL_FATAL(o);
     TC_ASSERT_OK(dob_optim_check(o, lr, hp));
     float p[N5], g1[N5], g2[N5], w1[N5], w2[N5], st[DOB_OPTIM_MAX_STATE][N5];
@@ -176,7 +176,7 @@ static void test_adadelta(void) {
 }
 
 /* Non-default hyperparameters for every built-in (inside the ranges; so that a swapped order shows). */
-static void test_hp(const dob_optim_api *o, double *hp) {
+static void test_hp(const dob_optim_ops *o, double *hp) {
     dob_optim_defaults(o, hp);
     for (int k = 0; k < o->n_hparams; k++) {
         const dob_hparam_spec *h = &o->hparams[k];
@@ -200,7 +200,7 @@ static void test_flat_vs_per_tensor(void) {
     float *p2 = malloc(n * sizeof *p2), *s2 = calloc(n * DOB_OPTIM_MAX_STATE, sizeof *s2);
     CU_ASSERT_FATAL(p2 && s2);
     for (int oi = 0; oi < dob_optim_builtin_count(); oi++) {
-        const dob_optim_api *o = dob_optim_builtin(oi);
+        const dob_optim_ops *o = dob_optim_builtin(oi);
         double hp[DOB_OPTIM_MAX_HP];
         test_hp(o, hp);
         TC_ASSERT_OK(dob_optim_check(o, 0.05, hp));
@@ -252,7 +252,7 @@ static void test_flat_vs_per_tensor(void) {
 }
 
 /* ---- thread-count independence ------------------------------------------------------------------------ */
-static void run_threads(const dob_optim_api *o, const double *hp, int threads, float *p, const float *g, float *s,
+static void run_threads(const dob_optim_ops *o, const double *hp, int threads, float *p, const float *g, float *s,
                         size_t n) {
 #ifdef _OPENMP
     omp_set_num_threads(threads);
@@ -275,7 +275,7 @@ static void test_threads(void) {
     CU_ASSERT_FATAL(g && p1 && p2 && s1 && s2);
     tc_fill(g, 3 * n, 5, 1, -1, 1);
     for (int oi = 0; oi < dob_optim_builtin_count(); oi++) {
-        const dob_optim_api *o = dob_optim_builtin(oi);
+        const dob_optim_ops *o = dob_optim_builtin(oi);
         double hp[DOB_OPTIM_MAX_HP];
         test_hp(o, hp);
         tc_fill(p1, n, 5, 2, -1, 1);
@@ -314,10 +314,10 @@ static void test_registry(void) {
                                         "adamw", "rmsprop", "adagrad",  "adadelta"};
     CU_ASSERT_EQUAL(dob_optim_builtin_count(), 8);
     for (int i = 0; i < 8; i++) {
-        const dob_optim_api *o = dob_optim_find(names[i]);
+        const dob_optim_ops *o = dob_optim_find(names[i]);
         CU_ASSERT_PTR_NOT_NULL_FATAL(o);
         CU_ASSERT_PTR_EQUAL(dob_optim_builtin(i), o);
-        TC_ASSERT_OK(dob_optim_check_api(o));
+        TC_ASSERT_OK(dob_optim_check_ops(o));
         double hp[DOB_OPTIM_MAX_HP];
         dob_optim_defaults(o, hp);
         TC_ASSERT_OK(dob_optim_check(o, 0.01, hp));
@@ -325,7 +325,7 @@ static void test_registry(void) {
     CU_ASSERT_PTR_NULL(dob_optim_find("adamax"));
     CU_ASSERT_PTR_NULL(dob_optim_builtin(8));
     CU_ASSERT_PTR_NULL(dob_optim_builtin(-1));
-    const dob_optim_api *adam = dob_optim_find("adam");
+    const dob_optim_ops *adam = dob_optim_find("adam");
     CU_ASSERT_STRING_EQUAL(adam->deepobs_name, "AdamOptimizer");
     CU_ASSERT_EQUAL(dob_optim_hp_index(adam, "beta2"), 1);
     CU_ASSERT_EQUAL(dob_optim_hp_index(adam, "epsilon"), 2);
@@ -337,7 +337,7 @@ static void test_registry(void) {
 }
 
 static void test_check(void) {
-    const dob_optim_api *adam = dob_optim_find("adam"), *mom = dob_optim_find("momentum");
+    const dob_optim_ops *adam = dob_optim_find("adam"), *mom = dob_optim_find("momentum");
     double hp[DOB_OPTIM_MAX_HP];
     dob_optim_defaults(adam, hp);
     TC_ASSERT_FAILS(dob_optim_check(adam, -0.1, hp), DOB_EINVAL, "--lr (learning rate) must be finite and > 0, "
@@ -367,38 +367,38 @@ static void noop_step(float *params, const float *grads, float *const *state, si
 }
 
 static void test_check_api(void) {
-    const dob_optim_api good = {DOB_OPTIM_ABI_VERSION, "x", "XOptimizer", 1, {{"alpha", 0.5, 0, 1, 0, "h"}}, 1,
+    const dob_optim_ops good = {DOB_OPTIM_ABI_VERSION, "x", "XOptimizer", 1, {{"alpha", 0.5, 0, 1, 0, "h"}}, 1,
                                 NULL, noop_step};
-    dob_optim_api o = good;
-    TC_ASSERT_OK(dob_optim_check_api(&o));
+    dob_optim_ops o = good;
+    TC_ASSERT_OK(dob_optim_check_ops(&o));
     o.abi_version = 2;
-    TC_ASSERT_FAILS(dob_optim_check_api(&o), DOB_EINVAL, "expected optimizer ABI version 1");
+    TC_ASSERT_FAILS(dob_optim_check_ops(&o), DOB_EINVAL, "expected optimizer ABI version 1");
     o = good, o.name = NULL;
-    TC_ASSERT_FAILS(dob_optim_check_api(&o), DOB_EINVAL, "found NULL");
+    TC_ASSERT_FAILS(dob_optim_check_ops(&o), DOB_EINVAL, "found NULL");
     o = good, o.name = "Bad Name";
-    TC_ASSERT_FAILS(dob_optim_check_api(&o), DOB_EINVAL, "found 'Bad Name'");
+    TC_ASSERT_FAILS(dob_optim_check_ops(&o), DOB_EINVAL, "found 'Bad Name'");
     o = good, o.deepobs_name = NULL;
-    TC_ASSERT_FAILS(dob_optim_check_api(&o), DOB_EINVAL, "deepobs_name");
+    TC_ASSERT_FAILS(dob_optim_check_ops(&o), DOB_EINVAL, "deepobs_name");
     o = good, o.step = NULL;
-    TC_ASSERT_FAILS(dob_optim_check_api(&o), DOB_EINVAL, "optimizer x: step function is NULL");
+    TC_ASSERT_FAILS(dob_optim_check_ops(&o), DOB_EINVAL, "optimizer x: step function is NULL");
     o = good, o.n_hparams = 9;
-    TC_ASSERT_FAILS(dob_optim_check_api(&o), DOB_EINVAL, "expected 0..8 hyperparameters (DOB_OPTIM_MAX_HP), found 9");
+    TC_ASSERT_FAILS(dob_optim_check_ops(&o), DOB_EINVAL, "expected 0..8 hyperparameters (DOB_OPTIM_MAX_HP), found 9");
     o = good, o.state_count = -1;
-    TC_ASSERT_FAILS(dob_optim_check_api(&o), DOB_EINVAL, "found state_count -1");
+    TC_ASSERT_FAILS(dob_optim_check_ops(&o), DOB_EINVAL, "found state_count -1");
     o = good, o.hparams[0].def = 2.0;
-    TC_ASSERT_FAILS(dob_optim_check_api(&o), DOB_EINVAL, "'alpha': expected finite lo <= default <= hi, found lo 0, "
+    TC_ASSERT_FAILS(dob_optim_check_ops(&o), DOB_EINVAL, "'alpha': expected finite lo <= default <= hi, found lo 0, "
                                                          "default 2, hi 1");
     o = good, o.hparams[0].help = NULL;
-    TC_ASSERT_FAILS(dob_optim_check_api(&o), DOB_EINVAL, "'alpha' has no help string");
+    TC_ASSERT_FAILS(dob_optim_check_ops(&o), DOB_EINVAL, "'alpha' has no help string");
     o = good, o.hparams[0].name = "weight_decay";
-    TC_ASSERT_FAILS(dob_optim_check_api(&o), DOB_EINVAL, "'weight_decay' is reserved");
+    TC_ASSERT_FAILS(dob_optim_check_ops(&o), DOB_EINVAL, "'weight_decay' is reserved");
     o = good, o.n_hparams = 2, o.hparams[1] = o.hparams[0];
-    TC_ASSERT_FAILS(dob_optim_check_api(&o), DOB_EINVAL, "'alpha' is listed twice");
+    TC_ASSERT_FAILS(dob_optim_check_ops(&o), DOB_EINVAL, "'alpha' is listed twice");
 }
 
 /* ---- plugins ------------------------------------------------------------------------------------------ */
 static void test_plugin_ok(void) {
-    const dob_optim_api *o = NULL;
+    const dob_optim_ops *o = NULL;
     TC_ASSERT_OK(dob_optim_load_plugin(DOB_TEST_PLUGIN, &o));
     CU_ASSERT_PTR_NOT_NULL_FATAL(o);
     CU_ASSERT_STRING_EQUAL(o->name, "sign_sgd");
@@ -420,14 +420,14 @@ static void test_plugin_ok(void) {
     TC_ASSERT_CLOSE("sign_sgd step", p, want, N5, 1e-7);
     CU_ASSERT_DOUBLE_EQUAL(p[2], 2.0, 0);
     /* loading again works (dlopen reference count) and gives the same table */
-    const dob_optim_api *o2 = NULL;
+    const dob_optim_ops *o2 = NULL;
     TC_ASSERT_OK(dob_optim_load_plugin(DOB_TEST_PLUGIN, &o2));
     CU_ASSERT_PTR_EQUAL(o, o2);
 }
 
 static void test_plugin_errors(void) {
-    static const dob_optim_api dummy;
-    const dob_optim_api *o = &dummy; /* must be reset to NULL on failure */
+    static const dob_optim_ops dummy;
+    const dob_optim_ops *o = &dummy; /* must be reset to NULL on failure */
     TC_ASSERT_FAILS(dob_optim_load_plugin("/nonexistent/dir/libopt.so", &o), DOB_ENOENT,
                     "optimizer plugin '/nonexistent/dir/libopt.so': file not found");
     CU_ASSERT_PTR_NULL(o);

@@ -72,7 +72,7 @@ typedef struct dob_train_cfg {
     dob_loss_kind loss;
     int has_accuracy;
     int64_t train_eval_size;
-    const dob_optim_api *optim;
+    const dob_optim_ops *optim;
     double hp[DOB_OPTIM_MAX_HP];
     dob_sched sched;
     int64_t batch_size;                /* global */

@@ -113,7 +113,7 @@ void app_cmd_usage(const app_cmd *cmd, FILE *f);
 void app_usage(FILE *f);
 /** *k: the index of hyperparameter name in opt's table (DOB_EINVAL "unknown option ... did you mean" with
  * suggestions from opt's hyperparameters and the flags of cmd if it has none). */
-dob_status app_hp_index(const app_cmd *cmd, const dob_optim_api *opt, const char *name, int *k);
+dob_status app_hp_index(const app_cmd *cmd, const dob_optim_ops *opt, const char *name, int *k);
 /** The L2 factor: the problem's, or --weight_decay if given (ignored with a warning if the problem has no
  * regulariser, as in DeepOBS). */
 double app_weight_decay(dob_comm *world, const dob_problem_spec *p, const app_opts *o);
@@ -153,9 +153,9 @@ void app_catch_signals(void);
 /** The problem called name (DOB_EINVAL "unknown test problem ... did you mean" if none). */
 dob_status app_find_problem(const char *name, const dob_problem_spec **out);
 /** The optimizer: lib (a plugin path) if given, else the built-in name (NULL name: *out = NULL, DOB_OK). */
-dob_status app_find_optimizer(const char *name, const char *lib, const dob_optim_api **out);
+dob_status app_find_optimizer(const char *name, const char *lib, const dob_optim_ops **out);
 /** Print an optimizer's hyperparameter flags. */
-void app_optim_help(const dob_optim_api *o, FILE *f);
+void app_optim_help(const dob_optim_ops *o, FILE *f);
 
 /** Hook context of one trial: comm is the trial's ranks (the world for `run`, a group for `sweep`). */
 typedef struct app_ctx {
@@ -182,7 +182,7 @@ dob_status app_hook_sum_double(void *ctx, double *x, size_t n);
 /** One trial: everything but the ranks (app_ctx) and the hooks. */
 typedef struct app_trial {
     const dob_problem_spec *p;
-    const dob_optim_api *opt;
+    const dob_optim_ops *opt;
     const double *hp;                 /* opt->n_hparams values */
     dob_sched sched;                  /* learning rate schedule */
     int64_t bs, epochs, log_interval, max_steps, seed;
@@ -205,7 +205,7 @@ dob_status app_conv_algo(const char *s, int quiet, dob_conv_algo *out);
 /** The settings that fix a trial's trajectory, for its checkpoint's config string (app_ckpt_config). */
 typedef struct app_ckpt_settings {
     const dob_problem_spec *p;
-    const dob_optim_api *opt;
+    const dob_optim_ops *opt;
     double lr;
     const double *hp;                   /* opt->n_hparams values */
     int64_t bs, epochs, seed, log_interval, max_steps;

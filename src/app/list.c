@@ -28,7 +28,7 @@ int cmd_list(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **
     }
     printf("\n%-10s %-25s %s\n", "optimizer", "DeepOBS name", "hyperparameters (default)");
     for (int i = 0; i < dob_optim_builtin_count(); i++) {
-        const dob_optim_api *opt = dob_optim_builtin(i);
+        const dob_optim_ops *opt = dob_optim_builtin(i);
         printf("%-10s %-25s lr", opt->name, opt->deepobs_name);
         for (int k = 0; k < opt->n_hparams; k++) printf(", %s (%g)", opt->hparams[k].name, opt->hparams[k].def);
         printf("\n");

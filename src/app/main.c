@@ -138,7 +138,7 @@ static int dispatch(dob_comm *world, const app_cmd *c, int argc, char **argv) {
     int rc;
     dob_status st = app_parse_opts(c, argc, argv, o);
     if (o->help) {
-        const dob_optim_api *opt = NULL;
+        const dob_optim_ops *opt = NULL;
         if (c->hparams && st == DOB_OK) app_find_optimizer(o->optimizer, o->optimizer_lib, &opt);
         if (app_is_root(world)) {
             app_cmd_usage(c, stdout);

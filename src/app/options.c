@@ -383,7 +383,7 @@ const char *app_given_except(const app_opts *o, unsigned mask, const char *allow
     return NULL;
 }
 
-dob_status app_hp_index(const app_cmd *cmd, const dob_optim_api *opt, const char *name, int *k) {
+dob_status app_hp_index(const app_cmd *cmd, const dob_optim_ops *opt, const char *name, int *k) {
     if ((*k = dob_optim_hp_index(opt, name)) >= 0) return DOB_OK;
     /* suggestions: the optimizer's hyperparameters and every long flag of the command */
     char pool[2048];

@@ -25,7 +25,7 @@
 #include "dob/trainer.h"
 
 /* The settings that fix a run's trajectory, as the checkpoint's config string (app_ckpt_config). */
-static void ckpt_config(const app_opts *o, const dob_problem_spec *p, const dob_optim_api *opt, const double *hp,
+static void ckpt_config(const app_opts *o, const dob_problem_spec *p, const dob_optim_ops *opt, const double *hp,
                         double wd, int nranks, dob_precision prec, dob_conv_algo algo, char *buf, size_t cap) {
     char sched[4096];
     app_sched_str(o->n_sched_epochs, o->sched_epochs, o->sched_factors, sched, sizeof sched);
@@ -66,7 +66,7 @@ typedef struct run_state {
     int rc;                             /* exit code if the failing phase fails */
     const char *ctx;                    /* prefix of its message (NULL: none) */
     const dob_problem_spec *p;
-    const dob_optim_api *opt;
+    const dob_optim_ops *opt;
     double hp[DOB_OPTIM_MAX_HP], wd;
     dob_sched sched;
     int nranks, threads, resume;

@@ -35,7 +35,7 @@ typedef struct rt_state {
     int rc;
     const char *ctx;
     const dob_problem_spec *p;
-    const dob_optim_api *opt, *sgd;
+    const dob_optim_ops *opt, *sgd;
     double hp[DOB_OPTIM_MAX_HP], wd;
     dob_conv_algo algo;
     dob_dataset train, valid, test;
@@ -81,7 +81,7 @@ static dob_status load(rt_state *r) {
 }
 
 /* One whole run of opt at lr: its wall time (every rank the same: rank 0's). */
-static dob_status one_run(rt_state *r, const dob_optim_api *opt, double lr, const double *hp, double *secs) {
+static dob_status one_run(rt_state *r, const dob_optim_ops *opt, double lr, const double *hp, double *secs) {
     const app_opts *o = r->o;
     app_trial t = {.p = r->p, .opt = opt, .hp = hp, .bs = o->bs, .epochs = o->epochs, .log_interval = 10,
                    .seed = o->seed, .wd = r->wd, .train = &r->train, .test = &r->test, .net = r->net};

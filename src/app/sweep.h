@@ -33,7 +33,7 @@ typedef struct sweep {
     dob_sweep_desc d;                   /* --resume: the file's description */
     int G, n_groups, grank;
     const dob_problem_spec *p;
-    const dob_optim_api *opt;
+    const dob_optim_ops *opt;
     int n_hp;                           /* 1 + opt->n_hparams: learning rate first */
     const char *hp_names[DOB_OPTIM_MAX_HP + 1];
     const char *labels[DOB_OPTIM_MAX_HP + 1];       /* their flags, for messages: "--lr", "--momentum" */

@@ -31,7 +31,7 @@ dob_status app_find_problem(const char *name, const dob_problem_spec **out) {
                     s ? ", did you mean '" : "", s ? s : "", s ? "'?" : "");
 }
 
-dob_status app_find_optimizer(const char *name, const char *lib, const dob_optim_api **out) {
+dob_status app_find_optimizer(const char *name, const char *lib, const dob_optim_ops **out) {
     *out = NULL;
     if (lib) return dob_optim_load_plugin(lib, out);
     if (!name) return DOB_OK;
@@ -46,7 +46,7 @@ dob_status app_find_optimizer(const char *name, const char *lib, const dob_optim
                     name, s ? ", did you mean '" : "", s ? s : "", s ? "'?" : "");
 }
 
-void app_optim_help(const dob_optim_api *o, FILE *f) {
+void app_optim_help(const dob_optim_ops *o, FILE *f) {
     fprintf(f, "\nhyperparameters of %s:\n", o->name);
     if (!o->n_hparams) fputs("  (none besides --lr)\n", f);
     for (int i = 0; i < o->n_hparams; i++) {

@@ -25,7 +25,7 @@ static void adadelta_step(float *params, const float *grads, float *const *state
     }
 }
 
-const dob_optim_api dob_optim_adadelta = {
+const dob_optim_ops dob_optim_adadelta = {
     .abi_version = DOB_OPTIM_ABI_VERSION,
     .name = "adadelta",
     .deepobs_name = "AdadeltaOptimizer",

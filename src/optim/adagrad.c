@@ -27,7 +27,7 @@ static void adagrad_step(float *params, const float *grads, float *const *state,
     }
 }
 
-const dob_optim_api dob_optim_adagrad = {
+const dob_optim_ops dob_optim_adagrad = {
     .abi_version = DOB_OPTIM_ABI_VERSION,
     .name = "adagrad",
     .deepobs_name = "AdagradOptimizer",

@@ -28,7 +28,7 @@ static void adam_step(float *params, const float *grads, float *const *state, si
     }
 }
 
-const dob_optim_api dob_optim_adam = {
+const dob_optim_ops dob_optim_adam = {
     .abi_version = DOB_OPTIM_ABI_VERSION,
     .name = "adam",
     .deepobs_name = "AdamOptimizer",

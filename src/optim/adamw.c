@@ -32,7 +32,7 @@ static void adamw_step(float *params, const float *grads, float *const *state, s
     }
 }
 
-const dob_optim_api dob_optim_adamw = {
+const dob_optim_ops dob_optim_adamw = {
     .abi_version = DOB_OPTIM_ABI_VERSION,
     .name = "adamw",
     .deepobs_name = "AdamWOptimizer",

@@ -5,14 +5,14 @@
 
 #include "dob/optim.h"
 
-extern const dob_optim_api dob_optim_sgd;
-extern const dob_optim_api dob_optim_momentum;
-extern const dob_optim_api dob_optim_nesterov;
-extern const dob_optim_api dob_optim_adam;
-extern const dob_optim_api dob_optim_adamw;
-extern const dob_optim_api dob_optim_rmsprop;
-extern const dob_optim_api dob_optim_adagrad;
-extern const dob_optim_api dob_optim_adadelta;
+extern const dob_optim_ops dob_optim_sgd;
+extern const dob_optim_ops dob_optim_momentum;
+extern const dob_optim_ops dob_optim_nesterov;
+extern const dob_optim_ops dob_optim_adam;
+extern const dob_optim_ops dob_optim_adamw;
+extern const dob_optim_ops dob_optim_rmsprop;
+extern const dob_optim_ops dob_optim_adagrad;
+extern const dob_optim_ops dob_optim_adadelta;
 
 /* Upper bound used for hyperparameters whose mathematical range is open at 1 ([0, 1)): the table holds closed
  * ranges only, so [0, 1) is stored as [0, DOB_BELOW_ONE]. */

@@ -19,7 +19,7 @@ static void momentum_step(float *params, const float *grads, float *const *state
     }
 }
 
-const dob_optim_api dob_optim_momentum = {
+const dob_optim_ops dob_optim_momentum = {
     .abi_version = DOB_OPTIM_ABI_VERSION,
     .name = "momentum",
     .deepobs_name = "MomentumOptimizer",

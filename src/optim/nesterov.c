@@ -19,7 +19,7 @@ static void nesterov_step(float *params, const float *grads, float *const *state
     }
 }
 
-const dob_optim_api dob_optim_nesterov = {
+const dob_optim_ops dob_optim_nesterov = {
     .abi_version = DOB_OPTIM_ABI_VERSION,
     .name = "nesterov",
     .deepobs_name = "NesterovOptimizer",

@@ -1,6 +1,6 @@
 /* plugin.c: loading an external optimizer (--optimizer-lib path.so) without recompiling dob.
- * The shared object exports `const dob_optim_api *dob_optim_plugin(void)`; we dlopen it (RTLD_NOW, so missing
- * symbols fail here, not mid-run), call that function, and validate the table with dob_optim_check_api (ABI
+ * The shared object exports `const dob_optim_ops *dob_optim_plugin(void)`; we dlopen it (RTLD_NOW, so missing
+ * symbols fail here, not mid-run), call that function, and validate the table with dob_optim_check_ops (ABI
  * version first, then names, step, counts, ranges), and refuse a name that shadows a built-in (results are
  * filed by optimizer name). Every message names the file.
  * Invariant: a successfully loaded library is never dlclosed (the returned table and step code live in it);
@@ -14,9 +14,9 @@
 
 #include "builtins.h"
 
-typedef const dob_optim_api *(*plugin_fn)(void);
+typedef const dob_optim_ops *(*plugin_fn)(void);
 
-dob_status dob_optim_load_plugin(const char *path, const dob_optim_api **out) {
+dob_status dob_optim_load_plugin(const char *path, const dob_optim_ops **out) {
     dob_status st = DOB_OK;
     void *lib = NULL;
     if (!path || !*path || !out) return DOB_FAIL(DOB_EINVAL, "optimizer plugin: expected a file path, found none");
@@ -46,17 +46,17 @@ dob_status dob_optim_load_plugin(const char *path, const dob_optim_api **out) {
     const char *e = dlerror();
     if (e || !sym) {
         st = DOB_FAIL(DOB_EFORMAT, "optimizer plugin '%s': expected the symbol dob_optim_plugin "
-                      "(const dob_optim_api *dob_optim_plugin(void)), not found: %s", path, e ? e : "NULL symbol");
+                      "(const dob_optim_ops *dob_optim_plugin(void)), not found: %s", path, e ? e : "NULL symbol");
         goto fail;
     }
     plugin_fn fn;
     memcpy(&fn, &sym, sizeof fn); /* ISO C has no object-to-function pointer cast; POSIX guarantees this works */
-    const dob_optim_api *o = fn();
+    const dob_optim_ops *o = fn();
     if (!o) {
         st = DOB_FAIL(DOB_EINVAL, "optimizer plugin '%s': dob_optim_plugin() returned NULL", path);
         goto fail;
     }
-    st = dob_optim_check_api(o);
+    st = dob_optim_check_ops(o);
     if (st != DOB_OK) {
         dob_error_prefix("optimizer plugin '%s': ", path);
         goto fail;

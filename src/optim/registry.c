@@ -1,5 +1,5 @@
 /* registry.c: the static table of built-in optimizers, look-up by name, and the checks shared by built-ins and
- * plugins: the table itself (dob_optim_check_api) and the user's learning rate and hyperparameters
+ * plugins: the table itself (dob_optim_check_ops) and the user's learning rate and hyperparameters
  * (dob_optim_check). No constructor-time self-registration: adding a built-in is one line in `builtins` below.
  * Does not load plugins (plugin.c) nor parse flags (the CLI looks names up with dob_optim_hp_index). */
 #include <math.h>
@@ -8,7 +8,7 @@
 
 #include "builtins.h"
 
-static const dob_optim_api *const builtins[] = {
+static const dob_optim_ops *const builtins[] = {
     &dob_optim_sgd,     &dob_optim_momentum, &dob_optim_nesterov, &dob_optim_adam,
     &dob_optim_adamw,   &dob_optim_rmsprop,  &dob_optim_adagrad,  &dob_optim_adadelta,
 };
@@ -21,7 +21,7 @@ static const char *const reserved_hp[] = {"lr",           "learning_rate",   "we
                                           "lr_sched_epochs", "lr_sched_factors", "train_log_interval",
                                           "optimizer",    "optimizer_lib",   "data_dir",         "output_dir"};
 
-const dob_optim_api *dob_optim_find(const char *name) {
+const dob_optim_ops *dob_optim_find(const char *name) {
     if (!name) return NULL;
     for (int i = 0; i < N_BUILTINS; i++)
         if (strcmp(builtins[i]->name, name) == 0) return builtins[i];
@@ -30,16 +30,16 @@ const dob_optim_api *dob_optim_find(const char *name) {
 
 int dob_optim_builtin_count(void) { return N_BUILTINS; }
 
-const dob_optim_api *dob_optim_builtin(int i) { return i >= 0 && i < N_BUILTINS ? builtins[i] : NULL; }
+const dob_optim_ops *dob_optim_builtin(int i) { return i >= 0 && i < N_BUILTINS ? builtins[i] : NULL; }
 
-int dob_optim_hp_index(const dob_optim_api *o, const char *name) {
+int dob_optim_hp_index(const dob_optim_ops *o, const char *name) {
     if (!o || !name) return -1;
     for (int i = 0; i < o->n_hparams; i++)
         if (o->hparams[i].name && strcmp(o->hparams[i].name, name) == 0) return i;
     return -1;
 }
 
-void dob_optim_defaults(const dob_optim_api *o, double *hp) {
+void dob_optim_defaults(const dob_optim_ops *o, double *hp) {
     for (int i = 0; i < o->n_hparams; i++) hp[i] = o->hparams[i].def;
 }
 
@@ -51,7 +51,7 @@ static int ident_ok(const char *s, const char *extra) {
     return 1;
 }
 
-dob_status dob_optim_check_api(const dob_optim_api *o) {
+dob_status dob_optim_check_ops(const dob_optim_ops *o) {
     if (!o) return DOB_FAIL(DOB_EINVAL, "optimizer table is NULL");
     if (o->abi_version != DOB_OPTIM_ABI_VERSION)
         return DOB_FAIL(DOB_EINVAL, "expected optimizer ABI version %d (DOB_OPTIM_ABI_VERSION), found %d",
@@ -91,7 +91,7 @@ dob_status dob_optim_check_api(const dob_optim_api *o) {
     return DOB_OK;
 }
 
-dob_status dob_optim_check(const dob_optim_api *o, double lr, const double *hp) {
+dob_status dob_optim_check(const dob_optim_ops *o, double lr, const double *hp) {
     if (!o) return DOB_FAIL(DOB_EINVAL, "no optimizer given");
     if (!(lr > 0) || !isfinite(lr))
         return DOB_FAIL(DOB_EINVAL, "optimizer %s: --lr (learning rate) must be finite and > 0, found %.10g", o->name,

@@ -32,7 +32,7 @@ static void rmsprop_step(float *params, const float *grads, float *const *state,
     }
 }
 
-const dob_optim_api dob_optim_rmsprop = {
+const dob_optim_ops dob_optim_rmsprop = {
     .abi_version = DOB_OPTIM_ABI_VERSION,
     .name = "rmsprop",
     .deepobs_name = "RMSPropOptimizer",

@@ -12,7 +12,7 @@ static void sgd_step(float *params, const float *grads, float *const *state, siz
     for (size_t i = 0; i < n; i++) params[i] -= lr * grads[i];
 }
 
-const dob_optim_api dob_optim_sgd = {
+const dob_optim_ops dob_optim_sgd = {
     .abi_version = DOB_OPTIM_ABI_VERSION,
     .name = "sgd",
     .deepobs_name = "GradientDescentOptimizer",
