@@ -6,6 +6,7 @@
  * Errors: libjpeg's error_exit would call exit(); ours longjmps back to dob_jpeg_decode, which returns DOB_EFORMAT
  * with libjpeg's message. A premature end of data, which libjpeg only warns about (padding the image with grey), is
  * an error here as well: a truncated file is corrupt. Other warnings (extraneous bytes) are ignored, as by TF.
+ * Size: the sink's begin accepts or refuses the image before libjpeg allocates for it (see decode_rows).
  * Does not: read files, or hold the decoded image (rows go to the sink one at a time). */
 #include <setjmp.h>
 #include <stdio.h>
@@ -58,9 +59,13 @@ static dob_status decode_rows(decode_state *s, const dob_jpeg_sink *sink) {
     struct jpeg_decompress_struct *d = &s->info;
     const int cmyk = d->jpeg_color_space == JCS_CMYK || d->jpeg_color_space == JCS_YCCK;
     d->out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
-    jpeg_start_decompress(d);
+    /* the sink judges the size before jpeg_start_decompress: for a progressive file that call reads every scan
+     * into whole-image coefficient arrays (2 bytes per pixel and component), so a 659-byte file declaring 60000 x
+     * 60000 pixels made libjpeg allocate 10.8 GB and fill it, and only then did the sink refuse the size */
+    jpeg_calc_output_dimensions(d);
     dob_status st = sink->begin(sink->ctx, (int64_t)d->output_height, (int64_t)d->output_width);
     if (st != DOB_OK) return st;
+    jpeg_start_decompress(d);
     s->row = malloc((size_t)d->output_width * (size_t)d->output_components);
     if (!s->row) return DOB_FAIL(DOB_ENOMEM, "JPEG: out of memory for a row of %u pixels", d->output_width);
     while (d->output_scanline < d->output_height) {

@@ -275,6 +275,24 @@ static void test_jpeg_kinds(void) {
                     DOB_EFORMAT, "JPEG: ");
 }
 
+/* Fuzzing (tests/fuzz/fuzz_imagenet.c) found: a progressive JPEG declaring 60000 x 60000 pixels made libjpeg
+ * allocate and fill 10.8 GB of coefficient arrays in jpeg_start_decompress before the sink refused the size. The
+ * size must be refused first: here the file is also cut before its end, so a decoder that reads the scans first
+ * fails on the premature end instead of on the size (after 45 s and 10.5 GB of RSS, measured before the fix). */
+static void test_jpeg_size_first(void) {
+    size_t n;
+    uint8_t *b = slurp(tp("folders/imagenet/train/n01443537/n01443537_2.JPEG"), &n); /* progressive */
+    size_t sof = 0;
+    while (sof + 9 < n && !(b[sof] == 0xff && b[sof + 1] == 0xc2)) sof++;
+    CU_ASSERT_FATAL(sof + 9 < n);
+    b[sof + 5] = b[sof + 7] = 60000 >> 8, b[sof + 6] = b[sof + 8] = 60000 & 0xff; /* height, width */
+    float *x = malloc(PER * sizeof *x);
+    dob_imgpre pre = {0};
+    TC_ASSERT_FAILS(dob_jpeg_preprocess(b, n / 2, &pre, 0, 0, 0, x), DOB_EFORMAT, "image of 60000x60000 pixels");
+    dob_imgpre_free(&pre);
+    free(x), free(b);
+}
+
 /* DeepOBS's steps written out naively: float image, resize by TF's formula per output pixel, crop-or-pad to 256
  * (train) or 224, random crop + flip. */
 static float at(const rgb_img *m, int64_t c, int64_t y, int64_t x) {
@@ -417,6 +435,7 @@ static CU_TestInfo tests[] = {
     {"example_parse", test_example_parse},
     {"tfrecord_framing", test_tfrecord_framing},
     {"jpeg_kinds", test_jpeg_kinds},
+    {"jpeg_size_first", test_jpeg_size_first},
     {"preprocess_reference", test_preprocess_reference},
     {"layouts_equal", test_layouts_equal},
     {"prefetch_equal", test_prefetch_equal},
