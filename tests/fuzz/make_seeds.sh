@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # make_seeds.sh DOB FUZZ_CHECKPOINT: (re)make the seed corpora of tests/fuzz/corpus/ from real files: small IDX
 # files (raw and gzip), dob run and dob sweep result files of fmnist_logreg (needs Fashion-MNIST), and
-# checkpoints written by the harness itself through dob_checkpoint_save. Rerun after a file format changes.
+# checkpoints written by the harness itself through dob_checkpoint_save, tiny JPEGs and TFRecord shards (PIL). Rerun after a file format changes.
 set -euo pipefail
 DOB=$(realpath "${1:?usage: make_seeds.sh path/to/dob path/to/fuzz_checkpoint}")
 FZ=$(realpath "${2:?usage: make_seeds.sh path/to/dob path/to/fuzz_checkpoint}")
 C=$(cd "$(dirname "$0")" && pwd)/corpus
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-rm -rf "$C"; mkdir -p "$C"/{idx,mnist,cifar,results,checkpoint,tolstoi,svhn_mat,sweep_spec}
+rm -rf "$C"; mkdir -p "$C"/{idx,mnist,cifar,results,checkpoint,tolstoi,svhn_mat,sweep_spec,imagenet}
 
 # sweep_spec: byte 0 = number of hyperparameter names - 1 (fuzz_sweep_spec.c), then the spec as dob writes it
 S="$C/sweep_spec"
@@ -81,6 +81,42 @@ z = b"".join(struct.pack("<II", 15, len(zlib.compress(m))) + zlib.compress(m) fo
 open(f"{c}/svhn_matlab_style", "wb").write(b"\1" + head + z)
 open(f"{c}/mat_matlab_style", "wb").write(b"\0" + head + z)
 open(f"{c}/mat_matlab_plain", "wb").write(b"\0" + head + ym + xm)
+PY
+
+# imagenet: byte 0 = mode and flags (fuzz_imagenet.c); 16x12 JPEGs as PIL writes them (baseline, progressive,
+# greyscale, Adobe CMYK, truncated) alone and as tf.train.Example records framed by tests/gen_imagenet.py's writers
+/usr/bin/python3 -B - "$C/imagenet" "$C/../.." <<'PY'
+import io, sys
+from PIL import Image, ImageDraw
+c = sys.argv[1]
+sys.path.insert(0, sys.argv[2])
+from gen_imagenet import example, record
+img = Image.new("RGB", (16, 12), (40, 90, 200))
+ImageDraw.Draw(img).ellipse([2, 1, 11, 9], fill=(250, 200, 30))
+def jpeg(kind):
+    b = io.BytesIO()
+    {"rgb": lambda: img.save(b, "JPEG", quality=75), "progressive": lambda: img.save(b, "JPEG", quality=75, progressive=True),
+     "grey": lambda: img.convert("L").save(b, "JPEG", quality=75),
+     "cmyk": lambda: img.convert("CMYK").save(b, "JPEG", quality=75)}[kind]()
+    return b.getvalue()
+J = {k: jpeg(k) for k in ("rgb", "progressive", "grey", "cmyk")}
+J["corrupt"] = J["rgb"][: len(J["rgb"]) // 2]
+def save(name, flags, body):
+    open(f"{c}/{name}", "wb").write(bytes([flags]) + body)
+for k in ("rgb", "progressive", "grey", "cmyk"):
+    save(f"jpeg_{k}", 1, J[k])                       # mode 1: decode
+    save(f"pre_{k}", 2 | (4 if k == "rgb" else 0), J[k])  # mode 2: preprocess (augmented for rgb)
+p = bytearray(J["progressive"]); sof = p.find(b"\xff\xc2")  # SOF2 claiming 60000 x 60000: must be refused
+p[sof + 5:sof + 9] = (60000).to_bytes(2, "big") * 2       # before libjpeg reads the scans (io/jpeg.c)
+save("pre_progressive_60k", 2, bytes(p))
+recs = [record(example(J[k], lab, b"n01440764", 12, 16, lab % 2 == 0))
+        for k, lab in (("rgb", 1), ("grey", 2), ("progressive", 1000), ("cmyk", 3), ("corrupt", 4))]
+save("records", 0, recs[0] + recs[1])                # mode 0: framing, Example, decode
+save("records_fix", 8, recs[2] + recs[3])            # mode 0, CRCs rewritten by the harness
+save("shard", 3, b"".join(recs))                     # mode 3: the data set, 1 thread
+save("shard_all_flags", 0x3F, b"".join(recs))        # augment, fix CRCs, 2 threads, valid split
+bad = bytearray(recs[0]); bad[-1] ^= 1               # a data CRC broken: skipped at read time
+save("shard_bad_crc", 3, bytes(bad) + recs[1])
 PY
 
 cd "$work"
