@@ -13,3 +13,7 @@ add_test(NAME e2e_svhn_mat COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/e2e_svhn_mat.sh $
 set_tests_properties(e2e_svhn_mat PROPERTIES LABELS e2e TIMEOUT 900 ENVIRONMENT "OMP_NUM_THREADS=2")
 add_test(NAME vae_grid COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/vae_grid_test.sh $<TARGET_FILE:dob>)
 set_tests_properties(vae_grid PROPERTIES LABELS e2e TIMEOUT 900 ENVIRONMENT "OMP_NUM_THREADS=2")
+# Static checks of the Slurm templates jobs/*.sbatch (bash -n, #SBATCH lines before the first command, the
+# signal/requeue wiring); tests/slurm/slurm_test.sh runs them on a real cluster where it can.
+add_test(NAME jobs_static COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/jobs_check.sh ${CMAKE_SOURCE_DIR}/jobs)
+set_tests_properties(jobs_static PROPERTIES LABELS cli TIMEOUT 60)

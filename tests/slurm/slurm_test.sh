@@ -7,6 +7,8 @@
 #                 the time limit) once a checkpoint exists: dob checkpoints and exits 3, the template requeues the
 #                 job, the requeued job continues from the checkpoint, and the result equals an uninterrupted
 #                 `mpiexec -n 2` run bitwise.
+#   imagenet_dp   a stand-in for dob (Inception is far too slow here): the unedited #SBATCH lines accepted, its
+#                 arguments and threads per rank, signal -> exit 3 -> requeue -> the second attempt.
 #   sweep_array   --array=0-1: two slices, each its own file, slice 0 interrupted twice (requeued, its trials
 #                 continued from their checkpoints); `dob merge` as an afterok dependency job joins them: 4 trials
 #                 done, each bitwise equal to the same trial of an uninterrupted sweep.
@@ -77,6 +79,38 @@ if wait_file "$work/dp.h5.ckpt"; then
   "$PY" "$HERE/../compare_runs.py" ref_dp.h5 dp.h5 && ok || bad "run_dp: the requeued run differs from the reference"
 else
   bad "run_dp: no checkpoint appeared: $(cat dp-$j.out 2>/dev/null)"
+fi
+
+# ---- imagenet_dp: the template's plumbing, with a stand-in for dob (an Inception run is far too slow here) -------
+# The stand-in records its arguments and environment per rank; without a checkpoint it makes one and waits for
+# the signal (exit 3, as dob), with one it removes it and exits 0. Checks: the unedited #SBATCH lines accepted,
+# one task per rank, threads from --cpus-per-task, --data_dir from DOB_DATA_DIR, the checkpoint beside OUT, and
+# signal -> exit 3 -> requeue -> second attempt.
+cat > fake_dob.sh <<'SH'
+#!/bin/bash
+ck=; prev=
+for a in "$@"; do [ "$prev" = --checkpoint ] && ck=$a; prev=$a; done
+echo "rank $SLURM_PROCID threads $OMP_NUM_THREADS decode $DOB_DATA_THREADS bind $OMP_PROC_BIND args $*" >> "$FAKE_LOG"
+if [ -e "$ck" ]; then sleep 1; [ "$SLURM_PROCID" = 0 ] && rm -f "$ck"; exit 0; fi
+trap 'exit 3' USR1
+[ "$SLURM_PROCID" = 0 ] && touch "$ck"
+sleep 300 & wait
+SH
+chmod +x fake_dob.sh
+j=$(DOB="$work/fake_dob.sh" FAKE_LOG="$work/fake.log" OUT="$work/inc.h5" DOB_DATA_DIR="$work/data" sbatch --parsable \
+      --nodes=1 --ntasks=2 --ntasks-per-node=2 --cpus-per-task=1 --time=30 -o "$work/inc-%j.out" \
+      "$JOBS/imagenet_dp.sbatch")
+if [ -n "$j" ] && wait_file "$work/inc.h5.ckpt" 60; then
+  sleep 1
+  scancel --signal=USR1 --batch "$j"
+  wait_job "$j" 120 || bad "imagenet_dp: job $j did not finish"
+  if [ "$(grep -c "requeueing job $j" "inc-$j.out")" = 1 ] && [ "$(grep -c "dob run exited with" "inc-$j.out")" = 2 ] &&
+     [ ! -e inc.h5.ckpt ]; then ok; else bad "imagenet_dp: expected an interrupted and a requeued attempt: $(cat inc-$j.out)"; fi
+  want="threads 1 decode 1 bind close args run imagenet_inception_v3 .* --data_dir $work/data --out $work/inc.h5 --checkpoint $work/inc.h5.ckpt\$"
+  [ "$(grep -c -- "$want" fake.log)" = 4 ] && [ "$(grep -c "^rank 1 " fake.log)" = 2 ] && ok ||
+    bad "imagenet_dp: expected 2 attempts x 2 ranks matching '$want': $(cat fake.log)"
+else
+  bad "imagenet_dp: not submitted or never started ($j): $(cat inc-*.out 2>/dev/null)"
 fi
 
 # interrupt JOB N T OUT: N times, once JOB is RUNNING and one of its trials is training, T seconds later, SIGUSR1
