@@ -1,16 +1,19 @@
 /* test_pool.c: max / avg pooling (TF SAME/VALID) and global average pooling.
- * Every case: forward and the full input gradient against naive double references (written here, with their
- * own TF padding arithmetic), finite differences of the input gradient, overwrite-not-accumulate. Max pooling
- * inputs are a random permutation of distinct values spaced 2.5 eps apart, so no window has a tie and no finite
- * difference step crosses one. Hand cases: 3x3/2 SAME on 28x28 (pads 0 top/left, 1 bottom/right), the avg SAME
- * divisor (valid elements only), GAP means, max pooling with NaN, ties and -inf. Error paths: bad
- * kind/window/padding, VALID window larger than the input, non-4-D inputs. */
+ * Every case is a row of layer_fx's table (layer_fx.h), at batch 3 and 5: the output shape and forward (evaluation
+ * and training mode) against naive double references (written here, with their own TF padding arithmetic), the
+ * input gradient against the reference with and without an input gradient, finite differences of the input
+ * gradient, overwrite-not-accumulate. Max pooling inputs are a random permutation of distinct values spaced
+ * 2.5 eps apart, so no window has a tie and no finite difference step crosses one; average pooling has no kink
+ * and takes U(-1, 1). Focused tests: a rebuild at another batch size, 3x3/2 SAME on 28x28 (pads 0 top/left,
+ * 1 bottom/right), the avg SAME divisor (valid elements only), GAP of constants, max pooling with NaN, ties and
+ * -inf. Error paths: bad kind/window/padding, VALID window larger than the input, non-4-D inputs. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dob/rng.h"
+#include "layer_fx.h"
 #include "tc.h"
 
 #define GC_EPS 1e-2
@@ -113,51 +116,77 @@ static int check_vs_ref(dob_net *net, const dob_pool_cfg *c, const char *what) {
     return ok;
 }
 
-/* ---- the cases ------------------------------------------------------------------------------------------ */
-typedef struct pool_case {
-    const char *what;
-    dob_pool_cfg cfg;
-    int64_t C, H, W;
-} pool_case;
+/* ---- the table (layer_fx.h): forward in both modes, backward against ref_pool with and without an input
+ * gradient, finite differences and overwrite, at batch 3 and 5 ---------------------------------------------- */
+static dob_status add_pool(dob_net *net, int in, const void *cfg, int *out) {
+    return dob_net_pool(net, "pool", in, cfg, out);
+}
 
-static const pool_case CASES[] = {
-    {"max 2x2/2 VALID 8x8", {DOB_POOL_MAX, 2, 2, 2, 2, DOB_PAD_VALID}, 2, 8, 8},
-    {"max 2x2/2 SAME 7x9", {DOB_POOL_MAX, 2, 2, 2, 2, DOB_PAD_SAME}, 2, 7, 9},
-    {"max 2x2/2 SAME 28x28", {DOB_POOL_MAX, 2, 2, 2, 2, DOB_PAD_SAME}, 2, 28, 28},
-    {"max 3x3/2 SAME 28x28", {DOB_POOL_MAX, 3, 3, 2, 2, DOB_PAD_SAME}, 2, 28, 28},
-    {"max 3x3/2 SAME 7x7", {DOB_POOL_MAX, 3, 3, 2, 2, DOB_PAD_SAME}, 3, 7, 7},
-    {"max 3x3/2 SAME 6x11", {DOB_POOL_MAX, 3, 3, 2, 2, DOB_PAD_SAME}, 2, 6, 11},
-    {"max 3x3/2 VALID 9x8", {DOB_POOL_MAX, 3, 3, 2, 2, DOB_PAD_VALID}, 2, 9, 8},
-    {"max 3x2/(2,1) SAME 7x6", {DOB_POOL_MAX, 3, 2, 2, 1, DOB_PAD_SAME}, 2, 7, 6},
-    {"avg 2x2/2 VALID 9x6", {DOB_POOL_AVG, 2, 2, 2, 2, DOB_PAD_VALID}, 2, 9, 6},
-    {"avg 2x2/2 SAME 7x5", {DOB_POOL_AVG, 2, 2, 2, 2, DOB_PAD_SAME}, 2, 7, 5},
-    {"avg 3x3/2 SAME 28x28", {DOB_POOL_AVG, 3, 3, 2, 2, DOB_PAD_SAME}, 2, 28, 28},
-    {"avg 3x3/2 SAME 7x10", {DOB_POOL_AVG, 3, 3, 2, 2, DOB_PAD_SAME}, 3, 7, 10},
-    {"avg 3x3/2 VALID 7x9", {DOB_POOL_AVG, 3, 3, 2, 2, DOB_PAD_VALID}, 2, 7, 9},
-    {"avg 3x3/1 SAME 6x5", {DOB_POOL_AVG, 3, 3, 1, 1, DOB_PAD_SAME}, 3, 6, 5},
-    {"max 3x3/1 SAME 5x6", {DOB_POOL_MAX, 3, 3, 1, 1, DOB_PAD_SAME}, 2, 5, 6},
-    {"max 3x3/2 SAME 2x5 (window > input)", {DOB_POOL_MAX, 3, 3, 2, 2, DOB_PAD_SAME}, 2, 2, 5},
-    {"avg 5x5/1 SAME 3x4 (window > input)", {DOB_POOL_AVG, 5, 5, 1, 1, DOB_PAD_SAME}, 2, 3, 4},
+/* The output must have ref_out's shape (else the reference cannot fill it: NaN, so the comparison fails). */
+static int shape_ok(const dob_pool_cfg *c, dob_net *net, float *y) {
+    const dob_tensor *x = dob_net_input_tensor(net), *o = dob_net_output(net);
+    int64_t lead;
+    int ok = o->ndim == 4 && o->dims[0] == x->dims[0] && o->dims[1] == x->dims[1] &&
+             o->dims[2] == ref_out(x->dims[2], c->kh, c->sh, c->pad, &lead) &&
+             o->dims[3] == ref_out(x->dims[3], c->kw, c->sw, c->pad, &lead);
+    CU_ASSERT(ok);
+    if (!ok)
+        for (size_t i = 0; i < o->count; i++) y[i] = NAN;
+    return ok;
+}
+
+static void ref_forward(const void *cfg, dob_net *net, float *y) {
+    const dob_tensor *x = dob_net_input_tensor(net);
+    if (shape_ok(cfg, net, y))
+        ref_pool(cfg, x->dims[0], x->dims[1], x->dims[2], x->dims[3], x->data, y, NULL, NULL);
+}
+
+static void ref_backward(const void *cfg, dob_net *net, const float *dy, float *dx, float *dp) {
+    (void)dp; /* no parameters */
+    const dob_tensor *x = dob_net_input_tensor(net), *o = dob_net_output(net);
+    float *y = malloc(o->count * sizeof *y);
+    if (dx && shape_ok(cfg, net, y))
+        ref_pool(cfg, x->dims[0], x->dims[1], x->dims[2], x->dims[3], x->data, y, dy, dx);
+    free(y);
+}
+
+/* Max pooling: distinct inputs (no ties, no finite-difference step across one); average pooling has no kink. */
+static void setup_distinct(const void *cfg, dob_net *net) {
+    (void)cfg;
+    dob_tensor *x = dob_net_input_tensor(net);
+    fill_distinct(x->data, x->count, x->count);
+}
+
+#define SETUP_MAX setup_distinct
+#define SETUP_AVG NULL
+#define POOL_ROW(label, kind, kh, kw, sh, sw, pad, c, h, w)                                                        \
+    {.name = label, .in_ndim = 3, .in_dims = {c, h, w},                                                           \
+     .cfg = &(const dob_pool_cfg){DOB_POOL_##kind, kh, kw, sh, sw, DOB_PAD_##pad}, .add = add_pool,              \
+     .ref = ref_forward, .ref_backward = ref_backward,                                                            \
+     .setup = SETUP_##kind,                                                                                     \
+     .fwd_tol = DOB_POOL_##kind == DOB_POOL_MAX ? 0.0 : 1e-6, .bwd_tol = 1e-6,                                    \
+     .gc = {.eps = GC_EPS, .tol = 1e-2, .training = 1}, .seed = 11}
+static const tc_layer_case rows[] = {
+    POOL_ROW("max 2x2/2 VALID 8x8", MAX, 2, 2, 2, 2, VALID, 2, 8, 8),
+    POOL_ROW("max 2x2/2 SAME 7x9", MAX, 2, 2, 2, 2, SAME, 2, 7, 9),
+    POOL_ROW("max 2x2/2 SAME 28x28", MAX, 2, 2, 2, 2, SAME, 2, 28, 28),
+    POOL_ROW("max 3x3/2 SAME 28x28", MAX, 3, 3, 2, 2, SAME, 2, 28, 28),
+    POOL_ROW("max 3x3/2 SAME 7x7", MAX, 3, 3, 2, 2, SAME, 3, 7, 7),
+    POOL_ROW("max 3x3/2 SAME 6x11", MAX, 3, 3, 2, 2, SAME, 2, 6, 11),
+    POOL_ROW("max 3x3/2 VALID 9x8", MAX, 3, 3, 2, 2, VALID, 2, 9, 8),
+    POOL_ROW("max 3x2/(2,1) SAME 7x6", MAX, 3, 2, 2, 1, SAME, 2, 7, 6),
+    POOL_ROW("avg 2x2/2 VALID 9x6", AVG, 2, 2, 2, 2, VALID, 2, 9, 6),
+    POOL_ROW("avg 2x2/2 SAME 7x5", AVG, 2, 2, 2, 2, SAME, 2, 7, 5),
+    POOL_ROW("avg 3x3/2 SAME 28x28", AVG, 3, 3, 2, 2, SAME, 2, 28, 28),
+    POOL_ROW("avg 3x3/2 SAME 7x10", AVG, 3, 3, 2, 2, SAME, 3, 7, 10),
+    POOL_ROW("avg 3x3/2 VALID 7x9", AVG, 3, 3, 2, 2, VALID, 2, 7, 9),
+    POOL_ROW("avg 3x3/1 SAME 6x5", AVG, 3, 3, 1, 1, SAME, 3, 6, 5),
+    POOL_ROW("max 3x3/1 SAME 5x6", MAX, 3, 3, 1, 1, SAME, 2, 5, 6),
+    POOL_ROW("max 3x3/2 SAME 2x5 (window > input)", MAX, 3, 3, 2, 2, SAME, 2, 2, 5),
+    POOL_ROW("avg 5x5/1 SAME 3x4 (window > input)", AVG, 5, 5, 1, 1, SAME, 2, 3, 4),
 };
 
-static void test_pool_cases(void) {
-    for (size_t i = 0; i < sizeof CASES / sizeof *CASES; i++) {
-        const pool_case *pc = &CASES[i];
-        dob_net *net = pool_net(&pc->cfg, pc->C, pc->H, pc->W, 3);
-        CU_ASSERT_PTR_NOT_NULL_FATAL(net);
-        dob_tensor *x = dob_net_input_tensor(net), *y = dob_net_output(net);
-        int64_t lead;
-        CU_ASSERT_EQUAL(y->ndim, 4);
-        CU_ASSERT(y->dims[0] == 3 && y->dims[1] == pc->C);
-        CU_ASSERT_EQUAL(y->dims[2], ref_out(pc->H, pc->cfg.kh, pc->cfg.sh, pc->cfg.pad, &lead));
-        CU_ASSERT_EQUAL(y->dims[3], ref_out(pc->W, pc->cfg.kw, pc->cfg.sw, pc->cfg.pad, &lead));
-        fill_distinct(x->data, x->count, i);
-        CU_ASSERT(check_vs_ref(net, &pc->cfg, pc->what));
-        CU_ASSERT_EQUAL(tc_gradcheck(net, (tc_gc_opts){.eps = GC_EPS, .tol = 1e-2, .training = 1}, pc->what), 0);
-        CU_ASSERT(tc_overwrite_check(net, pc->what));
-        dob_net_destroy(net);
-    }
-}
+static void test_pool_table(void) { tc_layer_run_all(rows, sizeof rows / sizeof *rows); }
 
 /* Eval mode gives the same output, and a rebuild at another batch size still matches the reference. */
 static void test_pool_eval_and_rebuild(void) {
@@ -249,38 +278,45 @@ static void test_pool_avg_same_counts(void) {
     dob_net_destroy(net);
 }
 
-/* ---- global average pooling ---------------------------------------------------------------------------- */
-static void test_gap(void) {
-    const int64_t N = 3, C = 4, H = 5, W = 7;
-    dob_net *net;
-    int y_id;
-    TC_ASSERT_OK(dob_net_create(&net, 3, (int64_t[]){C, H, W}));
-    TC_ASSERT_OK(dob_net_global_avg_pool(net, "gap", dob_net_input(net), &y_id));
-    dob_tensor *y = dob_net_tensor(net, y_id);
-    CU_ASSERT_EQUAL(y->ndim, 2);
-    CU_ASSERT_EQUAL(y->dims[1], C);
-    TC_ASSERT_OK(dob_net_alloc(net));
-    dob_net_set_input_grad(net, 1);
-    TC_ASSERT_OK(dob_net_build(net, N));
-    dob_tensor *x = dob_net_input_tensor(net);
-    y = dob_net_output(net);
-    CU_ASSERT(y->dims[0] == N && y->count == (size_t)(N * C));
-    tc_fill(x->data, x->count, 21, 0, -2.0f, 2.0f);
-    TC_ASSERT_OK(dob_net_forward(net, 1));
-    tc_fill(y->diff, y->count, 21, 1, -1.0f, 1.0f);
-    TC_ASSERT_OK(dob_net_backward(net));
-    float want_y[N * C], want_dx[N * C * H * W];
-    for (int64_t nc = 0; nc < N * C; nc++) {
+/* ---- global average pooling: one row of the table's checks ----------------------------------------------- */
+static dob_status add_gap(dob_net *net, int in, const void *cfg, int *out) {
+    (void)cfg;
+    return dob_net_global_avg_pool(net, "gap", in, out);
+}
+
+/* y [N, C] = the mean of each plane; dx = dy / (H W) (dx NULL: forward only). */
+static void ref_gap(dob_net *net, const float *dy, float *y, float *dx) {
+    const dob_tensor *x = dob_net_input_tensor(net), *o = dob_net_output(net);
+    const int64_t planes = x->dims[0] * x->dims[1], hw = x->dims[2] * x->dims[3];
+    int ok = o->ndim == 2 && o->dims[0] == x->dims[0] && o->dims[1] == x->dims[1];
+    CU_ASSERT(ok);
+    for (int64_t p = 0; p < planes && ok; p++) {
         double s = 0;
-        for (int64_t i = 0; i < H * W; i++) s += x->data[nc * H * W + i];
-        want_y[nc] = (float)(s / (double)(H * W));
-        for (int64_t i = 0; i < H * W; i++) want_dx[nc * H * W + i] = (float)(y->diff[nc] / (double)(H * W));
+        for (int64_t i = 0; i < hw; i++) s += x->data[p * hw + i];
+        y[p] = (float)(s / (double)hw);
+        for (int64_t i = 0; i < hw && dx; i++) dx[p * hw + i] = (float)(dy[p] / (double)hw);
     }
-    CU_ASSERT(tc_close("gap forward", y->data, want_y, y->count, 1e-6));
-    CU_ASSERT(tc_close("gap input grad", x->diff, want_dx, x->count, 1e-7));
-    CU_ASSERT_EQUAL(tc_gradcheck(net, (tc_gc_opts){.eps = GC_EPS, .tol = 1e-2, .training = 1}, "gap"), 0);
-    CU_ASSERT(tc_overwrite_check(net, "gap"));
-    dob_net_destroy(net);
+    for (size_t i = 0; i < o->count && !ok; i++) y[i] = NAN;
+}
+
+static void ref_gap_forward(const void *cfg, dob_net *net, float *y) {
+    (void)cfg;
+    ref_gap(net, NULL, y, NULL);
+}
+
+static void ref_gap_backward(const void *cfg, dob_net *net, const float *dy, float *dx, float *dp) {
+    (void)cfg, (void)dp;
+    float *y = malloc(dob_net_output(net)->count * sizeof *y);
+    ref_gap(net, dy, y, dx);
+    free(y);
+}
+
+static void test_gap(void) {
+    const tc_layer_case row = {.name = "gap 4x5x7", .in_ndim = 3, .in_dims = {4, 5, 7}, .add = add_gap,
+                               .ref = ref_gap_forward, .ref_backward = ref_gap_backward, .fwd_tol = 1e-6,
+                               .bwd_tol = 1e-7, .gc = {.eps = GC_EPS, .tol = 1e-2, .training = 1}, .in_lo = -2.0f,
+                               .in_hi = 2.0f, .seed = 21};
+    tc_layer_run(&row);
 }
 
 /* GAP over a 1x1 plane is the identity; over an 8x8 plane of a constant it is that constant. */
@@ -358,7 +394,7 @@ static void test_pool_errors(void) {
 }
 
 static CU_TestInfo tests[] = {
-    {"pool_cases", test_pool_cases},
+    {"pool_table", test_pool_table},
     {"pool_eval_and_rebuild", test_pool_eval_and_rebuild},
     {"pool_same_hand", test_pool_same_hand},
     {"pool_avg_same_counts", test_pool_avg_same_counts},
