@@ -1,12 +1,15 @@
-/* test_lstm.c: the LSTM layer (src/layers/lstm.c): forward against the naive double reference
- * (tests/ref/ref_lstm.c) including forget_bias and a state carried into the next batch; finite differences for
- * input and parameters through 3 time steps and 2 stacked layers (oneDNN accumulates RNN weight gradients: a
- * missing zeroing fails here and in the overwrite check); reset; rebuild; parameter shapes, fans and errors. */
+/* test_lstm.c: the LSTM layer (src/layers/lstm.c). A table of layer_fx rows (layer_fx.h: one layer with and
+ * without forget_bias, two stacked layers through 3 time steps; batch 3 and 5): forward from the zero state against
+ * the naive double reference (tests/ref/ref_lstm.c) in evaluation and training mode, finite differences for input
+ * and parameters with the state reset before every forward, overwrite (oneDNN accumulates RNN weight gradients: a
+ * missing zeroing fails there). Focused tests: a state carried into the next batch, reset, state get/set, backward
+ * twice after a carried state, rebuild, parameter shapes, fans and errors. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "layer_fx.h"
 #include "ref/ref_lstm.h"
 #include "tc.h"
 
@@ -68,16 +71,49 @@ static void test_lstm_forward_carry(void) {
     dob_net_destroy(net);
 }
 
-/* finite differences through 3 time steps and 2 layers, from the zero state and from a carried one */
-static void test_lstm_gradcheck(void) {
-    dob_net *net = make_net(2, 3, 4, 5, 6, 3);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
-    CU_ASSERT_EQUAL(tc_gradcheck(net, (tc_gc_opts){.eps = 1e-3, .tol = 2e-3, .reset_state = 1, .training = 1},
-                                 "lstm 2 layers, 3 steps"),
-                    0);
-    CU_ASSERT(tc_overwrite_check(net, "lstm 2 layers"));
-    dob_net_destroy(net);
+/* ---- the table (layer_fx.h): forward from the zero state against the reference (evaluation and training
+ * mode), finite differences through every step and layer (state reset before each forward), overwrite; batch 3
+ * and 5 -------------------------------------------------------------------------------------------------------- */
+typedef struct lstm_row {
+    int64_t h1, h2;     /* h2 = 0: one layer */
+    float forget_bias;
+} lstm_row;
+
+static dob_status add_lstm(dob_net *net, int in, const void *cfg, int *out) {
+    const lstm_row *r = cfg;
+    dob_lstm_cfg c1 = cfg_h(r->h1), c2 = cfg_h(r->h2);
+    c1.forget_bias = c2.forget_bias = r->forget_bias;
+    dob_status st = dob_net_lstm(net, "lstm1", in, &c1, out);
+    if (st == DOB_OK && r->h2) st = dob_net_lstm(net, "lstm2", *out, &c2, out);
+    return st;
 }
+
+/* ref_lstm_forward per layer from the zero state; layer k's parameters are arena tensors 3k..3k+2. */
+static void ref_forward(const void *cfg, dob_net *net, float *y) {
+    const lstm_row *r = cfg;
+    const dob_tensor *x = dob_net_input_tensor(net);
+    dob_arena *a = dob_net_arena(net);
+    const int64_t n = x->dims[0], t = x->dims[1], c = x->dims[2];
+    float *h = r->h2 ? malloc((size_t)(n * t * r->h1) * sizeof *h) : y;
+    ref_lstm_forward(n, t, c, r->h1, x->data, dob_arena_param(a, 0), dob_arena_param(a, 1), dob_arena_param(a, 2),
+                     r->forget_bias, NULL, NULL, h, NULL, NULL);
+    if (!r->h2) return;
+    ref_lstm_forward(n, t, r->h1, r->h2, h, dob_arena_param(a, 3), dob_arena_param(a, 4), dob_arena_param(a, 5),
+                     r->forget_bias, NULL, NULL, y, NULL, NULL);
+    free(h);
+}
+
+#define LSTM_ROW(label, t, c, h1, h2, fb)                                                                          \
+    {.name = "lstm " label, .in_ndim = 2, .in_dims = {t, c}, .cfg = &(const lstm_row){h1, h2, fb},                \
+     .add = add_lstm, .ref = ref_forward, .fwd_tol = 1e-5,                                                        \
+     .gc = {.eps = 1e-3, .tol = 2e-3, .training = 1, .reset_state = 1}, .seed = 3}
+static const tc_layer_case rows[] = {
+    LSTM_ROW("1 layer, 4 steps", 4, 5, 6, 0, 1.0f),
+    LSTM_ROW("1 layer, 4 steps, forget_bias 0", 4, 5, 6, 0, 0.0f),
+    LSTM_ROW("2 layers, 3 steps", 3, 4, 5, 6, 1.0f),
+};
+
+static void test_lstm_table(void) { tc_layer_run_all(rows, sizeof rows / sizeof *rows); }
 
 static void test_lstm_backward_twice(void) {
     dob_net *net = make_net(2, 3, 4, 5, 0, 4);
@@ -161,7 +197,7 @@ static void test_lstm_state_get_set(void) {
 static CU_TestInfo tests[] = {
     {"lstm_forward_carry", test_lstm_forward_carry},
     {"lstm_state_get_set", test_lstm_state_get_set},
-    {"lstm_gradcheck_2_layers_3_steps", test_lstm_gradcheck},
+    {"lstm_table", test_lstm_table},
     {"lstm_backward_no_accumulation", test_lstm_backward_twice},
     {"lstm_rebuild_params_errors", test_lstm_rebuild_params_errors},
     CU_TEST_INFO_NULL,
