@@ -35,6 +35,7 @@ typedef struct tc_layer_case {
     double bwd_tol;                            /* backward against ref_backward, the same measure */
     tc_gc_opts gc;                             /* gradient check: eps, tol, coordinates, training mode */
     float in_lo, in_hi;                        /* input drawn U(in_lo, in_hi); both 0: U(-1, 1) */
+    int input_fixed;                           /* the input has no gradient (ids): nets never ask for one */
     int64_t batch[2];                          /* the two batch sizes; {0, 0}: {3, 5} */
     uint64_t seed;                             /* parameters and input */
 } tc_layer_case;
