@@ -56,7 +56,7 @@ static int compare_backward(const tc_layer_case *c, dob_net *net, const float *d
                             const char *what) {
     dob_tensor *x = dob_net_input_tensor(net);
     dob_arena *a = dob_net_arena(net);
-    char msg[256];
+    char msg[512]; /* what (< 200 bytes) and a parameter name (< 64) */
     snprintf(msg, sizeof msg, "%s diff_src", what);
     int ok = !x->diff || tc_close(msg, x->diff, dx, x->count, c->bwd_tol);
     for (int k = 0; k < dob_arena_tensor_count(a); k++) {
