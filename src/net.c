@@ -11,6 +11,7 @@
  * Does not: compute losses (see layers/losses.c) or update parameters (optimizers; the trainer). */
 #include "dob/layer.h"
 #include "dnnl_util.h"
+#include "net_impl.h"
 
 #include <oneapi/dnnl/dnnl_debug.h>
 
@@ -18,41 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-typedef struct tensor_meta {
-    dob_tensor t;
-    int producer;      /* layer index, -1 for the input */
-    int n_readers;
-    int alias;         /* produced by an alias layer: data/diff borrowed */
-    int blocked;       /* data and diff are in layout md (set by the producer at build), not plain */
-    dnnl_memory_desc_t md;
-} tensor_meta;
-
-struct dob_net {
-    dnnl_engine_t eng;
-    dnnl_stream_t stream;
-    dob_arena *arena;
-    tensor_meta **tensors;
-    int n_tensors, cap_tensors;
-    dob_layer **layers;
-    int n_layers, cap_layers;
-    int output;
-    int64_t batch;
-    dob_net_ctx ctx;
-    void **bufs;       /* every buffer allocated at build */
-    int n_bufs, cap_bufs;
-    size_t buf_bytes;  /* their total size */
-    void (*bwd_hook)(void *ctx, int layer); /* after each layer's backward (dob_net_set_backward_hook) */
-    void *bwd_ctx;
-    dob_sum_hook sum_hook;
-    void *sum_ctx;
-    int input_grad;    /* give the input tensor a diff (tests, input-gradient tools) */
-    int no_propagation; /* keep every tensor plain (dob_net_set_layout_propagation(net, 0)) */
-    dob_precision precision; /* of conv/dense/pool: read by their build */
-    dob_conv_algo conv_algo; /* of conv: read by its build */
-    double *prof;       /* 2 per layer (forward, backward seconds) while profiling, else NULL */
-    int cap_prof;
-};
 
 static double wall(void) {
     struct timespec ts;
@@ -227,7 +193,7 @@ fail:
 
 dob_status dob_net_alloc(dob_net *net) { return dob_arena_alloc(net->arena, 0); }
 
-static float *net_alloc(dob_net *net, size_t n) {
+float *dob_net_buf(dob_net *net, size_t n) {
     if (net->n_bufs == net->cap_bufs) {
         int cap = net->cap_bufs ? 2 * net->cap_bufs : 64;
         void **p = realloc(net->bufs, (size_t)cap * sizeof *p);
@@ -256,29 +222,17 @@ dob_status dob_net_build(dob_net *net, int64_t batch) {
         for (int d = 0; d < t->ndim; d++) t->count *= (size_t)t->dims[d];
         t->data = t->diff = NULL;
     }
-    /* the input: data only */
+    /* data: the input's, then every layer's output (an alias borrows its input's); diffs: planned by liveness */
     dob_tensor *x = &net->tensors[0]->t;
-    if (!(x->data = net_alloc(net, x->count))) goto nomem;
-    if (net->input_grad && !(x->diff = net_alloc(net, x->count))) goto nomem;
+    if (!(x->data = dob_net_buf(net, x->count))) goto nomem;
     for (int i = 0; i < net->n_layers; i++) {
         dob_layer *l = net->layers[i];
-        for (int j = 0; j < l->n_in; j++) {
-            dob_tensor *t = l->in[j];
-            tensor_meta *m = (tensor_meta *)t; /* t is the first member */
-            if (!t->diff)
-                l->in_diff[j] = NULL;
-            else if (m->n_readers == 1)
-                l->in_diff[j] = t->diff;
-            else if (!(l->in_diff[j] = net_alloc(net, t->count)))
-                goto nomem;
-        }
-        dob_tensor *o = l->out;
-        if (l->ops->alias) {
-            o->data = l->in[0]->data;
-            o->diff = l->in_diff[0];
-        } else {
-            if (!(o->data = net_alloc(net, o->count)) || !(o->diff = net_alloc(net, o->count))) goto nomem;
-        }
+        l->out->data = l->ops->alias ? l->in[0]->data : dob_net_buf(net, l->out->count);
+        if (!l->out->data) goto nomem;
+    }
+    if ((st = dob_net_plan_diffs(net)) != DOB_OK) {
+        unbuild(net);
+        return st;
     }
     net->batch = batch;
     for (int i = 0; i < net->n_layers; i++) {
@@ -399,7 +353,7 @@ dob_tensor *dob_net_output(dob_net *net) { return &net->tensors[net->output]->t;
 void dob_net_set_output(dob_net *net, int id) {
     if (id < 0 || id >= net->n_tensors || id == net->output) return;
     net->output = id;
-    if (net->tensors[id]->blocked) unbuild(net); /* the output must be plain: re-plan at the next build */
+    unbuild(net); /* the output must be plain and its diff kept (net_mem.c): re-plan at the next build */
 }
 int dob_net_tensor_blocked(const dob_net *net, int id) {
     return id >= 0 && id < net->n_tensors && net->tensors[id]->blocked;
@@ -416,6 +370,10 @@ int dob_net_stateful(const dob_net *net) {
     for (int i = 0; i < net->n_layers; i++)
         if (net->layers[i]->ops->stateful) return 1;
     return 0;
+}
+void dob_net_set_buffer_reuse(dob_net *net, int on) {
+    net->no_reuse = !on;
+    unbuild(net); /* buffers change: re-plan at the next build */
 }
 void dob_net_set_layout_propagation(dob_net *net, int on) {
     net->no_propagation = !on;

@@ -17,6 +17,7 @@
     X(bnorm)       \
     X(dropout)     \
     X(structure)   \
+    X(buffers)     \
     X(losses)      \
     X(optim)       \
     X(sched)       \

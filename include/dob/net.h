@@ -14,7 +14,9 @@
  * conv -> pool -> conv) may hold a blocked layout (nChw8c) to save reorders: the input, the output and every
  * tensor read by anything else are always plain; dob_net_read_plain copies any tensor out plain.
  * Backward overwrites every diff it writes; a tensor read by several
- * layers gets one diff buffer per reader, summed by the net before its producer's backward runs. */
+ * layers gets one diff buffer per reader, summed by the net before its producer's backward runs. Diff buffers
+ * not needed at the same time share memory (dob_net_set_buffer_reuse): after backward, the parameter grads and
+ * the input's and output's diffs are defined, an intermediate tensor's diff is not. */
 #ifndef DOB_NET_H
 #define DOB_NET_H
 
@@ -87,8 +89,8 @@ dob_arena *dob_net_arena(dob_net *net);
 /** @return tensor by id (views; the net owns them). */
 dob_tensor *dob_net_tensor(dob_net *net, int id);
 dob_tensor *dob_net_input_tensor(dob_net *net);
-/** The output is the last tensor added unless set. Setting, after a build, a tensor that holds a blocked layout
- *  undoes the build (call dob_net_build again). */
+/** The output is the last tensor added unless set. Setting another tensor after a build undoes the build (call
+ *  dob_net_build again). */
 dob_tensor *dob_net_output(dob_net *net);
 void dob_net_set_output(dob_net *net, int id);
 /** 1 if tensor id holds a blocked (non-plain) layout in the current build: which layout oneDNN picks depends on
@@ -104,6 +106,10 @@ size_t dob_net_buffer_bytes(const dob_net *net);
 int dob_net_stateful(const dob_net *net);
 /** Give the input tensor a diff buffer (filled by backward); takes effect at the next build. */
 void dob_net_set_input_grad(dob_net *net, int on);
+/** Share gradient buffers between tensors whose diffs are not needed at the same time in backward (default on;
+ *  net_mem.c). Off keeps every intermediate diff readable after dob_net_backward (tests); the parameter grads, the
+ *  input's and the output's diff are the same either way. Takes effect at the next build. */
+void dob_net_set_buffer_reuse(dob_net *net, int on);
 /** Let layers exchange blocked layouts (default on); off keeps every tensor plain. Takes effect at the next build. */
 void dob_net_set_layout_propagation(dob_net *net, int on);
 /** Per-layer timing (bench/, `bench_step --profile`): while on, forward and backward add each layer's wall time
