@@ -40,8 +40,10 @@ dnnl_status_t dob_mem_init(dob_mem *m, dnnl_engine_t eng, const dnnl_memory_desc
     return dob_mem_init_in(m, eng, plain, want, handle, to_prim, NULL);
 }
 
-dnnl_status_t dob_mem_init_in(dob_mem *m, dnnl_engine_t eng, const dnnl_memory_desc_t *plain,
-                              const dnnl_memory_desc_t *want, void *handle, int to_prim, void *prim_buf) {
+/* prim_none: the prim memory gets no buffer (scratch, bound later); else prim_buf, or one oneDNN allocates */
+static dnnl_status_t mem_init(dob_mem *m, dnnl_engine_t eng, const dnnl_memory_desc_t *plain,
+                              const dnnl_memory_desc_t *want, void *handle, int to_prim, void *prim_buf,
+                              int prim_none) {
     dnnl_status_t s;
     memset(m, 0, sizeof *m);
     m->to_prim = to_prim;
@@ -51,8 +53,8 @@ dnnl_status_t dob_mem_init_in(dob_mem *m, dnnl_engine_t eng, const dnnl_memory_d
         m->prim = m->user;
         return dnnl_success;
     }
-    if ((s = dnnl_memory_create(&m->prim, want, eng, prim_buf ? prim_buf : DNNL_MEMORY_ALLOCATE)) != dnnl_success)
-        return s;
+    void *h = prim_none ? DNNL_MEMORY_NONE : prim_buf ? prim_buf : DNNL_MEMORY_ALLOCATE;
+    if ((s = dnnl_memory_create(&m->prim, want, eng, h)) != dnnl_success) return s;
     dnnl_primitive_desc_t pd;
     if (to_prim)
         s = dnnl_reorder_primitive_desc_create(&pd, plain, eng, want, eng, NULL);
@@ -62,6 +64,11 @@ dnnl_status_t dob_mem_init_in(dob_mem *m, dnnl_engine_t eng, const dnnl_memory_d
     s = dnnl_primitive_create(&m->reorder, pd);
     dnnl_primitive_desc_destroy(pd);
     return s;
+}
+
+dnnl_status_t dob_mem_init_in(dob_mem *m, dnnl_engine_t eng, const dnnl_memory_desc_t *plain,
+                              const dnnl_memory_desc_t *want, void *handle, int to_prim, void *prim_buf) {
+    return mem_init(m, eng, plain, want, handle, to_prim, prim_buf, 0);
 }
 
 dnnl_status_t dob_mem_sync(dob_mem *m, dnnl_stream_t s, void *handle) {
@@ -117,10 +124,11 @@ dnnl_status_t dob_exec_bwd_w(dnnl_primitive_t bwd_w, dnnl_stream_t s, const dob_
 }
 
 /* ---- owner list ------------------------------------------------------------------------------------------- */
-enum { OWN_PRIMITIVE, OWN_MEMORY, OWN_DOB_MEM };
+enum { OWN_PRIMITIVE, OWN_MEMORY, OWN_DOB_MEM, OWN_TMP_MEM, OWN_TMP_DOB_MEM, OWN_TMP_BUF };
 struct dob_owned {
     int kind;
-    void *slot; /* dnnl_primitive_t *, dnnl_memory_t * or dob_mem *: the field build filled */
+    void *slot;   /* dnnl_primitive_t *, dnnl_memory_t *, dob_mem * or float **: the field build filled */
+    size_t bytes; /* scratch kinds: the bytes it needs in the net's scratch (0: none) */
 };
 
 static dnnl_status_t own(dob_layer *l, int kind, void *slot) {
@@ -131,7 +139,7 @@ static dnnl_status_t own(dob_layer *l, int kind, void *slot) {
         l->owned = v;
         l->cap_owned = cap;
     }
-    l->owned[l->n_owned++] = (struct dob_owned){kind, slot};
+    l->owned[l->n_owned++] = (struct dob_owned){kind, slot, 0};
     return dnnl_success;
 }
 
@@ -158,6 +166,51 @@ dnnl_status_t dob_own_mem_in(dob_layer *l, dob_mem *m, dnnl_engine_t eng, const 
     return s != dnnl_success ? s : dob_mem_init_in(m, eng, plain, want, handle, to_prim, prim_buf);
 }
 
+static size_t round64(size_t n) { return (n + 63) / 64 * 64; }
+
+dnnl_status_t dob_own_memory_tmp(dob_layer *l, dnnl_memory_t *m, const dnnl_memory_desc_t *md, dnnl_engine_t eng) {
+    dnnl_status_t s = own(l, OWN_TMP_MEM, m);
+    if (s != dnnl_success || (s = dnnl_memory_create(m, md, eng, DNNL_MEMORY_NONE)) != dnnl_success) return s;
+    l->owned[l->n_owned - 1].bytes = round64(dnnl_memory_desc_get_size(md));
+    return dnnl_success;
+}
+
+dnnl_status_t dob_own_mem_tmp(dob_layer *l, dob_mem *m, dnnl_engine_t eng, const dnnl_memory_desc_t *plain,
+                              const dnnl_memory_desc_t *want, void *handle, int to_prim) {
+    memset(m, 0, sizeof *m);
+    dnnl_status_t s = own(l, OWN_TMP_DOB_MEM, m);
+    const int k = l->n_owned - 1;
+    if (s != dnnl_success || (s = mem_init(m, eng, plain, want, handle, to_prim, NULL, 1)) != dnnl_success) return s;
+    if (m->prim != m->user) l->owned[k].bytes = round64(dnnl_memory_desc_get_size(want));
+    return dnnl_success;
+}
+
+dnnl_status_t dob_own_tmp(dob_layer *l, float **slot, size_t n) {
+    *slot = NULL;
+    dnnl_status_t s = own(l, OWN_TMP_BUF, slot);
+    if (s == dnnl_success) l->owned[l->n_owned - 1].bytes = round64(n * sizeof(float));
+    return s;
+}
+
+size_t dob_layer_tmp_bytes(const dob_layer *l) {
+    size_t n = 0;
+    for (int i = 0; i < l->n_owned; i++) n += l->owned[i].bytes;
+    return n;
+}
+
+dnnl_status_t dob_layer_tmp_bind(dob_layer *l, char *base) {
+    dnnl_status_t s = dnnl_success;
+    for (int i = 0; i < l->n_owned && s == dnnl_success; i++) {
+        struct dob_owned *o = &l->owned[i];
+        if (!o->bytes) continue;
+        if (o->kind == OWN_TMP_MEM) s = dnnl_memory_set_data_handle(*(dnnl_memory_t *)o->slot, base);
+        else if (o->kind == OWN_TMP_DOB_MEM) s = dnnl_memory_set_data_handle(((dob_mem *)o->slot)->prim, base);
+        else *(float **)o->slot = (float *)(void *)base;
+        base += o->bytes;
+    }
+    return s;
+}
+
 void dob_layer_release(dob_layer *l) {
     for (int i = l->n_owned - 1; i >= 0; i--) {
         struct dob_owned *o = &l->owned[i];
@@ -165,10 +218,12 @@ void dob_layer_release(dob_layer *l) {
             dnnl_primitive_t *p = o->slot;
             if (*p) dnnl_primitive_destroy(*p);
             *p = NULL;
-        } else if (o->kind == OWN_MEMORY) {
+        } else if (o->kind == OWN_MEMORY || o->kind == OWN_TMP_MEM) {
             dnnl_memory_t *m = o->slot;
             if (*m) dnnl_memory_destroy(*m);
             *m = NULL;
+        } else if (o->kind == OWN_TMP_BUF) {
+            *(float **)o->slot = NULL; /* the net's scratch: freed with the build */
         } else {
             dob_mem_destroy(o->slot);
         }

@@ -80,6 +80,22 @@ dnnl_status_t dob_own_mem(dob_layer *l, dob_mem *m, dnnl_engine_t eng, const dnn
                           const dnnl_memory_desc_t *want, void *handle, int to_prim);
 dnnl_status_t dob_own_mem_in(dob_layer *l, dob_mem *m, dnnl_engine_t eng, const dnnl_memory_desc_t *plain,
                              const dnnl_memory_desc_t *want, void *handle, int to_prim, void *prim_buf);
+
+/* ---- scratch: buffers a layer needs only inside one forward or one backward call ----
+ * They all lie in one region of the net, which every layer reuses (layers run one at a time): its size is the
+ * largest layer's need, not the sum (net_mem.c). The region is bound after every layer is built, so build must
+ * not read these buffers' handles or pointers; forward and backward may. Nothing in them survives a call. */
+/** dob_own_mem whose prim memory (when `want` differs from `plain`) is scratch; the user memory as given (handle
+ *  NULL: none, set it in each dob_mem_sync). */
+dnnl_status_t dob_own_mem_tmp(dob_layer *l, dob_mem *m, dnnl_engine_t eng, const dnnl_memory_desc_t *plain,
+                              const dnnl_memory_desc_t *want, void *handle, int to_prim);
+/** A memory of layout md wholly in scratch. */
+dnnl_status_t dob_own_memory_tmp(dob_layer *l, dnnl_memory_t *m, const dnnl_memory_desc_t *md, dnnl_engine_t eng);
+/** n floats of scratch: *slot is NULL until the net binds it. */
+dnnl_status_t dob_own_tmp(dob_layer *l, float **slot, size_t n);
+/** Bytes of scratch l asked for (each request 64-byte aligned), and binding them, in order, from base (net.c). */
+size_t dob_layer_tmp_bytes(const dob_layer *l);
+dnnl_status_t dob_layer_tmp_bind(dob_layer *l, char *base);
 /** Destroy everything l owns, newest first, and empty the list (the list's storage is kept for the next build). */
 void dob_layer_release(dob_layer *l);
 

@@ -245,6 +245,10 @@ dob_status dob_net_build(dob_net *net, int64_t batch) {
             return st;
         }
     }
+    if ((st = dob_net_bind_scratch(net)) != DOB_OK) {
+        unbuild(net);
+        return st;
+    }
     return DOB_OK;
 nomem:
     unbuild(net);

@@ -49,4 +49,7 @@ float *dob_net_buf(dob_net *net, size_t n);
  *  backward do not overlap (net_mem.c). After the data buffers; DOB_ENOMEM leaves the net to be unbuilt. */
 dob_status dob_net_plan_diffs(dob_net *net);
 
+/** Bind every layer's scratch (dnnl_util.h) to one region of the build, after all layers are built (net_mem.c). */
+dob_status dob_net_bind_scratch(dob_net *net);
+
 #endif

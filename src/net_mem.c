@@ -1,4 +1,5 @@
-/* net_mem.c: the diff (gradient) buffers of a build, shared by liveness.
+/* net_mem.c: the activation buffers of a build: diff (gradient) buffers shared by liveness, and one scratch
+ * region for every layer's per-call buffers (dob_net_bind_scratch, at the end).
  *
  * Backward runs the layers last to first, and a diff buffer is only needed for part of it: a tensor's diff is
  * first written by the backward of its reader (the last one, when summed: the gather before its producer) and last
@@ -157,5 +158,30 @@ done:
     free(p.inreq);
     free(size);
     free(slot);
+    return st;
+}
+
+/* Layers run one at a time, so the scratch of every layer (dnnl_util.h) lies in one region the size of the largest
+ * layer's need; with reuse off each layer gets its own part (the sum), so the buffers suite compares the two. */
+dob_status dob_net_bind_scratch(dob_net *net) {
+    dob_status st = DOB_OK;
+    size_t most = 0, sum = 0;
+    for (int i = 0; i < net->n_layers; i++) {
+        const size_t b = dob_layer_tmp_bytes(net->layers[i]);
+        most = b > most ? b : most;
+        sum += b;
+    }
+    const size_t bytes = net->no_reuse ? sum : most;
+    if (!bytes) return DOB_OK;
+    char *base = (char *)dob_net_buf(net, bytes / sizeof(float));
+    if (!base)
+        return DOB_FAIL(DOB_ENOMEM, "net: out of memory for %zu bytes of layer scratch at batch %lld", bytes,
+                        (long long)net->tensors[0]->t.dims[0]);
+    for (int i = 0; i < net->n_layers; i++) {
+        dob_layer *l = net->layers[i];
+        DOB_DNNL(dob_layer_tmp_bind(l, base));
+        if (net->no_reuse) base += dob_layer_tmp_bytes(l);
+    }
+fail:
     return st;
 }

@@ -48,6 +48,7 @@ typedef struct conv_priv {
     dob_mem dw;         /* bwd-weights diff_weights layout -> arena weight grads */
     dnnl_memory_t b, db; /* arena bias / bias grad (plain x) */
     float *mask_buf;    /* diff_dst * (dst > 0) in dst's layout, when the mask cannot write ddst's layout */
+    int masked;         /* fused ReLU through mask_buf (then reordered like a plain diff) */
     int direct_mask;    /* fused ReLU: the mask loop writes ddst.prim in layout `lay` (dst plain) */
     int flat_mask;      /* fused ReLU: dst, its diff and ddst.prim share one layout: elementwise mask */
     int relayout_mask;  /* fused ReLU: dst/diff in layout `ylay` (propagated), ddst.prim in `lay` */
@@ -232,11 +233,11 @@ static dob_status conv_build(dob_layer *l, int64_t batch) {
     const dnnl_memory_desc_t *f_src = dnnl_primitive_desc_query_md(fpd, dnnl_query_src_md, 0);
     const dnnl_memory_desc_t *x_md = dob_net_in_md(l, 0) ? dob_net_in_md(l, 0) : &src_md;
     DOB_DNNL(dob_own_mem(l, &p->src, eng, x_md, f_src, x->data, 1));
-    DOB_DNNL(dob_own_mem(l, &p->w, eng, &w_md, dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0), NULL,
-                          1));
+    DOB_DNNL(dob_own_mem_tmp(l, &p->w, eng, &w_md, dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0),
+                              NULL, 1));
     const dnnl_memory_desc_t *f_dst = dnnl_primitive_desc_query_md(fpd, dnnl_query_dst_md, 0);
     const dnnl_memory_desc_t *y_md = dob_net_set_out_md(l, f_dst) ? f_dst : &dst_md;
-    DOB_DNNL(dob_own_mem(l, &p->dst, eng, y_md, f_dst, y->data, 0));
+    DOB_DNNL(dob_own_mem_tmp(l, &p->dst, eng, y_md, f_dst, y->data, 0));
     if (c->bias) {
         DOB_DNNL(dob_own_memory(l, &p->b, &b_md, eng, DNNL_MEMORY_NONE));
         DOB_DNNL(dob_own_memory(l, &p->db, &b_md, eng, DNNL_MEMORY_NONE));
@@ -254,10 +255,10 @@ static dob_status conv_build(dob_layer *l, int64_t batch) {
         dnnl_memory_desc_t same;
         int one = nhwc && x->dims[1] == 1 && x_md == &src_md;
         if (one) DOB_DNNL(dnnl_memory_desc_init_by_tag(&same, 4, xd, dnnl_f32, dnnl_acdb)); /* converts if bf16 */
-        DOB_DNNL(dob_own_mem(l, &p->src_w, eng, one ? &same : x_md, w_src, x->data, 1));
+        DOB_DNNL(dob_own_mem_tmp(l, &p->src_w, eng, one ? &same : x_md, w_src, x->data, 1));
     }
-    DOB_DNNL(dob_own_mem(l, &p->dw, eng, &w_md, dnnl_primitive_desc_query_md(bwpd, dnnl_query_diff_weights_md, 0),
-                          NULL, 0));
+    DOB_DNNL(dob_own_mem_tmp(l, &p->dw, eng, &w_md,
+                              dnnl_primitive_desc_query_md(bwpd, dnnl_query_diff_weights_md, 0), NULL, 0));
     const dnnl_memory_desc_t *w_ddst = dnnl_primitive_desc_query_md(bwpd, dnnl_query_diff_dst_md, 0);
 
     /* backward data, only when someone needs d loss / d src */
@@ -265,10 +266,10 @@ static dob_status conv_build(dob_layer *l, int64_t batch) {
     if (l->in_diff[0]) {
         DOB_DNNL(make_bwd_d(&bdpd, alg, &any_dsrc, &any_w, &any_ddst, &fd, eng, fpd));
         DOB_DNNL(dob_own_primitive(l, &p->bwd_d, bdpd));
-        DOB_DNNL(dob_own_mem(l, &p->w_bd, eng, &w_md, dnnl_primitive_desc_query_md(bdpd, dnnl_query_weights_md, 0),
-                              NULL, 1));
-        DOB_DNNL(dob_own_mem(l, &p->dsrc, eng, x_md, dnnl_primitive_desc_query_md(bdpd, dnnl_query_diff_src_md, 0),
-                              l->in_diff[0], 0));
+        DOB_DNNL(dob_own_mem_tmp(l, &p->w_bd, eng, &w_md,
+                                  dnnl_primitive_desc_query_md(bdpd, dnnl_query_weights_md, 0), NULL, 1));
+        DOB_DNNL(dob_own_mem_tmp(l, &p->dsrc, eng, x_md,
+                                  dnnl_primitive_desc_query_md(bdpd, dnnl_query_diff_src_md, 0), l->in_diff[0], 0));
         ddst_md = dnnl_primitive_desc_query_md(bdpd, dnnl_query_diff_dst_md, 0);
     }
 
@@ -287,23 +288,18 @@ static dob_status conv_build(dob_layer *l, int64_t batch) {
                            dob_act_layout_of(ddst_md, &p->lay);
     }
     const int fused = p->direct_mask || p->flat_mask || p->relayout_mask || p->flat_bf16;
-    if (c->act == DOB_ACT_RELU && !fused) {
-        size_t bytes = (y->count * sizeof(float) + 63) / 64 * 64;
-        if (!(p->mask_buf = aligned_alloc(64, bytes))) {
-            st = DOB_FAIL(DOB_ENOMEM, "out of memory for the ReLU mask buffer (%zu bytes)", bytes);
-            goto fail;
-        }
+    /* backward's buffers are scratch (dnnl_util.h): bound after the build, so their handles are set per call */
+    p->masked = c->act == DOB_ACT_RELU && !fused;
+    if (p->masked) DOB_DNNL(dob_own_tmp(l, &p->mask_buf, y->count));
+    if (fused) { /* the mask loop writes the primitive layout: ddst is that buffer alone (not a dob_mem pair) */
+        DOB_DNNL(dob_own_memory_tmp(l, &p->ddst.prim, ddst_md, eng));
+        p->ddst.user = p->ddst.prim;
+    } else {
+        DOB_DNNL(dob_own_mem_tmp(l, &p->ddst, eng, y_md, ddst_md, NULL, 1));
     }
-    if (fused)
-        DOB_DNNL(dob_own_mem(l, &p->ddst, eng, ddst_md, NULL, DNNL_MEMORY_ALLOCATE, 1));
-    else
-        DOB_DNNL(dob_own_mem(l, &p->ddst, eng, y_md, ddst_md, p->mask_buf ? p->mask_buf : y->diff, 1));
-    if (p->bwd_d && !dnnl_memory_desc_equal(w_ddst, ddst_md)) {
-        /* rare: the two backward primitives disagree; reorder from the first one's buffer */
-        void *h;
-        DOB_DNNL(dnnl_memory_get_data_handle(p->ddst.prim, &h));
-        DOB_DNNL(dob_own_mem(l, &p->ddst_w, eng, ddst_md, w_ddst, h, 1));
-    }
+    /* rare: the two backward primitives disagree; reorder from the first one's buffer */
+    if (p->bwd_d && !dnnl_memory_desc_equal(w_ddst, ddst_md))
+        DOB_DNNL(dob_own_mem_tmp(l, &p->ddst_w, eng, ddst_md, w_ddst, NULL, 1));
 
 fail:
     if (po) dnnl_post_ops_destroy(po);
@@ -330,7 +326,6 @@ fail:
 static dob_status conv_backward(dob_layer *l) {
     dob_status st = DOB_OK;
     conv_priv *p = l->priv;
-    const dob_conv_cfg *c = l->cfg;
     const dob_tensor *y = l->out;
     dnnl_stream_t s = dob_net_stream(l->net);
     if (p->flat_mask) {
@@ -350,12 +345,14 @@ static dob_status conv_backward(dob_layer *l) {
         DOB_DNNL(dnnl_memory_get_data_handle(p->ddst.prim, &g));
         dob_relu_mask_to(y->data, y->diff, g, y->dims[0], y->dims[1], y->dims[2], y->dims[3], &p->lay);
     } else {
-        if (c->act == DOB_ACT_RELU) dob_relu_mask(y->data, y->diff, p->mask_buf, y->count);
-        DOB_DNNL(dob_mem_sync(&p->ddst, s, NULL));
+        if (p->masked) dob_relu_mask(y->data, y->diff, p->mask_buf, y->count);
+        DOB_DNNL(dob_mem_sync(&p->ddst, s, p->masked ? p->mask_buf : y->diff));
     }
     dnnl_memory_t ddst_w = p->ddst.prim;
     if (p->ddst_w.user) {
-        DOB_DNNL(dob_mem_sync(&p->ddst_w, s, NULL));
+        void *h;
+        DOB_DNNL(dnnl_memory_get_data_handle(p->ddst.prim, &h));
+        DOB_DNNL(dob_mem_sync(&p->ddst_w, s, h));
         ddst_w = p->ddst_w.prim;
     }
     if (p->bwd_d)
@@ -367,14 +364,9 @@ fail:
     return st;
 }
 
-static void conv_destroy(dob_layer *l) {
-    conv_priv *p = l->priv;
-    free(p->mask_buf);
-}
-
 const dob_layer_ops dob_conv_ops = {
     .type = "conv", .priv_size = sizeof(conv_priv), .reserve = conv_reserve, .build = conv_build,
-    .forward = conv_forward, .backward = conv_backward, .destroy = conv_destroy, .in_blocked = 1,
+    .forward = conv_forward, .backward = conv_backward, .in_blocked = 1,
 };
 
 dob_status dob_net_conv(dob_net *net, const char *name, int in, const dob_conv_cfg *cfg, int *out) {
