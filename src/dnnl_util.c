@@ -35,15 +35,10 @@ dnnl_status_t dob_md_plain(dnnl_memory_desc_t *md, int ndim, const int64_t *dims
     return dnnl_memory_desc_init_by_tag(md, ndim, d, dnnl_f32, dob_tag_plain(ndim));
 }
 
-dnnl_status_t dob_mem_init(dob_mem *m, dnnl_engine_t eng, const dnnl_memory_desc_t *plain,
-                           const dnnl_memory_desc_t *want, void *handle, int to_prim) {
-    return dob_mem_init_in(m, eng, plain, want, handle, to_prim, NULL);
-}
-
-/* prim_none: the prim memory gets no buffer (scratch, bound later); else prim_buf, or one oneDNN allocates */
+/* The user memory over handle and, if want differs, the prim memory (no buffer when prim_none: scratch, bound
+ * later; else one oneDNN allocates) with the reorder between. */
 static dnnl_status_t mem_init(dob_mem *m, dnnl_engine_t eng, const dnnl_memory_desc_t *plain,
-                              const dnnl_memory_desc_t *want, void *handle, int to_prim, void *prim_buf,
-                              int prim_none) {
+                              const dnnl_memory_desc_t *want, void *handle, int to_prim, int prim_none) {
     dnnl_status_t s;
     memset(m, 0, sizeof *m);
     m->to_prim = to_prim;
@@ -53,8 +48,9 @@ static dnnl_status_t mem_init(dob_mem *m, dnnl_engine_t eng, const dnnl_memory_d
         m->prim = m->user;
         return dnnl_success;
     }
-    void *h = prim_none ? DNNL_MEMORY_NONE : prim_buf ? prim_buf : DNNL_MEMORY_ALLOCATE;
-    if ((s = dnnl_memory_create(&m->prim, want, eng, h)) != dnnl_success) return s;
+    if ((s = dnnl_memory_create(&m->prim, want, eng, prim_none ? DNNL_MEMORY_NONE : DNNL_MEMORY_ALLOCATE)) !=
+        dnnl_success)
+        return s;
     dnnl_primitive_desc_t pd;
     if (to_prim)
         s = dnnl_reorder_primitive_desc_create(&pd, plain, eng, want, eng, NULL);
@@ -64,11 +60,6 @@ static dnnl_status_t mem_init(dob_mem *m, dnnl_engine_t eng, const dnnl_memory_d
     s = dnnl_primitive_create(&m->reorder, pd);
     dnnl_primitive_desc_destroy(pd);
     return s;
-}
-
-dnnl_status_t dob_mem_init_in(dob_mem *m, dnnl_engine_t eng, const dnnl_memory_desc_t *plain,
-                              const dnnl_memory_desc_t *want, void *handle, int to_prim, void *prim_buf) {
-    return mem_init(m, eng, plain, want, handle, to_prim, prim_buf, 0);
 }
 
 dnnl_status_t dob_mem_sync(dob_mem *m, dnnl_stream_t s, void *handle) {
@@ -156,14 +147,9 @@ dnnl_status_t dob_own_memory(dob_layer *l, dnnl_memory_t *m, const dnnl_memory_d
 
 dnnl_status_t dob_own_mem(dob_layer *l, dob_mem *m, dnnl_engine_t eng, const dnnl_memory_desc_t *plain,
                           const dnnl_memory_desc_t *want, void *handle, int to_prim) {
-    return dob_own_mem_in(l, m, eng, plain, want, handle, to_prim, NULL);
-}
-
-dnnl_status_t dob_own_mem_in(dob_layer *l, dob_mem *m, dnnl_engine_t eng, const dnnl_memory_desc_t *plain,
-                             const dnnl_memory_desc_t *want, void *handle, int to_prim, void *prim_buf) {
     memset(m, 0, sizeof *m); /* released even if the init below fails before its own memset */
     dnnl_status_t s = own(l, OWN_DOB_MEM, m);
-    return s != dnnl_success ? s : dob_mem_init_in(m, eng, plain, want, handle, to_prim, prim_buf);
+    return s != dnnl_success ? s : mem_init(m, eng, plain, want, handle, to_prim, 0);
 }
 
 static size_t round64(size_t n) { return (n + 63) / 64 * 64; }
@@ -180,7 +166,7 @@ dnnl_status_t dob_own_mem_tmp(dob_layer *l, dob_mem *m, dnnl_engine_t eng, const
     memset(m, 0, sizeof *m);
     dnnl_status_t s = own(l, OWN_TMP_DOB_MEM, m);
     const int k = l->n_owned - 1;
-    if (s != dnnl_success || (s = mem_init(m, eng, plain, want, handle, to_prim, NULL, 1)) != dnnl_success) return s;
+    if (s != dnnl_success || (s = mem_init(m, eng, plain, want, handle, to_prim, 1)) != dnnl_success) return s;
     if (m->prim != m->user) l->owned[k].bytes = round64(dnnl_memory_desc_get_size(want));
     return dnnl_success;
 }

@@ -56,13 +56,6 @@ typedef struct dob_mem {
     dnnl_primitive_t reorder;  /* user->prim (to_prim) or prim->user; NULL if same layout */
     int to_prim;
 } dob_mem;
-/** Make user memory (plain, given handle) and, if `want` differs, prim memory + reorder in the direction. */
-dnnl_status_t dob_mem_init(dob_mem *m, dnnl_engine_t eng, const dnnl_memory_desc_t *plain,
-                           const dnnl_memory_desc_t *want, void *handle, int to_prim);
-/** Same, the prim memory (when `want` differs) over prim_buf, a buffer of the layer's that outlives m (pool runs
- *  its backward in the buffers of its forward); NULL: allocated by oneDNN. */
-dnnl_status_t dob_mem_init_in(dob_mem *m, dnnl_engine_t eng, const dnnl_memory_desc_t *plain,
-                              const dnnl_memory_desc_t *want, void *handle, int to_prim, void *prim_buf);
 /** Execute the reorder if any (after setting the user handle if handle != NULL). */
 dnnl_status_t dob_mem_sync(dob_mem *m, dnnl_stream_t s, void *handle);
 void dob_mem_destroy(dob_mem *m);
@@ -75,11 +68,10 @@ dnnl_status_t dob_own_primitive(dob_layer *l, dnnl_primitive_t *p, const_dnnl_pr
 /** dnnl_memory_create(m, md, eng, handle), owned by l. */
 dnnl_status_t dob_own_memory(dob_layer *l, dnnl_memory_t *m, const dnnl_memory_desc_t *md, dnnl_engine_t eng,
                              void *handle);
-/** dob_mem_init / dob_mem_init_in of m (a field of l->priv), owned by l. */
+/** A user buffer (plain, given handle) and, if `want` differs, a private buffer in layout want with the reorder in
+ *  the direction to_prim (user -> prim) or back; m is a field of l->priv, owned by l. */
 dnnl_status_t dob_own_mem(dob_layer *l, dob_mem *m, dnnl_engine_t eng, const dnnl_memory_desc_t *plain,
                           const dnnl_memory_desc_t *want, void *handle, int to_prim);
-dnnl_status_t dob_own_mem_in(dob_layer *l, dob_mem *m, dnnl_engine_t eng, const dnnl_memory_desc_t *plain,
-                             const dnnl_memory_desc_t *want, void *handle, int to_prim, void *prim_buf);
 
 /* ---- scratch: buffers a layer needs only inside one forward or one backward call ----
  * They all lie in one region of the net, which every layer reuses (layers run one at a time): its size is the

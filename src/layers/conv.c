@@ -37,7 +37,8 @@
 
 typedef struct conv_priv {
     dnnl_primitive_t fwd, bwd_d, bwd_w;
-    dob_mem src;        /* in[0]->data -> forward src layout; its prim is also bwd-weights' src if equal */
+    dob_mem src;        /* in[0]->data -> forward src layout; its prim is also bwd-weights' src if equal (scratch:
+                           reordered again in backward, a copy of the input per conv less to hold) */
     dob_mem src_w;      /* in[0]->data -> bwd-weights src layout, only if it differs from forward's */
     dob_mem w;          /* arena weights -> forward weights layout */
     dob_mem w_bd;       /* arena weights -> bwd-data weights layout */
@@ -232,7 +233,7 @@ static dob_status conv_build(dob_layer *l, int64_t batch) {
     DOB_DNNL(dob_own_primitive(l, &p->fwd, fpd));
     const dnnl_memory_desc_t *f_src = dnnl_primitive_desc_query_md(fpd, dnnl_query_src_md, 0);
     const dnnl_memory_desc_t *x_md = dob_net_in_md(l, 0) ? dob_net_in_md(l, 0) : &src_md;
-    DOB_DNNL(dob_own_mem(l, &p->src, eng, x_md, f_src, x->data, 1));
+    DOB_DNNL(dob_own_mem_tmp(l, &p->src, eng, x_md, f_src, x->data, 1));
     DOB_DNNL(dob_own_mem_tmp(l, &p->w, eng, &w_md, dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0),
                               NULL, 1));
     const dnnl_memory_desc_t *f_dst = dnnl_primitive_desc_query_md(fpd, dnnl_query_dst_md, 0);
@@ -358,6 +359,7 @@ static dob_status conv_backward(dob_layer *l) {
     if (p->bwd_d)
         DOB_DNNL(dob_exec_bwd_d(p->bwd_d, s, p->ddst.prim, &p->w_bd, dob_arena_param(l->arena, l->param[0]),
                                 &p->dsrc));
+    if (p->src.reorder && !p->src_w.user) DOB_DNNL(dob_mem_sync(&p->src, s, NULL)); /* scratch: again */
     DOB_DNNL(dob_exec_bwd_w(p->bwd_w, s, &p->src, &p->src_w, ddst_w, &p->dw, dob_arena_grad(l->arena, l->param[0]),
                             p->db, p->db ? dob_arena_grad(l->arena, l->param[1]) : NULL));
 fail:

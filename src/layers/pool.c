@@ -58,7 +58,8 @@ typedef struct max_hand {
 typedef struct pool_plan {
     dnnl_primitive_t fwd, bwd;           /* oneDNN pooling; NULL for hand max pooling */
     dob_mem src, dst, ddst, dsrc;        /* in[0]->data, out->data, out->diff, in_diff[0] <-> primitive layouts;
-                                            ddst/dsrc's primitive buffers are dst/src's (backward reads neither) */
+                                            their primitive-layout copies are scratch (backward reads neither
+                                            src nor dst; the max workspace is the hand's own) */
     max_hand *hand;                      /* hand max pooling (every max pooling), NULL for avg */
 } pool_plan;
 
@@ -72,8 +73,8 @@ static void *handle(dnnl_memory_t m) {
 
 /* The plan's memories for src dims sd -> dst dims dd, the pooling running on layouts s_prim -> d_prim: the
  * user side is the input's propagated layout (else plain) and, for dst, d_prim when the reader takes it (else
- * plain); reorders where the two sides differ. Backward reads neither src nor dst: their primitive-layout
- * buffers carry diff_src and diff_dst. */
+ * plain); reorders where the two sides differ. Backward reads neither src nor dst, so every primitive-layout
+ * copy is scratch (dnnl_util.h). */
 static dob_status plan_memories(pool_plan *p, dob_layer *l, const dnnl_dims_t sd, const dnnl_dims_t dd,
                                 const dnnl_memory_desc_t *s_prim, const dnnl_memory_desc_t *d_prim) {
     dob_status st = DOB_OK;
@@ -84,10 +85,10 @@ static dob_status plan_memories(pool_plan *p, dob_layer *l, const dnnl_dims_t sd
     DOB_DNNL(dnnl_memory_desc_init_by_tag(&d_plain, 4, dd, dnnl_f32, dnnl_abcd));
     const dnnl_memory_desc_t *s_user = in_md ? in_md : &s_plain;
     const dnnl_memory_desc_t *d_user = in_md && dob_net_set_out_md(l, d_prim) ? d_prim : &d_plain;
-    DOB_DNNL(dob_own_mem(l, &p->src, eng, s_user, s_prim, l->in[0]->data, 1));
-    DOB_DNNL(dob_own_mem(l, &p->dst, eng, d_user, d_prim, l->out->data, 0));
-    DOB_DNNL(dob_own_mem_in(l, &p->ddst, eng, d_user, d_prim, l->out->diff, 1, handle(p->dst.prim)));
-    DOB_DNNL(dob_own_mem_in(l, &p->dsrc, eng, s_user, s_prim, l->in_diff[0], 0, handle(p->src.prim)));
+    DOB_DNNL(dob_own_mem_tmp(l, &p->src, eng, s_user, s_prim, l->in[0]->data, 1));
+    DOB_DNNL(dob_own_mem_tmp(l, &p->dst, eng, d_user, d_prim, l->out->data, 0));
+    DOB_DNNL(dob_own_mem_tmp(l, &p->ddst, eng, d_user, d_prim, l->out->diff, 1));
+    DOB_DNNL(dob_own_mem_tmp(l, &p->dsrc, eng, s_user, s_prim, l->in_diff[0], 0));
 fail:
     return st;
 }
