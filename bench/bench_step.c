@@ -137,9 +137,11 @@ int main(int argc, char **argv) {
 #endif
     const double gf = step_flops(net) * 1e-9;
     printf("dob %s%s bs %lld threads %d: %.2f steps/s (median step %.2f ms, min %.2f ms); mean fwd+loss %.2f ms, "
-           "bwd %.2f ms, sgd %.2f ms; %.3f GFLOP/step, %.1f GFLOP/s; isa %s\n",
+           "bwd %.2f ms, sgd %.2f ms; %.3f GFLOP/step, %.1f GFLOP/s; activation buffers %.0f MB, arena %.0f MB; "
+           "isa %s\n",
            p->name, prec == DOB_BF16 ? " bf16" : "", (long long)B, threads, 1.0 / ts[steps / 2], 1e3 * ts[steps / 2],
            1e3 * ts[0], 1e3 * tf / steps, 1e3 * tb / steps, 1e3 * to / steps, gf, gf / ts[steps / 2],
+           1e-6 * (double)dob_net_buffer_bytes(net), 4e-6 * 2 * (double)dob_arena_size(dob_net_arena(net)),
            dnnl_cpu_isa2str(dnnl_get_effective_cpu_isa()));
     if (profile) {
         double sf = 0, sb = 0;

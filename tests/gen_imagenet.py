@@ -124,6 +124,9 @@ def write_folders(d, sub, exs):
 def main():
     global VAL_PER_CLASS
     args = sys.argv[1:]
+    if not args or args[0].startswith("-"):
+        print(__doc__)
+        sys.exit(0 if args and args[0] in ("-h", "--help") else "usage: gen_imagenet.py DIR [--val-per-class N]")
     if len(args) == 3 and args[1] == "--val-per-class" and args[2].isdigit() and int(args[2]) > 0:
         VAL_PER_CLASS = int(args[2])
     elif len(args) != 1:
