@@ -116,6 +116,8 @@ typedef struct run {
     int poll_eval;      /* evaluation rounds poll should_stop after every batch */
     int stopped;        /* ... and one said DOB_POLL_STOP: the round is abandoned */
     float *state[DOB_OPTIM_MAX_STATE];
+    size_t n;           /* parameters (arena floats) */
+    double t_start, t_report; /* progress: the first training step of this process, the last report */
     dob_train_out *o;
 } run;
 
@@ -328,6 +330,195 @@ static dob_status resume_out(const dob_train_cfg *c, dob_train_out *o) {
     return DOB_OK;
 }
 
+/* A run's curves and buffers (run_free releases them), and the training plans built first: their size bounds the
+ * evaluation batch. */
+static dob_status run_alloc(run *r) {
+    const dob_train_cfg *c = r->c;
+    dob_train_out *o = r->o;
+    dob_status st = DOB_OK;
+    int ok = 1;
+    for (int k = 0; k < DOB_N_CURVES; k++)
+        ok &= (o->curve[k] = nan_array(dob_curve_len(k, c->num_epochs, o->n_minibatch))) != NULL;
+    DOB_TRY(dob_net_build(r->net, r->b));
+    r->eval_cap = eval_cap(c, r->net, r->b);
+    r->y = malloc((size_t)(r->eval_cap * r->k) * sizeof(float));
+    r->loss = malloc((size_t)r->eval_cap * sizeof(float));
+    r->perm = malloc((size_t)(c->train->n > r->b ? c->train->n : r->b) * sizeof(uint32_t));
+    r->eval_idx = malloc((size_t)c->train->n * sizeof(uint32_t));
+    r->local = malloc((size_t)r->eval_cap * sizeof(uint32_t));
+    r->streams = dob_net_stateful(r->net);
+    if (r->streams) {
+        ok &= (r->test_map = malloc((size_t)c->test->n * sizeof(uint32_t))) != NULL;
+        if (c->valid) ok &= (r->valid_map = malloc((size_t)c->valid->n * sizeof(uint32_t))) != NULL;
+        if (ok) {
+            stream_map(r->test_map, c->test->n, c->batch_size);
+            if (c->valid) stream_map(r->valid_map, c->valid->n, c->batch_size);
+        }
+    }
+    if (c->preproc) ok &= (r->raw = malloc((size_t)(r->b * dob_dataset_example_size(c->train)) * sizeof(float))) != NULL;
+    if (!ok || !r->y || !r->loss || !r->perm || !r->eval_idx || !r->local)
+        st = DOB_FAIL(DOB_ENOMEM, "trainer: out of memory");
+fail:
+    return st;
+}
+
+static void run_free(run *r) {
+    free(r->y);
+    free(r->loss);
+    free(r->perm);
+    free(r->eval_idx);
+    free(r->valid_map);
+    free(r->test_map);
+    free(r->local);
+    free(r->raw);
+}
+
+/* Parameters and optimizer state: from the seed, or those of the resumed run; and train_eval's examples: a fixed
+ * subset of the training set, the size of the test set, without augmentation (for streams the first batches of
+ * the never shuffled training stream, as DeepOBS v1.2 tolstoi). */
+static dob_status run_start(run *r) {
+    const dob_train_cfg *c = r->c;
+    dob_status st = DOB_OK;
+    if (c->resume) {
+        DOB_TRY(resume_out(c, r->o));
+        if (dob_arena_state_count(r->arena) != c->optim->state_count)
+            return DOB_FAIL(DOB_EINTERNAL, "trainer: resumed arena has %d state vectors, %s needs %d",
+                            dob_arena_state_count(r->arena), c->optim->name, c->optim->state_count);
+    } else {
+        dob_arena_init(r->arena, c->seed);
+        DOB_TRY(dob_arena_set_state_count(r->arena, c->optim->state_count));
+    }
+    r->n = dob_arena_size(r->arena);
+    for (int k = 0; k < c->optim->state_count; k++) r->state[k] = dob_arena_state(r->arena, k);
+    if (c->optim->init && !c->resume) c->optim->init(r->state, r->n, c->hp);
+    dob_rng eval_rng = {c->seed, DOB_RNG_SHUFFLE, (uint64_t)1 << 40};
+    if (r->streams)
+        stream_map(r->eval_idx, c->train->n, c->batch_size);
+    else
+        dob_rng_permutation(&eval_rng, r->eval_idx, (size_t)c->train->n);
+fail:
+    return st;
+}
+
+/* The entry of epoch e (started at t_epoch): its evaluation round, progress and checkpoint. *stopped: a stop
+ * signal came during the round, whose partial values and time are dropped (a resumed run evaluates e again). */
+static dob_status epoch_entry(run *r, int64_t e, double t_epoch, int64_t gstep, dob_progress *pr, int *stopped) {
+    const dob_train_cfg *c = r->c;
+    dob_train_out *o = r->o;
+    dob_status st = DOB_OK;
+    const double t_round = now();
+    r->poll_eval = 1;
+    DOB_TRY(eval_round(r, e));
+    r->poll_eval = 0;
+    DOB_TRY(dob_net_build(r->net, r->b)); /* back to the training plans */
+    if ((*stopped = r->stopped)) {
+        for (int k = 0; k < DOB_N_CURVES; k++)
+            if (dob_curves[k].flags & DOB_CURVE_EVAL) o->curve[k][e] = NAN;
+        o->epoch_seconds[e] = t_round - t_epoch;
+        if (c->hooks.checkpoint) checkpoint(c, r->net, o);
+        o->status = DOB_TRAIN_STOPPED;
+        return DOB_OK;
+    }
+    o->epochs_done = (int)e;
+    o->evaluated = e + 1;
+    if (c->hooks.progress) {
+        pr->epoch = e;
+        pr->evaluating = 1;
+        pr->global_step = gstep;
+        c->hooks.progress(c->hooks.ctx, pr);
+        pr->evaluating = 0;
+    }
+    if (e < c->num_epochs && c->hooks.checkpoint) {
+        o->epoch_seconds[e] = now() - t_epoch;
+        checkpoint(c, r->net, o);
+    }
+fail:
+    return st;
+}
+
+/* Epoch e's order of the training examples in r->perm: shuffled per epoch, or (streams) the same contiguous
+ * streams every epoch from the zero state, or from the checkpoint's state when resumed in the middle (mid). */
+static void epoch_order(run *r, int64_t e, int mid) {
+    const dob_train_cfg *c = r->c;
+    if (!r->streams) {
+        dob_rng shuffle = {c->seed, DOB_RNG_SHUFFLE, (uint64_t)e};
+        dob_rng_permutation(&shuffle, r->perm, (size_t)c->train->n);
+        return;
+    }
+    stream_map(r->perm, c->train->n, c->batch_size);
+    dob_net_reset_state(r->net);
+    if (mid && c->resume && c->resume->net_state && c->resume->net_state_n == (int64_t)dob_net_state_count(r->net))
+        dob_net_state_set(r->net, c->resume->net_state);
+}
+
+/* Training step s of the epoch (global step gstep) at learning rate lr: the batch, forward, loss, backward, the
+ * sums of gradients and loss over the ranks, L2 and the update; the phases' times into o. *mb_loss: the
+ * mini-batch loss (+ the regulariser on logged steps), logged every train_log_interval steps; a non-finite one
+ * returns before the update. *announced: how far the prefetch was told the epoch's order. */
+static dob_status train_step(run *r, grad_sync *gs, int64_t s, int64_t gstep, float lr, int64_t *announced,
+                             double *mb_loss) {
+    const dob_train_cfg *c = r->c;
+    dob_train_out *o = r->o;
+    const int64_t B = c->batch_size, first = s * B + c->rank * r->b;
+    const int logged = s % c->train_log_interval == 0;
+    double t0 = now();
+    memcpy(r->local, r->perm + first, (size_t)r->b * sizeof *r->local);
+    announce(r, r->perm, s, gstep, steps_per_epoch(c), announced);
+    dob_status st = gather(r, c->train, r->local, r->b, 1, (uint64_t)(gstep * B + c->rank * r->b));
+    if (st != DOB_OK) return st;
+    dob_net_set_context(r->net, (dob_net_ctx){.seed = c->seed, .step = (uint64_t)gstep,
+                                              .example_offset = (uint64_t)first});
+    double t1 = now();
+    st = dob_net_forward(r->net, 1);
+    if (st == DOB_OK) {
+        loss_forward(r, r->b, 1);
+        loss_backward(r, r->b, 1.0f / (float)B);
+    }
+    double t2 = now();
+    grad_sync_begin(gs);
+    if (st == DOB_OK) st = dob_net_backward(r->net);
+    double t3 = now();
+    double msum = dob_mean(r->loss, r->b) * (double)r->b;
+    if (gs->ready) {
+        dob_status sst = grad_sync_finish(gs); /* also after a failed backward: complete what started */
+        if (st == DOB_OK) st = sst;
+    } else if (st == DOB_OK && c->hooks.sum_float) {
+        st = c->hooks.sum_float(c->hooks.ctx, dob_arena_grads(r->arena), r->n);
+    }
+    if (st == DOB_OK) st = sum_double(c, &msum, 1);
+    if (st != DOB_OK) return st;
+    double t4 = now();
+    *mb_loss = msum / (double)B;
+    if (logged) *mb_loss += regulariser(c, r->arena);
+    if (logged && o->n_logged < o->n_minibatch) o->minibatch_train_losses[o->n_logged++] = *mb_loss;
+    if (!isfinite(*mb_loss)) return DOB_OK;
+    if (c->weight_decay > 0.0) dob_arena_l2_grad(r->arena, (float)c->weight_decay);
+    c->optim->step(dob_arena_params(r->arena), dob_arena_grads(r->arena), r->state, r->n, lr, c->hp, gstep + 1);
+    o->steps_done = gstep + 1;
+    double t5 = now();
+    o->phase_seconds[DOB_PHASE_DATA] += t1 - t0;
+    o->phase_seconds[DOB_PHASE_FORWARD] += t2 - t1;
+    o->phase_seconds[DOB_PHASE_BACKWARD] += t3 - t2;
+    o->phase_seconds[DOB_PHASE_ALLREDUCE] += t4 - t3;
+    o->phase_seconds[DOB_PHASE_OPTIMIZER] += t5 - t4;
+    return DOB_OK;
+}
+
+/* Progress every 2 s: step rate and ETA from the first training step of this process (t_start, step gstep0). */
+static void report(run *r, dob_progress *pr, int64_t e, int64_t s, int64_t gstep, int64_t gstep0, double loss) {
+    const double t = now();
+    if (!r->c->hooks.progress || t - r->t_report < 2.0) return;
+    const double rate = (double)(gstep + 1 - gstep0) / (t - r->t_start);
+    pr->epoch = e;
+    pr->step = s + 1;
+    pr->global_step = gstep + 1;
+    pr->steps_per_second = rate;
+    pr->eta_seconds = (double)(pr->total_steps - gstep - 1) / rate;
+    pr->loss = loss;
+    r->c->hooks.progress(r->c->hooks.ctx, pr);
+    r->t_report = t;
+}
+
 dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
     dob_status st = DOB_OK;
     run r = {.c = c, .net = c->net, .arena = dob_net_arena(c->net), .o = o};
@@ -335,184 +526,45 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
     memset(o, 0, sizeof *o);
     o->diverged_step = -1;
     DOB_TRY(dob_train_check(c));
-    const int64_t B = c->batch_size, spe = steps_per_epoch(c), N = c->num_epochs;
-    const int64_t iv = c->train_log_interval;
-    r.b = B / c->nranks;
+    const int64_t spe = steps_per_epoch(c), N = c->num_epochs;
+    r.b = c->batch_size / c->nranks;
     r.k = c->loss == DOB_LOSS_VAE ? dob_dataset_example_size(c->train) : c->train->k;
     o->num_epochs = N;
     o->steps_per_epoch = spe;
     o->n_minibatch = dob_train_n_minibatch(c);
-    int curves_ok = 1;
-    for (int k = 0; k < DOB_N_CURVES; k++)
-        curves_ok &= (o->curve[k] = nan_array(dob_curve_len(k, N, o->n_minibatch))) != NULL;
-    DOB_TRY(dob_net_build(r.net, r.b)); /* the training plans first: their size bounds the evaluation batch */
-    r.eval_cap = eval_cap(c, r.net, r.b);
-    r.y = malloc((size_t)(r.eval_cap * r.k) * sizeof(float));
-    r.loss = malloc((size_t)r.eval_cap * sizeof(float));
-    r.perm = malloc((size_t)(c->train->n > r.b ? c->train->n : r.b) * sizeof(uint32_t));
-    r.eval_idx = malloc((size_t)c->train->n * sizeof(uint32_t));
-    r.local = malloc((size_t)r.eval_cap * sizeof(uint32_t));
-    r.streams = dob_net_stateful(r.net);
-    if (r.streams) {
-        r.test_map = malloc((size_t)c->test->n * sizeof(uint32_t));
-        if (c->valid) r.valid_map = malloc((size_t)c->valid->n * sizeof(uint32_t));
-        if (!r.test_map || (c->valid && !r.valid_map)) {
-            st = DOB_FAIL(DOB_ENOMEM, "trainer: out of memory");
-            goto fail;
-        }
-        stream_map(r.test_map, c->test->n, B);
-        if (c->valid) stream_map(r.valid_map, c->valid->n, B);
-    }
-    if (c->preproc)
-        r.raw = malloc((size_t)(r.b * dob_dataset_example_size(c->train)) * sizeof(float));
-    if (!curves_ok || !r.y || !r.loss || !r.perm || !r.eval_idx || !r.local || (c->preproc && !r.raw)) {
-        st = DOB_FAIL(DOB_ENOMEM, "trainer: out of memory");
-        goto fail;
-    }
-
-    /* parameters, optimizer state, plans (a resumed run brings its own) */
-    if (c->resume) {
-        DOB_TRY(resume_out(c, o));
-        if (dob_arena_state_count(r.arena) != c->optim->state_count) {
-            st = DOB_FAIL(DOB_EINTERNAL, "trainer: resumed arena has %d state vectors, %s needs %d",
-                          dob_arena_state_count(r.arena), c->optim->name, c->optim->state_count);
-            goto fail;
-        }
-    } else {
-        dob_arena_init(r.arena, c->seed);
-        DOB_TRY(dob_arena_set_state_count(r.arena, c->optim->state_count));
-    }
-    size_t n = dob_arena_size(r.arena);
-    for (int k = 0; k < c->optim->state_count; k++) r.state[k] = dob_arena_state(r.arena, k);
-    if (c->optim->init && !c->resume) c->optim->init(r.state, n, c->hp);
-    float *params = dob_arena_params(r.arena), *grads = dob_arena_grads(r.arena);
+    DOB_TRY(run_alloc(&r));
+    DOB_TRY(run_start(&r));
     if (c->hooks.sum_float_start && c->hooks.sum_float_progress && c->hooks.sum_float_wait)
         DOB_TRY(grad_sync_init(&gs, r.net, &c->hooks, GRAD_BUCKET));
 
-    /* train_eval: a fixed subset of the training set, the size of the test set, without augmentation; for
-     * streams the first batches of the (never shuffled) training stream, as DeepOBS v1.2 tolstoi */
-    dob_rng eval_rng = {c->seed, DOB_RNG_SHUFFLE, (uint64_t)1 << 40};
-    if (r.streams)
-        stream_map(r.eval_idx, c->train->n, B);
-    else
-        dob_rng_permutation(&eval_rng, r.eval_idx, (size_t)c->train->n);
-
     /* where to start: step s0 of epoch e0 (0, 0 for a fresh run) */
-    const int64_t gstep0 = o->steps_done, e0 = gstep0 / spe, s0 = gstep0 % spe, total_steps = N * spe;
+    const int64_t gstep0 = o->steps_done, e0 = gstep0 / spe, s0 = gstep0 % spe;
     int64_t gstep = gstep0;
-    double t_start = now(), t_report = t_start, last_loss = NAN;
-    dob_progress pr = {.num_epochs = N, .steps_per_epoch = spe, .total_steps = total_steps};
+    dob_progress pr = {.num_epochs = N, .steps_per_epoch = spe, .total_steps = N * spe};
     for (int64_t e = e0; e <= N; e++) {
         /* a resumed epoch goes on counting from its time before the checkpoint */
         double t_epoch = now() - (e == e0 && isfinite(o->epoch_seconds[e]) ? o->epoch_seconds[e] : 0.0);
-        if (e >= o->evaluated) {
-            const double t_round = now();
-            r.poll_eval = 1;
-            DOB_TRY(eval_round(&r, e));
-            r.poll_eval = 0;
-            DOB_TRY(dob_net_build(r.net, r.b)); /* back to the training plans */
-            if (r.stopped) {
-                /* stopped inside the round: drop its partial values and its time; a resumed run evaluates
-                 * epoch e again */
-                for (int k = 0; k < DOB_N_CURVES; k++)
-                    if (dob_curves[k].flags & DOB_CURVE_EVAL) o->curve[k][e] = NAN;
-                o->epoch_seconds[e] = t_round - t_epoch;
-                if (c->hooks.checkpoint) checkpoint(c, r.net, o);
-                o->status = DOB_TRAIN_STOPPED;
-                goto done;
-            }
-            o->epochs_done = (int)e;
-            o->evaluated = e + 1;
-            if (c->hooks.progress) {
-                pr.epoch = e;
-                pr.evaluating = 1;
-                pr.global_step = gstep;
-                c->hooks.progress(c->hooks.ctx, &pr);
-                pr.evaluating = 0;
-            }
-            if (e < N && c->hooks.checkpoint) {
-                o->epoch_seconds[e] = now() - t_epoch;
-                checkpoint(c, r.net, o);
-            }
-        }
-        if (e == e0) t_start = t_report = now(); /* step rate and ETA from the first training step on */
+        int stopped = 0;
+        if (e >= o->evaluated) DOB_TRY(epoch_entry(&r, e, t_epoch, gstep, &pr, &stopped));
+        if (stopped) goto done;
+        if (e == e0) r.t_start = r.t_report = now(); /* step rate and ETA from the first training step on */
         if (e == N) {
             o->epoch_seconds[e] = now() - t_epoch;
             break;
         }
         const float lr = (float)dob_sched_lr(&c->sched, e);
-        dob_rng shuffle = {c->seed, DOB_RNG_SHUFFLE, (uint64_t)e};
-        if (r.streams) { /* the same contiguous streams every epoch, from the zero state */
-            stream_map(r.perm, c->train->n, B);
-            dob_net_reset_state(r.net);
-            /* resumed in the middle of the epoch: continue the streams from the checkpoint's state */
-            if (e == e0 && s0 > 0 && c->resume && c->resume->net_state &&
-                c->resume->net_state_n == (int64_t)dob_net_state_count(r.net))
-                dob_net_state_set(r.net, c->resume->net_state);
-        } else {
-            dob_rng_permutation(&shuffle, r.perm, (size_t)c->train->n);
-        }
-        uint32_t *local = r.local;
+        epoch_order(&r, e, e == e0 && s0 > 0);
         int64_t announced = 0;
         for (int64_t s = e == e0 ? s0 : 0; s < spe; s++, gstep++) {
-            double t0 = now();
-            int64_t first = s * B + c->rank * r.b;
-            memcpy(local, r.perm + first, (size_t)r.b * sizeof *local);
-            announce(&r, r.perm, s, gstep, spe, &announced);
-            DOB_TRY(gather(&r, c->train, local, r.b, 1, (uint64_t)(gstep * B + c->rank * r.b)));
-            dob_net_set_context(r.net, (dob_net_ctx){.seed = c->seed, .step = (uint64_t)gstep,
-                                                     .example_offset = (uint64_t)first});
-            double t1 = now();
-            st = dob_net_forward(r.net, 1);
-            if (st == DOB_OK) {
-                loss_forward(&r, r.b, 1);
-                loss_backward(&r, r.b, 1.0f / (float)B);
-            }
-            double t2 = now();
-            grad_sync_begin(&gs);
-            if (st == DOB_OK) st = dob_net_backward(r.net);
-            double t3 = now();
-            double msum = dob_mean(r.loss, r.b) * (double)r.b;
-            if (gs.ready) {
-                dob_status sst = grad_sync_finish(&gs); /* also after a failed backward: complete what started */
-                if (st == DOB_OK) st = sst;
-            } else if (st == DOB_OK && c->hooks.sum_float) {
-                st = c->hooks.sum_float(c->hooks.ctx, grads, n);
-            }
-            if (st == DOB_OK) st = sum_double(c, &msum, 1);
-            if (st != DOB_OK) goto fail;
-            double t4 = now();
-            double mb_loss = msum / (double)B;
-            if (s % iv == 0) mb_loss += regulariser(c, r.arena);
+            double mb_loss;
+            DOB_TRY(train_step(&r, &gs, s, gstep, lr, &announced, &mb_loss));
             if (!isfinite(mb_loss)) {
-                if (s % iv == 0 && o->n_logged < o->n_minibatch) o->minibatch_train_losses[o->n_logged++] = mb_loss;
                 o->status = DOB_TRAIN_DIVERGED;
                 o->diverged_step = gstep;
                 o->epoch_seconds[e] = now() - t_epoch;
                 goto done;
             }
-            if (s % iv == 0 && o->n_logged < o->n_minibatch) o->minibatch_train_losses[o->n_logged++] = mb_loss;
-            last_loss = mb_loss;
-            if (c->weight_decay > 0.0) dob_arena_l2_grad(r.arena, (float)c->weight_decay);
-            c->optim->step(params, grads, r.state, n, lr, c->hp, gstep + 1);
-            o->steps_done = gstep + 1;
-            double t5 = now();
-            o->phase_seconds[DOB_PHASE_DATA] += t1 - t0;
-            o->phase_seconds[DOB_PHASE_FORWARD] += t2 - t1;
-            o->phase_seconds[DOB_PHASE_BACKWARD] += t3 - t2;
-            o->phase_seconds[DOB_PHASE_ALLREDUCE] += t4 - t3;
-            o->phase_seconds[DOB_PHASE_OPTIMIZER] += t5 - t4;
-            if (c->hooks.progress && t5 - t_report >= 2.0) {
-                double rate = (double)(gstep + 1 - gstep0) / (t5 - t_start);
-                pr.epoch = e;
-                pr.step = s + 1;
-                pr.global_step = gstep + 1;
-                pr.steps_per_second = rate;
-                pr.eta_seconds = (double)(total_steps - gstep - 1) / rate;
-                pr.loss = last_loss;
-                c->hooks.progress(c->hooks.ctx, &pr);
-                t_report = t5;
-            }
+            report(&r, &pr, e, s, gstep, gstep0, mb_loss);
             if (c->max_steps > 0 && gstep + 1 >= c->max_steps) {
                 /* truncated run: evaluate the final parameters as the next epoch's entry */
                 o->epoch_seconds[e] = now() - t_epoch;
@@ -538,13 +590,6 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
 done:
 fail:
     grad_sync_free(&gs, r.net);
-    free(r.y);
-    free(r.loss);
-    free(r.perm);
-    free(r.eval_idx);
-    free(r.valid_map);
-    free(r.test_map);
-    free(r.local);
-    free(r.raw);
+    run_free(&r);
     return st;
 }
