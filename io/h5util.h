@@ -1,9 +1,9 @@
 /* h5util.h (internal to io/): HDF5 error reporting and small attribute/dataset helpers shared by the result file
- * writer (results.c) and its readers (results.c read_status, json_export.c).
+ * writer (results.c, results_write.c) and its readers (results_write.c read_status, json_export.c).
  *
  * Every HDF5 failure becomes DOB_EH5 with the object name and the innermost HDF5 error description (HDF5's own
  * automatic stack printing is switched off by dob_h5_quiet(), so nothing is printed to stderr behind the user's
- * back). Readers and attribute writers; dataset writing lives in results.c and checkpoint.c, which follow the
+ * back). Readers and attribute writers; dataset writing lives in results_write.c and checkpoint.c, which follow the
  * collective rules of parallel HDF5 (attribute creation on a shared file is collective: every rank calls). */
 #ifndef DOB_IO_H5UTIL_H
 #define DOB_IO_H5UTIL_H

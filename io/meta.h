@@ -1,8 +1,8 @@
 /* meta.h (internal to io/): the /meta group of a result file, described by one table (meta.c) and read and written
  * by one pair of functions. The record is the /meta part of dob_sweep_desc (include/dob/results.h): the writer
- * (results.c) fills one from the caller's dob_results_meta and dob_sweep_meta, every reader (results.c for
- * --resume and reopening, sweep_file.c, json_export.c) gets one back. A new /meta attribute is one row in meta.c
- * plus its field in dob_sweep_desc. */
+ * (results.c) fills one from the caller's dob_results_meta and dob_sweep_meta, every reader (results_write.c for
+ * --resume, results.c for reopening, sweep_file.c, json_export.c) gets one back. A new /meta attribute is one row
+ * in meta.c plus its field in dob_sweep_desc. */
 #ifndef DOB_IO_META_H
 #define DOB_IO_META_H
 
