@@ -9,8 +9,6 @@
  * count floats) are accepted, so buffer sizes never change. Everything else stays plain; dob_net_read_plain gives
  * the plain values of any tensor.
  * Does not: compute losses (see layers/losses.c) or update parameters (optimizers; the trainer). */
-#include "dob/layer.h"
-#include "dnnl_util.h"
 #include "net_impl.h"
 
 #include <oneapi/dnnl/dnnl_debug.h>

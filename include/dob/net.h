@@ -99,16 +99,17 @@ int dob_net_tensor_blocked(const dob_net *net, int id);
 int dob_net_layer_count(const dob_net *net);
 dob_layer *dob_net_layer(dob_net *net, int i);
 int64_t dob_net_batch(const dob_net *net);
-/** Bytes of the activation buffers (data and diff) of the current build; 0 when not built. */
+/** Bytes of the activation buffers (data, diff and the layers' scratch) of the current build; 0 when not built. */
 size_t dob_net_buffer_bytes(const dob_net *net);
 /** 1 if a layer carries state from one batch to the next (an RNN's h and c): such a net is evaluated at the
  *  training batch, in the training batch's order. */
 int dob_net_stateful(const dob_net *net);
 /** Give the input tensor a diff buffer (filled by backward); takes effect at the next build. */
 void dob_net_set_input_grad(dob_net *net, int on);
-/** Share gradient buffers between tensors whose diffs are not needed at the same time in backward (default on;
- *  net_mem.c). Off keeps every intermediate diff readable after dob_net_backward (tests); the parameter grads, the
- *  input's and the output's diff are the same either way. Takes effect at the next build. */
+/** Share gradient buffers between tensors whose diffs are not needed at the same time in backward, and one scratch
+ *  region between the layers' per-call copies (default on; net_mem.c). Off keeps every intermediate diff readable
+ *  after dob_net_backward and gives each layer its own scratch (tests); the parameter grads, the input's and the
+ *  output's diff are the same either way. Takes effect at the next build. */
 void dob_net_set_buffer_reuse(dob_net *net, int on);
 /** Let layers exchange blocked layouts (default on); off keeps every tensor plain. Takes effect at the next build. */
 void dob_net_set_layout_propagation(dob_net *net, int on);
