@@ -41,13 +41,17 @@ static inline uint16_t dob_bf16_of(float f) {
 
 /* ---- layout propagation between layers (net.c) ---- */
 /** 1 if l->out may take a blocked layout: propagation on, not the net output, exactly one reader, which reads
- *  it as its only input and whose ops set in_blocked. */
+ *  it as its only input and whose ops set in_blocked (DOB_IN_BLOCKED_SAME: and whose own out may block, so
+ *  conv -> bnorm -> act -> conv stays blocked end to end). */
 int dob_net_out_can_block(const dob_layer *l);
 /** At build, before the reader builds: record that l->out's data and diff are in layout md. Accepted (returns 1)
  *  only if dob_net_out_can_block, md is not plain and has no padding (size == count floats); else 0 = plain. */
 int dob_net_set_out_md(dob_layer *l, const dnnl_memory_desc_t *md);
 /** The layout of l->in[i] (data and diff; in_diff[i] must be written in it too), or NULL when plain. */
 const dnnl_memory_desc_t *dob_net_in_md(const dob_layer *l, int i);
+/** At build of a layout-transparent layer (ops in_blocked = DOB_IN_BLOCKED_SAME): the one layout of in[0] and out
+ *  (data and diffs), which is in[0]'s blocked layout, handed on to out, or plain. */
+dob_status dob_layer_same_md(dob_layer *l, dnnl_memory_desc_t *md);
 
 /** A user buffer plus, when the primitive wants another layout, a private buffer and the reorder between. */
 typedef struct dob_mem {

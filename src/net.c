@@ -5,7 +5,9 @@
  * diff buffers, summed into its own diff before its producer's backward (so every backward can overwrite).
  * Layout propagation: a tensor with exactly one reader whose ops set in_blocked, and which is not the net output,
  * may hold its data AND diff in a oneDNN layout its producer chose at build (dob_net_set_out_md), so conv -> pool
- * -> conv chains exchange blocked nChw8c buffers without reorders. Only layouts without padding (byte size ==
+ * -> conv chains exchange blocked nChw8c buffers without reorders. Layout-transparent readers (DOB_IN_BLOCKED_SAME:
+ * act, bnorm) take it only where their own output can hand the same layout on, so conv -> bnorm -> relu -> conv
+ * runs blocked end to end and no such layer ever reorders. Only layouts without padding (byte size ==
  * count floats) are accepted, so buffer sizes never change. Everything else stays plain; dob_net_read_plain gives
  * the plain values of any tensor.
  * Does not: compute losses (see layers/losses.c) or update parameters (optimizers; the trainer). */
@@ -391,7 +393,10 @@ int dob_net_out_can_block(const dob_layer *l) {
     for (int i = l->index + 1; i < net->n_layers; i++) {
         const dob_layer *r = net->layers[i];
         for (int j = 0; j < r->n_in; j++)
-            if (r->in[j] == l->out) return j == 0 && r->n_in == 1 && r->ops->in_blocked;
+            if (r->in[j] == l->out)
+                return j == 0 && r->n_in == 1 &&
+                       (r->ops->in_blocked == 1 ||
+                        (r->ops->in_blocked == DOB_IN_BLOCKED_SAME && dob_net_out_can_block(r)));
     }
     return 0;
 }
@@ -410,6 +415,20 @@ int dob_net_set_out_md(dob_layer *l, const dnnl_memory_desc_t *md) {
 const dnnl_memory_desc_t *dob_net_in_md(const dob_layer *l, int i) {
     const tensor_meta *m = (const tensor_meta *)l->in[i];
     return m->blocked ? &m->md : NULL;
+}
+
+dob_status dob_layer_same_md(dob_layer *l, dnnl_memory_desc_t *md) {
+    const dnnl_memory_desc_t *in = dob_net_in_md(l, 0);
+    if (!in) {
+        if (dob_md_plain(md, l->in[0]->ndim, l->in[0]->dims) != dnnl_success)
+            return DOB_FAIL(DOB_EINTERNAL, "%s: no plain layout for a %d-dim tensor", l->name, l->in[0]->ndim);
+        return DOB_OK;
+    }
+    /* dob_net_out_can_block(producer) held only because l's out can block: the same md must be accepted */
+    if (!dob_net_set_out_md(l, in))
+        return DOB_FAIL(DOB_EINTERNAL, "%s: input arrived blocked, but its output refuses the layout", l->name);
+    *md = *in;
+    return DOB_OK;
 }
 
 dob_status dob_net_read_plain(dob_net *net, int id, float *data, float *diff) {

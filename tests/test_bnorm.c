@@ -4,7 +4,8 @@
  * finite differences, overwrite semantics. Focused tests: parameters and buffers in the arena, inference leaving
  * the moving statistics alone, the moving statistics after one and two steps against hand-computed values (TF's
  * update, Bessel factor for 4-D inputs only), and the sync-BN path with fake sum hooks (one rank, two identical
- * ranks, a failing hook, thread-count independence), error paths. */
+ * ranks, a failing hook, thread-count independence), the blocked layout a conv hands on (oneDNN's kernel and the
+ * hand path against the all-plain net), error paths. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +21,13 @@ enum { P_GAMMA, P_BETA, P_MEAN, P_VAR };
 enum { BATCH = 3, CH = 5 };
 
 typedef struct bn_shape {
+    const char *label;
     int ndim;            /* per example */
     int64_t dims[3];
     int64_t s;           /* elements per channel per example */
 } bn_shape;
-static const bn_shape shapes[] = {{3, {CH, 7, 3}, 21}, {1, {CH}, 1}};
+/* 1x1 planes (Inception's auxiliary head after its 5x5 valid conv): strides of extent-1 dims are arbitrary */
+static const bn_shape shapes[] = {{"4-D", 3, {CH, 7, 3}, 21}, {"2-D", 1, {CH}, 1}, {"4-D 1x1", 3, {CH, 1, 1}, 1}};
 enum { N_SHAPES = sizeof shapes / sizeof *shapes };
 
 /* input -> bnorm "bn" [-> tanh]. gamma U(0.5, 1.5), beta U(-0.5, 0.5); input U(-1, 3) (mean away from 0). */
@@ -117,9 +120,9 @@ static void test_moving_stats(void) {
                 want_v[c] = (float)mv[c];
             }
             char what[64];
-            snprintf(what, sizeof what, "%s moving_mean after step %d", si ? "2-D" : "4-D", step + 1);
+            snprintf(what, sizeof what, "%s moving_mean after step %d", sh->label, step + 1);
             TC_ASSERT_CLOSE(what, dob_arena_param(a, P_MEAN), want_m, CH, 1e-6);
-            snprintf(what, sizeof what, "%s moving_variance after step %d", si ? "2-D" : "4-D", step + 1);
+            snprintf(what, sizeof what, "%s moving_variance after step %d", sh->label, step + 1);
             TC_ASSERT_CLOSE(what, dob_arena_param(a, P_VAR), want_v, CH, 1e-6);
         }
         free(ybuf);
@@ -217,11 +220,14 @@ static void ref_backward(const void *cfg, dob_net *net, const float *dy, float *
      .add = add_bn, .ref = ref_infer, .ref_train = ref_train, .ref_backward = ref_backward, .setup = setup_bn,    \
      .fwd_tol = 1e-5, .bwd_tol = 1e-5, .gc = {.eps = 1e-3, .tol = 1e-2, .training = 1}, .in_lo = -1.0f,          \
      .in_hi = 3.0f, .seed = sd}
+/* 4-D planes of 21 elements take bnorm's hand path (plain, S >= 8), 2x2 planes and 2-D inputs oneDNN's */
 #define DIMS_4D {CH, 7, 3}
+#define DIMS_4D_SMALL {CH, 2, 2}
 #define DIMS_2D {CH}
 static const tc_layer_case rows[] = {
     BN_ROW("4-D", 3, DIMS_4D, 0, 40),        BN_ROW("2-D", 1, DIMS_2D, 0, 41),
     BN_ROW("4-D + tanh", 3, DIMS_4D, 1, 50), BN_ROW("2-D + tanh", 1, DIMS_2D, 1, 51),
+    BN_ROW("4-D 2x2", 3, DIMS_4D_SMALL, 0, 42),
 };
 
 static void test_table(void) { tc_layer_run_all(rows, sizeof rows / sizeof *rows); }
@@ -259,7 +265,7 @@ static void test_sync(void) {
             dob_arena *ar = dob_net_arena(ref), *as = dob_net_arena(syn);
             dob_tensor *yr = dob_net_output(ref), *ys = dob_net_output(syn);
             char what[96];
-            snprintf(what, sizeof what, "sync-BN %s, %d rank(s)", si ? "2-D" : "4-D", ranks);
+            snprintf(what, sizeof what, "sync-BN %s, %d rank(s)", sh->label, ranks);
             TC_ASSERT_OK(dob_net_forward(ref, 1));
             TC_ASSERT_OK(dob_net_forward(syn, 1));
             CU_ASSERT_EQUAL(f.calls, 1);
@@ -332,6 +338,74 @@ static void test_sync_threads(void) {
 #endif
 }
 
+/* ---- in a conv's blocked layout ----------------------------------------------------------------------------
+ * conv (3 -> 16, 3x3 SAME) -> bnorm -> relu -> conv (16 -> 16): with layout propagation the first conv's output
+ * travels blocked through bnorm and relu (DOB_IN_BLOCKED_SAME; 16 channels are whole blocks on every ISA, see
+ * test_conv.c), where oneDNN's batch norm runs on the blocked layout; with a (one-rank) sum hook the hand path
+ * walks it. Either must equal the all-plain net: outputs, input and parameter gradients, the intermediates' plain
+ * views, the moving statistics. */
+static dob_net *chain_net(int propagate, int hook, fake_ranks *f) {
+    dob_net *net = NULL;
+    int y;
+    const dob_conv_cfg c1 = {16, 3, 3, 1, 1, DOB_PAD_SAME, 1, {DOB_INIT_GLOROT_UNIFORM, 0, 0}, {DOB_INIT_ZEROS, 0, 0},
+                             0, DOB_ACT_NONE};
+    dob_conv_cfg c2 = c1;
+    if (dob_net_create(&net, 3, (int64_t[]){3, 6, 6}) != DOB_OK ||
+        dob_net_conv(net, "conv1", 0, &c1, &y) != DOB_OK ||
+        dob_net_bnorm(net, "bn", y, &(dob_bnorm_cfg){0.9f, 1e-3f}, &y) != DOB_OK ||
+        dob_net_act(net, "relu", y, &(dob_act_cfg){DOB_ACT_RELU, 0}, &y) != DOB_OK ||
+        dob_net_conv(net, "conv2", y, &c2, &y) != DOB_OK || dob_net_alloc(net) != DOB_OK)
+        goto fail;
+    dob_arena_init(dob_net_arena(net), 80);
+    dob_net_set_layout_propagation(net, propagate);
+    dob_net_set_input_grad(net, 1);
+    dob_net_set_buffer_reuse(net, 0); /* the intermediate diffs are compared after backward */
+    if (hook) dob_net_set_sum_hook(net, fake_sum, f);
+    if (dob_net_build(net, 4) != DOB_OK) goto fail;
+    dob_tensor *x = dob_net_input_tensor(net), *out = dob_net_output(net);
+    tc_fill(x->data, x->count, 81, 0, -1.0f, 1.0f);
+    if (dob_net_forward(net, 1) != DOB_OK) goto fail;
+    tc_fill(out->diff, out->count, 81, 1, -1.0f, 1.0f);
+    if (dob_net_backward(net) != DOB_OK) goto fail;
+    return net;
+fail:
+    fprintf(stderr, "\n    chain_net: %s\n", dob_last_error());
+    dob_net_destroy(net);
+    return NULL;
+}
+
+static void test_blocked(void) {
+    fake_ranks f = {1.0, 0, 0};
+    dob_net *plain = chain_net(0, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(plain);
+    for (int hook = 0; hook < 2; hook++) {
+        dob_net *net = chain_net(1, hook, &f);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+        const char *what = hook ? "blocked, hand path (sum hook)" : "blocked, oneDNN";
+        for (int id = 1; id <= 3; id++) { /* conv1's, bn's and relu's outputs */
+            CU_ASSERT(dob_net_tensor_blocked(net, id));
+            CU_ASSERT_FALSE(dob_net_tensor_blocked(plain, id));
+            const dob_tensor *t = dob_net_tensor(net, id);
+            float *d = malloc(t->count * sizeof *d), *g = malloc(t->count * sizeof *g);
+            CU_ASSERT_FATAL(d && g);
+            TC_ASSERT_OK(dob_net_read_plain(net, id, d, g));
+            TC_ASSERT_CLOSE(what, d, dob_net_tensor(plain, id)->data, t->count, 1e-5);
+            TC_ASSERT_CLOSE(what, g, dob_net_tensor(plain, id)->diff, t->count, 1e-5);
+            free(d);
+            free(g);
+        }
+        const dob_tensor *o = dob_net_output(net), *x = dob_net_input_tensor(net);
+        TC_ASSERT_CLOSE(what, o->data, dob_net_output(plain)->data, o->count, 1e-5);
+        TC_ASSERT_CLOSE(what, x->diff, dob_net_input_tensor(plain)->diff, x->count, 1e-5);
+        dob_arena *a = dob_net_arena(net), *b = dob_net_arena(plain);
+        TC_ASSERT_CLOSE(what, dob_arena_grads(a), dob_arena_grads(b), dob_arena_size(a), 1e-5);
+        TC_ASSERT_CLOSE(what, dob_arena_params(a), dob_arena_params(b), dob_arena_size(a), 1e-6);
+        dob_net_destroy(net);
+    }
+    CU_ASSERT_EQUAL(f.calls, 2);
+    dob_net_destroy(plain);
+}
+
 static void test_errors(void) {
     dob_net *net;
     TC_ASSERT_OK(dob_net_create(&net, 3, (int64_t[]){CH, 2, 2}));
@@ -370,6 +444,7 @@ static CU_TestInfo tests[] = {
     {"moving_stats", test_moving_stats},
     {"sync_fake_ranks", test_sync},
     {"sync_threads", test_sync_threads},
+    {"blocked", test_blocked},
     {"errors", test_errors},
     CU_TEST_INFO_NULL,
 };

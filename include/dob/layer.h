@@ -17,6 +17,7 @@
 
 #define DOB_LAYER_MAX_IN 8
 #define DOB_LAYER_MAX_PARAMS 8
+#define DOB_IN_BLOCKED_SAME 2
 
 struct dob_layer_ops {
     const char *type;
@@ -27,7 +28,9 @@ struct dob_layer_ops {
     dob_status (*forward)(dob_layer *l, int training);
     dob_status (*backward)(dob_layer *l);
     void (*destroy)(dob_layer *l);
-    int in_blocked;  /* reads in[0] in its producer's oneDNN layout (dob_net_in_md) and writes in_diff[0] in it */
+    int in_blocked;  /* reads in[0] in its producer's oneDNN layout (dob_net_in_md) and writes in_diff[0] in it;
+                        DOB_IN_BLOCKED_SAME: only where its own out may take that layout too (dob_net_out_can_block),
+                        which it then must (elementwise and per-channel layers: act, bnorm) */
     int stateful;    /* carries state from batch to batch (RNN h, c): the trainer then evaluates at the training
                         batch; every other net may be evaluated at a larger batch (same examples, same losses) */
     void (*reset)(dob_layer *l); /* NULL, or: forget state carried between forwards (LSTM); dob_net_reset_state */

@@ -1,6 +1,8 @@
 /* act.c: elementwise activations (ReLU, tanh, sigmoid, leaky ReLU) through oneDNN eltwise primitives.
  * Saved for backward: dst for tanh/sigmoid (use_dst_for_bwd algorithms), src for ReLU/leaky ReLU.
- * Works on the plain layout of any rank. */
+ * Works on the plain layout of any rank, or in its producer's blocked layout where its own output can take that
+ * layout too (DOB_IN_BLOCKED_SAME: elementwise, the layout does not matter; conv -> bnorm -> relu -> conv then
+ * stays blocked). */
 #include "dnnl_util.h"
 #include "dob/layers.h"
 
@@ -49,7 +51,7 @@ static dob_status act_build(dob_layer *l, int64_t batch) {
     const dnnl_alg_kind_t alg = algs[c->kind].layer;
     const float alpha = c->kind == DOB_ACT_LRELU ? c->alpha : 0.0f;
     p->use_dst = algs[c->kind].use_dst;
-    DOB_DNNL(dob_md_plain(&md, l->in[0]->ndim, l->in[0]->dims));
+    DOB_TRY(dob_layer_same_md(l, &md));
     DOB_DNNL(dnnl_eltwise_forward_desc_init(&fd, dnnl_forward_training, alg, &md, alpha, 0.0f));
     DOB_DNNL(dnnl_primitive_desc_create(&fpd, &fd, NULL, eng, NULL));
     DOB_DNNL(dob_own_primitive(l, &p->fwd, fpd));
@@ -91,7 +93,7 @@ fail:
 
 const dob_layer_ops dob_act_ops = {
     .type = "act", .priv_size = sizeof(act_priv), .reserve = act_reserve, .build = act_build,
-    .forward = act_forward, .backward = act_backward,
+    .forward = act_forward, .backward = act_backward, .in_blocked = DOB_IN_BLOCKED_SAME,
 };
 
 dob_status dob_net_act(dob_net *net, const char *name, int in, const dob_act_cfg *cfg, int *out) {
