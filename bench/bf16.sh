@@ -14,8 +14,7 @@ PROBLEMS=${*:-fmnist_2c2d mnist_mlp}
 THREADS=${OMP_NUM_THREADS:-2}
 BUILD=${BUILD:-build}
 export OMP_NUM_THREADS=$THREADS
-OB=/usr/lib/x86_64-linux-gnu/openblas-openmp
-[ -d $OB ] || { echo "install libopenblas0-openmp (scripts/install-deps.sh): torch on reference BLAS is meaningless"; exit 1; }
+. bench/torch_env.sh  # OB (OpenBLAS-openmp for torch) and the allocator settings: see there
 "$BUILD/dob" version | sed -n 2p
 printf 'CPU: %s, %s threads\n' "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" "$THREADS"
 "$BUILD/bench/bench_step" mnist_logreg 16 1 0 --precision bf16 > /dev/null || exit 1

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # compare.sh [ROUNDS=5] [PROBLEMS...]: dob vs PyTorch steps/s on the same machine, interleaved (dob, torch, dob,
 # torch, ...). PROBLEMS: fmnist_2c2d mnist_mlp fmnist_logreg (default), cifar10_3c3d, cifar100_allcnnc,
-# svhn_wrn164, cifar100_wrn404, imagenet_inception_v3 (bench/torch_ref.py has those nets). Batch 128, except 32
+# svhn_wrn164, cifar100_wrn404, imagenet_inception_v3, imagenet_vgg16, imagenet_vgg19 (bench/torch_ref.py has
+# those nets). Batch 128, except 32
 # for the ImageNet problems (Inception-v3's DeepOBS batch; the issue's benchmark batch). DOB_FLAGS="--conv-algo winograd" (or
 # "--precision bf16") is passed to bench_step. Interleaving makes host noise hit both alike; prints the median
 # of each, the ratio dob/torch and the ratio of the fastest single steps (on a shared VM the medians of single
@@ -16,8 +17,7 @@ THREADS=${OMP_NUM_THREADS:-2}
 BUILD=${BUILD:-build}   # build dir holding bench/bench_step (e.g. BUILD=build-perf)
 export OMP_NUM_THREADS=$THREADS
 [ -x "$BUILD/bench/bench_step" ] || { cmake -S . -B "$BUILD" -G Ninja >/dev/null && cmake --build "$BUILD" --target bench_step; }
-OB=/usr/lib/x86_64-linux-gnu/openblas-openmp
-[ -d $OB ] || { echo "install libopenblas0-openmp (scripts/install-deps.sh): torch on reference BLAS is meaningless"; exit 1; }
+. bench/torch_env.sh  # OB (OpenBLAS-openmp for torch) and the allocator settings: see there
 peak_out=$(bash bench/peak.sh 2>&1 || true)
 printf '%s\n' "$peak_out"
 # the all-threads peak: AVX-512 where the CPU has it, else AVX2

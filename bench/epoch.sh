@@ -18,8 +18,7 @@ DATA=${DATA:-/usr/share/datasets/fashion-mnist}
 BUILD=${BUILD:-build}
 THREADS=${OMP_NUM_THREADS:-2}
 export OMP_NUM_THREADS=$THREADS
-OB=/usr/lib/x86_64-linux-gnu/openblas-openmp
-[ -d $OB ] || { echo "install libopenblas0-openmp (scripts/install-deps.sh): torch on reference BLAS is meaningless"; exit 1; }
+. bench/torch_env.sh  # OB (OpenBLAS-openmp for torch) and the allocator settings: see there
 [ -x "$BUILD/dob" ] || { echo "build dob first: cmake -S . -B $BUILD -G Ninja && cmake --build $BUILD"; exit 1; }
 "$BUILD/dob" version | sed -n 2p
 printf 'CPU: %s, %s threads, %s epoch(s)\n' "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" \

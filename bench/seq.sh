@@ -12,8 +12,7 @@ STEPS=${STEPS:-40}
 BUILD=${BUILD:-build}
 THREADS=${OMP_NUM_THREADS:-2}
 export OMP_NUM_THREADS=$THREADS
-OB=/usr/lib/x86_64-linux-gnu/openblas-openmp
-[ -d $OB ] || { echo "install libopenblas0-openmp (scripts/install-deps.sh): torch on reference BLAS is meaningless"; exit 1; }
+. bench/torch_env.sh  # OB (OpenBLAS-openmp for torch) and the allocator settings: see there
 "$BUILD/dob" version | sed -n 2p
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -152,9 +152,25 @@ class InceptionV3(nn.Module):
         return self.top(h), self.aux(h)
 
 
+def vgg(units, classes):
+    """DeepOBS's VGG on 224x224 inputs (ImageNet: no resize needed): 3x3 SAME convs with ReLU in 5 blocks of
+    `units`, 2x2 max pooling after each, fc 4096, dropout 0.5, fc 4096, dropout 0.5, fc classes. VGG16 with 1001
+    classes: 138 361 641 parameters, as DeepOBS's."""
+    layers, i = [], 3
+    for n, o in zip(units, (64, 128, 256, 512, 512)):
+        for _ in range(n):
+            layers += [nn.Conv2d(i, o, 3, padding=1), nn.ReLU()]
+            i = o
+        layers.append(nn.MaxPool2d(2, 2))
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(25088, 4096), nn.ReLU(), nn.Dropout(0.5),
+                         nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(0.5), nn.Linear(4096, classes))
+
+
 def net(problem):
     if problem == "imagenet_inception_v3":
         return InceptionV3()
+    if problem in ("imagenet_vgg16", "imagenet_vgg19"):
+        return vgg((2, 2, 3, 3, 3) if problem.endswith("16") else (2, 2, 4, 4, 4), 1001)
     if problem.endswith("3c3d"):
         return c3c3d(100 if problem.startswith("cifar100") else 10)
     if problem == "cifar100_allcnnc":
