@@ -196,7 +196,8 @@ static dob_status hand_stats(dob_layer *l) {
     const float *x = l->in[0]->data;
     const int64_t C = p->c;
     double *acc = p->acc;
-    if (!p->blk) return DOB_FAIL(DOB_EINTERNAL, "sync-BN: %s's input layout is neither plain nor channel-blocked", l->name);
+    if (!p->blk)
+        return DOB_FAIL(DOB_EINTERNAL, "sync-BN: %s's input layout is neither plain nor channel-blocked", l->name);
 #pragma omp parallel for schedule(static)
     for (int64_t c = 0; c < C; c++) {
         double sums[2];
