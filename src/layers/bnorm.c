@@ -46,7 +46,7 @@ enum { P_GAMMA, P_BETA, P_MEAN, P_VAR };
 typedef struct bnorm_priv {
     int64_t n, c, s;            /* batch, channels, elements per channel per example (H*W; 1 for 2-D) */
     int64_t blk;                /* channels per block of the layout (chan_block); 0: the sync-BN loops cannot walk it */
-    dnnl_primitive_t fwd_train, fwd_inf, bwd;
+    dnnl_primitive_t fwd_train, fwd_inf, bwd; /* fwd_train, bwd: NULL where hand_always */
     dnnl_memory_t src, dst, scale, shift, mean, var, mmean, mvar, diff_dst, diff_src, diff_scale, diff_shift;
     float *mean_buf, *var_buf;  /* (C) batch statistics of the last training forward; owned by mean / var */
     double *acc;                /* (2C + 1) sync-BN sums */
@@ -103,6 +103,10 @@ static inline int64_t chan_at(const bnorm_priv *p, int64_t n, int64_t c) {
     return (n * p->c + c / p->blk * p->blk) * p->s + c % p->blk;
 }
 
+/* Plain planes of 8 or more elements always take the hand path (oneDNN 2.6 has only its C++ ncsp_bnorm there):
+ * such a layer builds no oneDNN training primitives. Sync-BN takes the hand path on every layout. */
+static int hand_always(const bnorm_priv *p) { return p->blk == 1 && p->s >= 8; }
+
 static dob_status bnorm_build(dob_layer *l, int64_t batch) {
     dob_status st = DOB_OK;
     bnorm_priv *p = l->priv;
@@ -123,22 +127,25 @@ static dob_status bnorm_build(dob_layer *l, int64_t batch) {
     DOB_DNNL(dob_md_plain(&cmd, 1, &p->c));
     const unsigned ss = dnnl_use_scale | dnnl_use_shift;
     dnnl_batch_normalization_desc_t td, id, bd;
-    DOB_DNNL(dnnl_batch_normalization_forward_desc_init(&td, dnnl_forward_training, &md, c->eps, ss));
-    DOB_DNNL(dnnl_primitive_desc_create(&tpd, &td, NULL, eng, NULL));
-    DOB_DNNL(dob_own_primitive(l, &p->fwd_train, tpd));
     DOB_DNNL(dnnl_batch_normalization_forward_desc_init(&id, dnnl_forward_inference, &md, c->eps,
                                                         ss | dnnl_use_global_stats));
     DOB_DNNL(dnnl_primitive_desc_create(&ipd, &id, NULL, eng, NULL));
     DOB_DNNL(dob_own_primitive(l, &p->fwd_inf, ipd));
-    DOB_DNNL(dnnl_batch_normalization_backward_desc_init(&bd, dnnl_backward, &md, &md, c->eps, ss));
-    DOB_DNNL(dnnl_primitive_desc_create(&bpd, &bd, NULL, eng, tpd));
-    DOB_DNNL(dob_own_primitive(l, &p->bwd, bpd));
+    if (!hand_always(p)) {
+        DOB_DNNL(dnnl_batch_normalization_forward_desc_init(&td, dnnl_forward_training, &md, c->eps, ss));
+        DOB_DNNL(dnnl_primitive_desc_create(&tpd, &td, NULL, eng, NULL));
+        DOB_DNNL(dob_own_primitive(l, &p->fwd_train, tpd));
+        DOB_DNNL(dnnl_batch_normalization_backward_desc_init(&bd, dnnl_backward, &md, &md, c->eps, ss));
+        DOB_DNNL(dnnl_primitive_desc_create(&bpd, &bd, NULL, eng, tpd));
+        DOB_DNNL(dob_own_primitive(l, &p->bwd, bpd));
+    }
 
     DOB_DNNL(dob_own_memory(l, &p->src, &md, eng, x->data));
     DOB_DNNL(dob_own_memory(l, &p->dst, &md, eng, l->out->data));
     DOB_DNNL(dob_own_memory(l, &p->diff_dst, &md, eng, l->out->diff));
-    /* bwd always writes diff_src: give it scratch when nobody needs d loss / d x */
-    DOB_DNNL(dob_own_memory(l, &p->diff_src, &md, eng, l->in_diff[0] ? (void *)l->in_diff[0] : DNNL_MEMORY_ALLOCATE));
+    /* oneDNN's bwd always writes diff_src: give it scratch when nobody needs d loss / d x (the hand path skips dx) */
+    void *dx = l->in_diff[0] ? (void *)l->in_diff[0] : hand_always(p) ? DNNL_MEMORY_NONE : DNNL_MEMORY_ALLOCATE;
+    DOB_DNNL(dob_own_memory(l, &p->diff_src, &md, eng, dx));
     DOB_DNNL(dob_own_memory(l, &p->scale, &cmd, eng, dob_arena_param(a, l->param[P_GAMMA])));
     DOB_DNNL(dob_own_memory(l, &p->shift, &cmd, eng, dob_arena_param(a, l->param[P_BETA])));
     DOB_DNNL(dob_own_memory(l, &p->diff_scale, &cmd, eng, dob_arena_grad(a, l->param[P_GAMMA])));
@@ -264,7 +271,7 @@ static dob_status bnorm_forward(dob_layer *l, int training) {
     dnnl_exec_arg_t args[6] = {{DNNL_ARG_SRC, p->src},     {DNNL_ARG_DST, p->dst},
                                {DNNL_ARG_SCALE, p->scale}, {DNNL_ARG_SHIFT, p->shift},
                                {DNNL_ARG_MEAN, p->mean},   {DNNL_ARG_VARIANCE, p->var}};
-    p->hand = dob_net_has_sum_hook(l->net) || (p->blk == 1 && p->s >= 8);
+    p->hand = dob_net_has_sum_hook(l->net) || hand_always(p);
     if (p->hand) {
         DOB_TRY(hand_stats(l));
         if (p->blk == 1)
