@@ -65,10 +65,9 @@ static dob_status conv_bn(inc *c, const char *branch, const char *unit_name, int
     const dob_conv_cfg cc = {.out_channels = u->f, .kh = u->kh, .kw = u->kw, .sh = u->s, .sw = u->s,
                              .pad = u->pad, .bias = 0, .w_init = {DOB_INIT_GLOROT_UNIFORM, 0, 0}, .l2 = 1,
                              .act = DOB_ACT_NONE};
-    const dob_bnorm_cfg bn = {.momentum = 0.9997f, .eps = 1e-3f};
+    const dob_bnorm_cfg bn = {.momentum = 0.9997f, .eps = 1e-3f, .relu = 1}; /* the ReLU fused */
     DOB_TRY(dob_net_conv(c->net, nm(c, "%s/%s", branch, unit_name), x, &cc, &x));
-    DOB_TRY(dob_net_bnorm(c->net, nm(c, "%s/%s/bn", branch, unit_name), x, &bn, &x));
-    DOB_TRY(dob_net_act(c->net, nm(c, "%s/%s/relu", branch, unit_name), x, &(dob_act_cfg){.kind = DOB_ACT_RELU}, y));
+    DOB_TRY(dob_net_bnorm(c->net, nm(c, "%s/%s/bn", branch, unit_name), x, &bn, y));
 fail:
     return st;
 }

@@ -35,6 +35,24 @@ dnnl_status_t dob_md_plain(dnnl_memory_desc_t *md, int ndim, const int64_t *dims
     return dnnl_memory_desc_init_by_tag(md, ndim, d, dnnl_f32, dob_tag_plain(ndim));
 }
 
+int64_t dob_md_chan_block(const dnnl_memory_desc_t *md, int64_t C, int64_t S) {
+    const dnnl_blocking_desc_t *b = &md->format_desc.blocking;
+    if (md->format_kind != dnnl_blocked || md->offset0 != 0) return 0;
+    /* planes of one element: plain and channels-last are the same memory order (and the strides of dims of
+     * extent 1 are arbitrary): B = 1 */
+    const int64_t B = b->inner_nblks == 0                                   ? (b->strides[1] == 1 && S > 1 ? C : 1)
+                      : (b->inner_nblks == 1 && b->inner_idxs[0] == 1) ? b->inner_blks[0]
+                                                                           : 0;
+    if (B <= 0 || C % B || b->strides[0] != C * S || (C / B > 1 && b->strides[1] != S * B)) return 0;
+    int64_t want = B;
+    for (int d = md->ndims - 1; d >= 2; d--) {
+        if (md->dims[d] == 1) continue;
+        if (b->strides[d] != want) return 0;
+        want *= md->dims[d];
+    }
+    return B;
+}
+
 /* The user memory over handle and, if want differs, the prim memory (no buffer when prim_none: scratch, bound
  * later; else one oneDNN allocates) with the reorder between. */
 static dnnl_status_t mem_init(dob_mem *m, dnnl_engine_t eng, const dnnl_memory_desc_t *plain,

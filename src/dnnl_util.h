@@ -24,6 +24,10 @@ dnnl_engine_t dob_net_engine(const dob_net *net);
 dnnl_stream_t dob_net_stream(const dob_net *net);
 /** Plain f32 md of a tensor: tag abcd / ab / abc / abcde by ndim. */
 dnnl_status_t dob_md_plain(dnnl_memory_desc_t *md, int ndim, const int64_t *dims);
+/** Channels per block B of an f32 activation layout md of C channels and S elements per channel per example:
+ *  element (n, c, i) of the N x C x S view lies at n C S + (c / B) S B + i B + c % B. B = 1 plain, 8 or 16
+ *  channel-blocked (nChw8c, nChw16c), C channels-last; 0 for any other layout. */
+int64_t dob_md_chan_block(const dnnl_memory_desc_t *md, int64_t C, int64_t S);
 /** Plain tag for ndim (dnnl_a .. dnnl_abcde). */
 dnnl_format_tag_t dob_tag_plain(int ndim);
 
@@ -40,9 +44,10 @@ static inline uint16_t dob_bf16_of(float f) {
 }
 
 /* ---- layout propagation between layers (net.c) ---- */
-/** 1 if l->out may take a blocked layout: propagation on, not the net output, exactly one reader, which reads
- *  it as its only input and whose ops set in_blocked (DOB_IN_BLOCKED_SAME: and whose own out may block, so
- *  conv -> bnorm -> act -> conv stays blocked end to end). */
+/** 1 if l->out may take a blocked layout: propagation on, not the net output, at least one reader, and every
+ *  reader's ops set in_blocked: 1 (conv, pool) reading it as the only input, DOB_IN_BLOCKED_SAME (act, bnorm)
+ *  the same and whose own out may block, DOB_IN_BLOCKED_EACH (add) whose own out may block. So conv -> bnorm ->
+ *  act -> conv and a residual stream stay blocked end to end. */
 int dob_net_out_can_block(const dob_layer *l);
 /** At build, before the reader builds: record that l->out's data and diff are in layout md. Accepted (returns 1)
  *  only if dob_net_out_can_block, md is not plain and has no padding (size == count floats); else 0 = plain. */

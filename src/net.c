@@ -3,12 +3,13 @@
  * Invariants: layers are stored in the order they were added, which is a topological order (a layer can only
  * read tensors that exist). Tensor 0 is the net input and has no diff. A tensor with k > 1 readers gets k private
  * diff buffers, summed into its own diff before its producer's backward (so every backward can overwrite).
- * Layout propagation: a tensor with exactly one reader whose ops set in_blocked, and which is not the net output,
- * may hold its data AND diff in a oneDNN layout its producer chose at build (dob_net_set_out_md), so conv -> pool
- * -> conv chains exchange blocked nChw8c buffers without reorders. Layout-transparent readers (DOB_IN_BLOCKED_SAME:
- * act, bnorm) take it only where their own output can hand the same layout on, so conv -> bnorm -> relu -> conv
- * runs blocked end to end and no such layer ever reorders. Only layouts without padding (byte size ==
- * count floats) are accepted, so buffer sizes never change. Everything else stays plain; dob_net_read_plain gives
+ * Layout propagation: a tensor whose readers all set in_blocked, and which is not the net output, may hold its data
+ * AND diff in a oneDNN layout its producer chose at build (dob_net_set_out_md), so conv -> pool -> conv chains
+ * exchange blocked nChw8c buffers without reorders. Layout-transparent readers (DOB_IN_BLOCKED_SAME: act, bnorm;
+ * DOB_IN_BLOCKED_EACH: add) take it only where their own output can hand the same layout on, so conv -> bnorm -> relu
+ * -> conv and a residual stream (add -> bnorm and the next add) run blocked end to end. A fan-out tensor's readers all
+ * get the one layout, so the sum of their diffs (gather_diff) is elementwise. Only layouts without padding (byte size
+ * == count floats) are accepted, so buffer sizes never change. Everything else stays plain; dob_net_read_plain gives
  * the plain values of any tensor.
  * Does not: compute losses (see layers/losses.c) or update parameters (optimizers; the trainer). */
 #include "net_impl.h"
@@ -384,21 +385,28 @@ void dob_net_set_layout_propagation(dob_net *net, int on) {
     unbuild(net); /* layouts change: re-plan at the next build */
 }
 
+/* 1 if reader r may read its input j in a blocked layout (see dob_layer_ops.in_blocked). */
+static int reads_blocked(const dob_layer *r, int j) {
+    switch (r->ops->in_blocked) {
+    case 1: return j == 0 && r->n_in == 1;
+    case DOB_IN_BLOCKED_SAME: return j == 0 && r->n_in == 1 && dob_net_out_can_block(r);
+    case DOB_IN_BLOCKED_EACH: return dob_net_out_can_block(r);
+    default: return 0;
+    }
+}
+
 int dob_net_out_can_block(const dob_layer *l) {
     const dob_net *net = l->net;
     const tensor_meta *m = (const tensor_meta *)l->out; /* t is the first member */
-    if (net->no_propagation || m->n_readers != 1 || m->alias || l->ops->alias ||
+    if (net->no_propagation || m->n_readers < 1 || m->alias || l->ops->alias ||
         l->out == &net->tensors[net->output]->t)
         return 0;
     for (int i = l->index + 1; i < net->n_layers; i++) {
         const dob_layer *r = net->layers[i];
         for (int j = 0; j < r->n_in; j++)
-            if (r->in[j] == l->out)
-                return j == 0 && r->n_in == 1 &&
-                       (r->ops->in_blocked == 1 ||
-                        (r->ops->in_blocked == DOB_IN_BLOCKED_SAME && dob_net_out_can_block(r)));
+            if (r->in[j] == l->out && !reads_blocked(r, j)) return 0;
     }
-    return 0;
+    return 1;
 }
 
 int dob_net_set_out_md(dob_layer *l, const dnnl_memory_desc_t *md) {

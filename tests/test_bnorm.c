@@ -53,7 +53,7 @@ fail:
 }
 
 static void test_params(void) {
-    dob_net *net = make_net(&shapes[0], (dob_bnorm_cfg){0.99f, 1e-3f}, 0, 0, 1);
+    dob_net *net = make_net(&shapes[0], (dob_bnorm_cfg){0.99f, 1e-3f, 0}, 0, 0, 1);
     CU_ASSERT_PTR_NOT_NULL_FATAL(net);
     dob_arena *a = dob_net_arena(net);
     const char *names[] = {"bn/gamma", "bn/beta", "bn/moving_mean", "bn/moving_variance"};
@@ -80,7 +80,7 @@ static void test_params(void) {
 
 /* Inference reads the moving statistics and leaves them alone (the table checks its output against them). */
 static void test_inference_keeps_stats(void) {
-    dob_net *net = make_net(&shapes[0], (dob_bnorm_cfg){0.9f, 1e-3f}, 0, 0, 10);
+    dob_net *net = make_net(&shapes[0], (dob_bnorm_cfg){0.9f, 1e-3f, 0}, 0, 0, 10);
     CU_ASSERT_PTR_NOT_NULL_FATAL(net);
     float *mm = dob_arena_param(dob_net_arena(net), P_MEAN), *mv = dob_arena_param(dob_net_arena(net), P_VAR);
     tc_fill(mm, CH, 5, 5, -1.0f, 1.0f);
@@ -100,7 +100,7 @@ static void test_moving_stats(void) {
     const double mom = 0.9;
     for (int si = 0; si < N_SHAPES; si++) {
         const bn_shape *sh = &shapes[si];
-        dob_net *net = make_net(sh, (dob_bnorm_cfg){(float)mom, 1e-3f}, 0, 0, 20 + (uint64_t)si);
+        dob_net *net = make_net(sh, (dob_bnorm_cfg){(float)mom, 1e-3f, 0}, 0, 0, 20 + (uint64_t)si);
         CU_ASSERT_PTR_NOT_NULL_FATAL(net);
         dob_arena *a = dob_net_arena(net);
         dob_tensor *x = dob_net_input_tensor(net), *y = dob_net_output(net);
@@ -132,7 +132,7 @@ static void test_moving_stats(void) {
      * so moving_variance = 0.5 * 1 + 0.5 * 3.5 = 2.25 and moving_mean = 1.25 with momentum 0.5 */
     dob_net *net;
     TC_ASSERT_OK(dob_net_create(&net, 3, (int64_t[]){1, 3, 1}));
-    TC_ASSERT_OK(dob_net_bnorm(net, "bn", 0, &(dob_bnorm_cfg){0.5f, 1e-3f}, NULL));
+    TC_ASSERT_OK(dob_net_bnorm(net, "bn", 0, &(dob_bnorm_cfg){0.5f, 1e-3f, 0}, NULL));
     TC_ASSERT_OK(dob_net_alloc(net));
     dob_arena_init(dob_net_arena(net), 1);
     TC_ASSERT_OK(dob_net_build(net, 2));
@@ -175,7 +175,9 @@ static int64_t batch_of(dob_net *net, int64_t *s) {
     return x->dims[0];
 }
 
+/* What follows the normalisation: the fused ReLU (cfg relu), then the tanh layer (tanh_after). */
 static void tanh_if(const bn_row *r, float *y, size_t n) {
+    for (size_t i = 0; i < n && r->bn.relu; i++) y[i] = y[i] > 0.0f ? y[i] : 0.0f;
     for (size_t i = 0; i < n && r->tanh_after; i++) y[i] = (float)tanh((double)y[i]);
 }
 
@@ -197,17 +199,20 @@ static void ref_train(const void *cfg, dob_net *net, float *y) {
     tanh_if(r, y, (size_t)(n * CH * s));
 }
 
-/* Through tanh first (dz = dy (1 - tanh(z)^2)), then bnorm's training-mode backward. */
+/* Through tanh first (dz = dy (1 - tanh(z)^2)) and the fused ReLU (dz = 0 where z <= 0), then bnorm's
+ * training-mode backward. */
 static void ref_backward(const void *cfg, dob_net *net, const float *dy, float *dx, float *dp) {
     const bn_row *r = cfg;
     dob_arena *a = dob_net_arena(net);
     int64_t s, n = batch_of(net, &s);
     const size_t cnt = (size_t)(n * CH * s);
     float *z = malloc(cnt * sizeof *z), *dz = malloc(cnt * sizeof *dz);
-    ref_train(&(bn_row){r->bn, 0, r->seed}, net, z);
+    ref_train(&(bn_row){{r->bn.momentum, r->bn.eps, 0}, 0, r->seed}, net, z);
     for (size_t i = 0; i < cnt; i++) {
-        const double t = tanh((double)z[i]);
+        const float u = r->bn.relu && !(z[i] > 0.0f) ? 0.0f : z[i];
+        const double t = tanh((double)u);
         dz[i] = r->tanh_after ? (float)(dy[i] * (1.0 - t * t)) : dy[i];
+        if (r->bn.relu && !(z[i] > 0.0f)) dz[i] = 0.0f;
     }
     ref_bnorm_backward(dob_net_input_tensor(net)->data, dob_arena_param(a, P_GAMMA), dz, n, CH, s, r->bn.eps, dx,
                        dp + dob_arena_info(a, P_GAMMA)->offset, dp + dob_arena_info(a, P_BETA)->offset);
@@ -215,19 +220,27 @@ static void ref_backward(const void *cfg, dob_net *net, const float *dy, float *
     free(dz);
 }
 
-#define BN_ROW(label, nd, d, th, sd)                                                                               \
-    {.name = "bnorm " label, .in_ndim = nd, .in_dims = d, .cfg = &(const bn_row){{0.99f, 1e-3f}, th, sd},        \
+#define BN_ROW(label, nd, d, th, sd) BN_ROW_R(label, nd, 0, th, sd, d)
+#define BN_ROW_R(label, nd, rl, th, sd, ...) /* dims last: they hold commas once expanded */                      \
+    {.name = "bnorm " label, .in_ndim = nd, .in_dims = __VA_ARGS__,                                              \
+     .cfg = &(const bn_row){{0.99f, 1e-3f, rl}, th, sd},                                                         \
      .add = add_bn, .ref = ref_infer, .ref_train = ref_train, .ref_backward = ref_backward, .setup = setup_bn,    \
      .fwd_tol = 1e-5, .bwd_tol = 1e-5, .gc = {.eps = 1e-3, .tol = 1e-2, .training = 1}, .in_lo = -1.0f,          \
      .in_hi = 3.0f, .seed = sd}
 /* 4-D planes of 21 elements take bnorm's hand path (plain, S >= 8), 2x2 planes and 2-D inputs oneDNN's */
 #define DIMS_4D {CH, 7, 3}
 #define DIMS_4D_SMALL {CH, 2, 2}
+#define DIMS_4D_ONE {CH, 1, 1}
 #define DIMS_2D {CH}
 static const tc_layer_case rows[] = {
     BN_ROW("4-D", 3, DIMS_4D, 0, 40),        BN_ROW("2-D", 1, DIMS_2D, 0, 41),
     BN_ROW("4-D + tanh", 3, DIMS_4D, 1, 50), BN_ROW("2-D + tanh", 1, DIMS_2D, 1, 51),
     BN_ROW("4-D 2x2", 3, DIMS_4D_SMALL, 0, 42),
+    /* the fused ReLU on both paths, and followed by tanh (seeds whose pre-activations all lie farther from the
+     * kink than the finite-difference step moves them: seed 52 has one within it at batch 5) */
+    BN_ROW_R("4-D + relu", 3, 1, 0, 43, DIMS_4D), BN_ROW_R("4-D 2x2 + relu", 3, 1, 0, 44, DIMS_4D_SMALL),
+    BN_ROW_R("2-D + relu", 1, 1, 0, 45, DIMS_2D), BN_ROW_R("4-D 1x1 + relu", 3, 1, 0, 46, DIMS_4D_ONE),
+    BN_ROW_R("4-D + relu + tanh", 3, 1, 1, 53, DIMS_4D),
 };
 
 static void test_table(void) { tc_layer_run_all(rows, sizeof rows / sizeof *rows); }
@@ -254,7 +267,7 @@ static void test_sync(void) {
     for (int si = 0; si < N_SHAPES; si++)
         for (int ranks = 1; ranks <= 2; ranks++) {
             const bn_shape *sh = &shapes[si];
-            dob_bnorm_cfg cfg = {(float)mom, 1e-3f};
+            dob_bnorm_cfg cfg = {(float)mom, 1e-3f, 0};
             const uint64_t seed = 60 + (uint64_t)si;
             dob_net *ref = make_net(sh, cfg, 1, 0, seed), *syn = make_net(sh, cfg, 1, 0, seed);
             CU_ASSERT_PTR_NOT_NULL_FATAL(ref);
@@ -311,7 +324,7 @@ static void test_sync_threads(void) {
     int nt = omp_get_max_threads();
     for (int t = 0; t < 2; t++) {
         omp_set_num_threads(t + 1);
-        dob_net *net = make_net(sh, (dob_bnorm_cfg){0.9f, 1e-3f}, 1, 0, 70);
+        dob_net *net = make_net(sh, (dob_bnorm_cfg){0.9f, 1e-3f, 0}, 1, 0, 70);
         CU_ASSERT_PTR_NOT_NULL_FATAL(net);
         fake_ranks f = {1.0, 0, 0};
         dob_net_set_sum_hook(net, fake_sum, &f);
@@ -343,8 +356,9 @@ static void test_sync_threads(void) {
  * travels blocked through bnorm and relu (DOB_IN_BLOCKED_SAME; 16 channels are whole blocks on every ISA, see
  * test_conv.c), where oneDNN's batch norm runs on the blocked layout; with a (one-rank) sum hook the hand path
  * walks it. Either must equal the all-plain net: outputs, input and parameter gradients, the intermediates' plain
- * views, the moving statistics. */
-static dob_net *chain_net(int propagate, int hook, fake_ranks *f) {
+ * views, the moving statistics. So must bnorm with the ReLU fused (cfg relu; no relu layer): oneDNN's fused kernel
+ * with its workspace, and the hand path's mask. */
+static dob_net *chain_net(int propagate, int hook, int fused, fake_ranks *f) {
     dob_net *net = NULL;
     int y;
     const dob_conv_cfg c1 = {16, 3, 3, 1, 1, DOB_PAD_SAME, 1, {DOB_INIT_GLOROT_UNIFORM, 0, 0}, {DOB_INIT_ZEROS, 0, 0},
@@ -352,8 +366,8 @@ static dob_net *chain_net(int propagate, int hook, fake_ranks *f) {
     dob_conv_cfg c2 = c1;
     if (dob_net_create(&net, 3, (int64_t[]){3, 6, 6}) != DOB_OK ||
         dob_net_conv(net, "conv1", 0, &c1, &y) != DOB_OK ||
-        dob_net_bnorm(net, "bn", y, &(dob_bnorm_cfg){0.9f, 1e-3f}, &y) != DOB_OK ||
-        dob_net_act(net, "relu", y, &(dob_act_cfg){DOB_ACT_RELU, 0}, &y) != DOB_OK ||
+        dob_net_bnorm(net, "bn", y, &(dob_bnorm_cfg){0.9f, 1e-3f, fused}, &y) != DOB_OK ||
+        (!fused && dob_net_act(net, "relu", y, &(dob_act_cfg){DOB_ACT_RELU, 0}, &y) != DOB_OK) ||
         dob_net_conv(net, "conv2", y, &c2, &y) != DOB_OK || dob_net_alloc(net) != DOB_OK)
         goto fail;
     dob_arena_init(dob_net_arena(net), 80);
@@ -376,21 +390,26 @@ fail:
 
 static void test_blocked(void) {
     fake_ranks f = {1.0, 0, 0};
-    dob_net *plain = chain_net(0, 0, NULL);
+    dob_net *plain = chain_net(0, 0, 0, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(plain);
-    for (int hook = 0; hook < 2; hook++) {
-        dob_net *net = chain_net(1, hook, &f);
+    for (int k = 0; k < 4; k++) {
+        const int hook = k & 1, fused = k >> 1;
+        dob_net *net = chain_net(1, hook, fused, &f);
         CU_ASSERT_PTR_NOT_NULL_FATAL(net);
-        const char *what = hook ? "blocked, hand path (sum hook)" : "blocked, oneDNN";
-        for (int id = 1; id <= 3; id++) { /* conv1's, bn's and relu's outputs */
+        const char *whats[] = {"blocked, oneDNN", "blocked, hand path (sum hook)", "blocked, oneDNN, fused relu",
+                               "blocked, hand path (sum hook), fused relu"};
+        const char *what = whats[k];
+        /* conv1's, bn's and relu's outputs; fused: conv1's and bn's (= relu's) */
+        for (int id = 1; id <= 3 - fused; id++) {
+            const int pid = fused && id == 2 ? 3 : id;
             CU_ASSERT(dob_net_tensor_blocked(net, id));
             CU_ASSERT_FALSE(dob_net_tensor_blocked(plain, id));
             const dob_tensor *t = dob_net_tensor(net, id);
             float *d = malloc(t->count * sizeof *d), *g = malloc(t->count * sizeof *g);
             CU_ASSERT_FATAL(d && g);
             TC_ASSERT_OK(dob_net_read_plain(net, id, d, g));
-            TC_ASSERT_CLOSE(what, d, dob_net_tensor(plain, id)->data, t->count, 1e-5);
-            TC_ASSERT_CLOSE(what, g, dob_net_tensor(plain, id)->diff, t->count, 1e-5);
+            TC_ASSERT_CLOSE(what, d, dob_net_tensor(plain, pid)->data, t->count, 1e-5);
+            TC_ASSERT_CLOSE(what, g, dob_net_tensor(plain, pid)->diff, t->count, 1e-5);
             free(d);
             free(g);
         }
@@ -402,26 +421,26 @@ static void test_blocked(void) {
         TC_ASSERT_CLOSE(what, dob_arena_params(a), dob_arena_params(b), dob_arena_size(a), 1e-6);
         dob_net_destroy(net);
     }
-    CU_ASSERT_EQUAL(f.calls, 2);
+    CU_ASSERT_EQUAL(f.calls, 4);
     dob_net_destroy(plain);
 }
 
 static void test_errors(void) {
     dob_net *net;
     TC_ASSERT_OK(dob_net_create(&net, 3, (int64_t[]){CH, 2, 2}));
-    TC_ASSERT_FAILS(dob_net_bnorm(net, "bn", 0, &(dob_bnorm_cfg){1.5f, 1e-3f}, NULL), DOB_EINVAL,
+    TC_ASSERT_FAILS(dob_net_bnorm(net, "bn", 0, &(dob_bnorm_cfg){1.5f, 1e-3f, 0}, NULL), DOB_EINVAL,
                     "layer bn (bnorm): momentum must be in [0, 1], found 1.5");
-    TC_ASSERT_FAILS(dob_net_bnorm(net, "bn", 0, &(dob_bnorm_cfg){NAN, 1e-3f}, NULL), DOB_EINVAL,
+    TC_ASSERT_FAILS(dob_net_bnorm(net, "bn", 0, &(dob_bnorm_cfg){NAN, 1e-3f, 0}, NULL), DOB_EINVAL,
                     "momentum must be in [0, 1], found nan");
-    TC_ASSERT_FAILS(dob_net_bnorm(net, "bn", 0, &(dob_bnorm_cfg){0.9f, 0.0f}, NULL), DOB_EINVAL,
+    TC_ASSERT_FAILS(dob_net_bnorm(net, "bn", 0, &(dob_bnorm_cfg){0.9f, 0.0f, 0}, NULL), DOB_EINVAL,
                     "eps must be > 0 and finite, found 0");
-    TC_ASSERT_FAILS(dob_net_bnorm(net, "bn", 0, &(dob_bnorm_cfg){0.9f, -1e-3f}, NULL), DOB_EINVAL,
+    TC_ASSERT_FAILS(dob_net_bnorm(net, "bn", 0, &(dob_bnorm_cfg){0.9f, -1e-3f, 0}, NULL), DOB_EINVAL,
                     "eps must be > 0 and finite, found -0.001");
     CU_ASSERT_EQUAL(dob_arena_tensor_count(dob_net_arena(net)), 0);
     dob_net_destroy(net);
 
     /* backward after an inference forward has no batch statistics to differentiate */
-    net = make_net(&shapes[0], (dob_bnorm_cfg){0.9f, 1e-3f}, 1, 0, 80);
+    net = make_net(&shapes[0], (dob_bnorm_cfg){0.9f, 1e-3f, 0}, 1, 0, 80);
     CU_ASSERT_PTR_NOT_NULL_FATAL(net);
     TC_ASSERT_OK(dob_net_forward(net, 0));
     TC_ASSERT_FAILS(dob_net_backward(net), DOB_EINVAL, "layer bn (bnorm): backward: backward needs a training-mode "

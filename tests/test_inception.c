@@ -59,14 +59,14 @@ static void test_counts_and_shapes(void) {
     CU_ASSERT_EQUAL(tensors, 292);
     CU_ASSERT_EQUAL(l2, 24307040);
     assert_chw(net, "resize", 3, 299, 299);
-    assert_chw(net, "stem/a/conv0/relu", 32, 149, 149);
+    assert_chw(net, "stem/a/conv0/bn", 32, 149, 149);
     assert_chw(net, "stem/b/pool", 192, 35, 35);
     assert_chw(net, "block5a/concat", 256, 35, 35);
     assert_chw(net, "block5b_1/concat", 288, 35, 35);
     assert_chw(net, "block10/concat", 768, 17, 17);
     assert_chw(net, "block6c/concat", 768, 17, 17);
     assert_chw(net, "aux_head/pool", 768, 5, 5);
-    assert_chw(net, "aux_head/head/conv1/relu", 768, 1, 1);
+    assert_chw(net, "aux_head/head/conv1/bn", 768, 1, 1);
     assert_chw(net, "blockD/concat", 1280, 8, 8);
     assert_chw(net, "block7_1/concat", 2048, 8, 8);
     assert_chw(net, "output/pool", 2048, 1, 1);
@@ -140,7 +140,10 @@ static void test_forward_backward(void) {
  * 1 thread 3e-3 at step 3 and 1.9e-2 at step 4, ONEDNN_MAX_CPU_ISA=AVX2 2.4e-3 at step 2 and 1.5e-2 at step 3
  * (batch 4 is no better: 1 vs 2 threads 9e-3 at step 4). 5e-2 still catches a wrong sign or scale of a gradient. */
 static const double golden_lr = 0.001;
-static const double golden[5] = {15.9046752, 14.9298422, 15.6332689, 15.6737753, 15.5009908};
+/* Recorded again when the ReLUs were fused into the batch norms: that removed 94 layers, so the dropout layer's
+ * index, which keys its mask stream, changed; with the mask keyed alike both nets gave the same 5 losses to 9
+ * digits. */
+static const double golden[5] = {15.5478927, 16.1878219, 15.7793967, 16.9686641, 15.4540364};
 
 static void test_golden(void) {
     const dob_problem_spec *p = spec();
@@ -161,7 +164,7 @@ static void test_golden(void) {
  * and a truncated one, skipped): the whole input path (index, decode pool, DeepOBS's crops and flips,
  * standardisation) into the net. 5 SGD steps (lr 1e-3) at batch 2 from the TFRecord shards, the same bounds as
  * above; the class folders give the same first 2 losses bit for bit (the same batches, test_imagenet.c). */
-static const double tree_golden[5] = {16.1934711, 16.0251907, 16.0291655, 15.9752333, 16.365713};
+static const double tree_golden[5] = {16.0182139, 15.5342895, 16.4692573, 15.8373389, 15.0617588};
 
 static int tree_init(void) {
     if (tc_tmp_init()) return -1;

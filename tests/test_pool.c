@@ -393,6 +393,50 @@ static void test_pool_errors(void) {
     dob_net_destroy(net);
 }
 
+/* GAP on a conv's blocked output (16 channels: whole blocks on every ISA, see test_conv.c): conv 3 -> 16 (3x3
+ * SAME) -> GAP -> dense 4, with layout propagation on and off. The conv output must travel blocked, and the
+ * outputs, the input and parameter gradients equal the all-plain net's. */
+static dob_net *gap_net(int propagate) {
+    const dob_conv_cfg c = {16, 3, 3, 1, 1, DOB_PAD_SAME, 1, {DOB_INIT_GLOROT_UNIFORM, 0, 0},
+                            {DOB_INIT_CONST, 0.1f, 0}, 0, DOB_ACT_RELU};
+    const dob_dense_cfg d = {.out_features = 4, .bias = 1, .w_init = {DOB_INIT_GLOROT_UNIFORM, 0, 0},
+                             .b_init = {DOB_INIT_ZEROS, 0, 0}};
+    dob_net *net = NULL;
+    int y;
+    if (dob_net_create(&net, 3, (int64_t[]){3, 5, 7}) != DOB_OK || dob_net_conv(net, "conv", 0, &c, &y) != DOB_OK ||
+        dob_net_global_avg_pool(net, "gap", y, &y) != DOB_OK || dob_net_dense(net, "dense", y, &d, &y) != DOB_OK ||
+        dob_net_alloc(net) != DOB_OK)
+        goto fail;
+    dob_arena_init(dob_net_arena(net), 23);
+    dob_net_set_layout_propagation(net, propagate);
+    dob_net_set_input_grad(net, 1);
+    if (dob_net_build(net, 3) != DOB_OK) goto fail;
+    dob_tensor *x = dob_net_input_tensor(net), *out = dob_net_output(net);
+    tc_fill(x->data, x->count, 24, 0, -1.0f, 1.0f);
+    if (dob_net_forward(net, 1) != DOB_OK) goto fail;
+    tc_fill(out->diff, out->count, 24, 1, -1.0f, 1.0f);
+    if (dob_net_backward(net) != DOB_OK) goto fail;
+    return net;
+fail:
+    fprintf(stderr, "\n    gap_net: %s\n", dob_last_error());
+    dob_net_destroy(net);
+    return NULL;
+}
+
+static void test_gap_blocked(void) {
+    dob_net *a = gap_net(1), *b = gap_net(0);
+    CU_ASSERT_FATAL(a && b);
+    CU_ASSERT(dob_net_tensor_blocked(a, 1));
+    CU_ASSERT_FALSE(dob_net_tensor_blocked(b, 1));
+    const dob_tensor *o = dob_net_output(a), *x = dob_net_input_tensor(a);
+    TC_ASSERT_CLOSE("gap, blocked: output", o->data, dob_net_output(b)->data, o->count, 1e-5);
+    TC_ASSERT_CLOSE("gap, blocked: input grad", x->diff, dob_net_input_tensor(b)->diff, x->count, 1e-5);
+    TC_ASSERT_CLOSE("gap, blocked: param grads", dob_arena_grads(dob_net_arena(a)), dob_arena_grads(dob_net_arena(b)),
+                    dob_arena_size(dob_net_arena(a)), 1e-5);
+    dob_net_destroy(a);
+    dob_net_destroy(b);
+}
+
 static CU_TestInfo tests[] = {
     {"pool_table", test_pool_table},
     {"pool_eval_and_rebuild", test_pool_eval_and_rebuild},
@@ -401,6 +445,7 @@ static CU_TestInfo tests[] = {
     {"pool_max_nan_ties", test_pool_max_nan_ties},
     {"gap", test_gap},
     {"gap_hand", test_gap_hand},
+    {"gap_blocked", test_gap_blocked},
     {"pool_errors", test_pool_errors},
     CU_TEST_INFO_NULL,
 };

@@ -1,6 +1,7 @@
 /* test_structure.c: the merge layers (residual add, channel concat) fed by several inputs through
  * tc_multi_input_net: forward against naive loops, finite differences, overwrite, shape errors with their
- * messages; concat of 3 inputs with channel counts 2, 3, 1 at an odd spatial size and batch 3; 2-D concat. */
+ * messages; concat of 3 inputs with channel counts 2, 3, 1 at an odd spatial size and batch 3; 2-D concat; a
+ * residual stream in conv's blocked layout (add is layout-transparent) against the all-plain net. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,6 +70,69 @@ static void test_add_same_tensor(void) {
     check_grads(net, "x + x");
     free(want);
     dob_net_destroy(net);
+}
+
+/* A residual stream (16 channels: whole blocks on every ISA, see test_conv.c), input x 16 x 6 x 6:
+ *   t1 = conv_a(x); t4 = conv_b(relu(bn(t1))); t5 = t4 + t1; t6 = x + t5; out = conv_c(t6) (5 channels)
+ * t1 fans out into bn and an add; t5 adds two blocked tensors; t6 a plain one (the input) to a blocked one, so its
+ * out takes input 1's layout and the diff of input 0 is reordered back to plain. Returns the net after a forward
+ * and backward, ids[] = t1, t4, t5, t6. */
+static dob_net *residual_net(int propagate, int *ids) {
+    const dob_conv_cfg c = {16, 3, 3, 1, 1, DOB_PAD_SAME, 1, {DOB_INIT_GLOROT_UNIFORM, 0, 0},
+                            {DOB_INIT_CONST, 0.05f, 0}, 0, DOB_ACT_NONE};
+    dob_conv_cfg c5 = c;
+    c5.out_channels = 5;
+    dob_net *net = NULL;
+    int y;
+    if (dob_net_create(&net, 3, (int64_t[]){16, 6, 6}) != DOB_OK ||
+        dob_net_conv(net, "conv_a", 0, &c, &ids[0]) != DOB_OK ||
+        dob_net_bnorm(net, "bn", ids[0], &(dob_bnorm_cfg){0.9f, 1e-3f, 0}, &y) != DOB_OK ||
+        dob_net_act(net, "relu", y, &(dob_act_cfg){DOB_ACT_RELU, 0}, &y) != DOB_OK ||
+        dob_net_conv(net, "conv_b", y, &c, &ids[1]) != DOB_OK ||
+        dob_net_residual(net, "add1", ids[1], ids[0], &ids[2]) != DOB_OK ||
+        dob_net_residual(net, "add2", 0, ids[2], &ids[3]) != DOB_OK ||
+        dob_net_conv(net, "conv_c", ids[3], &c5, &y) != DOB_OK || dob_net_alloc(net) != DOB_OK)
+        goto fail;
+    dob_arena_init(dob_net_arena(net), 90);
+    dob_net_set_layout_propagation(net, propagate);
+    dob_net_set_input_grad(net, 1);
+    dob_net_set_buffer_reuse(net, 0); /* the intermediate diffs are compared after backward */
+    if (dob_net_build(net, 4) != DOB_OK) goto fail;
+    dob_tensor *x = dob_net_input_tensor(net), *out = dob_net_output(net);
+    tc_fill(x->data, x->count, 91, 0, -1.0f, 1.0f);
+    if (dob_net_forward(net, 1) != DOB_OK) goto fail;
+    tc_fill(out->diff, out->count, 91, 1, -1.0f, 1.0f);
+    if (dob_net_backward(net) != DOB_OK) goto fail;
+    return net;
+fail:
+    fprintf(stderr, "\n    residual_net: %s\n", dob_last_error());
+    dob_net_destroy(net);
+    return NULL;
+}
+
+static void test_add_blocked(void) {
+    int ia[4], ib[4];
+    dob_net *a = residual_net(1, ia), *b = residual_net(0, ib);
+    CU_ASSERT_FATAL(a && b);
+    for (int k = 0; k < 4; k++) {
+        CU_ASSERT(dob_net_tensor_blocked(a, ia[k]));
+        CU_ASSERT_FALSE(dob_net_tensor_blocked(b, ib[k]));
+        const dob_tensor *t = dob_net_tensor(a, ia[k]);
+        float *d = malloc(t->count * sizeof *d), *g = malloc(t->count * sizeof *g);
+        CU_ASSERT_FATAL(d && g);
+        TC_ASSERT_OK(dob_net_read_plain(a, ia[k], d, g));
+        TC_ASSERT_CLOSE("residual, blocked: intermediate data", d, dob_net_tensor(b, ib[k])->data, t->count, 1e-5);
+        TC_ASSERT_CLOSE("residual, blocked: intermediate diff", g, dob_net_tensor(b, ib[k])->diff, t->count, 1e-5);
+        free(d);
+        free(g);
+    }
+    const dob_tensor *o = dob_net_output(a), *x = dob_net_input_tensor(a);
+    TC_ASSERT_CLOSE("residual, blocked: output", o->data, dob_net_output(b)->data, o->count, 1e-5);
+    TC_ASSERT_CLOSE("residual, blocked: input grad", x->diff, dob_net_input_tensor(b)->diff, x->count, 1e-5);
+    TC_ASSERT_CLOSE("residual, blocked: param grads", dob_arena_grads(dob_net_arena(a)),
+                    dob_arena_grads(dob_net_arena(b)), dob_arena_size(dob_net_arena(a)), 1e-5);
+    dob_net_destroy(a);
+    dob_net_destroy(b);
 }
 
 static void test_add_shape_errors(void) {
@@ -165,6 +229,7 @@ static CU_TestInfo tests[] = {
     {"add_forward_backward", test_add_forward_backward},
     {"add_same_tensor", test_add_same_tensor},
     {"add_shape_errors", test_add_shape_errors},
+    {"add_blocked", test_add_blocked},
     {"concat_4d", test_concat_4d},
     {"concat_2d", test_concat_2d},
     {"concat_shape_errors", test_concat_shape_errors},

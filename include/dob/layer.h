@@ -18,6 +18,7 @@
 #define DOB_LAYER_MAX_IN 8
 #define DOB_LAYER_MAX_PARAMS 8
 #define DOB_IN_BLOCKED_SAME 2
+#define DOB_IN_BLOCKED_EACH 3
 
 struct dob_layer_ops {
     const char *type;
@@ -30,7 +31,9 @@ struct dob_layer_ops {
     void (*destroy)(dob_layer *l);
     int in_blocked;  /* reads in[0] in its producer's oneDNN layout (dob_net_in_md) and writes in_diff[0] in it;
                         DOB_IN_BLOCKED_SAME: only where its own out may take that layout too (dob_net_out_can_block),
-                        which it then must (elementwise and per-channel layers: act, bnorm) */
+                        which it then must (elementwise and per-channel layers: act, bnorm);
+                        DOB_IN_BLOCKED_EACH: the same for every input (add): its out takes the first blocked input's
+                        layout, and it reads and writes each input in that input's own layout */
     int stateful;    /* carries state from batch to batch (RNN h, c): the trainer then evaluates at the training
                         batch; every other net may be evaluated at a larger batch (same examples, same losses) */
     void (*reset)(dob_layer *l); /* NULL, or: forget state carried between forwards (LSTM); dob_net_reset_state */

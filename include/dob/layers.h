@@ -106,6 +106,7 @@ dob_status dob_net_act(dob_net *net, const char *name, int in, const dob_act_cfg
 typedef struct dob_bnorm_cfg {
     float momentum;        /* TF convention: moving = momentum * moving + (1 - momentum) * batch */
     float eps;
+    int relu;              /* 1: out = max(0, normalised), a fused ReLU: tf.nn.relu(tf.layers.batch_normalization) */
 } dob_bnorm_cfg;
 extern const dob_layer_ops dob_bnorm_ops;
 dob_status dob_net_bnorm(dob_net *net, const char *name, int in, const dob_bnorm_cfg *cfg, int *out);

@@ -1,12 +1,15 @@
 /* merge.c: layers that merge several tensors: residual add (out = in[0] + in[1]) and channel concat.
  *
- * add:    forward is a oneDNN binary_add on plain layouts; both inputs must have identical shapes.
- *         backward copies diff_dst into each in_diff (the derivative of a sum is 1 for both terms).
+ * add:    forward is a oneDNN binary_add; both inputs must have identical shapes. Layout-transparent
+ *         (DOB_IN_BLOCKED_EACH): each input in its producer's layout, out in the first blocked one's, so a
+ *         residual stream of blocked convs runs without reorders (svhn_wrn164, Zen 5: see the README).
+ *         backward copies diff_dst into each in_diff (the derivative of a sum is 1 for both terms), reordering
+ *         it for an input whose layout is not out's.
  * concat: along dim 1 (channels, or features for 2-D tensors) of n inputs whose other dims agree; forward is a
  *         oneDNN concat primitive on plain layouts; backward copies each example's channel slice of diff_dst
  *         into the matching in_diff.
  * Saved for backward: nothing (both backward passes read diff_dst only).
- * Invariants: every layout is plain row-major, so the channel slice of input i in example b is the contiguous
+ * Invariants: concat's layouts are plain row-major, so the channel slice of input i in example b is the contiguous
  * range [b * C_out * S + c_off(i) * S, + C_i * S) of dst, with S the product of the dims after dim 1.
  * Does not: broadcast, or concat along other dims. Fan-out of a tensor into two readers is handled by the net. */
 #include "dnnl_util.h"
@@ -40,6 +43,8 @@ static void copy_par(float *dst, const float *src, size_t n) {
 typedef struct add_priv {
     dnnl_primitive_t fwd;
     dnnl_memory_t src0, src1, dst;
+    dnnl_primitive_t to_in[2]; /* diff_dst -> in_diff[i] where input i's layout is not out's, else NULL (copy) */
+    dnnl_memory_t ddst, din[2];
 } add_priv;
 
 static dob_status add_reserve(dob_layer *l, dob_arena *a) {
@@ -58,21 +63,55 @@ static dob_status add_reserve(dob_layer *l, dob_arena *a) {
     return DOB_OK;
 }
 
+/* *r = a reorder from -> to, owned by l. */
+static dnnl_status_t own_reorder(dob_layer *l, dnnl_primitive_t *r, const dnnl_memory_desc_t *from,
+                                 const dnnl_memory_desc_t *to, dnnl_engine_t eng) {
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_status_t s = dnnl_reorder_primitive_desc_create(&pd, from, eng, to, eng, NULL);
+    if (s == dnnl_success) s = dob_own_primitive(l, r, pd);
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    return s;
+}
+
+/* The layouts: each input's own (plain or its producer's blocked one); out takes the first blocked one, which
+ * dob_net_set_out_md accepts because that producer could block only if this out can (DOB_IN_BLOCKED_EACH). */
+static dob_status add_layouts(dob_layer *l, dnnl_memory_desc_t in_md[2], dnnl_memory_desc_t *out_md) {
+    dob_status st = DOB_OK;
+    DOB_DNNL(dob_md_plain(out_md, l->out->ndim, l->out->dims));
+    for (int i = 0; i < 2; i++) in_md[i] = dob_net_in_md(l, i) ? *dob_net_in_md(l, i) : *out_md;
+    for (int i = 0; i < 2; i++) {
+        if (!dob_net_in_md(l, i)) continue;
+        if (!dob_net_set_out_md(l, &in_md[i]))
+            return DOB_FAIL(DOB_EINTERNAL, "%s: input %d arrived blocked, but the output refuses the layout",
+                            l->name, i);
+        *out_md = in_md[i];
+        break;
+    }
+fail:
+    return st;
+}
+
 static dob_status add_build(dob_layer *l, int64_t batch) {
     (void)batch;
     dob_status st = DOB_OK;
     add_priv *p = l->priv;
     dnnl_engine_t eng = dob_net_engine(l->net);
-    dnnl_memory_desc_t md;
+    dnnl_memory_desc_t in_md[2], md;
     dnnl_binary_desc_t bd;
     dnnl_primitive_desc_t pd = NULL;
-    DOB_DNNL(dob_md_plain(&md, l->out->ndim, l->out->dims));
-    DOB_DNNL(dnnl_binary_desc_init(&bd, dnnl_binary_add, &md, &md, &md));
+    if ((st = add_layouts(l, in_md, &md)) != DOB_OK) return st;
+    DOB_DNNL(dnnl_binary_desc_init(&bd, dnnl_binary_add, &in_md[0], &in_md[1], &md));
     DOB_DNNL(dnnl_primitive_desc_create(&pd, &bd, NULL, eng, NULL));
     DOB_DNNL(dob_own_primitive(l, &p->fwd, pd));
-    DOB_DNNL(dob_own_memory(l, &p->src0, &md, eng, l->in[0]->data));
-    DOB_DNNL(dob_own_memory(l, &p->src1, &md, eng, l->in[1]->data));
+    DOB_DNNL(dob_own_memory(l, &p->src0, &in_md[0], eng, l->in[0]->data));
+    DOB_DNNL(dob_own_memory(l, &p->src1, &in_md[1], eng, l->in[1]->data));
     DOB_DNNL(dob_own_memory(l, &p->dst, &md, eng, l->out->data));
+    DOB_DNNL(dob_own_memory(l, &p->ddst, &md, eng, l->out->diff));
+    for (int i = 0; i < 2; i++) {
+        if (!l->in_diff[i] || dnnl_memory_desc_equal(&in_md[i], &md)) continue;
+        DOB_DNNL(dob_own_memory(l, &p->din[i], &in_md[i], eng, l->in_diff[i]));
+        DOB_DNNL(own_reorder(l, &p->to_in[i], &md, &in_md[i], eng));
+    }
 fail:
     if (pd) dnnl_primitive_desc_destroy(pd);
     return st;
@@ -88,16 +127,26 @@ fail:
     return st;
 }
 
-/* forward: dst = src0 + src1   =>   diff_src0 = diff_src1 = diff_dst */
+/* forward: dst = src0 + src1   =>   diff_src0 = diff_src1 = diff_dst (each in its input's layout) */
 static dob_status add_backward(dob_layer *l) {
-    for (int i = 0; i < 2; i++)
-        if (l->in_diff[i]) copy_par(l->in_diff[i], l->out->diff, l->out->count);
-    return DOB_OK;
+    dob_status st = DOB_OK;
+    add_priv *p = l->priv;
+    for (int i = 0; i < 2; i++) {
+        if (!l->in_diff[i]) continue;
+        if (!p->to_in[i]) {
+            copy_par(l->in_diff[i], l->out->diff, l->out->count);
+            continue;
+        }
+        dnnl_exec_arg_t args[] = {{DNNL_ARG_FROM, p->ddst}, {DNNL_ARG_TO, p->din[i]}};
+        DOB_DNNL(dnnl_primitive_execute(p->to_in[i], dob_net_stream(l->net), 2, args));
+    }
+fail:
+    return st;
 }
 
 const dob_layer_ops dob_add_ops = {
     .type = "add", .priv_size = sizeof(add_priv), .reserve = add_reserve, .build = add_build,
-    .forward = add_forward, .backward = add_backward,
+    .forward = add_forward, .backward = add_backward, .in_blocked = DOB_IN_BLOCKED_EACH,
 };
 
 dob_status dob_net_residual(dob_net *net, const char *name, int a, int b, int *out) {

@@ -2,7 +2,7 @@
  * pooling through oneDNN pooling primitives), and global average pooling (GAP) as two OpenMP loops.
  *
  * Shapes: pool: src in[0] N,C,H,W (plain) -> dst out N,C,OH,OW (plain), OH/OW and the pads from dob_pad_out.
- *         gap:  src in[0] N,C,H,W (plain) -> dst out N,C (plain).
+ *         gap:  src in[0] N,C,H,W (plain, or its producer's channel-blocked or nhwc layout) -> dst out N,C (plain).
  * TF semantics: SAME pads total/2 top/left and the rest bottom/right (oneDNN padding_l/padding_r). SAME max
  * pooling ignores padded elements; SAME avg pooling divides by the number of valid (non-padded) elements:
  * dnnl_pooling_avg_exclude_padding. VALID has no padding. Max pooling routes the gradient to the first maximum
@@ -370,42 +370,67 @@ static dob_status gap_reserve(dob_layer *l, dob_arena *a) {
     return DOB_OK;
 }
 
+typedef struct gap_priv {
+    int64_t blk; /* channels per block of the input's layout (dob_md_chan_block): 1 plain, 8/16 blocked, C nhwc */
+} gap_priv;
+
+/* The input arrives in its producer's layout (in_blocked): walk it as N x C x S with channel blocks of blk. */
+static dob_status gap_build(dob_layer *l, int64_t batch) {
+    (void)batch;
+    gap_priv *p = l->priv;
+    const dnnl_memory_desc_t *md = dob_net_in_md(l, 0);
+    const int64_t C = l->in[0]->dims[1], S = l->in[0]->dims[2] * l->in[0]->dims[3];
+    p->blk = md ? dob_md_chan_block(md, C, S) : 1;
+    if (!p->blk)
+        return DOB_FAIL(DOB_EINTERNAL, "%s: input layout is neither plain nor channel-blocked", l->name);
+    return DOB_OK;
+}
+
+/* Offset of x[n, c, 0] in the layout of p->blk channels per block; consecutive elements of a plane lie blk apart. */
+static inline int64_t gap_at(const gap_priv *p, int64_t C, int64_t S, int64_t n, int64_t c) {
+    return (n * C + c / p->blk * p->blk) * S + c % p->blk;
+}
+
 /* y[n,c] = mean of the H*W plane x[n,c,:,:]. One plane per iteration, summed in double in index order, so the
- * result does not depend on the thread count. x: N,C,H,W; y: N,C. */
+ * result depends neither on the thread count nor on the layout. x: N,C,H,W; y: N,C. */
 static dob_status gap_forward(dob_layer *l, int training) {
     (void)training;
+    const gap_priv *p = l->priv;
     const float *x = l->in[0]->data;
     float *y = l->out->data;
-    const int64_t nc = l->out->dims[0] * l->out->dims[1], hw = l->in[0]->dims[2] * l->in[0]->dims[3];
+    const int64_t C = l->out->dims[1], nc = l->out->dims[0] * C, hw = l->in[0]->dims[2] * l->in[0]->dims[3];
+    const int64_t B = p->blk;
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < nc; i++) {
-        const float *p = x + i * hw;
+        const float *q = x + gap_at(p, C, hw, i / C, i % C);
         double s = 0.0;
-        for (int64_t j = 0; j < hw; j++) s += p[j];
+        for (int64_t j = 0; j < hw; j++) s += q[j * B];
         y[i] = (float)(s / (double)hw);
     }
     return DOB_OK;
 }
 
-/* dx[n,c,h,w] = dy[n,c] / (H*W), overwriting in_diff[0] (dx: N,C,H,W; dy: N,C). */
+/* dx[n,c,h,w] = dy[n,c] / (H*W), overwriting in_diff[0] (dx: N,C,H,W in the input's layout; dy: N,C). */
 static dob_status gap_backward(dob_layer *l) {
+    const gap_priv *p = l->priv;
     float *dx = l->in_diff[0];
     if (!dx) return DOB_OK;
     const float *dy = l->out->diff;
-    const int64_t nc = l->out->dims[0] * l->out->dims[1], hw = l->in[0]->dims[2] * l->in[0]->dims[3];
+    const int64_t C = l->out->dims[1], nc = l->out->dims[0] * C, hw = l->in[0]->dims[2] * l->in[0]->dims[3];
+    const int64_t B = p->blk;
     const float inv = 1.0f / (float)hw;
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < nc; i++) {
         const float v = dy[i] * inv;
-        float *p = dx + i * hw;
-        for (int64_t j = 0; j < hw; j++) p[j] = v;
+        float *q = dx + gap_at(p, C, hw, i / C, i % C);
+        for (int64_t j = 0; j < hw; j++) q[j * B] = v;
     }
     return DOB_OK;
 }
 
 const dob_layer_ops dob_gap_ops = {
-    .type = "global_avg_pool", .priv_size = 0, .reserve = gap_reserve, .forward = gap_forward,
-    .backward = gap_backward,
+    .type = "global_avg_pool", .priv_size = sizeof(gap_priv), .reserve = gap_reserve, .build = gap_build,
+    .forward = gap_forward, .backward = gap_backward, .in_blocked = 1,
 };
 
 dob_status dob_net_global_avg_pool(dob_net *net, const char *name, int in, int *out) {

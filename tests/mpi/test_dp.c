@@ -224,7 +224,7 @@ static dob_net *bn_dropout_net(void) {
     if (dob_net_create(&net, 3, (int64_t[]){2, 6, 6}) != DOB_OK) return NULL;
     dob_conv_cfg cc = {.out_channels = 8, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .pad = DOB_PAD_SAME,
                        .w_init = {DOB_INIT_GLOROT_UNIFORM, 0, 0}};
-    if (dob_net_conv(net, "conv", 0, &cc, &x) || dob_net_bnorm(net, "bn", x, &(dob_bnorm_cfg){0.9f, 1e-5f}, &x) ||
+    if (dob_net_conv(net, "conv", 0, &cc, &x) || dob_net_bnorm(net, "bn", x, &(dob_bnorm_cfg){0.9f, 1e-5f, 0}, &x) ||
         dob_net_act(net, "relu", x, &(dob_act_cfg){DOB_ACT_RELU, 0}, &x) ||
         dob_net_dropout(net, "drop", x, &(dob_dropout_cfg){0.3f}, &x) ||
         dob_net_dense(net, "fc", x, &(dob_dense_cfg){.out_features = 5, .bias = 1,
