@@ -306,25 +306,26 @@ void dob_net_state_set(dob_net *net, const float *src) {
     }
 }
 
-/* Sum the readers' private diff buffers of tensor id into its diff (fixed order: deterministic). */
+/* Sum the readers' private diff buffers of tensor id into its diff, in reader order (deterministic): the first two
+ * in one pass (d = s0 + s1), then d += s for each further one. */
 static void gather_diff(dob_net *net, int id) {
     tensor_meta *m = net->tensors[id];
     if (m->n_readers <= 1 || !m->t.diff) return;
     float *d = m->t.diff;
+    const float *first = NULL;
     size_t n = m->t.count;
-    int first = 1;
     for (int i = 0; i < net->n_layers; i++) {
         dob_layer *l = net->layers[i];
         for (int j = 0; j < l->n_in; j++) {
             if (l->in[j] != &m->t) continue;
             const float *s = l->in_diff[j];
-            if (first) {
-                memcpy(d, s, n * sizeof(float));
-                first = 0;
-            } else {
-#pragma omp parallel for schedule(static)
-                for (size_t k = 0; k < n; k++) d[k] += s[k];
+            if (!first) {
+                first = s;
+                continue;
             }
+#pragma omp parallel for schedule(static)
+            for (size_t k = 0; k < n; k++) d[k] = first[k] + s[k];
+            first = d; /* from the second pass on, d holds the running sum */
         }
     }
 }

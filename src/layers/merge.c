@@ -38,6 +38,12 @@ static void copy_par(float *dst, const float *src, size_t n) {
     }
 }
 
+/* d0[0..n) = d1[0..n) = src[0..n): src read once. */
+static void copy2_par(float *d0, float *d1, const float *src, size_t n) {
+#pragma omp parallel for schedule(static)
+    for (size_t k = 0; k < n; k++) d0[k] = d1[k] = src[k];
+}
+
 // ---- add ---------------------------------------------------------------------------------------------
 
 typedef struct add_priv {
@@ -131,6 +137,10 @@ fail:
 static dob_status add_backward(dob_layer *l) {
     dob_status st = DOB_OK;
     add_priv *p = l->priv;
+    if (l->in_diff[0] && l->in_diff[1] && !p->to_in[0] && !p->to_in[1]) { /* both copies in one pass */
+        copy2_par(l->in_diff[0], l->in_diff[1], l->out->diff, l->out->count);
+        return DOB_OK;
+    }
     for (int i = 0; i < 2; i++) {
         if (!l->in_diff[i]) continue;
         if (!p->to_in[i]) {
