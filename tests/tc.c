@@ -51,6 +51,19 @@ void tc_fill_away0(float *x, size_t n, uint64_t seed, uint64_t stream, float lo,
         if (fabsf(x[i]) < gap) x[i] = x[i] < 0 ? -gap - fabsf(x[i]) : gap + x[i];
 }
 
+dob_status tc_layout_pass(dob_net *net, int propagate, int in_grad, int64_t batch, uint64_t seed) {
+    dob_net_set_layout_propagation(net, propagate);
+    dob_net_set_input_grad(net, in_grad);
+    dob_net_set_buffer_reuse(net, 0);
+    dob_status st = dob_net_build(net, batch);
+    if (st != DOB_OK) return st;
+    dob_tensor *x = dob_net_input_tensor(net), *out = dob_net_output(net);
+    tc_fill(x->data, x->count, seed, 0, -1.0f, 1.0f);
+    if ((st = dob_net_forward(net, 1)) != DOB_OK) return st;
+    tc_fill(out->diff, out->count, seed, 1, -1.0f, 1.0f);
+    return dob_net_backward(net);
+}
+
 /* loss = sum r_i y_i in double */
 static double weighted_out(dob_net *net, const float *r, int training, int reset) {
     if (reset) dob_net_reset_state(net);

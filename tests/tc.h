@@ -52,6 +52,11 @@ int tc_gradcheck(dob_net *net, tc_gc_opts o, const char *what);
 /** Backward twice with garbage in the grads and input diff between: results must be identical. @return 1 ok. */
 int tc_overwrite_check(dob_net *net, const char *what);
 
+/** The layout tests' training pass over an allocated net: layout propagation on or off, the input gradient
+ *  (in_grad), every diff kept (buffer reuse off: the tests read intermediates), build at batch, input and output
+ *  diff U[-1, 1) from (seed, streams 0 and 1), a training forward, backward. */
+dob_status tc_layout_pass(dob_net *net, int propagate, int in_grad, int64_t batch, uint64_t seed);
+
 /** Test-only layer: out = in[0][:, off : off + prod(dims)] reshaped to dims (per example). */
 typedef struct tc_slice_cfg {
     int64_t offset;

@@ -371,16 +371,8 @@ static dob_net *chain_net(int propagate, int hook, int fused, fake_ranks *f) {
         dob_net_conv(net, "conv2", y, &c2, &y) != DOB_OK || dob_net_alloc(net) != DOB_OK)
         goto fail;
     dob_arena_init(dob_net_arena(net), 80);
-    dob_net_set_layout_propagation(net, propagate);
-    dob_net_set_input_grad(net, 1);
-    dob_net_set_buffer_reuse(net, 0); /* the intermediate diffs are compared after backward */
     if (hook) dob_net_set_sum_hook(net, fake_sum, f);
-    if (dob_net_build(net, 4) != DOB_OK) goto fail;
-    dob_tensor *x = dob_net_input_tensor(net), *out = dob_net_output(net);
-    tc_fill(x->data, x->count, 81, 0, -1.0f, 1.0f);
-    if (dob_net_forward(net, 1) != DOB_OK) goto fail;
-    tc_fill(out->diff, out->count, 81, 1, -1.0f, 1.0f);
-    if (dob_net_backward(net) != DOB_OK) goto fail;
+    if (tc_layout_pass(net, propagate, 1, 4, 81) != DOB_OK) goto fail;
     return net;
 fail:
     fprintf(stderr, "\n    chain_net: %s\n", dob_last_error());

@@ -209,23 +209,9 @@ static dob_net *chain_net(int64_t ic, int64_t oc, int in_grad, int propagate, in
     ok = ok && dob_net_conv(net, "conv3", ids[3], &c, &ids[4]) == DOB_OK && dob_net_alloc(net) == DOB_OK;
     if (ok) {
         dob_arena_init(dob_net_arena(net), 5);
-        dob_net_set_input_grad(net, in_grad);
-        dob_net_set_layout_propagation(net, propagate);
-        dob_net_set_buffer_reuse(net, 0); /* the intermediate diffs are compared after backward */
-        ok = dob_net_build(net, 4) == DOB_OK;
+        ok = tc_layout_pass(net, propagate, in_grad, 4, 31) == DOB_OK;
     }
-    if (!ok) {
-        fprintf(stderr, "\n    %s\n", dob_last_error());
-        dob_net_destroy(net);
-        return NULL;
-    }
-    dob_tensor *in = dob_net_input_tensor(net), *out = dob_net_output(net);
-    tc_fill(in->data, in->count, 31, 0, -1.0f, 1.0f);
-    if (dob_net_forward(net, 1) != DOB_OK) goto fail;
-    tc_fill(out->diff, out->count, 31, 1, -1.0f, 1.0f);
-    if (dob_net_backward(net) != DOB_OK) goto fail;
-    return net;
-fail:
+    if (ok) return net;
     fprintf(stderr, "\n    %s\n", dob_last_error());
     dob_net_destroy(net);
     return NULL;

@@ -408,14 +408,7 @@ static dob_net *gap_net(int propagate) {
         dob_net_alloc(net) != DOB_OK)
         goto fail;
     dob_arena_init(dob_net_arena(net), 23);
-    dob_net_set_layout_propagation(net, propagate);
-    dob_net_set_input_grad(net, 1);
-    if (dob_net_build(net, 3) != DOB_OK) goto fail;
-    dob_tensor *x = dob_net_input_tensor(net), *out = dob_net_output(net);
-    tc_fill(x->data, x->count, 24, 0, -1.0f, 1.0f);
-    if (dob_net_forward(net, 1) != DOB_OK) goto fail;
-    tc_fill(out->diff, out->count, 24, 1, -1.0f, 1.0f);
-    if (dob_net_backward(net) != DOB_OK) goto fail;
+    if (tc_layout_pass(net, propagate, 1, 3, 24) != DOB_OK) goto fail;
     return net;
 fail:
     fprintf(stderr, "\n    gap_net: %s\n", dob_last_error());
