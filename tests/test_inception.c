@@ -163,7 +163,10 @@ static void test_golden(void) {
 /* ---- golden losses on the tiny ImageNet of tests/gen_imagenet.py (real JPEG files: greyscale, CMYK, progressive
  * and a truncated one, skipped): the whole input path (index, decode pool, DeepOBS's crops and flips,
  * standardisation) into the net. 5 SGD steps (lr 1e-3) at batch 2 from the TFRecord shards, the same bounds as
- * above; the class folders give the same first 2 losses bit for bit (the same batches, test_imagenet.c). */
+ * above except the loss at init, held to 1e-3: since the fan-out tensors run in oneDNN's blocked layouts (their
+ * batch norm sums in an order that depends on the thread count and ISA), batch norm over these 2 crops moves it by
+ * up to 2.8e-4 (recorded on avx512_core_bf16, 2 threads; 1 thread 8.4e-5, AVX2 2 threads 1.0e-4, AVX2 1 thread
+ * 2.8e-4). The class folders give the same first 2 losses bit for bit (the same batches, test_imagenet.c). */
 static const double tree_golden[5] = {16.0182139, 15.5342895, 16.4692573, 15.8373389, 15.0617588};
 
 static int tree_init(void) {
@@ -182,7 +185,7 @@ static void test_tree_golden(void) {
     if (getenv("DOB_RECORD_GOLDEN")) printf("\n    {%.9g, %.9g, %.9g, %.9g, %.9g}", a[0], a[1], a[2], a[3], a[4]);
     float got[5], want[5];
     for (int i = 0; i < 5; i++) got[i] = (float)a[i], want[i] = (float)tree_golden[i];
-    TC_ASSERT_CLOSE("imagenet_inception_v3 loss at init (JPEG tree)", got, want, 1, 1e-4);
+    TC_ASSERT_CLOSE("imagenet_inception_v3 loss at init (JPEG tree)", got, want, 1, 1e-3);
     TC_ASSERT_CLOSE("imagenet_inception_v3 golden losses (JPEG tree)", got, want, 5, 5e-2);
     tc_problem_steps_on(p, tc_tmp("folders"), INC_BS, 2, golden_lr, b);
     CU_ASSERT(b[0] == a[0] && b[1] == a[1]);
