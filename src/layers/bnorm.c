@@ -37,7 +37,7 @@
  * ranks with dob_net_sum (statistics and mean(dy), mean(dy xhat) alike); d gamma / d beta stay local sums: the
  * gradient all-reduce adds them over ranks afterwards. On a blocked layout oneDNN normalises with the global
  * statistics (use_global_stats).
- * Does not: fuse a ReLU, or support a backward after an inference-mode forward (DOB_EINVAL). */
+ * Does not: fuse another activation, or support a backward after an inference-mode forward (DOB_EINVAL). */
 #include "dnnl_util.h"
 #include "dob/layers.h"
 
