@@ -33,7 +33,8 @@ typedef struct dob_layer_ops dob_layer_ops;
 /** Compute precision of the oneDNN layers (conv, dense, pooling). DOB_F32 is the default and the reference
  *  (DeepOBS's numbers are f32). DOB_BF16: those layers round their inputs and weight copies to bf16 and run
  *  oneDNN's bf16 kernels (f32 accumulation, f32 outputs and f32 weight/bias gradients); parameters, gradients,
- *  optimizer state, losses, batch-norm statistics and metrics stay f32. Needs a CPU with native bf16. */
+ *  optimizer state, losses, batch-norm statistics and metrics stay f32. A conv with fewer than 4 input channels
+ *  (an image net's first) stays f32: bf16 is slower there (conv.c). Needs a CPU with native bf16. */
 typedef enum dob_precision { DOB_F32 = 0, DOB_BF16 = 1 } dob_precision;
 
 /** Convolution algorithm of the 3x3 stride-1 convolutions (conv.c). DOB_CONV_DIRECT is the default and the

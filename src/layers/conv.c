@@ -22,7 +22,8 @@
  * reorders from the f32 tensors and the f32 master weights convert, round to nearest even); dst, diff_src,
  * diff_weights and diff_bias are written f32 by oneDNN's bf16 kernels (f32 accumulation), so every tensor outside
  * this layer, the arena and its grads stay f32. The fused ReLU mask writes bf16 diff_dst directly when dst's
- * layout is diff_dst's (else mask into an f32 scratch + converting reorder).
+ * layout is diff_dst's (else mask into an f32 scratch + converting reorder). Fewer than 4 input channels stay
+ * f32 (conv_bf16).
  * Backward OVERWRITES the arena grads of weights/bias and in_diff[0].
  * Algorithm (dob_net_set_conv_algo): direct by default; Winograd or oneDNN's auto choice for 3x3 stride-1 f32
  * convolutions, pass by pass where oneDNN 2.6 has a kernel (AVX-512: jit_wino_4x3), direct elsewhere
@@ -139,14 +140,23 @@ static dnnl_status_t make_bwd_w(dnnl_primitive_desc_t *pd, dnnl_engine_t eng, co
     return dnnl_success;
 }
 
+/* In bf16 mode (dob_net_set_precision) a conv with fewer than 4 input channels (the first conv of an image net)
+ * computes in f32: oneDNN's bf16 kernels pair input channels (VNNI) or take 32 per AMX tile row, so 1 or 3 channels
+ * leave most of each multiply unused. Measured (Sapphire Rapids, AMX, 2 threads, bench_step --profile, fwd + bwd
+ * ms): fmnist conv1 1->32 5x5 at 28x28 bf16 1.44 + 4.36 against f32 1.02 + 2.23; cifar10_3c3d conv1 3->64 5x5
+ * 3.02 + 8.67 against 3.41 + 6.48. f32 is also the more accurate; every later layer sees the same f32 tensors. */
+enum { CONV_BF16_MIN_IC = 4 };
+static int conv_bf16(const dob_layer *l) {
+    return dob_net_precision(l->net) == DOB_BF16 && l->in[0]->dims[1] >= CONV_BF16_MIN_IC;
+}
+
 /* The algorithm this layer asks oneDNN for (dob_net_conv_algo): Winograd or auto only for 3x3 stride-1 f32
  * convolutions (oneDNN 2.6 has no other Winograd kernels on CPU); each pass that oneDNN cannot implement with it
  * (AVX2: no Winograd at all) falls back to direct, so any setting works on any CPU. */
 static dnnl_alg_kind_t conv_alg(const dob_layer *l) {
     const dob_conv_cfg *c = l->cfg;
     const dob_conv_algo a = dob_net_conv_algo(l->net);
-    if (a == DOB_CONV_DIRECT || c->kh != 3 || c->kw != 3 || c->sh != 1 || c->sw != 1 ||
-        dob_net_precision(l->net) != DOB_F32)
+    if (a == DOB_CONV_DIRECT || c->kh != 3 || c->kw != 3 || c->sh != 1 || c->sw != 1 || conv_bf16(l))
         return dnnl_convolution_direct;
     return a == DOB_CONV_WINOGRAD ? dnnl_convolution_winograd : dnnl_convolution_auto;
 }
@@ -213,7 +223,7 @@ static dob_status conv_build(dob_layer *l, int64_t batch) {
     DOB_DNNL(dob_md_plain(&b_md, 1, &c->out_channels));
     /* bf16: the primitives read bf16 src, weights and diff_dst (the reorders from the f32 tensors and the f32
      * arena round to nearest even) and write f32 dst, diff_src and diff_weights (f32 accumulation inside) */
-    const dnnl_data_type_t lo = dob_net_precision(l->net) == DOB_BF16 ? dnnl_bf16 : dnnl_f32;
+    const dnnl_data_type_t lo = conv_bf16(l) ? dnnl_bf16 : dnnl_f32;
     DOB_DNNL(dnnl_memory_desc_init_by_tag(&any_src, 4, xd, lo, dnnl_format_tag_any));
     DOB_DNNL(dnnl_memory_desc_init_by_tag(&any_dst, 4, yd, dnnl_f32, dnnl_format_tag_any));
     DOB_DNNL(dnnl_memory_desc_init_by_tag(&any_w, 4, wdims, lo, dnnl_format_tag_any));
