@@ -139,6 +139,25 @@ static void test_philox_kat(void) {
     CU_ASSERT_EQUAL(b[0], 0x6627e8d5u);
 }
 
+/* dob_rng_blocks (8 blocks per AVX2 pass) gives dob_rng_block's bits: odd counts (a scalar tail), counters
+ * across 2^32 (the high counter word), every purpose bit and stream word in use. */
+static void test_rng_blocks(void) {
+    const dob_rng rs[] = {{0, 0, 0}, {42, DOB_RNG_DROPOUT, ((uint64_t)7 << 40) | 12345}, {~0ull, 0xffffffffu, ~0ull}};
+    const uint64_t firsts[] = {0, 5, 0xfffffffcull, (1ull << 40) + 3};
+    uint32_t got[4 * 37], want[4];
+    int bad = 0;
+    for (size_t i = 0; i < sizeof rs / sizeof rs[0]; i++)
+        for (size_t f = 0; f < sizeof firsts / sizeof firsts[0]; f++)
+            for (size_t n = 0; n <= 37; n += 6) {
+                dob_rng_blocks(&rs[i], firsts[f], n, got);
+                for (size_t b = 0; b < n; b++) {
+                    dob_rng_block(&rs[i], firsts[f] + b, want);
+                    bad += memcmp(want, got + 4 * b, sizeof want) != 0;
+                }
+            }
+    CU_ASSERT_EQUAL(bad, 0);
+}
+
 static void test_rng_threads(void) {
     enum { N = 100003 };
     float *a = malloc(N * sizeof *a), *b = malloc(N * sizeof *b);
@@ -273,6 +292,7 @@ static CU_TestInfo tests[] = {
     {"arena_layout", test_arena_layout},
     {"arena_inits", test_arena_inits},
     {"philox_kat", test_philox_kat},
+    {"rng_blocks", test_rng_blocks},
     {"rng_threads", test_rng_threads},
     {"pad_out", test_pad_out},
     {"act_layers", test_act_layers},

@@ -32,6 +32,9 @@ typedef struct dob_rng {
 void dob_rng_block(const dob_rng *r, uint64_t index, uint32_t out[4]);
 /** One uint32 word number `i` of the stream (word i of block i/4). */
 uint32_t dob_rng_u32(const dob_rng *r, uint64_t i);
+/** Blocks first .. first + n - 1 (dob_rng_block of each) into out[4 n], in order; the same bits, 8 blocks at a
+ *  time in AVX2 lanes where the CPU has AVX2 (dropout's mask). */
+void dob_rng_blocks(const dob_rng *r, uint64_t first, size_t n, uint32_t *out);
 /** Uniform float in [0, 1) from word i (24 random bits). */
 float dob_rng_uniform(const dob_rng *r, uint64_t i);
 /** Uniform double in [0, 1) from words 2i and 2i+1 (53 bits). */
