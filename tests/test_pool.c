@@ -184,6 +184,12 @@ static const tc_layer_case rows[] = {
     POOL_ROW("max 3x3/1 SAME 5x6", MAX, 3, 3, 1, 1, SAME, 2, 5, 6),
     POOL_ROW("max 3x3/2 SAME 2x5 (window > input)", MAX, 3, 3, 2, 2, SAME, 2, 2, 5),
     POOL_ROW("avg 5x5/1 SAME 3x4 (window > input)", AVG, 5, 5, 1, 1, SAME, 2, 3, 4),
+    /* rows of >= 16 outputs: f32 average pooling of a plain input by hand (pool.c, pool_plane.c) */
+    POOL_ROW("avg 3x3/1 SAME 6x20 (Inception's)", AVG, 3, 3, 1, 1, SAME, 2, 6, 20),
+    POOL_ROW("avg 3x3/2 SAME 5x40", AVG, 3, 3, 2, 2, SAME, 2, 5, 40),
+    POOL_ROW("avg 5x5/3 VALID 11x50", AVG, 5, 5, 3, 3, VALID, 2, 11, 50),
+    POOL_ROW("avg 4x4/1 VALID 4x19 (window = rows)", AVG, 4, 4, 1, 1, VALID, 1, 4, 19),
+    POOL_ROW("avg 3x2/(1,2) SAME 3x601 (300+ outputs a row)", AVG, 3, 2, 1, 2, SAME, 1, 3, 601),
 };
 
 static void test_pool_table(void) { tc_layer_run_all(rows, sizeof rows / sizeof *rows); }
