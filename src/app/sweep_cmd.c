@@ -266,7 +266,7 @@ static dob_status load(sweep *s, const app_opts *o, int threads, dob_train_cfg *
     DOB_TRY(dob_comm_agree(s->world, dob_problem_net(s->p, &s->net)));
     DOB_TRY(dob_net_set_precision(s->net, s->precision));
     DOB_TRY(dob_net_set_conv_algo(s->net, s->conv_algo));
-    if (s->sync_bn && s->G > 1) {
+    if (s->sync_bn) { /* also for 1-rank trials: the same statistics path whatever the group size (run.c) */
         s->bn_ctx = (app_ctx){.comm = s->group};
         dob_net_set_sum_hook(s->net, app_hook_sum_double, &s->bn_ctx);
     }

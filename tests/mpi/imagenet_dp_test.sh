@@ -7,10 +7,9 @@
 # with the failures. FLAGs pass to both runs: imagenet_inception_v3 needs --sync-bn (per-rank batch statistics
 # cannot equal those of the global batch). Checked: the mini-batch loss of step 1 and every evaluation (train_eval
 # and test, at init and after each step) within 1e-4; the mini-batch loss of step 2 within DOB_DP_LATER_TOL (default
-# 1e-4). Inception's training-mode loss after an update is ill-conditioned on these tiny synthetic batches (batch
-# norm over near-constant channels, tests/test_inception.c), so summation order alone moves it: measured on Zen 5
-# at batch 8, lr 1e-3, one rank on 1 against 2 threads 2.6e-4..4.3e-3, 2 ranks 9e-4..3.3e-3, while the
-# evaluations (inference-mode batch norm) agree within 7e-6 either way. DOB_DP_RANKS (default 2) sets the ranks,
+# 1e-4). With --sync-bn one rank computes its batch statistics as N ranks do (in double, dob_net_sum), so Inception
+# agrees to 7.4e-8 at step 2 on 2 ranks (Sapphire Rapids; before, 1 rank used oneDNN's float statistics and step 2
+# moved by up to 3.3e-3); 4 ranks of 2 examples: 2.2e-5 (AVX2 5.2e-5). DOB_DP_RANKS (default 2) sets the ranks,
 # DOB_DP_BS the batch (default max(2, ranks)), DOB_DP_LR the learning rate (default 0.01); the tree gets enough
 # validation images per class for the test split to hold a batch.
 set -u
