@@ -148,7 +148,7 @@ static void test_rng_blocks(void) {
     int bad = 0;
     for (size_t i = 0; i < sizeof rs / sizeof rs[0]; i++)
         for (size_t f = 0; f < sizeof firsts / sizeof firsts[0]; f++)
-            for (size_t n = 0; n <= 37; n += 6) {
+            for (size_t n = 0; n <= 37; n += 5) {
                 dob_rng_blocks(&rs[i], firsts[f], n, got);
                 for (size_t b = 0; b < n; b++) {
                     dob_rng_block(&rs[i], firsts[f] + b, want);

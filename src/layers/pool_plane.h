@@ -23,7 +23,7 @@ typedef struct dob_avg_plane {
     int64_t *taps; /* [2 kw]: the outputs [taps[2b], taps[2b+1]) whose window tap b is inside a row */
 } dob_avg_plane;
 
-/** Fill g (cols allocated here; NULL on failure, then free nothing). */
+/** Fill g (cols and taps allocated here); 0 when out of memory, with nothing left allocated. */
 int dob_avg_plane_init(dob_avg_plane *g, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t kh,
                        int64_t kw, int64_t sh, int64_t sw, int64_t pt, int64_t pl);
 void dob_avg_plane_free(dob_avg_plane *g);
