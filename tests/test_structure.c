@@ -1,7 +1,8 @@
 /* test_structure.c: the merge layers (residual add, channel concat) fed by several inputs through
  * tc_multi_input_net: forward against naive loops, finite differences, overwrite, shape errors with their
  * messages; concat of 3 inputs with channel counts 2, 3, 1 at an odd spatial size and batch 3; 2-D concat; a
- * residual stream in conv's blocked layout (add is layout-transparent) against the all-plain net. */
+ * residual stream in conv's blocked layout (add is layout-transparent) and an Inception-like block (concat keeps
+ * its inputs' channel blocks when they share them, else is plain) against the all-plain nets. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -217,6 +218,70 @@ static void test_concat_shape_errors(void) {
     dob_net_destroy(net);
 }
 
+/* An Inception-like block in conv's blocked layout (16 channels: whole blocks on every ISA), input x 16 x 6 x 6:
+ *   t1 = conv_a(x); t2 = conv_b(tanh(bn(t1))); t3 = conv_c(t1); c1 = concat(t2, t3, t1, t1, t1)  (80 channels)
+ *   p = avg_pool_3x3_same(c1); c2 = concat(x, p, c1); out = conv_d(c2)  (5 channels)
+ * c1's inputs all come blocked, so c1 is blocked too (no reorder); c2 mixes the plain input with blocked tensors,
+ * so it is plain and p's and c1's diffs are reordered from their windows of c2's diff. t1 has 5 readers (the
+ * diff sum's pass of 4 then a pass of 2), c1 and x have 2. Returns the net after a forward and backward,
+ * ids[] = t1, t2, t3, c1, p, c2. */
+enum { CAT_IDS = 6 };
+static dob_net *inception_net(int propagate, int *ids) {
+    const dob_conv_cfg c = {16, 3, 3, 1, 1, DOB_PAD_SAME, 1, {DOB_INIT_GLOROT_UNIFORM, 0, 0},
+                            {DOB_INIT_CONST, 0.05f, 0}, 0, DOB_ACT_NONE};
+    dob_conv_cfg c5 = c;
+    c5.out_channels = 5;
+    const dob_pool_cfg pool = {DOB_POOL_AVG, 3, 3, 1, 1, DOB_PAD_SAME};
+    dob_net *net = NULL;
+    int y;
+    if (dob_net_create(&net, 3, (int64_t[]){16, 6, 6}) != DOB_OK ||
+        dob_net_conv(net, "conv_a", 0, &c, &ids[0]) != DOB_OK ||
+        dob_net_bnorm(net, "bn", ids[0], &(dob_bnorm_cfg){0.9f, 1e-3f, 0}, &y) != DOB_OK ||
+        dob_net_act(net, "tanh", y, &(dob_act_cfg){DOB_ACT_TANH, 0}, &y) != DOB_OK ||
+        dob_net_conv(net, "conv_b", y, &c, &ids[1]) != DOB_OK ||
+        dob_net_conv(net, "conv_c", ids[0], &c, &ids[2]) != DOB_OK ||
+        dob_net_concat(net, "cat1", 5, (const int[]){ids[1], ids[2], ids[0], ids[0], ids[0]}, &ids[3]) != DOB_OK ||
+        dob_net_pool(net, "pool", ids[3], &pool, &ids[4]) != DOB_OK ||
+        dob_net_concat(net, "cat2", 3, (const int[]){0, ids[4], ids[3]}, &ids[5]) != DOB_OK ||
+        dob_net_conv(net, "conv_d", ids[5], &c5, &y) != DOB_OK || dob_net_alloc(net) != DOB_OK)
+        goto fail;
+    dob_arena_init(dob_net_arena(net), 92);
+    if (tc_layout_pass(net, propagate, 1, 3, 93) != DOB_OK) goto fail;
+    return net;
+fail:
+    fprintf(stderr, "\n    inception_net: %s\n", dob_last_error());
+    dob_net_destroy(net);
+    return NULL;
+}
+
+static void test_concat_blocked(void) {
+    int ia[CAT_IDS], ib[CAT_IDS];
+    dob_net *a = inception_net(1, ia), *b = inception_net(0, ib);
+    CU_ASSERT_FATAL(a && b);
+    for (int k = 0; k < CAT_IDS; k++) {
+        /* everything up to the pool stays blocked; the mixed concat c2 is plain */
+        CU_ASSERT_EQUAL(dob_net_tensor_blocked(a, ia[k]), k < 5);
+        CU_ASSERT_FALSE(dob_net_tensor_blocked(b, ib[k]));
+        const dob_tensor *t = dob_net_tensor(a, ia[k]);
+        float *d = malloc(t->count * sizeof *d), *g = malloc(t->count * sizeof *g);
+        CU_ASSERT_FATAL(d && g);
+        TC_ASSERT_OK(dob_net_read_plain(a, ia[k], d, g));
+        TC_ASSERT_CLOSE("concat, blocked: intermediate data", d, dob_net_tensor(b, ib[k])->data, t->count, 1e-5);
+        TC_ASSERT_CLOSE("concat, blocked: intermediate diff", g, dob_net_tensor(b, ib[k])->diff, t->count, 1e-5);
+        free(d);
+        free(g);
+    }
+    const dob_tensor *o = dob_net_output(a), *x = dob_net_input_tensor(a);
+    TC_ASSERT_CLOSE("concat, blocked: output", o->data, dob_net_output(b)->data, o->count, 1e-5);
+    TC_ASSERT_CLOSE("concat, blocked: input grad", x->diff, dob_net_input_tensor(b)->diff, x->count, 1e-5);
+    TC_ASSERT_CLOSE("concat, blocked: param grads", dob_arena_grads(dob_net_arena(a)),
+                    dob_arena_grads(dob_net_arena(b)), dob_arena_size(dob_net_arena(a)), 1e-5);
+    /* the plain net against finite differences: the 5-way and 2-way diff sums, the concat windows */
+    CU_ASSERT_EQUAL(tc_gradcheck(b, (tc_gc_opts){.eps = 1e-2, .tol = 2e-3, .training = 1}, "inception block"), 0);
+    dob_net_destroy(a);
+    dob_net_destroy(b);
+}
+
 static CU_TestInfo tests[] = {
     {"add_forward_backward", test_add_forward_backward},
     {"add_same_tensor", test_add_same_tensor},
@@ -225,6 +290,7 @@ static CU_TestInfo tests[] = {
     {"concat_4d", test_concat_4d},
     {"concat_2d", test_concat_2d},
     {"concat_shape_errors", test_concat_shape_errors},
+    {"concat_blocked", test_concat_blocked},
     CU_TEST_INFO_NULL,
 };
 CU_SuiteInfo structure_suite = {"structure", NULL, NULL, NULL, NULL, tests};
