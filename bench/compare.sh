@@ -28,15 +28,18 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 steps_of() { case $1 in *logreg*) echo 3000 ;; *mlp*) echo 300 ;; *allcnnc*|*wrn*) echo 6 ;; *3c3d*) echo 15 ;;
   imagenet_*) echo 3 ;; *) echo 30 ;; esac; }
 bs_of() { case $1 in imagenet_*) echo 32 ;; *) echo 128 ;; esac; }
+# steps/s as 1000 / the median step in ms, to 4 significant digits: the printed "S steps/s" has 2 decimals, too
+# coarse for Inception's 0.1 steps/s (0.10 / 0.07 would read as a ratio of 1.43)
+sps() { printf '%s' "$1" | sed -E 's/.*median step ([0-9.]+) ms.*/\1/' | awk '{printf "%.4g\n", 1000 / $1}'; }
 for p in $PROBLEMS; do
   d=(); t=(); dmin=(); tmin=(); gf=0; n=$(steps_of "$p"); bs=$(bs_of "$p")
   for r in $(seq "$ROUNDS"); do
     line=$("$BUILD/bench/bench_step" "$p" "$bs" "$n" 2 ${DOB_FLAGS:-})
-    d+=("$(printf '%s' "$line" | sed -E 's/.*: ([0-9.]+) steps.*/\1/')")
+    d+=("$(sps "$line")")
     dmin+=("$(printf '%s' "$line" | sed -E 's/.*min ([0-9.]+) ms.*/\1/')")
     gf=$(printf '%s' "$line" | sed -E 's/.* ([0-9.]+) GFLOP\/step.*/\1/')
     tline=$(LD_LIBRARY_PATH=$OB /usr/bin/python3 bench/torch_ref.py "$p" "$bs" "$n" 2 "$THREADS")
-    t+=("$(printf '%s' "$tline" | sed -E 's/.*: ([0-9.]+) steps.*/\1/')")
+    t+=("$(sps "$tline")")
     tmin+=("$(printf '%s' "$tline" | sed -E 's/.*min ([0-9.]+) ms.*/\1/')")
   done
   dm=$(printf '%s\n' "${d[@]}" | median); tm=$(printf '%s\n' "${t[@]}" | median)
