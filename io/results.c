@@ -59,9 +59,7 @@
 #ifndef DOB_VERSION
 #define DOB_VERSION "unknown"
 #endif
-#ifndef DOB_GIT_REV
-#define DOB_GIT_REV "unknown"
-#endif
+#include "dob_git_rev.h" /* DOB_GIT_REV, written by each build: scripts/git_rev.cmake */
 
 #define N_PHASES 5
 

@@ -17,3 +17,11 @@ set_tests_properties(vae_grid PROPERTIES LABELS e2e TIMEOUT 900 ENVIRONMENT "OMP
 # signal/requeue wiring); tests/slurm/slurm_test.sh runs them on a real cluster where it can.
 add_test(NAME jobs_static COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/jobs_check.sh ${CMAKE_SOURCE_DIR}/jobs)
 set_tests_properties(jobs_static PROPERTIES LABELS cli TIMEOUT 60)
+# `dob version` (and every result file) names the revision the binary was built from, also after commits or edits
+# that no re-configure saw (scripts/git_rev.cmake runs at every build); skipped outside a git checkout.
+add_test(NAME version_rev COMMAND sh -c [=[
+  want=$(git -C "$1" rev-parse --short HEAD 2>/dev/null) || exit 77
+  git -C "$1" diff --quiet HEAD -- || want="$want-dirty"
+  "$2" version | grep -F "(git $want)" || { echo "expected (git $want) in: $("$2" version)"; exit 1; }]=]
+  sh ${CMAKE_SOURCE_DIR} $<TARGET_FILE:dob>)
+set_tests_properties(version_rev PROPERTIES LABELS cli SKIP_RETURN_CODE 77)

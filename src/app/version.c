@@ -7,6 +7,7 @@
 #endif
 
 #include "app.h"
+#include "dob_git_rev.h" /* DOB_GIT_REV, written by each build: scripts/git_rev.cmake */
 
 int cmd_version(dob_comm *world, const app_cmd *cmd, app_opts *o, int argc, char **argv) {
     (void)cmd, (void)o, (void)argc, (void)argv;
