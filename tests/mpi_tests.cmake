@@ -75,13 +75,16 @@ if(MPIEXEC_EXECUTABLE AND DOB_SWEEP_H5PY_RC STREQUAL "0")
   add_test(NAME imagenet_dp COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/mpi/imagenet_dp_test.sh $<TARGET_FILE:dob> ${MPIEXEC_EXECUTABLE})
   set_tests_properties(imagenet_dp PROPERTIES LABELS "mpi;long" TIMEOUT 1800 ENVIRONMENT "${DOB_MPI_ENV}")
   # imagenet_inception_v3 the same with --sync-bn (per-rank BN statistics differ from 1 rank's by construction), at
-  # batch 8 and lr 1e-3, everything within 1e-4: with --sync-bn one rank takes the same double-precision statistics
-  # as N (measured on Sapphire Rapids: step 2 7.4e-8, 1e-5 with ONEDNN_MAX_CPU_ISA=AVX2; it was 1.9e-4 at step 1
-  # and up to 3.3e-3 at step 2 while 1 rank used oneDNN's float statistics)
+  # batch 8 and lr 1e-3: with --sync-bn one rank takes the same double-precision statistics as N (it was 1.9e-4 at
+  # step 1 and up to 3.3e-3 at step 2 while 1 rank used oneDNN's float statistics). Step 1 and every evaluation
+  # within 1e-4 (measured <= 1.8e-6); the mini-batch loss of step 2, a training-mode forward after one update
+  # through batch norm over 8 crops, is ill-conditioned, so it gets 1e-3: summation order alone moves it by 1e-3
+  # on 1 rank (Zen 3, one binary: 16.00794 with the AVX2 kernels, 16.02470 with ONEDNN_MAX_CPU_ISA=SSE41), and 2 vs
+  # 1 ranks measured 7.4e-8 (Sapphire Rapids), 1e-5 (Zen 3), 1.2e-4 (Zen 3, concatenations in blocked layouts)
   add_test(NAME imagenet_dp_inception COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/mpi/imagenet_dp_test.sh $<TARGET_FILE:dob>
            ${MPIEXEC_EXECUTABLE} imagenet_inception_v3 --sync-bn)
   set_tests_properties(imagenet_dp_inception PROPERTIES LABELS "mpi;long" TIMEOUT 1800
-                       ENVIRONMENT "${DOB_MPI_ENV};DOB_DP_BS=8;DOB_DP_LR=1e-3")
+                       ENVIRONMENT "${DOB_MPI_ENV};DOB_DP_LATER_TOL=1e-3;DOB_DP_BS=8;DOB_DP_LR=1e-3")
   # ... and on 4 ranks (oversubscribed here), 2 examples per rank: step 2 within 1e-3 (measured 2.2e-5, AVX2 5.2e-5)
   add_test(NAME imagenet_dp_inception_np4 COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/mpi/imagenet_dp_test.sh
            $<TARGET_FILE:dob> ${MPIEXEC_EXECUTABLE} imagenet_inception_v3 --sync-bn)
