@@ -540,7 +540,9 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
     /* where to start: step s0 of epoch e0 (0, 0 for a fresh run) */
     const int64_t gstep0 = o->steps_done, e0 = gstep0 / spe, s0 = gstep0 % spe;
     int64_t gstep = gstep0;
-    dob_progress pr = {.num_epochs = N, .steps_per_epoch = spe, .total_steps = N * spe};
+    /* the ETA counts the steps this run will take: --max_steps ends it early */
+    const int64_t total = c->max_steps > 0 && c->max_steps < N * spe ? c->max_steps : N * spe;
+    dob_progress pr = {.num_epochs = N, .steps_per_epoch = spe, .total_steps = total};
     for (int64_t e = e0; e <= N; e++) {
         /* a resumed epoch goes on counting from its time before the checkpoint */
         double t_epoch = now() - (e == e0 && isfinite(o->epoch_seconds[e]) ? o->epoch_seconds[e] : 0.0);

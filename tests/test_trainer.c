@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dob/problem.h"
 #include "dob/trainer.h"
@@ -219,6 +220,52 @@ static void test_divergence_is_a_status(void) {
     CU_ASSERT(o.diverged_step >= 0);
     CU_ASSERT(isfinite(o.test_losses[0]));           /* the curves so far are kept */
     CU_ASSERT(!isfinite(o.minibatch_train_losses[o.diverged_step]));
+    dob_train_out_free(&o);
+    dob_dataset_free(&tr);
+    dob_dataset_free(&te);
+    dob_net_destroy(net);
+}
+
+/* Progress reports count the steps this run takes: with max_steps, total_steps is max_steps and the ETA covers
+ * only the steps left before it (a 3-step run of a 100-epoch problem once said "ETA 49m"). The poll hook sleeps
+ * 0.4 s per step so that a report (every 2 s of training) arrives within the 7 steps. */
+typedef struct progress_seen {
+    int n;
+    dob_progress last;
+} progress_seen;
+
+static void keep_progress(void *ctx, const dob_progress *p) {
+    progress_seen *ps = ctx;
+    if (p->evaluating) return;
+    ps->n++;
+    ps->last = *p;
+}
+
+static int slow_poll(void *ctx) {
+    (void)ctx;
+    nanosleep(&(struct timespec){0, 400000000L}, NULL);
+    return DOB_POLL_CONTINUE;
+}
+
+static void test_progress_counts_max_steps(void) {
+    dob_net *net = tiny_net();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    dob_dataset tr, te;
+    tiny_data(&tr, 200, 1); /* 12 steps per epoch: 48 in the 4 epochs */
+    tiny_data(&te, 64, 2);
+    dob_train_cfg c = tiny_cfg(net, &tr, &te);
+    progress_seen ps = {0};
+    c.max_steps = 7;
+    c.hooks = (dob_train_hooks){.ctx = &ps, .progress = keep_progress, .should_stop = slow_poll};
+    dob_train_out o;
+    TC_ASSERT_OK(dob_train(&c, &o));
+    CU_ASSERT_EQUAL(o.status, DOB_TRAIN_DONE);
+    CU_ASSERT_FATAL(ps.n >= 1);
+    CU_ASSERT_EQUAL(ps.last.total_steps, 7);
+    CU_ASSERT(ps.last.global_step >= 5 && ps.last.global_step <= 7);
+    /* (7 - global_step) steps at >= 1 step/s (0.4 s of sleep a step): a few seconds, not the 41 steps of the
+     * whole run */
+    CU_ASSERT(ps.last.eta_seconds >= 0.0 && ps.last.eta_seconds < 2.0);
     dob_train_out_free(&o);
     dob_dataset_free(&tr);
     dob_dataset_free(&te);
@@ -511,6 +558,7 @@ static CU_TestInfo tests[] = {
     {"memory_estimate", test_memory_estimate},
     {"gradient_sum_buckets", test_grad_sync},
     {"divergence_is_a_status", test_divergence_is_a_status},
+    {"progress_counts_max_steps", test_progress_counts_max_steps},
     {"config_errors", test_config_errors},
     {"half_batch_gradients_sum", test_half_batch_gradients_sum},
     {"schedule_applies", test_schedule_applies},

@@ -30,7 +30,7 @@ typedef struct dob_train_out dob_train_out; /* below */
 typedef struct dob_progress {
     int64_t epoch, num_epochs;         /* epoch being trained (0-based), or being evaluated */
     int64_t step, steps_per_epoch;     /* step within the epoch */
-    int64_t global_step, total_steps;
+    int64_t global_step, total_steps;  /* total_steps: what this run takes (num_epochs x steps, or max_steps) */
     double steps_per_second, eta_seconds;
     double loss;                       /* last mini-batch loss */
     int evaluating;                    /* 1: an evaluation round just finished (curves[epoch] are filled) */

@@ -434,7 +434,7 @@ static void report(const run_state *r) {
         printf(", train acc %.2f%%, test acc %.2f%%", 100 * out->train_accuracies[N], 100 * out->test_accuracies[N]);
     if (o->valid) printf(", valid loss %.4f", out->valid_losses[N]);
     int64_t steps = out->steps_done - (r->resume ? r->from.steps_done : 0); /* this process's steps */
-    printf("\n  %.1f s training, %.1f steps/s (forward %.1f s, backward %.1f s, allreduce %.1f s, optimizer %.1f s,"
+    printf("\n  %.1f s training, %.3g steps/s (forward %.1f s, backward %.1f s, allreduce %.1f s, optimizer %.1f s,"
            " data %.1f s)\n",
            r->secs, r->secs > 0 ? (double)steps / r->secs : 0.0, out->phase_seconds[0], out->phase_seconds[1],
            out->phase_seconds[2], out->phase_seconds[3], out->phase_seconds[4]);

@@ -205,7 +205,7 @@ static void hook_progress(void *vctx, const dob_progress *p) {
     char eta[32];
     fmt_duration(p->eta_seconds, eta, sizeof eta);
     if (c->tty) {
-        fprintf(stderr, "\r  epoch %lld/%lld  step %lld/%lld  %.1f step/s  loss %.4f  ETA %s   ",
+        fprintf(stderr, "\r  epoch %lld/%lld  step %lld/%lld  %.3g step/s  loss %.4f  ETA %s   ",
                 (long long)p->epoch + 1, (long long)p->num_epochs, (long long)p->step, (long long)p->steps_per_epoch,
                 p->steps_per_second, p->loss, eta);
         fflush(stderr);
@@ -213,7 +213,7 @@ static void hook_progress(void *vctx, const dob_progress *p) {
         double t = (double)time(NULL);
         if (t - c->last_plain < 30.0) return;
         c->last_plain = t;
-        fprintf(stderr, "  epoch %lld/%lld step %lld/%lld %.1f step/s loss %.4f ETA %s\n", (long long)p->epoch + 1,
+        fprintf(stderr, "  epoch %lld/%lld step %lld/%lld %.3g step/s loss %.4f ETA %s\n", (long long)p->epoch + 1,
                 (long long)p->num_epochs, (long long)p->step, (long long)p->steps_per_epoch, p->steps_per_second,
                 p->loss, eta);
     }
