@@ -23,6 +23,8 @@ printf '%s\n' "$peak_out"
 # the all-threads peak: AVX-512 where the CPU has it, else AVX2
 PEAK=$(printf '%s\n' "$peak_out" | awk '/all threads/ {for (i = 1; i <= NF; i++) if ($i == "GFLOP/s") v[++n] = $(i-1)}
   END {m = 0; for (i in v) if (v[i] + 0 > m) m = v[i] + 0; print m}')
+# a rate to >= 3 significant digits without an exponent (Inception's 0.0949, fmnist_logreg's 11362.00)
+fmt() { awk -v x="$1" 'BEGIN {printf (x >= 10 ? "%.2f" : x >= 1 ? "%.3f" : "%.4f"), x}'; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # steps per round: about 2 s of dob on 2 threads, so one disturbed step moves no round's median step
 steps_of() { case $1 in *logreg*) echo 3000 ;; *mlp*) echo 300 ;; *allcnnc*|*wrn*) echo 6 ;; *3c3d*) echo 15 ;;
@@ -44,8 +46,8 @@ for p in $PROBLEMS; do
   done
   dm=$(printf '%s\n' "${d[@]}" | median); tm=$(printf '%s\n' "${t[@]}" | median)
   isa=$(printf '%s' "$line" | sed -E 's/.*isa ([a-z0-9_]+).*/\1/')
-  printf '%-14s bs %s, %s threads, %s: dob %8.2f steps/s [%s]  torch %8.2f steps/s [%s]  ratio %.2f\n' "$p" \
-    "$bs" "$THREADS" "$isa" "$dm" "${d[*]}" "$tm" "${t[*]}" "$(echo "$dm / $tm" | bc -l)"
+  printf '%-14s bs %s, %s threads, %s: dob %8s steps/s [%s]  torch %8s steps/s [%s]  ratio %.2f\n' "$p" \
+    "$bs" "$THREADS" "$isa" "$(fmt "$dm")" "${d[*]}" "$(fmt "$tm")" "${t[*]}" "$(echo "$dm / $tm" | bc -l)"
   # the fastest single step of all rounds: the least disturbed measurement on a shared host
   bd=$(printf '%s\n' "${dmin[@]}" | sort -g | head -1); bt=$(printf '%s\n' "${tmin[@]}" | sort -g | head -1)
   printf '%-14s fastest step: dob %.3f ms, torch %.3f ms, ratio %.2f\n' "" "$bd" "$bt" "$(echo "$bt / $bd" | bc -l)"

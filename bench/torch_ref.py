@@ -34,6 +34,11 @@ class PadBR(nn.Module):
         return F.pad(x, (0, 1, 0, 1), value=self.value)
 
 
+def digits(rate):
+    """decimals that give a steps/s rate >= 3 significant digits without an exponent (0.0949, not 0.09)"""
+    return 2 if rate >= 10 else 3 if rate >= 1 else 4
+
+
 def c3c3d(classes):
     return nn.Sequential(
         nn.Conv2d(3, 64, 5), nn.ReLU(), PadBR(-float("inf")), nn.MaxPool2d(3, 2),
@@ -230,8 +235,8 @@ def main():
             ts.append(t1 - t0)
     ts.sort()
     med = ts[len(ts) // 2]
-    print("torch %s%s bs %d threads %d: %.2f steps/s (median step %.2f ms, min %.2f ms)"
-          % (problem, " bf16" if bf16 else "", bs, threads, 1.0 / med, 1e3 * med, 1e3 * ts[0]))
+    print("torch %s%s bs %d threads %d: %.*f steps/s (median step %.2f ms, min %.2f ms)"
+          % (problem, " bf16" if bf16 else "", bs, threads, digits(1.0 / med), 1.0 / med, 1e3 * med, 1e3 * ts[0]))
 
 
 if __name__ == "__main__":

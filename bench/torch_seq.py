@@ -61,6 +61,11 @@ class CharRNN(nn.Module):
         return F.cross_entropy(logits.reshape(-1, 83), y.reshape(-1)), (s1, s2)
 
 
+def digits(rate):
+    """decimals that give a steps/s rate >= 3 significant digits without an exponent (0.0949, not 0.09)"""
+    return 2 if rate >= 10 else 3 if rate >= 1 else 4
+
+
 def main():
     problem = sys.argv[1]
     steps = int(sys.argv[2]) if len(sys.argv) > 2 else 40
@@ -95,8 +100,8 @@ def main():
             ts.append(time.perf_counter() - t0)
     ts.sort()
     med = ts[len(ts) // 2]
-    print("torch %s bs %d threads %d: %.2f steps/s (median step %.2f ms, min %.2f ms)"
-          % (problem, bs, threads, 1.0 / med, 1e3 * med, 1e3 * ts[0]))
+    print("torch %s bs %d threads %d: %.*f steps/s (median step %.2f ms, min %.2f ms)"
+          % (problem, bs, threads, digits(1.0 / med), 1.0 / med, 1e3 * med, 1e3 * ts[0]))
 
 
 if __name__ == "__main__":
