@@ -64,6 +64,33 @@ dob_status tc_layout_pass(dob_net *net, int propagate, int in_grad, int64_t batc
     return dob_net_backward(net);
 }
 
+void tc_check_against_plain(dob_net *a, dob_net *b, const int *ia, const int *ib, int n, const int *blocked,
+                            const char *what) {
+    char msg[128];
+    for (int k = 0; k < n; k++) {
+        CU_ASSERT_EQUAL(dob_net_tensor_blocked(a, ia[k]), blocked[k]);
+        CU_ASSERT_FALSE(dob_net_tensor_blocked(b, ib[k]));
+        const dob_tensor *t = dob_net_tensor(a, ia[k]);
+        float *d = malloc(t->count * sizeof *d), *g = malloc(t->count * sizeof *g);
+        CU_ASSERT_FATAL(d && g);
+        TC_ASSERT_OK(dob_net_read_plain(a, ia[k], d, g));
+        snprintf(msg, sizeof msg, "%s: tensor %d data", what, k);
+        TC_ASSERT_CLOSE(msg, d, dob_net_tensor(b, ib[k])->data, t->count, 1e-5);
+        snprintf(msg, sizeof msg, "%s: tensor %d diff", what, k);
+        TC_ASSERT_CLOSE(msg, g, dob_net_tensor(b, ib[k])->diff, t->count, 1e-5);
+        free(d);
+        free(g);
+    }
+    const dob_tensor *o = dob_net_output(a), *x = dob_net_input_tensor(a);
+    snprintf(msg, sizeof msg, "%s: output", what);
+    TC_ASSERT_CLOSE(msg, o->data, dob_net_output(b)->data, o->count, 1e-5);
+    snprintf(msg, sizeof msg, "%s: input grad", what);
+    TC_ASSERT_CLOSE(msg, x->diff, dob_net_input_tensor(b)->diff, x->count, 1e-5);
+    snprintf(msg, sizeof msg, "%s: param grads", what);
+    TC_ASSERT_CLOSE(msg, dob_arena_grads(dob_net_arena(a)), dob_arena_grads(dob_net_arena(b)),
+                    dob_arena_size(dob_net_arena(a)), 1e-5);
+}
+
 /* loss = sum r_i y_i in double */
 static double weighted_out(dob_net *net, const float *r, int training, int reset) {
     if (reset) dob_net_reset_state(net);

@@ -56,6 +56,11 @@ int tc_overwrite_check(dob_net *net, const char *what);
  *  (in_grad), every diff kept (buffer reuse off: the tests read intermediates), build at batch, input and output
  *  diff U[-1, 1) from (seed, streams 0 and 1), a training forward, backward. */
 dob_status tc_layout_pass(dob_net *net, int propagate, int in_grad, int64_t batch, uint64_t seed);
+/** A net in blocked layouts (a: propagation on) against the same net all plain (b), after tc_layout_pass: tensor
+ *  ia[k] / ib[k] blocked in a exactly when blocked[k], never in b; data and diffs of those n tensors, the output,
+ *  the input gradient and the parameter gradients equal within 1e-5 (CUnit asserts, labelled with what). */
+void tc_check_against_plain(dob_net *a, dob_net *b, const int *ia, const int *ib, int n, const int *blocked,
+                            const char *what);
 
 /** Test-only layer: out = in[0][:, off : off + prod(dims)] reshaped to dims (per example). */
 typedef struct tc_slice_cfg {

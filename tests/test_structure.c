@@ -74,36 +74,6 @@ static void test_add_same_tensor(void) {
     dob_net_destroy(net);
 }
 
-/* A net in blocked layouts (a: propagation on) against the same net all plain (b), after tc_layout_pass: tensor
- * ia[k] / ib[k] blocked in a exactly when blocked[k], never in b; data and diffs of those tensors, the output,
- * the input gradient and the parameter gradients equal within 1e-5. */
-static void check_against_plain(dob_net *a, dob_net *b, const int *ia, const int *ib, int n, const int *blocked,
-                                const char *what) {
-    char msg[128];
-    for (int k = 0; k < n; k++) {
-        CU_ASSERT_EQUAL(dob_net_tensor_blocked(a, ia[k]), blocked[k]);
-        CU_ASSERT_FALSE(dob_net_tensor_blocked(b, ib[k]));
-        const dob_tensor *t = dob_net_tensor(a, ia[k]);
-        float *d = malloc(t->count * sizeof *d), *g = malloc(t->count * sizeof *g);
-        CU_ASSERT_FATAL(d && g);
-        TC_ASSERT_OK(dob_net_read_plain(a, ia[k], d, g));
-        snprintf(msg, sizeof msg, "%s: tensor %d data", what, k);
-        TC_ASSERT_CLOSE(msg, d, dob_net_tensor(b, ib[k])->data, t->count, 1e-5);
-        snprintf(msg, sizeof msg, "%s: tensor %d diff", what, k);
-        TC_ASSERT_CLOSE(msg, g, dob_net_tensor(b, ib[k])->diff, t->count, 1e-5);
-        free(d);
-        free(g);
-    }
-    const dob_tensor *o = dob_net_output(a), *x = dob_net_input_tensor(a);
-    snprintf(msg, sizeof msg, "%s: output", what);
-    TC_ASSERT_CLOSE(msg, o->data, dob_net_output(b)->data, o->count, 1e-5);
-    snprintf(msg, sizeof msg, "%s: input grad", what);
-    TC_ASSERT_CLOSE(msg, x->diff, dob_net_input_tensor(b)->diff, x->count, 1e-5);
-    snprintf(msg, sizeof msg, "%s: param grads", what);
-    TC_ASSERT_CLOSE(msg, dob_arena_grads(dob_net_arena(a)), dob_arena_grads(dob_net_arena(b)),
-                    dob_arena_size(dob_net_arena(a)), 1e-5);
-}
-
 /* A residual stream (16 channels: whole blocks on every ISA, see test_conv.c), input x 16 x 6 x 6:
  *   t1 = conv_a(x); t4 = conv_b(relu(bn(t1))); t5 = t4 + t1; t6 = x + t5; out = conv_c(t6) (5 channels)
  * t1 fans out into bn and an add; t5 adds two blocked tensors; t6 a plain one (the input) to a blocked one, so its
@@ -138,7 +108,7 @@ static void test_add_blocked(void) {
     int ia[4], ib[4];
     dob_net *a = residual_net(1, ia), *b = residual_net(0, ib);
     CU_ASSERT_FATAL(a && b);
-    check_against_plain(a, b, ia, ib, 4, (const int[]){1, 1, 1, 1}, "residual, blocked");
+    tc_check_against_plain(a, b, ia, ib, 4, (const int[]){1, 1, 1, 1}, "residual, blocked");
     dob_net_destroy(a);
     dob_net_destroy(b);
 }
@@ -274,7 +244,7 @@ static void test_concat_blocked(void) {
     dob_net *a = inception_net(1, ia), *b = inception_net(0, ib);
     CU_ASSERT_FATAL(a && b);
     /* everything up to the pool stays blocked; the mixed concat c2 is plain */
-    check_against_plain(a, b, ia, ib, CAT_IDS, (const int[]){1, 1, 1, 1, 1, 0}, "concat, blocked");
+    tc_check_against_plain(a, b, ia, ib, CAT_IDS, (const int[]){1, 1, 1, 1, 1, 0}, "concat, blocked");
     /* the plain net against finite differences: the 5-way and 2-way diff sums, the concat windows */
     CU_ASSERT_EQUAL(tc_gradcheck(b, (tc_gc_opts){.eps = 1e-2, .tol = 2e-3, .training = 1}, "inception block"), 0);
     dob_net_destroy(a);
