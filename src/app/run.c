@@ -434,10 +434,17 @@ static void report(const run_state *r) {
         printf(", train acc %.2f%%, test acc %.2f%%", 100 * out->train_accuracies[N], 100 * out->test_accuracies[N]);
     if (o->valid) printf(", valid loss %.4f", out->valid_losses[N]);
     int64_t steps = out->steps_done - (r->resume ? r->from.steps_done : 0); /* this process's steps */
-    printf("\n  %.1f s training, %.3g steps/s (forward %.1f s, backward %.1f s, allreduce %.1f s, optimizer %.1f s,"
-           " data %.1f s)\n",
-           r->secs, r->secs > 0 ? (double)steps / r->secs : 0.0, out->phase_seconds[0], out->phase_seconds[1],
-           out->phase_seconds[2], out->phase_seconds[3], out->phase_seconds[4]);
+    /* the step rate over the steps' own time (its phases), as bench/epoch.sh reads it from the result file; the
+     * rest of the run is evaluation, initialisation and checkpoints */
+    double ph[DOB_N_PHASES], step_secs = 0.0; /* this process's: a resumed run's curves carry the first part's */
+    for (int i = 0; i < DOB_N_PHASES; i++) {
+        ph[i] = out->phase_seconds[i] - (r->resume ? r->from.phase_seconds[i] : 0.0);
+        step_secs += ph[i];
+    }
+    printf("\n  %.1f s: %lld training steps in %.1f s = %.3g steps/s (forward %.1f s, backward %.1f s, allreduce "
+           "%.1f s, optimizer %.1f s, data %.1f s), evaluation and the rest %.1f s\n",
+           r->secs, (long long)steps, step_secs, step_secs > 0 ? (double)steps / step_secs : 0.0, ph[0], ph[1], ph[2],
+           ph[3], ph[4], r->secs > step_secs ? r->secs - step_secs : 0.0);
     if (!o->no_logs) {
         printf("  results: %s\n", r->path);
         if (!o->no_json) {
