@@ -7,7 +7,9 @@
  * Does not: cache, memory-map, or convert other IDX element types (int16/int32/float/double). */
 #include "dob/datasets.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,9 +322,10 @@ static const known_set known[] = {
     {"tolstoi", NULL, {"train.npy", NULL, NULL},
      "run DeepOBS's `deepobs_prepare_data.sh -o tolstoi` so that <data_dir>/tolstoi holds train.npy and test.npy (or "
      "put the input.txt that script cuts from War and Peace in <data_dir>/tolstoi)"},
-    {"imagenet", NULL, {"train-00000-of-01024", NULL, NULL},
+    {"imagenet", NULL, {"train-*-of-*", "train/", NULL},
      "get ILSVRC2012 from image-net.org and put TF-inception's build_imagenet_data.py shards (train-*-of-*, "
-     "validation-*-of-*) or the class folders train/<wnid>/ and val/<wnid>/ in <data_dir>/imagenet"},
+     "validation-*-of-*) or the class folders train/<wnid>/ and val/<wnid>/ in <data_dir>/imagenet (--data_dir may also "
+     "name the directory that holds them)"},
 };
 
 #define FMNIST_SYSTEM_DIR "/usr/share/datasets/fashion-mnist"
@@ -333,11 +336,25 @@ static const known_set *find_known(const char *name) {
     return NULL;
 }
 
-static int holds_files(const char *dir, const known_set *ks) {
+/* A marker names a file, a file pattern (fnmatch, e.g. any shard count "train-*-of-*"), or a directory
+ * ("train/"). @return 1 if dir holds one. */
+static int holds_marker(const char *dir, const char *m) {
     char path[PATH_LEN];
+    const size_t l = strlen(m);
+    if (l > 1 && m[l - 1] == '/') return join(path, sizeof path, dir, m) && is_dir(path);
+    if (!strchr(m, '*')) return join(path, sizeof path, dir, m) && is_file(path);
+    DIR *d = opendir(dir);
+    int hit = 0;
+    for (struct dirent *e; d && !hit && (e = readdir(d)) != NULL;)
+        hit = fnmatch(m, e->d_name, 0) == 0 && join(path, sizeof path, dir, e->d_name) && is_file(path);
+    if (d) closedir(d);
+    return hit;
+}
+
+static int holds_files(const char *dir, const known_set *ks) {
     if (!ks) return 0;
     for (int i = 0; i < 3 && ks->markers[i]; i++)
-        if (join(path, sizeof path, dir, ks->markers[i]) && is_file(path)) return 1;
+        if (holds_marker(dir, ks->markers[i])) return 1;
     return 0;
 }
 
@@ -379,8 +396,9 @@ static int try_root(const char *root, const char *dataset, const known_set *ks, 
         snprintf(hit, PATH_LEN, "%s", root);
         return 1;
     }
-    snprintf(what, sizeof what, "%s %s (no directory %s, no %s in it)", label, root, sub,
-             ks ? ks->markers[0] : "data files");
+    snprintf(what, sizeof what, "%s %s (no directory %s, no %s%s%s in it)", label, root, sub,
+             ks ? ks->markers[0] : "data files", ks && ks->markers[1] ? " or " : "",
+             ks && ks->markers[1] ? ks->markers[1] : "");
     note_tried(tried, tsz, what);
     return 0;
 }

@@ -442,6 +442,23 @@ static void test_data_dir(void) {
                     "deepobs_prepare_data.sh -o mnist");
     CU_ASSERT_PTR_NOT_NULL(strstr(dob_last_error(), "yann.lecun.com/exdb/mnist"));
     CU_ASSERT_PTR_NOT_NULL(strstr(dob_last_error(), tc_tmp("missing")));
+    /* ImageNet: D itself holds shards of any count or the class folders (--data_dir pointed at .../imagenet) */
+    mkdir_p("inet_shards");
+    write_split(tc_tmp("inet_shards"), "train", 1, 2, 2, LABELS); /* not ImageNet's files: not found */
+    TC_ASSERT_FAILS(dob_data_dir_resolve(tc_tmp("inet_shards"), "imagenet", out, sizeof out), DOB_ENOENT,
+                    "no train-*-of-* or train/ in it");
+    FILE *f = fopen(tc_tmp("inet_shards/train-00000-of-00002"), "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fclose(f);
+    TC_ASSERT_OK(dob_data_dir_resolve(tc_tmp("inet_shards"), "imagenet", out, sizeof out));
+    CU_ASSERT_STRING_EQUAL(out, tc_tmp("inet_shards"));
+    mkdir_p("inet_folders");
+    mkdir_p("inet_folders/train-1-of-2"); /* a directory matches no shard pattern */
+    TC_ASSERT_FAILS(dob_data_dir_resolve(tc_tmp("inet_folders"), "imagenet", out, sizeof out), DOB_ENOENT,
+                    "image-net.org");
+    mkdir_p("inet_folders/train");
+    TC_ASSERT_OK(dob_data_dir_resolve(tc_tmp("inet_folders"), "imagenet", out, sizeof out));
+    CU_ASSERT_STRING_EQUAL(out, tc_tmp("inet_folders"));
     TC_ASSERT_FAILS(dob_data_dir_resolve(tc_tmp("flat"), "fmnist", out, 8), DOB_EINVAL, "shorter than 8 bytes");
     TC_ASSERT_FAILS(dob_data_dir_resolve(NULL, "../x", out, sizeof out), DOB_EINVAL, "data set name");
 
