@@ -324,8 +324,8 @@ static const known_set known[] = {
      "put the input.txt that script cuts from War and Peace in <data_dir>/tolstoi)"},
     {"imagenet", NULL, {"train-*-of-*", "train/", NULL},
      "get ILSVRC2012 from image-net.org and put TF-inception's build_imagenet_data.py shards (train-*-of-*, "
-     "validation-*-of-*) or the class folders train/<wnid>/ and val/<wnid>/ in <data_dir>/imagenet (--data_dir may also "
-     "name the directory that holds them)"},
+     "validation-*-of-*) or the class folders train/<wnid>/ and val/<wnid>/ in <data_dir>/imagenet (--data_dir "
+     "may also name the directory that holds them)"},
 };
 
 #define FMNIST_SYSTEM_DIR "/usr/share/datasets/fashion-mnist"
