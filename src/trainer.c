@@ -118,6 +118,8 @@ typedef struct run {
     float *state[DOB_OPTIM_MAX_STATE];
     size_t n;           /* parameters (arena floats) */
     double t_start, t_report; /* progress: the first training step of this process, the last report */
+    double t_eval;            /* progress: seconds of the last evaluation round (the ETA counts those to come) */
+    double t_evals;           /* progress: seconds of the rounds since t_start (not training: out of the rate) */
     dob_train_out *o;
 } run;
 
@@ -411,6 +413,8 @@ static dob_status epoch_entry(run *r, int64_t e, double t_epoch, int64_t gstep, 
     DOB_TRY(eval_round(r, e));
     r->poll_eval = 0;
     DOB_TRY(dob_net_build(r->net, r->b)); /* back to the training plans */
+    r->t_eval = now() - t_round;
+    if (r->t_start > 0.0) r->t_evals += r->t_eval;
     if ((*stopped = r->stopped)) {
         for (int k = 0; k < DOB_N_CURVES; k++)
             if (dob_curves[k].flags & DOB_CURVE_EVAL) o->curve[k][e] = NAN;
@@ -504,16 +508,21 @@ static dob_status train_step(run *r, grad_sync *gs, int64_t s, int64_t gstep, fl
     return DOB_OK;
 }
 
-/* Progress every 2 s: step rate and ETA from the first training step of this process (t_start, step gstep0). */
+/* Progress every 2 s: the training step rate since the first training step of this process (t_start, step gstep0;
+ * the evaluation rounds since then taken out); the ETA adds the rounds still to come (after each epoch, or one
+ * when max_steps ends the run) at the last one's duration. */
 static void report(run *r, dob_progress *pr, int64_t e, int64_t s, int64_t gstep, int64_t gstep0, double loss) {
     const double t = now();
     if (!r->c->hooks.progress || t - r->t_report < 2.0) return;
-    const double rate = (double)(gstep + 1 - gstep0) / (t - r->t_start);
+    const double rate = (double)(gstep + 1 - gstep0) / (t - r->t_start - r->t_evals);
+    const int64_t rounds = pr->total_steps < r->c->num_epochs * pr->steps_per_epoch
+                               ? 1 /* max_steps: the final parameters' round */
+                               : r->c->num_epochs - e;
     pr->epoch = e;
     pr->step = s + 1;
     pr->global_step = gstep + 1;
     pr->steps_per_second = rate;
-    pr->eta_seconds = (double)(pr->total_steps - gstep - 1) / rate;
+    pr->eta_seconds = (double)(pr->total_steps - gstep - 1) / rate + (double)rounds * r->t_eval;
     pr->loss = loss;
     r->c->hooks.progress(r->c->hooks.ctx, pr);
     r->t_report = t;

@@ -226,23 +226,27 @@ static void test_divergence_is_a_status(void) {
     dob_net_destroy(net);
 }
 
-/* Progress reports count the steps this run takes: with max_steps, total_steps is max_steps and the ETA covers
- * only the steps left before it (a 3-step run of a 100-epoch problem once said "ETA 49m"). The poll hook sleeps
- * 0.4 s per step so that a report (every 2 s of training) arrives within the 7 steps. */
+/* Progress reports count what this run still does: with max_steps, total_steps is max_steps and the ETA covers only
+ * the steps left before it (a 3-step run of a 100-epoch problem once said "ETA 49m") plus the final evaluation
+ * round at the last round's duration. The poll hook (after every training step and every evaluation batch) sleeps
+ * 0.4 s, so that a report (every 2 s of training) arrives within the 7 steps and the rounds take measurable time. */
 typedef struct progress_seen {
-    int n;
+    int n, polls, round_polls; /* reports seen; polls so far; polls of the first evaluation round */
     dob_progress last;
 } progress_seen;
 
 static void keep_progress(void *ctx, const dob_progress *p) {
     progress_seen *ps = ctx;
-    if (p->evaluating) return;
+    if (p->evaluating) {
+        if (p->epoch == 0) ps->round_polls = ps->polls;
+        return;
+    }
     ps->n++;
     ps->last = *p;
 }
 
 static int slow_poll(void *ctx) {
-    (void)ctx;
+    ((progress_seen *)ctx)->polls++;
     nanosleep(&(struct timespec){0, 400000000L}, NULL);
     return DOB_POLL_CONTINUE;
 }
@@ -263,9 +267,13 @@ static void test_progress_counts_max_steps(void) {
     CU_ASSERT_FATAL(ps.n >= 1);
     CU_ASSERT_EQUAL(ps.last.total_steps, 7);
     CU_ASSERT(ps.last.global_step >= 5 && ps.last.global_step <= 7);
-    /* (7 - global_step) steps at >= 1 step/s (0.4 s of sleep a step): a few seconds, not the 41 steps of the
-     * whole run */
-    CU_ASSERT(ps.last.eta_seconds >= 0.0 && ps.last.eta_seconds < 2.0);
+    /* the steps left at the training rate (the evaluation rounds' time not in it: ~0.4 s a step), not the 41 of
+     * all epochs, plus one round of >= round_polls x 0.4 s */
+    CU_ASSERT(ps.last.steps_per_second > 1.0 && ps.last.steps_per_second < 3.0);
+    const double steps_left = (double)(ps.last.total_steps - ps.last.global_step) / ps.last.steps_per_second;
+    CU_ASSERT(ps.round_polls >= 1);
+    CU_ASSERT(ps.last.eta_seconds >= steps_left + 0.9 * 0.4 * ps.round_polls);
+    CU_ASSERT(ps.last.eta_seconds < steps_left + 2.0 * 0.4 * ps.round_polls + 1.0);
     dob_train_out_free(&o);
     dob_dataset_free(&tr);
     dob_dataset_free(&te);
