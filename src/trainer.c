@@ -120,6 +120,7 @@ typedef struct run {
     double t_start, t_report; /* progress: the first training step of this process, the last report */
     double t_eval;            /* progress: seconds of the last evaluation round (the ETA counts those to come) */
     double t_evals;           /* progress: seconds of the rounds since t_start (not training: out of the rate) */
+    dob_progress *pr;         /* progress: the report handed to the hook (NULL before dob_train's loop) */
     dob_train_out *o;
 } run;
 
@@ -235,12 +236,28 @@ dob_status dob_train_memory(const dob_train_cfg *c, dob_train_mem *m) {
 
 /* Mean loss (+ regulariser) and accuracy over nb full global batches of d; idx maps positions to examples
  * (NULL = identity). */
-static dob_status evaluate(run *r, const dob_dataset *d, const uint32_t *idx, int64_t n_use, double reg,
-                           uint64_t eval_key, double *loss, double *acc) {
+/* Progress of a long evaluation round (ImageNet's test split takes minutes): every 2 s, as training's. */
+static void report_eval(run *r, const char *split, int64_t done, int64_t total, double t0) {
+    const double t = now();
+    dob_progress *pr = r->pr;
+    if (!pr || !r->c->hooks.progress || t - r->t_report < 2.0) return;
+    pr->evaluating = DOB_PROGRESS_EVAL_RUNNING;
+    pr->eval_split = split;
+    pr->eval_done = done;
+    pr->eval_total = total;
+    pr->eval_per_second = t > t0 ? (double)done / (t - t0) : 0.0;
+    r->c->hooks.progress(r->c->hooks.ctx, pr);
+    pr->evaluating = 0;
+    r->t_report = t;
+}
+
+static dob_status evaluate(run *r, const char *split, const dob_dataset *d, const uint32_t *idx, int64_t n_use,
+                           double reg, uint64_t eval_key, double *loss, double *acc) {
     const dob_train_cfg *c = r->c;
     int64_t B = c->batch_size, nb = n_use / B, k = r->eval_cap / r->b;
     while (k > 1 && nb % k) k--;
     const int64_t lb = k * r->b, G = k * B; /* local and global evaluation batch */
+    const double t0 = now();
     double sums[2] = {0.0, 0.0};
     dob_status st = dob_net_build(r->net, lb);
     if (st != DOB_OK) return st;
@@ -259,6 +276,7 @@ static dob_status evaluate(run *r, const dob_dataset *d, const uint32_t *idx, in
         loss_forward(r, lb, 0);
         sums[0] += dob_mean(r->loss, lb) * (double)lb;
         if (c->has_accuracy) sums[1] += accuracy_sum(r, lb);
+        report_eval(r, split, (j + 1) * G, nb * B, t0);
         /* a stop (Slurm's warning signal) need not wait for the end of a long evaluation round */
         if (r->poll_eval && c->hooks.should_stop && c->hooks.should_stop(c->hooks.ctx) == DOB_POLL_STOP) {
             r->stopped = 1;
@@ -284,15 +302,16 @@ static dob_status eval_round(run *r, int64_t e) {
     int64_t te = c->train_eval_size < c->train->n ? c->train_eval_size : c->train->n;
     dob_status st;
     const uint64_t key = ((uint64_t)1 << 39) | ((uint64_t)e << 20);
-    if ((st = evaluate(r, c->train, r->eval_idx, te, reg, key, &o->train_losses[e], &o->train_accuracies[e])) !=
-            DOB_OK ||
+    if (r->pr) r->pr->epoch = e; /* the round's entry, for the reports while it runs */
+    if ((st = evaluate(r, "train_eval", c->train, r->eval_idx, te, reg, key, &o->train_losses[e],
+                       &o->train_accuracies[e])) != DOB_OK ||
         r->stopped)
         return st;
-    if (c->valid && ((st = evaluate(r, c->valid, r->valid_map, c->valid->n, reg, key | (1u << 18), &o->valid_losses[e],
-                                    &o->valid_accuracies[e])) != DOB_OK ||
+    if (c->valid && ((st = evaluate(r, "valid", c->valid, r->valid_map, c->valid->n, reg, key | (1u << 18),
+                                    &o->valid_losses[e], &o->valid_accuracies[e])) != DOB_OK ||
                      r->stopped))
         return st;
-    return evaluate(r, c->test, r->test_map, c->test->n, reg, key | (2u << 18), &o->test_losses[e],
+    return evaluate(r, "test", c->test, r->test_map, c->test->n, reg, key | (2u << 18), &o->test_losses[e],
                     &o->test_accuracies[e]);
 }
 
@@ -552,6 +571,8 @@ dob_status dob_train(const dob_train_cfg *c, dob_train_out *o) {
     /* the ETA counts the steps this run will take: --max_steps ends it early */
     const int64_t total = c->max_steps > 0 && c->max_steps < N * spe ? c->max_steps : N * spe;
     dob_progress pr = {.num_epochs = N, .steps_per_epoch = spe, .total_steps = total};
+    r.pr = &pr;
+    r.t_report = now(); /* the first report after 2 s, also inside the first evaluation round */
     for (int64_t e = e0; e <= N; e++) {
         /* a resumed epoch goes on counting from its time before the checkpoint */
         double t_epoch = now() - (e == e0 && isfinite(o->epoch_seconds[e]) ? o->epoch_seconds[e] : 0.0);

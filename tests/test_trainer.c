@@ -231,12 +231,20 @@ static void test_divergence_is_a_status(void) {
  * round at the last round's duration. The poll hook (after every training step and every evaluation batch) sleeps
  * 0.4 s, so that a report (every 2 s of training) arrives within the 7 steps and the rounds take measurable time. */
 typedef struct progress_seen {
-    int n, polls, round_polls; /* reports seen; polls so far; polls of the first evaluation round */
+    int n, polls, round_polls; /* training reports seen; polls so far; polls of the first evaluation round */
     dob_progress last;
+    int n_eval, eval_bad;      /* reports during evaluation rounds, and those with fields out of place */
 } progress_seen;
 
 static void keep_progress(void *ctx, const dob_progress *p) {
     progress_seen *ps = ctx;
+    if (p->evaluating == DOB_PROGRESS_EVAL_RUNNING) { /* train_eval and test: 64 examples each, batches of 16 */
+        const int split_ok = p->eval_split && (!strcmp(p->eval_split, "train_eval") || !strcmp(p->eval_split, "test"));
+        ps->n_eval++;
+        ps->eval_bad += !split_ok || p->eval_total != 64 || p->eval_done <= 0 || p->eval_done > 64 ||
+                        p->eval_done % 16 != 0 || !(p->eval_per_second > 0.0) || p->epoch < 0 || p->epoch > 1;
+        return;
+    }
     if (p->evaluating) {
         if (p->epoch == 0) ps->round_polls = ps->polls;
         return;
@@ -274,6 +282,32 @@ static void test_progress_counts_max_steps(void) {
     CU_ASSERT(ps.round_polls >= 1);
     CU_ASSERT(ps.last.eta_seconds >= steps_left + 0.9 * 0.4 * ps.round_polls);
     CU_ASSERT(ps.last.eta_seconds < steps_left + 2.0 * 0.4 * ps.round_polls + 1.0);
+    dob_train_out_free(&o);
+    dob_dataset_free(&tr);
+    dob_dataset_free(&te);
+    dob_net_destroy(net);
+}
+
+/* Reports also arrive while an evaluation round runs (ImageNet's take minutes): split, examples done of the split's
+ * total (all ranks) and the rate. Evaluation batches of 16 (eval_max_batch), so each split of the first round takes
+ * 4 polls of 0.4 s. */
+static void test_progress_during_evaluation(void) {
+    dob_net *net = tiny_net();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
+    dob_dataset tr, te;
+    tiny_data(&tr, 200, 1);
+    tiny_data(&te, 64, 2);
+    dob_train_cfg c = tiny_cfg(net, &tr, &te);
+    progress_seen ps = {0};
+    c.max_steps = 1;
+    c.eval_max_batch = 16;
+    c.hooks = (dob_train_hooks){.ctx = &ps, .progress = keep_progress, .should_stop = slow_poll};
+    dob_train_out o;
+    TC_ASSERT_OK(dob_train(&c, &o));
+    CU_ASSERT_EQUAL(o.status, DOB_TRAIN_DONE);
+    CU_ASSERT(ps.n_eval >= 1); /* the first round polls 8 times: 3.2 s, a report every 2 s (the final round of a
+                                  max_steps run does not poll: fast here) */
+    CU_ASSERT_EQUAL(ps.eval_bad, 0);
     dob_train_out_free(&o);
     dob_dataset_free(&tr);
     dob_dataset_free(&te);
@@ -567,6 +601,7 @@ static CU_TestInfo tests[] = {
     {"gradient_sum_buckets", test_grad_sync},
     {"divergence_is_a_status", test_divergence_is_a_status},
     {"progress_counts_max_steps", test_progress_counts_max_steps},
+    {"progress_during_evaluation", test_progress_during_evaluation},
     {"config_errors", test_config_errors},
     {"half_batch_gradients_sum", test_half_batch_gradients_sum},
     {"schedule_applies", test_schedule_applies},

@@ -33,8 +33,14 @@ typedef struct dob_progress {
     int64_t global_step, total_steps;  /* total_steps: what this run takes (num_epochs x steps, or max_steps) */
     double steps_per_second, eta_seconds;
     double loss;                       /* last mini-batch loss */
-    int evaluating;                    /* 1: an evaluation round just finished (curves[epoch] are filled) */
+    int evaluating;                    /* 1: an evaluation round just finished (curves[epoch] are filled);
+                                          DOB_PROGRESS_EVAL_RUNNING: one is under way (the fields below) */
+    const char *eval_split;            /* under way: "train_eval", "valid" or "test" */
+    int64_t eval_done, eval_total;     /* under way: examples of that split evaluated so far (all ranks), of */
+    double eval_per_second;            /* under way: examples per second of that split so far */
 } dob_progress;
+
+enum { DOB_PROGRESS_EVAL_RUNNING = 2 };
 
 typedef struct dob_train_hooks {
     void *ctx;
@@ -50,7 +56,7 @@ typedef struct dob_train_hooks {
     dob_status (*sum_float_wait)(void *ctx);
     /** Sum doubles (metric sums) over the job's ranks in place. NULL: one rank. */
     dob_status (*sum_double)(void *ctx, double *x, size_t n);
-    /** Progress report: about every 2 s of training and after each evaluation round. May be NULL. */
+    /** Progress report: about every 2 s of training or of an evaluation round, and after each round. May be NULL. */
     void (*progress)(void *ctx, const dob_progress *p);
     /** Polled once per step, after the update, and after every batch of an evaluation round, on every rank (the
      *  answer must agree over ranks): DOB_POLL_CONTINUE, DOB_POLL_CHECKPOINT (after a step: save a checkpoint now

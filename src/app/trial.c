@@ -173,6 +173,26 @@ static void fmt_duration(double s, char *buf, size_t n) {
         snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
 }
 
+/* A rate in 3 significant digits, without an exponent from 100 up (11362 steps/s, 0.0949 steps/s). */
+static void fmt_rate(double x, char *buf, size_t n) { snprintf(buf, n, x >= 100.0 ? "%.0f" : "%.3g", x); }
+
+/* The curves of the evaluation round just finished (entry p->epoch), one line. */
+static void print_round(const dob_progress *p, const dob_train_out *o, int tty) {
+    int64_t e = p->epoch;
+    if (tty) fputs("\r\033[K", stderr);
+    fprintf(stderr, "  epoch %3lld/%lld: train_eval loss %.4f", (long long)e, (long long)p->num_epochs,
+            o->train_losses[e]);
+    if (!isnan(o->train_accuracies[e])) fprintf(stderr, " acc %.4f", o->train_accuracies[e]);
+    if (!isnan(o->valid_losses[e])) {
+        fprintf(stderr, " | valid loss %.4f", o->valid_losses[e]);
+        if (!isnan(o->valid_accuracies[e])) fprintf(stderr, " acc %.4f", o->valid_accuracies[e]);
+    }
+    fprintf(stderr, " | test loss %.4f", o->test_losses[e]);
+    if (!isnan(o->test_accuracies[e])) fprintf(stderr, " acc %.4f", o->test_accuracies[e]);
+    if (e > 0 && isfinite(o->epoch_seconds[e - 1])) fprintf(stderr, "  (%.1f s)", o->epoch_seconds[e - 1]);
+    fputc('\n', stderr);
+}
+
 static void hook_progress(void *vctx, const dob_progress *p) {
     app_ctx *c = vctx;
     if (!app_is_root(c->comm)) return;
@@ -186,37 +206,33 @@ static void hook_progress(void *vctx, const dob_progress *p) {
         }
     }
     if (c->quiet) return;
-    if (p->evaluating) {
-        int64_t e = p->epoch;
-        if (c->tty) fputs("\r\033[K", stderr);
-        fprintf(stderr, "  epoch %3lld/%lld: train_eval loss %.4f", (long long)e, (long long)p->num_epochs,
-                o->train_losses[e]);
-        if (!isnan(o->train_accuracies[e])) fprintf(stderr, " acc %.4f", o->train_accuracies[e]);
-        if (!isnan(o->valid_losses[e])) {
-            fprintf(stderr, " | valid loss %.4f", o->valid_losses[e]);
-            if (!isnan(o->valid_accuracies[e])) fprintf(stderr, " acc %.4f", o->valid_accuracies[e]);
-        }
-        fprintf(stderr, " | test loss %.4f", o->test_losses[e]);
-        if (!isnan(o->test_accuracies[e])) fprintf(stderr, " acc %.4f", o->test_accuracies[e]);
-        if (e > 0 && isfinite(o->epoch_seconds[e - 1])) fprintf(stderr, "  (%.1f s)", o->epoch_seconds[e - 1]);
-        fputc('\n', stderr);
+    if (p->evaluating == 1) {
+        print_round(p, o, c->tty);
         return;
     }
-    char eta[32];
-    fmt_duration(p->eta_seconds, eta, sizeof eta);
-    if (c->tty) {
-        fprintf(stderr, "\r  epoch %lld/%lld  step %lld/%lld  %.3g step/s  loss %.4f  ETA %s   ",
-                (long long)p->epoch + 1, (long long)p->num_epochs, (long long)p->step, (long long)p->steps_per_epoch,
-                p->steps_per_second, p->loss, eta);
-        fflush(stderr);
+    char line[192], rate[32];
+    if (p->evaluating == DOB_PROGRESS_EVAL_RUNNING) {
+        fmt_rate(p->eval_per_second, rate, sizeof rate);
+        snprintf(line, sizeof line, "epoch %lld/%lld  evaluating %s  %lld/%lld examples  %s examples/s",
+                 (long long)p->epoch, (long long)p->num_epochs, p->eval_split, (long long)p->eval_done,
+                 (long long)p->eval_total, rate);
     } else {
-        double t = (double)time(NULL);
-        if (t - c->last_plain < 30.0) return;
-        c->last_plain = t;
-        fprintf(stderr, "  epoch %lld/%lld step %lld/%lld %.3g step/s loss %.4f ETA %s\n", (long long)p->epoch + 1,
-                (long long)p->num_epochs, (long long)p->step, (long long)p->steps_per_epoch, p->steps_per_second,
-                p->loss, eta);
+        char eta[32];
+        fmt_duration(p->eta_seconds, eta, sizeof eta);
+        fmt_rate(p->steps_per_second, rate, sizeof rate);
+        snprintf(line, sizeof line, "epoch %lld/%lld  step %lld/%lld  %s step/s  loss %.4f  ETA %s",
+                 (long long)p->epoch + 1, (long long)p->num_epochs, (long long)p->step, (long long)p->steps_per_epoch,
+                 rate, p->loss, eta);
     }
+    if (c->tty) { /* one line, rewritten in place */
+        fprintf(stderr, "\r\033[K  %s", line);
+        fflush(stderr);
+        return;
+    }
+    const double t = (double)time(NULL); /* a log file: a line every 30 s */
+    if (t - c->last_plain < 30.0) return;
+    c->last_plain = t;
+    fprintf(stderr, "  %s\n", line);
 }
 
 /* ---- one trial -------------------------------------------------------------------------------------------- */
