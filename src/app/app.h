@@ -175,7 +175,10 @@ typedef struct app_ctx {
     int64_t ckpt_steps;               /* steps_done of the last successful save */
     int ckpt_have;                    /* a checkpoint of this run is on disk: saved by it, or resumed from */
     const char *precision;            /* "f32" / "bf16": recorded in checkpoints */
+    const char *trial_label;          /* sweeps: "trial 3 (lr 0.01 seed 42)": progress as a line every
+                                         APP_TRIAL_PROGRESS_S from the group's rank 0 (groups run side by side) */
 } app_ctx;
+enum { APP_TRIAL_PROGRESS_S = 120 };
 dob_status app_hook_sum_float(void *ctx, float *x, size_t n);
 dob_status app_hook_sum_double(void *ctx, double *x, size_t n);
 

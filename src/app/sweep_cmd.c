@@ -96,7 +96,10 @@ static void run_trial(sweep *s, int i) {
     app_trial t = {.p = s->p, .opt = s->opt, .hp = row + 1, .bs = s->bs, .epochs = s->epochs,
                    .log_interval = s->log_interval, .max_steps = s->max_steps, .seed = s->seeds[i], .wd = s->wd,
                    .train = &s->train, .valid = s->valid ? &s->valid_set : NULL, .test = &s->test, .net = s->net};
-    app_ctx ctx = {.comm = s->group, .quiet = 1, .poll_stop = poll_stop, .poll_ctx = s};
+    char label[300];
+    snprintf(label, sizeof label, "trial %lld (%s)", (long long)s->ids[i], what);
+    app_ctx ctx = {.comm = s->group, .quiet = 1, .poll_stop = poll_stop, .poll_ctx = s,
+                   .trial_label = s->quiet ? NULL : label};
     sweep_ckpt *k = &s->ckpt;
     double t0 = dob_comm_wtime();
     dob_status st = trial_sched(s, row[0], &t.sched);
@@ -104,7 +107,7 @@ static void run_trial(sweep *s, int i) {
     if (st == DOB_OK) st = sweep_ckpt_prepare(s, i, &ctx, k);
     if (st == DOB_OK) {
         dob_train_cfg cfg;
-        app_trial_cfg(&t, &ctx, 0, &cfg);
+        app_trial_cfg(&t, &ctx, !s->quiet, &cfg); /* progress: a line every APP_TRIAL_PROGRESS_S (trial_label) */
         if (k->resumed) cfg.resume = &k->from;
         ctx.out = &out;
         st = dob_train(&cfg, &out);

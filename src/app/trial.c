@@ -205,8 +205,11 @@ static void hook_progress(void *vctx, const dob_progress *p) {
             c->printed_minibatch++;
         }
     }
-    if (c->quiet) return;
-    if (p->evaluating == 1) {
+    if (c->trial_label) { /* a sweep's trial: rounds are not printed (the trial's end line says the result) */
+        if (p->evaluating == 1) return;
+    } else if (c->quiet) {
+        return;
+    } else if (p->evaluating == 1) {
         print_round(p, o, c->tty);
         return;
     }
@@ -224,15 +227,20 @@ static void hook_progress(void *vctx, const dob_progress *p) {
                  (long long)p->epoch + 1, (long long)p->num_epochs, (long long)p->step, (long long)p->steps_per_epoch,
                  rate, p->loss, eta);
     }
-    if (c->tty) { /* one line, rewritten in place */
+    if (c->tty && !c->trial_label) { /* one line, rewritten in place */
         fprintf(stderr, "\r\033[K  %s", line);
         fflush(stderr);
         return;
     }
-    const double t = (double)time(NULL); /* a log file: a line every 30 s */
-    if (t - c->last_plain < 30.0) return;
+    /* a log file: a line every 30 s; a sweep trial's every APP_TRIAL_PROGRESS_S (several groups share stderr) */
+    const double t = (double)time(NULL);
+    if (c->last_plain == 0.0 && c->trial_label) c->last_plain = t; /* the trial's first line after the period */
+    if (t - c->last_plain < (c->trial_label ? APP_TRIAL_PROGRESS_S : 30.0)) return;
     c->last_plain = t;
-    fprintf(stderr, "  %s\n", line);
+    if (c->trial_label)
+        fprintf(stderr, "dob: %s: %s\n", c->trial_label, line);
+    else
+        fprintf(stderr, "  %s\n", line);
 }
 
 /* ---- one trial -------------------------------------------------------------------------------------------- */
