@@ -259,19 +259,30 @@ static int slow_poll(void *ctx) {
     return DOB_POLL_CONTINUE;
 }
 
-static void test_progress_counts_max_steps(void) {
+/* The tiny problem (12 steps per epoch, 4 epochs: 48 steps) under the slow poll, stopped by max_steps, with
+ * evaluation batches of eval_batch (0: automatic); its reports in *ps. */
+static void run_slow(int64_t max_steps, int64_t eval_batch, progress_seen *ps) {
     dob_net *net = tiny_net();
     CU_ASSERT_PTR_NOT_NULL_FATAL(net);
     dob_dataset tr, te;
-    tiny_data(&tr, 200, 1); /* 12 steps per epoch: 48 in the 4 epochs */
+    tiny_data(&tr, 200, 1);
     tiny_data(&te, 64, 2);
     dob_train_cfg c = tiny_cfg(net, &tr, &te);
-    progress_seen ps = {0};
-    c.max_steps = 7;
-    c.hooks = (dob_train_hooks){.ctx = &ps, .progress = keep_progress, .should_stop = slow_poll};
+    c.max_steps = max_steps;
+    c.eval_max_batch = eval_batch;
+    c.hooks = (dob_train_hooks){.ctx = ps, .progress = keep_progress, .should_stop = slow_poll};
     dob_train_out o;
     TC_ASSERT_OK(dob_train(&c, &o));
     CU_ASSERT_EQUAL(o.status, DOB_TRAIN_DONE);
+    dob_train_out_free(&o);
+    dob_dataset_free(&tr);
+    dob_dataset_free(&te);
+    dob_net_destroy(net);
+}
+
+static void test_progress_counts_max_steps(void) {
+    progress_seen ps = {0};
+    run_slow(7, 0, &ps);
     CU_ASSERT_FATAL(ps.n >= 1);
     CU_ASSERT_EQUAL(ps.last.total_steps, 7);
     CU_ASSERT(ps.last.global_step >= 5 && ps.last.global_step <= 7);
@@ -282,36 +293,16 @@ static void test_progress_counts_max_steps(void) {
     CU_ASSERT(ps.round_polls >= 1);
     CU_ASSERT(ps.last.eta_seconds >= steps_left + 0.9 * 0.4 * ps.round_polls);
     CU_ASSERT(ps.last.eta_seconds < steps_left + 2.0 * 0.4 * ps.round_polls + 1.0);
-    dob_train_out_free(&o);
-    dob_dataset_free(&tr);
-    dob_dataset_free(&te);
-    dob_net_destroy(net);
 }
 
 /* Reports also arrive while an evaluation round runs (ImageNet's take minutes): split, examples done of the split's
- * total (all ranks) and the rate. Evaluation batches of 16 (eval_max_batch), so each split of the first round takes
- * 4 polls of 0.4 s. */
+ * total (all ranks) and the rate. Evaluation batches of 16, so each split of the first round takes 4 polls of
+ * 0.4 s: 3.2 s, a report every 2 s (the final round of a max_steps run does not poll: fast here). */
 static void test_progress_during_evaluation(void) {
-    dob_net *net = tiny_net();
-    CU_ASSERT_PTR_NOT_NULL_FATAL(net);
-    dob_dataset tr, te;
-    tiny_data(&tr, 200, 1);
-    tiny_data(&te, 64, 2);
-    dob_train_cfg c = tiny_cfg(net, &tr, &te);
     progress_seen ps = {0};
-    c.max_steps = 1;
-    c.eval_max_batch = 16;
-    c.hooks = (dob_train_hooks){.ctx = &ps, .progress = keep_progress, .should_stop = slow_poll};
-    dob_train_out o;
-    TC_ASSERT_OK(dob_train(&c, &o));
-    CU_ASSERT_EQUAL(o.status, DOB_TRAIN_DONE);
-    CU_ASSERT(ps.n_eval >= 1); /* the first round polls 8 times: 3.2 s, a report every 2 s (the final round of a
-                                  max_steps run does not poll: fast here) */
+    run_slow(1, 16, &ps);
+    CU_ASSERT(ps.n_eval >= 1);
     CU_ASSERT_EQUAL(ps.eval_bad, 0);
-    dob_train_out_free(&o);
-    dob_dataset_free(&tr);
-    dob_dataset_free(&te);
-    dob_net_destroy(net);
 }
 
 static void test_config_errors(void) {
