@@ -234,8 +234,6 @@ dob_status dob_train_memory(const dob_train_cfg *c, dob_train_mem *m) {
     return DOB_OK;
 }
 
-/* Mean loss (+ regulariser) and accuracy over nb full global batches of d; idx maps positions to examples
- * (NULL = identity). */
 /* Progress of a long evaluation round (ImageNet's test split takes minutes): every 2 s, as training's. */
 static void report_eval(run *r, const char *split, int64_t done, int64_t total, double t0) {
     const double t = now();
@@ -251,6 +249,8 @@ static void report_eval(run *r, const char *split, int64_t done, int64_t total, 
     r->t_report = t;
 }
 
+/* Mean loss (+ regulariser) and accuracy over nb full global batches of d (split: its name in the reports); idx
+ * maps positions to examples (NULL = identity). */
 static dob_status evaluate(run *r, const char *split, const dob_dataset *d, const uint32_t *idx, int64_t n_use,
                            double reg, uint64_t eval_key, double *loss, double *acc) {
     const dob_train_cfg *c = r->c;

@@ -228,6 +228,8 @@ dob_trial_result app_trial_result(const dob_train_out *out, const double *hp, in
 /** The trainer configuration of t over ctx->comm (hooks bound to ctx; progress lines if progress; the
  *  checkpoint hook if ctx->ckpt_path). */
 void app_trial_cfg(const app_trial *t, app_ctx *ctx, int progress, dob_train_cfg *cfg);
+/** A rate in 3 significant digits, without an exponent from 100 up ("11362", "99.7", "0.0949"). */
+void app_fmt_rate(double x, char *buf, size_t n);
 
 /* ---- the memory a run needs (memory.c, issue 20) ----------------------------------------------------------- */
 /** The estimate for this rank's node, in bytes: the data (one copy per node when shared, else one per rank),

@@ -441,11 +441,12 @@ static void report(const run_state *r) {
         ph[i] = out->phase_seconds[i] - (r->resume ? r->from.phase_seconds[i] : 0.0);
         step_secs += ph[i];
     }
-    const double sps = step_secs > 0 ? (double)steps / step_secs : 0.0;
-    printf("\n  %.1f s: %lld training steps in %.1f s = %.*f steps/s, evaluation and the rest %.1f s\n"
+    char rate[32];
+    app_fmt_rate(step_secs > 0 ? (double)steps / step_secs : 0.0, rate, sizeof rate);
+    printf("\n  %.1f s: %lld training steps in %.1f s = %s steps/s, evaluation and the rest %.1f s\n"
            "  steps: forward %.1f s, backward %.1f s, allreduce %.1f s, optimizer %.1f s, data %.1f s\n",
-           r->secs, (long long)steps, step_secs, sps >= 100 ? 0 : sps >= 10 ? 1 : sps >= 1 ? 2 : 3, sps,
-           r->secs > step_secs ? r->secs - step_secs : 0.0, ph[0], ph[1], ph[2], ph[3], ph[4]);
+           r->secs, (long long)steps, step_secs, rate, r->secs > step_secs ? r->secs - step_secs : 0.0, ph[0], ph[1],
+           ph[2], ph[3], ph[4]);
     if (!o->no_logs) {
         printf("  results: %s\n", r->path);
         if (!o->no_json) {

@@ -173,8 +173,7 @@ static void fmt_duration(double s, char *buf, size_t n) {
         snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
 }
 
-/* A rate in 3 significant digits, without an exponent from 100 up (11362 steps/s, 0.0949 steps/s). */
-static void fmt_rate(double x, char *buf, size_t n) { snprintf(buf, n, x >= 100.0 ? "%.0f" : "%.3g", x); }
+void app_fmt_rate(double x, char *buf, size_t n) { snprintf(buf, n, x >= 100.0 ? "%.0f" : "%.3g", x); }
 
 /* The curves of the evaluation round just finished (entry p->epoch), one line. */
 static void print_round(const dob_progress *p, const dob_train_out *o, int tty) {
@@ -215,14 +214,14 @@ static void hook_progress(void *vctx, const dob_progress *p) {
     }
     char line[192], rate[32];
     if (p->evaluating == DOB_PROGRESS_EVAL_RUNNING) {
-        fmt_rate(p->eval_per_second, rate, sizeof rate);
+        app_fmt_rate(p->eval_per_second, rate, sizeof rate);
         snprintf(line, sizeof line, "epoch %lld/%lld  evaluating %s  %lld/%lld examples  %s examples/s",
                  (long long)p->epoch, (long long)p->num_epochs, p->eval_split, (long long)p->eval_done,
                  (long long)p->eval_total, rate);
     } else {
         char eta[32];
         fmt_duration(p->eta_seconds, eta, sizeof eta);
-        fmt_rate(p->steps_per_second, rate, sizeof rate);
+        app_fmt_rate(p->steps_per_second, rate, sizeof rate);
         snprintf(line, sizeof line, "epoch %lld/%lld  step %lld/%lld  %s step/s  loss %.4f  ETA %s",
                  (long long)p->epoch + 1, (long long)p->num_epochs, (long long)p->step, (long long)p->steps_per_epoch,
                  rate, p->loss, eta);
