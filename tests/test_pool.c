@@ -168,6 +168,11 @@ static void setup_distinct(const void *cfg, dob_net *net) {
      .gc = {.eps = GC_EPS, .tol = 1e-2, .training = 1}, .seed = 11}
 static const tc_layer_case rows[] = {
     POOL_ROW("max 2x2/2 VALID 8x8", MAX, 2, 2, 2, 2, VALID, 2, 8, 8),
+    /* tiled windows (pool.c): 8 and 16 channels take the constant-shape row kernels, 3x3/3 the general one */
+    POOL_ROW("max 2x2/2 VALID 4x6, 8 channels", MAX, 2, 2, 2, 2, VALID, 8, 4, 6),
+    POOL_ROW("max 2x2/2 SAME 6x4, 16 channels", MAX, 2, 2, 2, 2, SAME, 16, 6, 4),
+    POOL_ROW("max 3x3/3 VALID 6x9", MAX, 3, 3, 3, 3, VALID, 3, 6, 9),
+    POOL_ROW("max 2x2/2 VALID 5x7 (not tiled: last row, column unused)", MAX, 2, 2, 2, 2, VALID, 8, 5, 7),
     POOL_ROW("max 2x2/2 SAME 7x9", MAX, 2, 2, 2, 2, SAME, 2, 7, 9),
     POOL_ROW("max 2x2/2 SAME 28x28", MAX, 2, 2, 2, 2, SAME, 2, 28, 28),
     POOL_ROW("max 3x3/2 SAME 28x28", MAX, 3, 3, 2, 2, SAME, 2, 28, 28),
@@ -422,6 +427,36 @@ fail:
     return NULL;
 }
 
+/* Max pooling 2x2/2 on a conv's blocked output (the tiled kernels on nChw8c / nChw16c): conv 3 -> 16 -> max pool
+ * -> dense 4, propagation on and off, as for GAP. */
+static dob_net *max_net(int propagate) {
+    const dob_conv_cfg c = {16, 3, 3, 1, 1, DOB_PAD_SAME, 1, {DOB_INIT_GLOROT_UNIFORM, 0, 0},
+                            {DOB_INIT_CONST, 0.1f, 0}, 0, DOB_ACT_RELU};
+    const dob_dense_cfg d = {.out_features = 4, .bias = 1, .w_init = {DOB_INIT_GLOROT_UNIFORM, 0, 0},
+                             .b_init = {DOB_INIT_ZEROS, 0, 0}};
+    dob_net *net = NULL;
+    int y;
+    if (dob_net_create(&net, 3, (int64_t[]){3, 6, 8}) != DOB_OK || dob_net_conv(net, "conv", 0, &c, &y) != DOB_OK ||
+        dob_net_pool(net, "pool", y, &(dob_pool_cfg){DOB_POOL_MAX, 2, 2, 2, 2, DOB_PAD_SAME}, &y) != DOB_OK ||
+        dob_net_dense(net, "dense", y, &d, &y) != DOB_OK || dob_net_alloc(net) != DOB_OK)
+        goto fail;
+    dob_arena_init(dob_net_arena(net), 29);
+    if (tc_layout_pass(net, propagate, 1, 3, 48) != DOB_OK) goto fail;
+    return net;
+fail:
+    fprintf(stderr, "\n    max_net: %s\n", dob_last_error());
+    dob_net_destroy(net);
+    return NULL;
+}
+
+static void test_pool_max_blocked(void) {
+    dob_net *a = max_net(1), *b = max_net(0);
+    CU_ASSERT_FATAL(a && b);
+    tc_check_against_plain(a, b, (const int[]){1}, (const int[]){1}, 1, (const int[]){1}, "max pool, blocked");
+    dob_net_destroy(a);
+    dob_net_destroy(b);
+}
+
 static void test_gap_blocked(void) {
     dob_net *a = gap_net(1), *b = gap_net(0);
     CU_ASSERT_FATAL(a && b);
@@ -439,6 +474,7 @@ static CU_TestInfo tests[] = {
     {"gap", test_gap},
     {"gap_hand", test_gap_hand},
     {"gap_blocked", test_gap_blocked},
+    {"pool_max_blocked", test_pool_max_blocked},
     {"pool_errors", test_pool_errors},
     CU_TEST_INFO_NULL,
 };
