@@ -24,6 +24,8 @@ static const cfx_case cases[] = {
     {"ic17 6x5 k2x3 s1x2 SAME bias", 2, 17, 6, 5, 18, 2, 3, 1, 2, DOB_PAD_SAME, 1, DOB_ACT_NONE},
     {"ic16 6x6 k5 s1 SAME oc32 bias relu", 1, 16, 6, 6, 32, 5, 5, 1, 1, DOB_PAD_SAME, 1, DOB_ACT_RELU},
     {"ic1 28x28 k5 s2 SAME oc32 bias", 2, 1, 28, 28, 32, 5, 5, 2, 2, DOB_PAD_SAME, 1, DOB_ACT_NONE},
+    /* VGG's deep-layer shape: on AVX2 backward weights runs gemm on nchw copies (conv.c, gemm_bwd_w_wins) */
+    {"ic128 14x14 k3 s1 SAME oc256 bias", 1, 128, 14, 14, 256, 3, 3, 1, 1, DOB_PAD_SAME, 1, DOB_ACT_NONE},
 };
 
 static void test_conv_cases(void) {
@@ -282,6 +284,43 @@ static void test_layout_propagation(void) {
     check_propagation(3, 8, 1);
 }
 
+/* (7b) VGG's deep layers on AVX2 (conv.c, gemm_bwd_w_wins): conv 3 -> 128 -> conv 128 -> 256 (3x3 SAME, ReLU) at
+ * 14x14, propagation on and off. conv2's backward weights reads nchw copies of a blocked src and diff_dst; its
+ * gradients, the input gradient and the blocked intermediate equal the all-plain net's. Where oneDNN runs at the
+ * AVX2 ISA (also under ONEDNN_MAX_CPU_ISA=AVX2, the isa label) the rule must have picked the gemm kernel. */
+static dob_net *deep_net(int propagate) {
+    dob_conv_cfg c = {.out_channels = 128, .kh = 3, .kw = 3, .sh = 1, .sw = 1, .pad = DOB_PAD_SAME, .bias = 1,
+                      .w_init = {DOB_INIT_GLOROT_UNIFORM, 0, 0}, .b_init = {DOB_INIT_CONST, 0.05f, 0},
+                      .act = DOB_ACT_RELU};
+    dob_net *net = NULL;
+    int y;
+    if (dob_net_create(&net, 3, (int64_t[]){3, 14, 14}) != DOB_OK || dob_net_conv(net, "conv1", 0, &c, &y) != DOB_OK)
+        goto fail;
+    c.out_channels = 256;
+    if (dob_net_conv(net, "conv2", y, &c, &y) != DOB_OK || dob_net_alloc(net) != DOB_OK) goto fail;
+    dob_arena_init(dob_net_arena(net), 37);
+    if (tc_layout_pass(net, propagate, 1, 2, 41) != DOB_OK) goto fail;
+    return net;
+fail:
+    fprintf(stderr, "\n    deep_net: %s\n", dob_last_error());
+    dob_net_destroy(net);
+    return NULL;
+}
+
+static void test_gemm_bwd_weights(void) {
+    dob_net *a = deep_net(1), *b = deep_net(0);
+    CU_ASSERT_FATAL(a && b);
+    tc_check_against_plain(a, b, (const int[]){1}, (const int[]){1}, 1, (const int[]){1}, "conv -> deep conv");
+    const char *f, *bd, *bw;
+    dob_conv_impls(dob_net_layer(a, 1), &f, &bd, &bw);
+    if (dnnl_get_effective_cpu_isa() == dnnl_cpu_isa_avx2) {
+        CU_ASSERT(bw && strstr(bw, "gemm"));
+        if (!bw || !strstr(bw, "gemm")) fprintf(stderr, "\n    conv2 backward weights on AVX2: %s\n", bw);
+    }
+    dob_net_destroy(a);
+    dob_net_destroy(b);
+}
+
 /* (8) --conv-algo: Winograd and auto against the naive reference and by finite differences, on 3x3 stride-1
  * cases oneDNN's Winograd kernels take on AVX-512 (16-channel multiples) and one they do not (1 channel). Where
  * this CPU has the kernels (oneDNN ISA avx512_core or above) the forward really runs Winograd; elsewhere every
@@ -349,6 +388,7 @@ static CU_TestInfo tests[] = {
     {"conv_params", test_conv_params},
     {"conv_errors", test_conv_errors},
     {"layout_propagation", test_layout_propagation},
+    {"gemm_bwd_weights", test_gemm_bwd_weights},
     {"winograd", test_winograd},
     CU_TEST_INFO_NULL,
 };

@@ -97,10 +97,55 @@ static dob_status conv_reserve(dob_layer *l, dob_arena *a) {
 }
 
 /* ---- build --------------------------------------------------------------------------------------------- */
+/* A backward-weights pd on src / diff_dst in `tag` (direct), replacing *pd when oneDNN implements it with an
+ * implementation whose name starts with `want` (NULL: any but the reference kernel). @return 1 if replaced. */
+static int try_bwd_w_tag(dnnl_primitive_desc_t *pd, dnnl_engine_t eng, const_dnnl_primitive_desc_t fpd,
+                         const dnnl_convolution_desc_t *fd, const dnnl_memory_desc_t *any_w,
+                         const dnnl_memory_desc_t *b_md, const dnnl_memory_desc_t *any_ddst, dnnl_format_tag_t tag,
+                         const char *want) {
+    dnnl_convolution_desc_t d;
+    dnnl_memory_desc_t src, dst;
+    dnnl_primitive_desc_t alt = NULL;
+    const char *impl = "ref";
+    if (dnnl_memory_desc_init_by_tag(&src, 4, fd->src_desc.dims, fd->src_desc.data_type, tag) != dnnl_success ||
+        dnnl_memory_desc_init_by_tag(&dst, 4, any_ddst->dims, any_ddst->data_type, tag) != dnnl_success ||
+        dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &src, any_w, b_md, &dst,
+                                                    fd->strides, fd->padding[0], fd->padding[1]) != dnnl_success ||
+        dnnl_primitive_desc_create(&alt, &d, NULL, eng, fpd) != dnnl_success ||
+        dnnl_primitive_desc_query(alt, dnnl_query_impl_info_str, 0, &impl) != dnnl_success ||
+        (want ? strstr(impl, want) == NULL : !strncmp(impl, "ref", 3))) {
+        if (alt) dnnl_primitive_desc_destroy(alt);
+        return 0;
+    }
+    dnnl_primitive_desc_destroy(*pd);
+    *pd = alt;
+    return 1;
+}
+
+/* oneDNN 2.6's jit:avx2 backward-weights kernel runs the deep 3x3 layers of VGG at 64-93 GFLOP/s, where its
+ * im2col + sgemm implementation on nchw (x64:gemm:jit) reaches 102-144: Zen 3, 2 threads, batch 32, ms
+ * (`bench/bench_conv`-style timing of the bare primitives, interleaved): 128->256 at 56x56 806 -> 531, 256->512
+ * at 28x28 789 -> 580, 512->512 at 14x14 326 -> 206; at batch 8 also 256->256 at 56 and 512->512 at 28 (-17%,
+ * -42%). Outside that range the direct kernel is as fast or faster (64->64 at 224: 295 vs 453 ms; 448->384 and
+ * 640->640 at 8x8: 18 vs 21, 34 vs 53; 32->64 5x5 at 14x14: 21 vs 37), so the rule takes only the 3x3 stride-1
+ * layers with >= 128 input and >= 256 output channels on 14..56-pixel maps, and only where oneDNN picked
+ * jit:avx2 (AVX-512 kernels are another matter). The nchw copies of src and diff_dst cost two reorders (~1% of
+ * the pass). */
+static int gemm_bwd_w_wins(const dnnl_convolution_desc_t *fd, const_dnnl_primitive_desc_t pd) {
+    const char *impl = NULL;
+    const dnnl_dim_t *s = fd->src_desc.dims, *w = fd->weights_desc.dims, *d = fd->dst_desc.dims;
+    if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success || !impl ||
+        strcmp(impl, "jit:avx2") != 0 || fd->src_desc.data_type != dnnl_f32)
+        return 0;
+    return w[2] == 3 && w[3] == 3 && fd->strides[0] == 1 && fd->strides[1] == 1 && s[1] >= 128 && d[1] >= 256 &&
+           d[2] >= 14 && d[2] <= 56 && d[3] >= 14 && d[3] <= 56;
+}
+
 /* Backward-weights pd. 'any' layouts with the forward hint are the default; but when that picks another src
  * layout than forward (AVX2 on a 1-channel input picks a channel-padded nChw8c: 8x the taps plus a src reorder;
  * measured 19.5 ms vs 5.2 ms for fmnist conv1 at batch 128, 2 threads), nhwc src and diff_dst are used instead
- * if a non-reference implementation takes them. */
+ * if a non-reference implementation takes them; and VGG's deep layers on AVX2 take the gemm kernel on nchw
+ * (gemm_bwd_w_wins). *nhwc: the nhwc case. */
 static dnnl_status_t make_bwd_w(dnnl_primitive_desc_t *pd, dnnl_engine_t eng, const dnnl_primitive_desc_t fpd,
                                 const dnnl_convolution_desc_t *fd, const dnnl_memory_desc_t *any_w,
                                 const dnnl_memory_desc_t *b_md, const dnnl_memory_desc_t *any_ddst, int *nhwc,
@@ -118,25 +163,13 @@ static dnnl_status_t make_bwd_w(dnnl_primitive_desc_t *pd, dnnl_engine_t eng, co
     s = dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &src, any_w, b_md, &dst,
                                                     fd->strides, fd->padding[0], fd->padding[1]);
     if (s != dnnl_success || (s = dnnl_primitive_desc_create(pd, &d, NULL, eng, fpd)) != dnnl_success) return s;
-    if (dnnl_memory_desc_equal(dnnl_primitive_desc_query_md(*pd, dnnl_query_src_md, 0),
-                               dnnl_primitive_desc_query_md(fpd, dnnl_query_src_md, 0)))
-        return dnnl_success;
-    dnnl_primitive_desc_t alt = NULL;
-    const char *impl = "ref";
-    if (dnnl_memory_desc_init_by_tag(&src, 4, fd->src_desc.dims, fd->src_desc.data_type, dnnl_acdb) !=
-            dnnl_success ||
-        dnnl_memory_desc_init_by_tag(&dst, 4, any_ddst->dims, any_ddst->data_type, dnnl_acdb) != dnnl_success ||
-        dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &src, any_w, b_md, &dst,
-                                                    fd->strides, fd->padding[0], fd->padding[1]) != dnnl_success ||
-        dnnl_primitive_desc_create(&alt, &d, NULL, eng, fpd) != dnnl_success ||
-        dnnl_primitive_desc_query(alt, dnnl_query_impl_info_str, 0, &impl) != dnnl_success ||
-        !strncmp(impl, "ref", 3)) {
-        if (alt) dnnl_primitive_desc_destroy(alt);
+    if (gemm_bwd_w_wins(fd, *pd)) {
+        try_bwd_w_tag(pd, eng, fpd, fd, any_w, b_md, any_ddst, dnnl_abcd, "gemm");
         return dnnl_success;
     }
-    dnnl_primitive_desc_destroy(*pd);
-    *pd = alt;
-    *nhwc = 1;
+    if (!dnnl_memory_desc_equal(dnnl_primitive_desc_query_md(*pd, dnnl_query_src_md, 0),
+                                dnnl_primitive_desc_query_md(fpd, dnnl_query_src_md, 0)))
+        *nhwc = try_bwd_w_tag(pd, eng, fpd, fd, any_w, b_md, any_ddst, dnnl_acdb, NULL);
     return dnnl_success;
 }
 
