@@ -404,66 +404,43 @@ static void test_pool_errors(void) {
     dob_net_destroy(net);
 }
 
-/* GAP on a conv's blocked output (16 channels: whole blocks on every ISA, see test_conv.c): conv 3 -> 16 (3x3
- * SAME) -> GAP -> dense 4, with layout propagation on and off. The conv output must travel blocked, and the
- * outputs, the input and parameter gradients equal the all-plain net's. */
-static dob_net *gap_net(int propagate) {
+/* Pooling on a conv's blocked output (16 channels: whole blocks on every ISA, see test_conv.c): conv 3 -> 16 (3x3
+ * SAME) -> GAP, or max pooling 2x2/2 (the tiled kernels on nChw8c / nChw16c), -> dense 4, with layout propagation
+ * on and off. The conv output must travel blocked, and the outputs, the input and parameter gradients equal the
+ * all-plain net's. */
+static dob_net *blocked_net(int gap, int propagate) {
     const dob_conv_cfg c = {16, 3, 3, 1, 1, DOB_PAD_SAME, 1, {DOB_INIT_GLOROT_UNIFORM, 0, 0},
                             {DOB_INIT_CONST, 0.1f, 0}, 0, DOB_ACT_RELU};
     const dob_dense_cfg d = {.out_features = 4, .bias = 1, .w_init = {DOB_INIT_GLOROT_UNIFORM, 0, 0},
                              .b_init = {DOB_INIT_ZEROS, 0, 0}};
+    const dob_pool_cfg max = {DOB_POOL_MAX, 2, 2, 2, 2, DOB_PAD_SAME};
     dob_net *net = NULL;
     int y;
-    if (dob_net_create(&net, 3, (int64_t[]){3, 5, 7}) != DOB_OK || dob_net_conv(net, "conv", 0, &c, &y) != DOB_OK ||
-        dob_net_global_avg_pool(net, "gap", y, &y) != DOB_OK || dob_net_dense(net, "dense", y, &d, &y) != DOB_OK ||
-        dob_net_alloc(net) != DOB_OK)
+    if (dob_net_create(&net, 3, gap ? (int64_t[]){3, 5, 7} : (int64_t[]){3, 6, 8}) != DOB_OK ||
+        dob_net_conv(net, "conv", 0, &c, &y) != DOB_OK ||
+        (gap ? dob_net_global_avg_pool(net, "gap", y, &y) : dob_net_pool(net, "pool", y, &max, &y)) != DOB_OK ||
+        dob_net_dense(net, "dense", y, &d, &y) != DOB_OK || dob_net_alloc(net) != DOB_OK)
         goto fail;
     dob_arena_init(dob_net_arena(net), 23);
     if (tc_layout_pass(net, propagate, 1, 3, 24) != DOB_OK) goto fail;
     return net;
 fail:
-    fprintf(stderr, "\n    gap_net: %s\n", dob_last_error());
+    fprintf(stderr, "\n    blocked_net: %s\n", dob_last_error());
     dob_net_destroy(net);
     return NULL;
 }
 
-/* Max pooling 2x2/2 on a conv's blocked output (the tiled kernels on nChw8c / nChw16c): conv 3 -> 16 -> max pool
- * -> dense 4, propagation on and off, as for GAP. */
-static dob_net *max_net(int propagate) {
-    const dob_conv_cfg c = {16, 3, 3, 1, 1, DOB_PAD_SAME, 1, {DOB_INIT_GLOROT_UNIFORM, 0, 0},
-                            {DOB_INIT_CONST, 0.1f, 0}, 0, DOB_ACT_RELU};
-    const dob_dense_cfg d = {.out_features = 4, .bias = 1, .w_init = {DOB_INIT_GLOROT_UNIFORM, 0, 0},
-                             .b_init = {DOB_INIT_ZEROS, 0, 0}};
-    dob_net *net = NULL;
-    int y;
-    if (dob_net_create(&net, 3, (int64_t[]){3, 6, 8}) != DOB_OK || dob_net_conv(net, "conv", 0, &c, &y) != DOB_OK ||
-        dob_net_pool(net, "pool", y, &(dob_pool_cfg){DOB_POOL_MAX, 2, 2, 2, 2, DOB_PAD_SAME}, &y) != DOB_OK ||
-        dob_net_dense(net, "dense", y, &d, &y) != DOB_OK || dob_net_alloc(net) != DOB_OK)
-        goto fail;
-    dob_arena_init(dob_net_arena(net), 29);
-    if (tc_layout_pass(net, propagate, 1, 3, 48) != DOB_OK) goto fail;
-    return net;
-fail:
-    fprintf(stderr, "\n    max_net: %s\n", dob_last_error());
-    dob_net_destroy(net);
-    return NULL;
-}
-
-static void test_pool_max_blocked(void) {
-    dob_net *a = max_net(1), *b = max_net(0);
+static void check_blocked(int gap) {
+    dob_net *a = blocked_net(gap, 1), *b = blocked_net(gap, 0);
     CU_ASSERT_FATAL(a && b);
-    tc_check_against_plain(a, b, (const int[]){1}, (const int[]){1}, 1, (const int[]){1}, "max pool, blocked");
+    tc_check_against_plain(a, b, (const int[]){1}, (const int[]){1}, 1, (const int[]){1},
+                           gap ? "gap, blocked" : "max pool, blocked");
     dob_net_destroy(a);
     dob_net_destroy(b);
 }
 
-static void test_gap_blocked(void) {
-    dob_net *a = gap_net(1), *b = gap_net(0);
-    CU_ASSERT_FATAL(a && b);
-    tc_check_against_plain(a, b, (const int[]){1}, (const int[]){1}, 1, (const int[]){1}, "gap, blocked");
-    dob_net_destroy(a);
-    dob_net_destroy(b);
-}
+static void test_gap_blocked(void) { check_blocked(1); }
+static void test_pool_max_blocked(void) { check_blocked(0); }
 
 static CU_TestInfo tests[] = {
     {"pool_table", test_pool_table},
