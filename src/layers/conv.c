@@ -9,7 +9,8 @@
  * the primitive layouts, and skips every reorder whose two layouts are equal. Backward data wants a different
  * weights layout than forward, so it has its own weights reorder.
  * Backward weights normally reads the forward's src copy; when oneDNN would give it another src layout (AVX2
- * on a 1-channel input picks a channel-padded one), nhwc src/diff_dst are used instead (see make_bwd_w).
+ * on a 1-channel input picks a channel-padded one), nhwc src/diff_dst are used instead; VGG's deep 3x3 layers on
+ * AVX2 run it on nchw copies, where oneDNN's gemm kernel is 1.4-1.6x faster than jit:avx2 (see make_bwd_w).
  * Saved for backward: src in the forward primitive's layout (or the plain input) and, for fused ReLU, the
  * plain dst (the mask dst > 0).
  * Fused ReLU: forward attaches an eltwise relu post-op; backward writes diff_dst * (dst > 0) straight into the
