@@ -99,7 +99,7 @@ static dob_status conv_reserve(dob_layer *l, dob_arena *a) {
 
 /* ---- build --------------------------------------------------------------------------------------------- */
 /* A backward-weights pd on src / diff_dst in `tag` (direct), replacing *pd when oneDNN implements it with an
- * implementation whose name starts with `want` (NULL: any but the reference kernel). @return 1 if replaced. */
+ * implementation whose name contains `want` (NULL: any but the reference kernel). @return 1 if replaced. */
 static int try_bwd_w_tag(dnnl_primitive_desc_t *pd, dnnl_engine_t eng, const_dnnl_primitive_desc_t fpd,
                          const dnnl_convolution_desc_t *fd, const dnnl_memory_desc_t *any_w,
                          const dnnl_memory_desc_t *b_md, const dnnl_memory_desc_t *any_ddst, dnnl_format_tag_t tag,
