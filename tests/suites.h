@@ -6,6 +6,7 @@
 #define DOB_SUITES \
     X(core)        \
     X(conv)        \
+    X(wino)        \
     X(deconv)      \
     X(embed)       \
     X(latent)      \

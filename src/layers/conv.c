@@ -33,6 +33,7 @@
 #include "dnnl_util.h"
 #include "dob/layers.h"
 #include "relu_mask.h"
+#include "wino.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,9 @@ typedef struct conv_priv {
     int relayout_mask;  /* fused ReLU: dst/diff in layout `ylay` (propagated), ddst.prim in `lay` */
     int flat_bf16;      /* fused ReLU, bf16: dst and its diff (f32) share ddst.prim's (bf16) layout */
     dob_act_layout lay, ylay;
+    dob_wino wf, wd;    /* dob's own Winograd forward / backward data (own_wino), when wino_f / wino_d */
+    int wino_f, wino_d;
+    float *wino_buf;    /* their scratch */
 } conv_priv;
 
 /* ---- reserve ------------------------------------------------------------------------------------------- */
@@ -226,6 +230,39 @@ static dnnl_status_t make_bwd_d(dnnl_primitive_desc_t *pd, dnnl_alg_kind_t alg, 
     return s == dnnl_success ? dnnl_primitive_desc_create(pd, &d, NULL, eng, fpd) : s;
 }
 
+/* --conv-algo winograd where oneDNN has no Winograd kernel for this pass (AVX2): dob's own F(4x4, 3x3) (wino.c)
+ * when both tensors of the pass are nChw8c (oneDNN's AVX2 choice for >= 8 channels) and the channel counts are
+ * multiples of 8; the pass's oneDNN primitive is then built but not run. Backward weights stays oneDNN's.
+ * `auto` leaves the choice to oneDNN (direct on AVX2). */
+static int own_wino(const dob_layer *l, const_dnnl_primitive_desc_t pd, dnnl_query_t in_q, dnnl_query_t out_q) {
+    const dnnl_memory_desc_t *in = dnnl_primitive_desc_query_md(pd, in_q, 0);
+    const dnnl_memory_desc_t *out = dnnl_primitive_desc_query_md(pd, out_q, 0);
+    const char *impl = NULL;
+    dnnl_memory_desc_t a, b;
+    return dob_net_conv_algo(l->net) == DOB_CONV_WINOGRAD && conv_alg(l) != dnnl_convolution_direct &&
+           dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl &&
+           !strstr(impl, "wino") && in->data_type == dnnl_f32 &&
+           dnnl_memory_desc_init_by_tag(&a, 4, in->dims, dnnl_f32, dnnl_nChw8c) == dnnl_success &&
+           dnnl_memory_desc_init_by_tag(&b, 4, out->dims, dnnl_f32, dnnl_nChw8c) == dnnl_success &&
+           dnnl_memory_desc_equal(&a, in) && dnnl_memory_desc_equal(&b, out);
+}
+
+/* Decide and size the own Winograd passes: forward src -> dst with the layer's padding, backward data diff_dst ->
+ * diff_src with the complementary padding 2 - pad and the rotated weights (bdpd NULL: no backward data). */
+static dnnl_status_t wino_build(dob_layer *l, const_dnnl_primitive_desc_t fpd, const_dnnl_primitive_desc_t bdpd,
+                                const dnnl_dims_t pad_l) {
+    conv_priv *p = l->priv;
+    const dob_tensor *x = l->in[0], *y = l->out;
+    const int64_t n = x->dims[0], ic = x->dims[1], h = x->dims[2], w = x->dims[3];
+    const int64_t oc = y->dims[1], oh = y->dims[2], ow = y->dims[3], pt = pad_l[0], pl = pad_l[1];
+    p->wino_f = own_wino(l, fpd, dnnl_query_src_md, dnnl_query_dst_md) &&
+                dob_wino_init(&p->wf, n, ic, oc, h, w, oh, ow, pt, pl);
+    p->wino_d = bdpd && own_wino(l, bdpd, dnnl_query_diff_dst_md, dnnl_query_diff_src_md) &&
+                dob_wino_init(&p->wd, n, oc, ic, oh, ow, h, w, 2 - pt, 2 - pl);
+    const size_t f = p->wino_f ? dob_wino_scratch(&p->wf) : 0, d = p->wino_d ? dob_wino_scratch(&p->wd) : 0;
+    return f || d ? dob_own_tmp(l, &p->wino_buf, f > d ? f : d) : dnnl_success;
+}
+
 static dob_status conv_build(dob_layer *l, int64_t batch) {
     (void)batch;
     dob_status st = DOB_OK;
@@ -345,6 +382,7 @@ static dob_status conv_build(dob_layer *l, int64_t batch) {
     /* rare: the two backward primitives disagree; reorder from the first one's buffer */
     if (p->bwd_d && !dnnl_memory_desc_equal(w_ddst, ddst_md))
         DOB_DNNL(dob_own_mem_tmp(l, &p->ddst_w, eng, ddst_md, w_ddst, NULL, 1));
+    DOB_DNNL(wino_build(l, fpd, bdpd, pad_l));
 
 fail:
     if (po) dnnl_post_ops_destroy(po);
@@ -356,18 +394,51 @@ fail:
 }
 
 /* ---- forward ------------------------------------------------------------------------------------------- */
+/* The own Winograd pass (wino_build): src into its nChw8c buffer, run into the dst buffer, dst out to the user
+ * layout; bias and the fused ReLU in the output transform. */
+static dnnl_status_t wino_forward(dob_layer *l, dnnl_stream_t s) {
+    conv_priv *p = l->priv;
+    const dob_conv_cfg *c = l->cfg;
+    void *x, *y;
+    dnnl_status_t r;
+    if ((r = dob_mem_sync(&p->src, s, NULL)) != dnnl_success ||
+        (r = dnnl_memory_get_data_handle(p->src.prim, &x)) != dnnl_success ||
+        (r = dnnl_memory_get_data_handle(p->dst.prim, &y)) != dnnl_success ||
+        (r = dob_wino_run(&p->wf, dob_arena_param(l->arena, l->param[0]), 0, x, y,
+                          c->bias ? dob_arena_param(l->arena, l->param[1]) : NULL, c->act == DOB_ACT_RELU,
+                          p->wino_buf)) != dnnl_success)
+        return r;
+    return dob_mem_sync(&p->dst, s, NULL);
+}
+
 static dob_status conv_forward(dob_layer *l, int training) {
     (void)training;
     dob_status st = DOB_OK;
     conv_priv *p = l->priv;
     dnnl_stream_t s = dob_net_stream(l->net);
-    DOB_DNNL(dob_exec_fwd_w(p->fwd, s, &p->src, &p->w, dob_arena_param(l->arena, l->param[0]), p->b,
-                            p->b ? dob_arena_param(l->arena, l->param[1]) : NULL, &p->dst));
+    if (p->wino_f)
+        DOB_DNNL(wino_forward(l, s));
+    else
+        DOB_DNNL(dob_exec_fwd_w(p->fwd, s, &p->src, &p->w, dob_arena_param(l->arena, l->param[0]), p->b,
+                                p->b ? dob_arena_param(l->arena, l->param[1]) : NULL, &p->dst));
 fail:
     return st;
 }
 
 /* ---- backward ------------------------------------------------------------------------------------------ */
+/* Backward data through the own Winograd pass: diff_dst (nChw8c) -> diff_src buffer (nChw8c) -> the user layout. */
+static dnnl_status_t wino_backward_data(dob_layer *l, dnnl_stream_t s, dnnl_memory_t ddst) {
+    conv_priv *p = l->priv;
+    void *g, *d;
+    dnnl_status_t r;
+    if ((r = dnnl_memory_get_data_handle(ddst, &g)) != dnnl_success ||
+        (r = dnnl_memory_get_data_handle(p->dsrc.prim, &d)) != dnnl_success ||
+        (r = dob_wino_run(&p->wd, dob_arena_param(l->arena, l->param[0]), 1, g, d, NULL, 0, p->wino_buf)) !=
+            dnnl_success)
+        return r;
+    return dob_mem_sync(&p->dsrc, s, NULL);
+}
+
 static dob_status conv_backward(dob_layer *l) {
     dob_status st = DOB_OK;
     conv_priv *p = l->priv;
@@ -400,7 +471,9 @@ static dob_status conv_backward(dob_layer *l) {
         DOB_DNNL(dob_mem_sync(&p->ddst_w, s, h));
         ddst_w = p->ddst_w.prim;
     }
-    if (p->bwd_d)
+    if (p->wino_d)
+        DOB_DNNL(wino_backward_data(l, s, p->ddst.prim));
+    else if (p->bwd_d)
         DOB_DNNL(dob_exec_bwd_d(p->bwd_d, s, p->ddst.prim, &p->w_bd, dob_arena_param(l->arena, l->param[0]),
                                 &p->dsrc));
     if (p->src.reorder && !p->src_w.user) DOB_DNNL(dob_mem_sync(&p->src, s, NULL)); /* scratch: again */
@@ -430,7 +503,7 @@ static const char *impl_of(dnnl_primitive_t prim) {
 
 void dob_conv_impls(const dob_layer *l, const char **fwd, const char **bwd_d, const char **bwd_w) {
     const conv_priv *p = l->ops == &dob_conv_ops ? l->priv : NULL;
-    *fwd = p ? impl_of(p->fwd) : NULL;
-    *bwd_d = p ? impl_of(p->bwd_d) : NULL;
+    *fwd = p ? (p->wino_f ? DOB_WINO_IMPL : impl_of(p->fwd)) : NULL;
+    *bwd_d = p ? (p->wino_d ? DOB_WINO_IMPL : impl_of(p->bwd_d)) : NULL;
     *bwd_w = p ? impl_of(p->bwd_w) : NULL;
 }
