@@ -1,9 +1,10 @@
 /* test_wino.c: dob's own Winograd F(4x4, 3x3) kernel (src/layers/wino.c) against the naive double-precision
- * convolution (tests/ref/ref_conv.c), forward (with bias and ReLU) and backward data, on nChw8c tensors; chunks
- * smaller than the tile count (the last one partial) and planes that are not multiples of 4. Its use inside the
- * conv layer (--conv-algo winograd on AVX2) is tested in test_conv.c (winograd). Tolerance 1e-4 relative to
- * max(1, |ref|): F(4x4, 3x3)'s transforms (entries up to 8 in A, 5 in B) amplify float rounding; measured up to
- * 3.5e-5 here (32 input channels). */
+ * convolution (tests/ref/ref_conv.c): forward (with bias and ReLU), backward data, backward weights (+ bias), on
+ * nChw8c tensors; chunks smaller than the tile count (the last one partial) and planes that are not multiples of
+ * 4. Its use inside the conv layer (--conv-algo winograd below AVX-512) is tested in test_conv.c (winograd).
+ * Tolerances relative to max(1, |ref|): F(4x4, 3x3)'s transforms (entries up to 8 in A, 5 in B) amplify float
+ * rounding; measured up to 3.5e-5 (outputs, input gradients) and 5.3e-5 (weight gradients) here, so 1e-4 and
+ * 2e-4. */
 #include "layers/wino.h"
 #include "ref/ref_conv.h"
 #include "suites.h"
@@ -57,6 +58,21 @@ static void run(dob_wino *k, const wino_case *c, const float *w, int flip, const
     free(s);
 }
 
+/* backward weights of the forward pass k: dw (plain OIHW), db, from plain x and dy through nChw8c copies */
+static void run_bwd_w(dob_wino *k, const wino_case *c, const float *x, const float *dy, float *dw, float *db) {
+    if (c->chunk) k->chunk = c->chunk;
+    const int64_t hw = k->h * k->w, ohw = k->oh * k->ow;
+    float *bx = malloc(k->n * k->ic * hw * sizeof *bx), *by = malloc(k->n * k->oc * ohw * sizeof *by);
+    float *s = malloc(dob_wino_scratch(k) * sizeof *s);
+    to_blocked(x, bx, k->n, k->ic, hw);
+    to_blocked(dy, by, k->n, k->oc, ohw);
+    for (int64_t i = 0; i < k->oc * k->ic * 9; i++) dw[i] = NAN; /* overwritten, not accumulated */
+    CU_ASSERT_EQUAL(dob_wino_bwd_w(k, bx, by, dw, db, s), dnnl_success);
+    free(bx);
+    free(by);
+    free(s);
+}
+
 static void test_against_ref(void) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const wino_case *c = &cases[i];
@@ -66,14 +82,15 @@ static void test_against_ref(void) {
         const size_t nx = c->n * c->ic * c->h * c->w, ny = c->n * c->oc * oh * ow, nw = c->oc * c->ic * 9;
         float *x = malloc(nx * sizeof *x), *dx = malloc(nx * sizeof *dx), *dx_ref = malloc(nx * sizeof *dx);
         float *y = malloc(ny * sizeof *y), *y_ref = malloc(ny * sizeof *y), *dy = malloc(ny * sizeof *dy);
-        float *w = malloc(nw * sizeof *w), b[32];
+        float *w = malloc(nw * sizeof *w), b[32], db[32], db_ref[32];
+        float *dw = malloc(nw * sizeof *dw), *dw_ref = malloc(nw * sizeof *dw);
         tc_fill(x, nx, 1, (uint64_t)i, -1.f, 1.f);
         tc_fill(dy, ny, 2, (uint64_t)i, -1.f, 1.f);
         tc_fill(w, nw, 3, (uint64_t)i, -0.5f, 0.5f);
         tc_fill(b, (size_t)c->oc, 4, (uint64_t)i, -0.5f, 0.5f);
         ref_conv_forward(&r, x, w, c->bias ? b : NULL, y_ref, NULL);
         r.relu = 0; /* backward data of the bare convolution */
-        ref_conv_backward(&r, x, w, NULL, dy, dx_ref, NULL, NULL);
+        ref_conv_backward(&r, x, w, NULL, dy, dx_ref, dw_ref, db_ref);
 
         dob_wino k;
         CU_ASSERT_FATAL(dob_wino_init(&k, c->n, c->ic, c->oc, c->h, c->w, oh, ow, pt, pl));
@@ -82,7 +99,11 @@ static void test_against_ref(void) {
         CU_ASSERT_FATAL(dob_wino_init(&k, c->n, c->oc, c->ic, oh, ow, c->h, c->w, 2 - pt, 2 - pl));
         run(&k, c, w, 1, dy, dx, NULL, 0);
         TC_ASSERT_CLOSE(c->what, dx, dx_ref, nx, 1e-4);
-        free(x), free(dx), free(dx_ref), free(y), free(y_ref), free(dy), free(w);
+        CU_ASSERT_FATAL(dob_wino_init(&k, c->n, c->ic, c->oc, c->h, c->w, oh, ow, pt, pl));
+        run_bwd_w(&k, c, x, dy, dw, c->bias ? db : NULL);
+        TC_ASSERT_CLOSE(c->what, dw, dw_ref, nw, 2e-4);
+        if (c->bias) TC_ASSERT_CLOSE(c->what, db, db_ref, (size_t)c->oc, 1e-5);
+        free(x), free(dx), free(dx_ref), free(y), free(y_ref), free(dy), free(w), free(dw), free(dw_ref);
     }
 }
 

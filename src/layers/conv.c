@@ -58,8 +58,8 @@ typedef struct conv_priv {
     int relayout_mask;  /* fused ReLU: dst/diff in layout `ylay` (propagated), ddst.prim in `lay` */
     int flat_bf16;      /* fused ReLU, bf16: dst and its diff (f32) share ddst.prim's (bf16) layout */
     dob_act_layout lay, ylay;
-    dob_wino wf, wd;    /* dob's own Winograd forward / backward data (own_wino), when wino_f / wino_d */
-    int wino_f, wino_d;
+    dob_wino wf, wd;    /* dob's own Winograd forward (and backward weights) / backward data (own_wino) */
+    int wino_f, wino_d, wino_w;
     float *wino_buf;    /* their scratch */
 } conv_priv;
 
@@ -230,27 +230,29 @@ static dnnl_status_t make_bwd_d(dnnl_primitive_desc_t *pd, dnnl_alg_kind_t alg, 
     return s == dnnl_success ? dnnl_primitive_desc_create(pd, &d, NULL, eng, fpd) : s;
 }
 
+static int is_f32_8c(const dnnl_memory_desc_t *md) {
+    dnnl_memory_desc_t b;
+    return md->data_type == dnnl_f32 && dnnl_memory_desc_init_by_tag(&b, 4, md->dims, dnnl_f32, dnnl_nChw8c) ==
+                                            dnnl_success && dnnl_memory_desc_equal(&b, md);
+}
+
 /* --conv-algo winograd where oneDNN has no Winograd kernel for this pass (AVX2): dob's own F(4x4, 3x3) (wino.c)
  * when both tensors of the pass are nChw8c (oneDNN's AVX2 choice for >= 8 channels) and the channel counts are
- * multiples of 8; the pass's oneDNN primitive is then built but not run. Backward weights stays oneDNN's.
- * `auto` leaves the choice to oneDNN (direct on AVX2). */
+ * multiples of 8; the pass's oneDNN primitive is then built but not run. `auto` leaves the choice to oneDNN
+ * (direct on AVX2). */
 static int own_wino(const dob_layer *l, const_dnnl_primitive_desc_t pd, dnnl_query_t in_q, dnnl_query_t out_q) {
-    const dnnl_memory_desc_t *in = dnnl_primitive_desc_query_md(pd, in_q, 0);
-    const dnnl_memory_desc_t *out = dnnl_primitive_desc_query_md(pd, out_q, 0);
     const char *impl = NULL;
-    dnnl_memory_desc_t a, b;
     return dob_net_conv_algo(l->net) == DOB_CONV_WINOGRAD && conv_alg(l) != dnnl_convolution_direct &&
            dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl &&
-           !strstr(impl, "wino") && in->data_type == dnnl_f32 &&
-           dnnl_memory_desc_init_by_tag(&a, 4, in->dims, dnnl_f32, dnnl_nChw8c) == dnnl_success &&
-           dnnl_memory_desc_init_by_tag(&b, 4, out->dims, dnnl_f32, dnnl_nChw8c) == dnnl_success &&
-           dnnl_memory_desc_equal(&a, in) && dnnl_memory_desc_equal(&b, out);
+           !strstr(impl, "wino") && is_f32_8c(dnnl_primitive_desc_query_md(pd, in_q, 0)) &&
+           is_f32_8c(dnnl_primitive_desc_query_md(pd, out_q, 0));
 }
 
 /* Decide and size the own Winograd passes: forward src -> dst with the layer's padding, backward data diff_dst ->
- * diff_src with the complementary padding 2 - pad and the rotated weights (bdpd NULL: no backward data). */
+ * diff_src with the complementary padding 2 - pad and the rotated weights (bdpd NULL: no backward data), backward
+ * weights from the forward's src copy and the diff_dst buffer (layout ddst_md) when the forward is own. */
 static dnnl_status_t wino_build(dob_layer *l, const_dnnl_primitive_desc_t fpd, const_dnnl_primitive_desc_t bdpd,
-                                const dnnl_dims_t pad_l) {
+                                const dnnl_memory_desc_t *ddst_md, const dnnl_dims_t pad_l) {
     conv_priv *p = l->priv;
     const dob_tensor *x = l->in[0], *y = l->out;
     const int64_t n = x->dims[0], ic = x->dims[1], h = x->dims[2], w = x->dims[3];
@@ -259,6 +261,7 @@ static dnnl_status_t wino_build(dob_layer *l, const_dnnl_primitive_desc_t fpd, c
                 dob_wino_init(&p->wf, n, ic, oc, h, w, oh, ow, pt, pl);
     p->wino_d = bdpd && own_wino(l, bdpd, dnnl_query_diff_dst_md, dnnl_query_diff_src_md) &&
                 dob_wino_init(&p->wd, n, oc, ic, oh, ow, h, w, 2 - pt, 2 - pl);
+    p->wino_w = p->wino_f && is_f32_8c(ddst_md);
     const size_t f = p->wino_f ? dob_wino_scratch(&p->wf) : 0, d = p->wino_d ? dob_wino_scratch(&p->wd) : 0;
     return f || d ? dob_own_tmp(l, &p->wino_buf, f > d ? f : d) : dnnl_success;
 }
@@ -382,7 +385,7 @@ static dob_status conv_build(dob_layer *l, int64_t batch) {
     /* rare: the two backward primitives disagree; reorder from the first one's buffer */
     if (p->bwd_d && !dnnl_memory_desc_equal(w_ddst, ddst_md))
         DOB_DNNL(dob_own_mem_tmp(l, &p->ddst_w, eng, ddst_md, w_ddst, NULL, 1));
-    DOB_DNNL(wino_build(l, fpd, bdpd, pad_l));
+    DOB_DNNL(wino_build(l, fpd, bdpd, ddst_md, pad_l));
 
 fail:
     if (po) dnnl_post_ops_destroy(po);
@@ -439,6 +442,18 @@ static dnnl_status_t wino_backward_data(dob_layer *l, dnnl_stream_t s, dnnl_memo
     return dob_mem_sync(&p->dsrc, s, NULL);
 }
 
+/* Backward weights through the own Winograd pass: the forward's nChw8c src copy and diff_dst into the arena grads. */
+static dnnl_status_t wino_backward_weights(dob_layer *l, dnnl_memory_t ddst) {
+    conv_priv *p = l->priv;
+    void *x, *g;
+    dnnl_status_t r;
+    if ((r = dnnl_memory_get_data_handle(p->src.prim, &x)) != dnnl_success ||
+        (r = dnnl_memory_get_data_handle(ddst, &g)) != dnnl_success)
+        return r;
+    return dob_wino_bwd_w(&p->wf, x, g, dob_arena_grad(l->arena, l->param[0]),
+                          p->db ? dob_arena_grad(l->arena, l->param[1]) : NULL, p->wino_buf);
+}
+
 static dob_status conv_backward(dob_layer *l) {
     dob_status st = DOB_OK;
     conv_priv *p = l->priv;
@@ -465,7 +480,7 @@ static dob_status conv_backward(dob_layer *l) {
         DOB_DNNL(dob_mem_sync(&p->ddst, s, p->masked ? p->mask_buf : y->diff));
     }
     dnnl_memory_t ddst_w = p->ddst.prim;
-    if (p->ddst_w.user) {
+    if (p->ddst_w.user && !p->wino_w) {
         void *h;
         DOB_DNNL(dnnl_memory_get_data_handle(p->ddst.prim, &h));
         DOB_DNNL(dob_mem_sync(&p->ddst_w, s, h));
@@ -476,9 +491,13 @@ static dob_status conv_backward(dob_layer *l) {
     else if (p->bwd_d)
         DOB_DNNL(dob_exec_bwd_d(p->bwd_d, s, p->ddst.prim, &p->w_bd, dob_arena_param(l->arena, l->param[0]),
                                 &p->dsrc));
-    if (p->src.reorder && !p->src_w.user) DOB_DNNL(dob_mem_sync(&p->src, s, NULL)); /* scratch: again */
-    DOB_DNNL(dob_exec_bwd_w(p->bwd_w, s, &p->src, &p->src_w, ddst_w, &p->dw, dob_arena_grad(l->arena, l->param[0]),
-                            p->db, p->db ? dob_arena_grad(l->arena, l->param[1]) : NULL));
+    if (p->src.reorder && (!p->src_w.user || p->wino_w)) DOB_DNNL(dob_mem_sync(&p->src, s, NULL)); /* scratch */
+    if (p->wino_w)
+        DOB_DNNL(wino_backward_weights(l, p->ddst.prim));
+    else
+        DOB_DNNL(dob_exec_bwd_w(p->bwd_w, s, &p->src, &p->src_w, ddst_w, &p->dw,
+                                dob_arena_grad(l->arena, l->param[0]), p->db,
+                                p->db ? dob_arena_grad(l->arena, l->param[1]) : NULL));
 fail:
     return st;
 }
@@ -505,5 +524,5 @@ void dob_conv_impls(const dob_layer *l, const char **fwd, const char **bwd_d, co
     const conv_priv *p = l->ops == &dob_conv_ops ? l->priv : NULL;
     *fwd = p ? (p->wino_f ? DOB_WINO_IMPL : impl_of(p->fwd)) : NULL;
     *bwd_d = p ? (p->wino_d ? DOB_WINO_IMPL : impl_of(p->bwd_d)) : NULL;
-    *bwd_w = p ? impl_of(p->bwd_w) : NULL;
+    *bwd_w = p ? (p->wino_w ? DOB_WINO_IMPL : impl_of(p->bwd_w)) : NULL;
 }

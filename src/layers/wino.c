@@ -1,21 +1,23 @@
 /* wino.c: Winograd F(4x4, 3x3) convolution (Lavin & Gray 2016) on nChw8c tensors, for 3x3 stride-1 layers on CPUs
- * where oneDNN 2.6 has no Winograd kernel (its jit_wino_4x3 is AVX-512 only).
+ * where oneDNN 2.6 has no Winograd kernel (its jit_wino_4x3 is AVX-512 only): all three passes.
  *
- * Each 4x4 output tile is Y = A^T [ sum_i (G g_io G^T) .* (B^T d_i B) ] A, d_i the 6x6 input patch of channel i
- * (points 0, +-1, +-2 and infinity). Per chunk of tiles, with p = 0..35 the 6x6 transform positions:
+ * Forward: each 4x4 output tile is Y = A^T [ sum_i (G g_io G^T) .* (B^T d_i B) ] A, d_i the 6x6 input patch of
+ * channel i (points 0, +-1, +-2 and infinity). Per chunk of tiles, with p = 0..35 the 6x6 transform positions:
  *   U[p][i][o] = (G g_io G^T)[p]          (all weights, once per call)
  *   V[p][t][i] = (B^T d_ti B)[p]          (input transform, 8 channels per vector)
  *   M[p][t][o] = sum_i V[p][t][i] U[p][i][o]   (36 independent sgemms, T x I times I x O)
  *   dst tile t = A^T M[.][t][o] A (+ bias, ReLU), clipped at the image's bottom and right edges.
+ * Backward data is the same forward with the weights rotated by 180 degrees, input and output channels swapped
+ * and padding 2 - pad (conv.c). Backward weights: Y is linear in g, so dL/dg = G^T [ (A dy A^T) .* (B^T d B) ] G
+ * summed over tiles; the sum runs in the transformed domain as 36 sgemms V[p]^T (I x T) times Yt[p] (T x O),
+ * accumulated over the chunks, and one G^T . G per weight at the end.
  * The multiplies drop from 144 to 36 per output per channel pair; the transforms are O(I + O) per tile.
- * Rounding differs from direct: measured within 1.5e-5 relative of oneDNN's direct output on VGG16's layers
- * (the G matrix's 1/6, 1/12, 1/24 are inexact in binary).
- * Speed (Zen 3, AVX2, 2 threads, batch 32, forward with bias and ReLU, ms, direct jit:avx2 -> this):
- * 256->256 at 56x56 622 -> 215, 512->512 at 28 634 -> 190, 128->128 at 112 (batch 16) 314 -> 135, 64->64 at 224
- * (batch 8) 155 -> 89, 512->512 at 14 158 -> 95 (14 is not a multiple of 4: the 4x4 tiles cover 16x16, a third
- * more work). Chunks of 1024 tiles: fewer starve the sgemms (512->512 at 28: 64 tiles 250 ms of sgemm, 113 tiles
- * 240, 910 tiles 165: each call packs its U[p]); many more spill V and M from the caches (64->64 at 224: 910 tiles
- * 345 ms in all, 7281 tiles 385). Scratch: 36 (IC OC + 1024 (IC + OC)) floats, 189 MB for 512->512.
+ * Rounding differs from direct (the transforms' entries up to 8, and G's 1/6, 1/12, 1/24 inexact in binary):
+ * within 1.5e-5 relative of oneDNN's direct output on VGG16's layers, 5e-5 on the weight gradients of the tests.
+ * SPEED
+ * Chunks of 1024 tiles: fewer starve the sgemms (512->512 at 28: 64 tiles 250 ms of sgemm, 113 tiles 240, 910
+ * tiles 165: each call packs its U[p]); many more spill V and M from the caches (64->64 at 224: 910 tiles 345 ms
+ * in all, 7281 tiles 385). Scratch: 36 (IC OC + 1024 (IC + OC)) floats, 189 MB for 512->512.
  * Threads: the transforms split tiles x channel blocks; the 36 sgemms go one per thread, each single-threaded
  * inside the parallel region (12% faster than 36 sgemms each on all threads). The result does not depend on the
  * thread count. */
@@ -179,5 +181,107 @@ dnnl_status_t dob_wino_run(const dob_wino *k, const float *w, int flip, const fl
         dnnl_status_t s = wino_chunk(k, u, src, t0, all - t0 < k->chunk ? all - t0 : k->chunk, v, m, dst, bias, relu);
         if (s != dnnl_success) return s;
     }
+    return dnnl_success;
+}
+
+/* ---- backward weights: dW = G^T [ sum_t (A dy_t A^T) .* (B^T d_t B) ] G ----
+ * (y = A^T [(G g) .* (B^T d)] is linear in g, so dL/dg = G^T [(A dy) .* (B^T d)], in 2-D on both sides.) */
+/* r[j * rs] = (A x)[j], x[0..3 s] one column (or row) of a 4x4 output-gradient tile */
+static inline void a6(float (*x)[VL], int64_t s, float (*r)[VL], int64_t rs) {
+#pragma omp simd
+    for (int c = 0; c < VL; c++) {
+        const float x0 = x[0][c], x1 = x[s][c], x2 = x[2 * s][c], x3 = x[3 * s][c];
+        r[0][c] = x0;
+        r[rs][c] = x0 + x1 + x2 + x3;
+        r[2 * rs][c] = x0 - x1 + x2 - x3;
+        r[3 * rs][c] = x0 + 2 * x1 + 4 * x2 + 8 * x3;
+        r[4 * rs][c] = x0 - 2 * x1 + 4 * x2 - 8 * x3;
+        r[5 * rs][c] = x3;
+    }
+}
+
+/* output-gradient tile t of channel block cb (zeros beyond the plane) into Y row t - t0 */
+DOB_WINO_CLONES
+static void dy_tile(const dob_wino *k, const float *ddst, int64_t t, int64_t t0, int64_t cb, float *yt) {
+    const int64_t per = k->th * k->tw, n = t / per, y0 = t % per / k->tw * 4, x0 = t % k->tw * 4;
+    const float *s = ddst + (n * (k->oc / VL) + cb) * k->oh * k->ow * VL;
+    float d[16][VL], e[24][VL], r[36][VL];
+    for (int a = 0; a < 4; a++)
+        for (int b = 0; b < 4; b++) {
+            if (y0 + a < k->oh && x0 + b < k->ow)
+                memcpy(d[a * 4 + b], s + ((y0 + a) * k->ow + x0 + b) * VL, sizeof d[0]);
+            else
+                memset(d[a * 4 + b], 0, sizeof d[0]);
+        }
+    for (int b = 0; b < 4; b++) a6(&d[b], 4, &e[b], 4);         /* e[j*4+b] = (A d)[j][b] */
+    for (int j = 0; j < 6; j++) a6(&e[j * 4], 1, &r[j * 6], 1); /* r[j*6+i] = (A d A^T)[j][i] */
+    for (int p = 0; p < 36; p++) memcpy(yt + (p * k->chunk + t - t0) * k->oc + cb * VL, r[p], sizeof r[0]);
+}
+
+/* r[j * rs] = (G^T x)[j], x[0..5 s] */
+static inline void gt3(float (*x)[VL], int64_t s, float (*r)[VL], int64_t rs) {
+#pragma omp simd
+    for (int c = 0; c < VL; c++) {
+        const float x0 = x[0][c], x1 = x[s][c], x2 = x[2 * s][c], x3 = x[3 * s][c], x4 = x[4 * s][c],
+                    x5 = x[5 * s][c];
+        r[0][c] = x0 * 0.25f - (x1 + x2) * (1.f / 6) + (x3 + x4) * (1.f / 24);
+        r[rs][c] = (x2 - x1) * (1.f / 6) + (x3 - x4) * (1.f / 12);
+        r[2 * rs][c] = (x3 + x4 - x1 - x2) * (1.f / 6) + x5;
+    }
+}
+
+/* dw[o][i] (plain OIHW) = G^T M[.][i][o] G for the 8 output channels of block ob */
+DOB_WINO_CLONES
+static void dw_block(const dob_wino *k, const float *m, int64_t i, int64_t ob, float *dw) {
+    const int64_t I = k->ic, O = k->oc;
+    float q[36][VL], e[18][VL], r[9][VL];
+    for (int p = 0; p < 36; p++) memcpy(q[p], m + (p * I + i) * O + ob * VL, sizeof q[0]);
+    for (int b = 0; b < 6; b++) gt3(&q[b], 6, &e[b], 6);         /* e[a*6+b], a < 3 */
+    for (int a = 0; a < 3; a++) gt3(&e[a * 6], 1, &r[a * 3], 1); /* r[a*3+b] */
+    for (int c = 0; c < VL; c++)
+        for (int j = 0; j < 9; j++) dw[((ob * VL + c) * I + i) * 9 + j] = r[j][c];
+}
+
+/* db[o] = sum of ddst over images and pixels, in double, one channel block per thread at a time */
+static void bias_grad(const dob_wino *k, const float *ddst, float *db) {
+    const int64_t CO = k->oc / VL, hw = k->oh * k->ow;
+#pragma omp parallel for schedule(static)
+    for (int64_t cb = 0; cb < CO; cb++) {
+        double acc[VL] = {0};
+        for (int64_t n = 0; n < k->n; n++) {
+            const float *s = ddst + (n * CO + cb) * hw * VL;
+            for (int64_t j = 0; j < hw; j++)
+#pragma omp simd
+                for (int c = 0; c < VL; c++) acc[c] += s[j * VL + c];
+        }
+        for (int c = 0; c < VL; c++) db[cb * VL + c] = (float)acc[c];
+    }
+}
+
+dnnl_status_t dob_wino_bwd_w(const dob_wino *k, const float *src, const float *ddst, float *dw, float *db,
+                             float *scratch) {
+    const int64_t I = k->ic, O = k->oc, CI = I / VL, CO = O / VL, all = k->n * k->th * k->tw;
+    float *m = scratch, *v = m + 36 * I * O, *yt = v + 36 * k->chunk * I;
+    int bad = 0;
+    for (int64_t t0 = 0; t0 < all; t0 += k->chunk) {
+        const int64_t T = all - t0 < k->chunk ? all - t0 : k->chunk;
+#pragma omp parallel for collapse(2) schedule(static)
+        for (int64_t t = t0; t < t0 + T; t++)
+            for (int64_t cb = 0; cb < CI + CO; cb++) {
+                if (cb < CI)
+                    in_tile(k, src, t, t0, cb, v);
+                else
+                    dy_tile(k, ddst, t, t0, cb - CI, yt);
+            }
+#pragma omp parallel for schedule(static) reduction(| : bad)
+        for (int p = 0; p < 36; p++) /* M[p] (I x O) (+)= V[p]^T Y[p]: the sum over tiles */
+            bad |= dnnl_sgemm('T', 'N', I, O, T, 1.f, v + p * k->chunk * I, I, yt + p * k->chunk * O, O,
+                              t0 ? 1.f : 0.f, m + p * I * O, O) != dnnl_success;
+        if (bad) return dnnl_runtime_error;
+    }
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int64_t i = 0; i < I; i++)
+        for (int64_t ob = 0; ob < CO; ob++) dw_block(k, m, i, ob, dw);
+    if (db) bias_grad(k, ddst, db);
     return dnnl_success;
 }

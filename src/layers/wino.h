@@ -28,5 +28,9 @@ size_t dob_wino_scratch(const dob_wino *k);
  *  bias (plain, OC floats) may be NULL. scratch: dob_wino_scratch floats. */
 dnnl_status_t dob_wino_run(const dob_wino *k, const float *w, int flip, const float *src, float *dst,
                            const float *bias, int relu, float *scratch);
+/** Backward weights of the forward pass k describes (src N,IC,H,W and its output gradient ddst N,OC,OH,OW, both
+ *  nChw8c): dw (plain OC,IC,3,3) and db (OC floats; NULL: none), both overwritten. scratch as dob_wino_run's. */
+dnnl_status_t dob_wino_bwd_w(const dob_wino *k, const float *src, const float *ddst, float *dw, float *db,
+                             float *scratch);
 
 #endif
