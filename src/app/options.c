@@ -123,8 +123,9 @@ static const opt_row rows[] = {
      "with native bf16 (oneDNN ISA avx512_core_bf16: Zen 4+, Sapphire Rapids)"},
     {"--conv-algo --conv_algo", RS | APP_RUNTIME, OPT_STR, OFF(conv_algo), 0, NOLIM, 0, "direct", "direct|winograd|auto",
      "algorithm of the 3x3 stride-1 convolutions: direct (the reference), winograd\n"
-     "(oneDNN's F(4x4,3x3) kernels, AVX-512 only, other rounding) or auto (oneDNN's\n"
-     "choice per layer); without a Winograd kernel a layer runs direct"},
+     "(F(4x4,3x3), other rounding: oneDNN's kernels on AVX-512, dob's own below, for\n"
+     "multiple-of-8 channel counts) or auto (oneDNN's choice per layer: direct below\n"
+     "AVX-512); without a Winograd kernel a layer runs direct"},
     {"--max_steps", RS, OPT_INT, OFF(max_steps), 0, 0, INFINITY, 0, "0", "N",
      "stop after N training steps and evaluate; 0: no limit"},
     {"--checkpoint", APP_RUN, OPT_STR, OFF(checkpoint), 0, NOLIM, 0, NULL, "FILE",

@@ -27,7 +27,8 @@
  * f32 (conv_bf16).
  * Backward OVERWRITES the arena grads of weights/bias and in_diff[0].
  * Algorithm (dob_net_set_conv_algo): direct by default; Winograd or oneDNN's auto choice for 3x3 stride-1 f32
- * convolutions, pass by pass where oneDNN 2.6 has a kernel (AVX-512: jit_wino_4x3), direct elsewhere
+ * convolutions, pass by pass where oneDNN 2.6 has a kernel (AVX-512: jit_wino_4x3); below AVX-512, Winograd runs
+ * dob's own F(4x4, 3x3) (wino.c, own_wino) on the nChw8c tensors oneDNN's AVX2 kernels use; direct elsewhere
  * (dob_conv_impls says what runs). Measured: see the Winograd paragraph of README's speed section.
  * Does not: fuse tanh/sigmoid/leaky ReLU (use a separate act layer), dilate, or group. */
 #include "dnnl_util.h"
