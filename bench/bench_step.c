@@ -3,7 +3,8 @@
  * usage: bench_step PROBLEM [batch=128] [steps=30] [warmup=5] [--profile] [--precision f32|bf16]
  *        [--conv-algo direct|winograd|auto]
  * Prints one line: "dob PROBLEM bs B: S steps/s (median of R rounds), F ms fwd, W ms bwd, ...". Threads come
- * from OMP_NUM_THREADS. --profile adds a table of mean forward/backward milliseconds per layer. Never run by CTest: speed is reported, not asserted. */
+ * from OMP_NUM_THREADS. --profile adds a table of mean forward/backward milliseconds per layer (and, for
+ * convolutions, the kernels of forward / backward data / backward weights). Never run by CTest: speed is reported, not asserted. */
 #include <math.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <oneapi/dnnl/dnnl_debug.h>
@@ -154,7 +155,11 @@ int main(int argc, char **argv) {
             dob_layer *l = dob_net_layer(net, i);
             dob_net_profile(net, i, &f, &b);
             if (l->ops->alias) continue;
-            printf("  %-14s %-10s %9.2f %9.2f\n", l->name, l->ops->type, 1e3 * f / steps, 1e3 * b / steps);
+            const char *kf = NULL, *kd = NULL, *kw = NULL; /* conv: the kernels of its three passes */
+            dob_conv_impls(l, &kf, &kd, &kw);
+            printf("  %-14s %-10s %9.2f %9.2f", l->name, l->ops->type, 1e3 * f / steps, 1e3 * b / steps);
+            if (kf) printf("   %s / %s / %s", kf, kd ? kd : "-", kw ? kw : "-");
+            printf("\n");
             sf += f;
             sb += b;
         }

@@ -240,30 +240,41 @@ static int is_f32_8c(const dnnl_memory_desc_t *md) {
 /* --conv-algo winograd where oneDNN has no Winograd kernel for this pass (AVX2): dob's own F(4x4, 3x3) (wino.c)
  * when both tensors of the pass are nChw8c (oneDNN's AVX2 choice for >= 8 channels) and the channel counts are
  * multiples of 8; the pass's oneDNN primitive is then built but not run. `auto` leaves the choice to oneDNN
- * (direct on AVX2). */
-static int own_wino(const dob_layer *l, const_dnnl_primitive_desc_t pd, dnnl_query_t in_q, dnnl_query_t out_q) {
+ * (direct on AVX2). pd: the forward's (its kernel must not be oneDNN's Winograd) or backward data's. */
+static int own_wino(const dob_layer *l, const_dnnl_primitive_desc_t pd, const dnnl_memory_desc_t *in,
+                    const dnnl_memory_desc_t *out) {
     const char *impl = NULL;
     return dob_net_conv_algo(l->net) == DOB_CONV_WINOGRAD && conv_alg(l) != dnnl_convolution_direct &&
            dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl &&
-           !strstr(impl, "wino") && is_f32_8c(dnnl_primitive_desc_query_md(pd, in_q, 0)) &&
-           is_f32_8c(dnnl_primitive_desc_query_md(pd, out_q, 0));
+           !strstr(impl, "wino") && is_f32_8c(in) && is_f32_8c(out);
 }
+
+/* Below 64 input channels a pass's transforms cost more than the multiplies they save (Zen 3, AVX2, batch 32,
+ * ms, jit:avx2 -> dob's Winograd: Inception's stem 32->32 at 147x147 forward 80 -> 101, backward data 79 -> 88;
+ * 32->64 forward 138 -> 154 but backward weights 235 -> 159; 64->96 at 35x35 33 -> 19, 29 -> 20, 61 -> 23), so
+ * forward and backward data take it from 64 channels into the pass, backward weights from 64 on either side. */
+enum { WINO_MIN_CHANNELS = 64 };
 
 /* Decide and size the own Winograd passes: forward src -> dst with the layer's padding, backward data diff_dst ->
  * diff_src with the complementary padding 2 - pad and the rotated weights (bdpd NULL: no backward data), backward
- * weights from the forward's src copy and the diff_dst buffer (layout ddst_md) when the forward is own. */
+ * weights from the forward's src copy and the diff_dst buffer (layout ddst_md). */
 static dnnl_status_t wino_build(dob_layer *l, const_dnnl_primitive_desc_t fpd, const_dnnl_primitive_desc_t bdpd,
                                 const dnnl_memory_desc_t *ddst_md, const dnnl_dims_t pad_l) {
     conv_priv *p = l->priv;
     const dob_tensor *x = l->in[0], *y = l->out;
     const int64_t n = x->dims[0], ic = x->dims[1], h = x->dims[2], w = x->dims[3];
     const int64_t oc = y->dims[1], oh = y->dims[2], ow = y->dims[3], pt = pad_l[0], pl = pad_l[1];
-    p->wino_f = own_wino(l, fpd, dnnl_query_src_md, dnnl_query_dst_md) &&
-                dob_wino_init(&p->wf, n, ic, oc, h, w, oh, ow, pt, pl);
-    p->wino_d = bdpd && own_wino(l, bdpd, dnnl_query_diff_dst_md, dnnl_query_diff_src_md) &&
+    const dnnl_memory_desc_t *f_src = dnnl_primitive_desc_query_md(fpd, dnnl_query_src_md, 0);
+    const int geom = dob_wino_init(&p->wf, n, ic, oc, h, w, oh, ow, pt, pl);
+    p->wino_f = geom && ic >= WINO_MIN_CHANNELS &&
+                own_wino(l, fpd, f_src, dnnl_primitive_desc_query_md(fpd, dnnl_query_dst_md, 0));
+    p->wino_w = geom && (ic >= WINO_MIN_CHANNELS || oc >= WINO_MIN_CHANNELS) && own_wino(l, fpd, f_src, ddst_md);
+    p->wino_d = bdpd && oc >= WINO_MIN_CHANNELS &&
+                own_wino(l, bdpd, dnnl_primitive_desc_query_md(bdpd, dnnl_query_diff_dst_md, 0),
+                         dnnl_primitive_desc_query_md(bdpd, dnnl_query_diff_src_md, 0)) &&
                 dob_wino_init(&p->wd, n, oc, ic, oh, ow, h, w, 2 - pt, 2 - pl);
-    p->wino_w = p->wino_f && is_f32_8c(ddst_md);
-    const size_t f = p->wino_f ? dob_wino_scratch(&p->wf) : 0, d = p->wino_d ? dob_wino_scratch(&p->wd) : 0;
+    const size_t f = p->wino_f || p->wino_w ? dob_wino_scratch(&p->wf) : 0;
+    const size_t d = p->wino_d ? dob_wino_scratch(&p->wd) : 0;
     return f || d ? dob_own_tmp(l, &p->wino_buf, f > d ? f : d) : dnnl_success;
 }
 
