@@ -296,8 +296,8 @@ dob_status app_conv_algo(const char *s, int quiet, dob_conv_algo *out) {
     if (*out != DOB_CONV_DIRECT && (isa & want) != want && !quiet)
         fprintf(stderr, "dob: note: --conv-algo %s: oneDNN has no Winograd kernels for this CPU (ISA %s): %s\n", s,
                 dnnl_cpu_isa2str(dnnl_get_effective_cpu_isa()),
-                *out == DOB_CONV_WINOGRAD ? "dob's own F(4x4,3x3) runs the forward and backward-data passes of the 3x3 "
-                "stride-1 convolutions with multiple-of-8 channel counts; the rest runs direct"
+                *out == DOB_CONV_WINOGRAD ? "dob's own F(4x4,3x3) runs the passes of 3x3 stride-1 convolutions with "
+                "multiple-of-8 channel counts and >= 64 channels into the pass; the rest runs direct"
                 : "every convolution runs direct (--conv-algo winograd runs dob's own Winograd kernel)");
     return DOB_OK;
 }
