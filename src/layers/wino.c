@@ -102,23 +102,33 @@ static inline void bt6(float (*d)[VL], int64_t s, float (*r)[VL], int64_t rs) {
     }
 }
 
+/* d[a * n + b] = the 8 channels at (y0 + a, x0 + b) of an nChw8c plane of h x w pixels, zeros outside it */
+static inline void patch(const float *plane, int64_t h, int64_t w, int64_t y0, int64_t x0, int n, float (*d)[VL]) {
+    for (int a = 0; a < n; a++)
+        for (int b = 0; b < n; b++) {
+            const int64_t y = y0 + a, x = x0 + b;
+            if (y >= 0 && y < h && x >= 0 && x < w)
+                memcpy(d[a * n + b], plane + (y * w + x) * VL, sizeof d[0]);
+            else
+                memset(d[a * n + b], 0, sizeof d[0]);
+        }
+}
+
+/* the 36 transformed vectors r of tile t, channel block cb into rows t - t0 of buf[p] (chunk x ch) */
+static inline void put36(const dob_wino *k, float (*r)[VL], float *buf, int64_t ch, int64_t t, int64_t t0,
+                         int64_t cb) {
+    for (int p = 0; p < 36; p++) memcpy(buf + (p * k->chunk + t - t0) * ch + cb * VL, r[p], sizeof r[0]);
+}
+
 /* tile t (global index: image, tile row, tile column) of channel block cb into V row t - t0 */
 DOB_WINO_CLONES
 static void in_tile(const dob_wino *k, const float *src, int64_t t, int64_t t0, int64_t cb, float *v) {
     const int64_t per = k->th * k->tw, n = t / per, y0 = t % per / k->tw * 4 - k->pt, x0 = t % k->tw * 4 - k->pl;
-    const float *s = src + (n * (k->ic / VL) + cb) * k->h * k->w * VL;
     float d[36][VL], e[36][VL];
-    for (int a = 0; a < 6; a++)
-        for (int b = 0; b < 6; b++) {
-            const int64_t y = y0 + a, x = x0 + b;
-            if (y >= 0 && y < k->h && x >= 0 && x < k->w)
-                memcpy(d[a * 6 + b], s + (y * k->w + x) * VL, sizeof d[0]);
-            else
-                memset(d[a * 6 + b], 0, sizeof d[0]);
-        }
+    patch(src + (n * (k->ic / VL) + cb) * k->h * k->w * VL, k->h, k->w, y0, x0, 6, d);
     for (int b = 0; b < 6; b++) bt6(&d[b], 6, &e[b], 6);         /* e = B^T d, column by column */
     for (int a = 0; a < 6; a++) bt6(&e[a * 6], 1, &d[a * 6], 1); /* d = e B, row by row */
-    for (int p = 0; p < 36; p++) memcpy(v + (p * k->chunk + t - t0) * k->ic + cb * VL, d[p], sizeof d[0]);
+    put36(k, d, v, k->ic, t, t0, cb);
 }
 
 /* ---- output: Y = A^T M A ---- */
@@ -208,18 +218,11 @@ static inline void a6(float (*x)[VL], int64_t s, float (*r)[VL], int64_t rs) {
 DOB_WINO_CLONES
 static void dy_tile(const dob_wino *k, const float *ddst, int64_t t, int64_t t0, int64_t cb, float *yt) {
     const int64_t per = k->th * k->tw, n = t / per, y0 = t % per / k->tw * 4, x0 = t % k->tw * 4;
-    const float *s = ddst + (n * (k->oc / VL) + cb) * k->oh * k->ow * VL;
     float d[16][VL], e[24][VL], r[36][VL];
-    for (int a = 0; a < 4; a++)
-        for (int b = 0; b < 4; b++) {
-            if (y0 + a < k->oh && x0 + b < k->ow)
-                memcpy(d[a * 4 + b], s + ((y0 + a) * k->ow + x0 + b) * VL, sizeof d[0]);
-            else
-                memset(d[a * 4 + b], 0, sizeof d[0]);
-        }
+    patch(ddst + (n * (k->oc / VL) + cb) * k->oh * k->ow * VL, k->oh, k->ow, y0, x0, 4, d);
     for (int b = 0; b < 4; b++) a6(&d[b], 4, &e[b], 4);         /* e[j*4+b] = (A d)[j][b] */
     for (int j = 0; j < 6; j++) a6(&e[j * 4], 1, &r[j * 6], 1); /* r[j*6+i] = (A d A^T)[j][i] */
-    for (int p = 0; p < 36; p++) memcpy(yt + (p * k->chunk + t - t0) * k->oc + cb * VL, r[p], sizeof r[0]);
+    put36(k, r, yt, k->oc, t, t0, cb);
 }
 
 /* r[j * rs] = (G^T x)[j], x[0..5 s] */
