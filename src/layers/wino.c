@@ -14,7 +14,7 @@
  * The multiplies drop from 144 to 36 per output per channel pair; the transforms are O(I + O) per tile.
  * Rounding differs from direct (the transforms' entries up to 8, and G's 1/6, 1/12, 1/24 inexact in binary):
  * within 1.5e-5 relative of oneDNN's direct output on VGG16's layers, 5e-5 on the weight gradients of the tests.
- * Speed (Zen 3, AVX2, 2 threads, batch 32, oneDNN 2.6's jit:avx2 direct -> this, ms, forward / backward data /
+ * Speed (bench/bench_wino; Zen 3, AVX2, 2 threads, batch 32, jit:avx2 direct -> this, ms, forward / backward data /
  * backward weights, each pass alone on nChw8c): 256->256 at 56x56 715 -> 300 / 671 -> 308 / 1231 -> 301; 512->512 at
  * 28x28 818 -> 341 / 842 -> 212 / 1354 -> 483; 512->512 at 14x14 230 -> 114 / 197 -> 111 / 289 -> 137 (14 is not a
  * multiple of 4: the tiles cover 16x16); 64->64 at 224x224 700 -> 539 / 867 -> 485 / 1026 -> 742; but 32->32 at
