@@ -250,9 +250,10 @@ static int own_wino(const dob_layer *l, const_dnnl_primitive_desc_t pd, const dn
 }
 
 /* Below 64 input channels a pass's transforms cost more than the multiplies they save (bench/bench_wino, Zen 3,
- * batch 32, ms, jit:avx2 -> dob's Winograd: Inception's stem 32->32 at 147x147 forward 80 -> 101, backward data 79 -> 88;
- * 32->64 forward 138 -> 154 but backward weights 235 -> 159; 64->96 at 35x35 33 -> 19, 29 -> 20, 61 -> 23), so
- * forward and backward data take it from 64 channels into the pass, backward weights from 64 on either side. */
+ * batch 32, ms, jit:avx2 -> dob's Winograd: Inception's stem 32->32 at 147x147 forward 80 -> 101, backward data
+ * 79 -> 88; 32->64 forward 138 -> 154 but backward weights 235 -> 159; 64->96 at 35x35 33 -> 19, 29 -> 20,
+ * 61 -> 23), so forward and backward data take it from 64 channels into the pass, backward weights from 64 on
+ * either side. */
 enum { WINO_MIN_CHANNELS = 64 };
 
 /* Decide and size the own Winograd passes: forward src -> dst with the layer's padding, backward data diff_dst ->
