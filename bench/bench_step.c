@@ -4,7 +4,8 @@
  *        [--conv-algo direct|winograd|auto]
  * Prints one line: "dob PROBLEM bs B: S steps/s (median of R rounds), F ms fwd, W ms bwd, ...". Threads come
  * from OMP_NUM_THREADS. --profile adds a table of mean forward/backward milliseconds per layer (and, for
- * convolutions, the kernels of forward / backward data / backward weights). Never run by CTest: speed is reported, not asserted. */
+ * convolutions, the kernels of forward / backward data / backward weights). Never run by CTest: speed is
+ * reported, not asserted. */
 #include <math.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <oneapi/dnnl/dnnl_debug.h>
