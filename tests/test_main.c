@@ -2,12 +2,15 @@
  * Exit code: the number of failed asserts + failed tests (0 = all passed), never CUnit's framework status.
  * --isa NAME (with ONEDNN_MAX_CPU_ISA=NAME in the environment, as the CTest label `isa` sets it) first checks that
  * oneDNN really runs at that ISA: on a CPU below it the run is skipped with exit code 77 (CTest's skip code), so
- * one machine tests every ISA it can emulate downwards and says which it could not. */
+ * one machine tests every ISA it can emulate downwards and says which it could not. At the CPU's own ISA the run is
+ * skipped too: the unit_ tests ran the same suites there already (unit and isa label run the same binary). */
 #include <CUnit/Basic.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <oneapi/dnnl/dnnl_debug.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "suites.h"
 
@@ -19,7 +22,24 @@ static const CU_SuiteInfo *suite_list[] = {
 #define N_SUITES (sizeof suite_list / sizeof suite_list[0])
 static CU_SuiteInfo all_suites[N_SUITES + 1];
 
-/* 1 if oneDNN's effective ISA is NAME (ONEDNN_MAX_CPU_ISA caps it; a CPU below NAME keeps its own). */
+/* The ISA oneDNN runs at on this CPU without ONEDNN_MAX_CPU_ISA (oneDNN reads the variable once per process, so
+ * this asks a child, `dob_tests --native-isa`, started without it); -1 if that fails (then nothing is skipped). */
+static long native_isa(void) {
+    char exe[4096], cmd[4200];
+    long isa = -1;
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return -1;
+    exe[n] = '\0';
+    if (strchr(exe, '\'')) return -1;
+    snprintf(cmd, sizeof cmd, "env -u ONEDNN_MAX_CPU_ISA '%s' --native-isa", exe);
+    FILE *f = popen(cmd, "r");
+    if (!f) return -1;
+    if (fscanf(f, "%ld", &isa) != 1) isa = -1;
+    return pclose(f) == 0 ? isa : -1;
+}
+
+/* 1 if oneDNN's effective ISA is NAME (ONEDNN_MAX_CPU_ISA caps it; a CPU below NAME keeps its own) and NAME is
+ * not the CPU's own ISA (which the unit_ tests cover). */
 static int isa_is_effective(const char *name) {
     static const struct {
         const char *name;
@@ -32,6 +52,10 @@ static int isa_is_effective(const char *name) {
     dnnl_cpu_isa_t have = dnnl_get_effective_cpu_isa();
     for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++)
         if (!strcmp(isas[i].name, name)) {
+            if (have == isas[i].isa && native_isa() == (long)have) {
+                printf("skipped: %s is this CPU's own ISA, where the unit_ tests ran these suites\n", name);
+                return 0;
+            }
             if (have == isas[i].isa) {
                 printf("oneDNN ISA: %s\n", dnnl_cpu_isa2str(have));
                 return 1;
@@ -53,8 +77,9 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--isa") && i + 1 < argc) isa = argv[++i];
         else if (!strcmp(argv[i], "-t") && i + 1 < argc) test = argv[++i];
         else if (!strcmp(argv[i], "-l")) list = 1;
+        else if (!strcmp(argv[i], "--native-isa")) return printf("%ld\n", (long)dnnl_get_effective_cpu_isa()) < 0;
         else {
-            fprintf(stderr, "usage: %s [-s suite] [-t test] [-l] [--isa NAME]\n", argv[0]);
+            fprintf(stderr, "usage: %s [-s suite] [-t test] [-l] [--isa NAME] [--native-isa]\n", argv[0]);
             return 2;
         }
     }
